@@ -1,0 +1,82 @@
+"""The ``matcalc`` command.
+
+Exit codes: 0 success (for verify: correct), 1 verify found the formula incorrect, 2 bad
+input.  Every error a user can cause is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from matcalc.derive import Derivation, derive
+from matcalc.errors import MatcalcError
+from matcalc.examples import EXAMPLE_SPEC
+from matcalc.network import Network
+from matcalc.render import FORMATS, render_derivation
+
+EXIT_OK = 0
+EXIT_INCORRECT = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise MatcalcError(f"{message} (see 'matcalc {self.prog.split()[-1]} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="matcalc", description="Matrix-calculus derivations for neural networks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    derive_cmd = commands.add_parser("derive", help="derive every dL/dW^l and dL/dW_0^l")
+    derive_cmd.add_argument(
+        "spec", nargs="?", help="network spec (TOML); default: built-in example"
+    )
+    derive_cmd.add_argument("--format", choices=FORMATS, default="latex")
+    derive_cmd.add_argument("--wrt", help='only this parameter, e.g. "W^2" or "W_0^1"')
+    derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+    return parser
+
+
+def load_network(spec: str | None) -> Network:
+    if spec is None:
+        return Network.from_toml(EXAMPLE_SPEC)
+    return Network.from_file(spec)
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    derivation: Derivation = derive(load_network(args.spec))
+    text = render_derivation(derivation, args.format, wrt=args.wrt)
+    _emit(text, args.output)
+    return EXIT_OK
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise MatcalcError(f"{output}: cannot be written ({error.strerror})") from None
+
+
+COMMANDS = {"derive": run_derive}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except MatcalcError as error:
+        print(f"matcalc: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

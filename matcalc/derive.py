@@ -1,0 +1,388 @@
+"""The chain-rule engine.
+
+:func:`pullback` walks an expression from the top down, turning the gradient of a scalar loss
+with respect to a node into its gradient with respect to a symbol inside it (reverse mode);
+:func:`jacobian` builds dY/dX for columns in denominator layout.  Both look up every step in the
+rule table and fail with :class:`~matcalc.rules.NoRuleError` when no rule applies.
+
+:func:`derive` runs them backwards over a network.  Backprop shares dL/dZ^l between layers
+(dL/dZ^l refers to dL/dZ^{l+1} by name), so deriving every layer costs time linear in depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from matcalc import numeric
+from matcalc.expr import (
+    Cdots,
+    Derivative,
+    Expr,
+    Identity,
+    Symbol,
+    add,
+    matmul,
+    transpose,
+)
+from matcalc.network import Network
+from matcalc.rules import (
+    NoRuleError,
+    Rule,
+    fused_rule,
+    jacobian_rule,
+    loss_rule,
+    pullback_rule,
+    rule_named,
+)
+from matcalc.shapes import index_text
+from matcalc.simplify import simplify
+
+CONVENTION_NOTE = (
+    "6.390 convention: Z^l = (W^l)^T A^{l-1} + W_0^l, A^l = f^l(Z^l); denominator layout "
+    "(dL/dX has the shape of X; (dY/dX)_{ij} = dY_j/dX_i)"
+)
+
+
+def _depends_on(expr: Expr, symbol: Expr) -> bool:
+    return any(node == symbol for node in expr.walk())
+
+
+def pullback(expr: Expr, wrt: Symbol, upstream: Expr, used: list[Rule] | None = None) -> Expr:
+    """dL/d(wrt), given ``upstream`` = dL/d(expr) and expr's dependence on ``wrt``."""
+    contributions: list[Expr] = []
+
+    def visit(node: Expr, gradient: Expr) -> None:
+        if node == wrt:
+            contributions.append(gradient)
+            return
+        for position, child in enumerate(node.children):
+            if _depends_on(child, wrt):
+                rule = pullback_rule(node, position)
+                _note(used, rule)
+                visit(child, rule.apply(node, position, gradient))
+
+    visit(expr, upstream)
+    if not contributions:
+        raise NoRuleError(f"{expr} does not depend on {wrt}")
+    return add(*contributions)
+
+
+def jacobian(expr: Expr, wrt: Symbol, used: list[Rule] | None = None) -> Expr:
+    """dY/dX for a column Y = expr of a column X = wrt, in denominator layout (dim X x dim Y)."""
+    if expr == wrt:
+        return Identity(wrt.shape[0])
+    terms: list[Expr] = []
+    for position, child in enumerate(expr.children):
+        if not _depends_on(child, wrt):
+            continue
+        rule = jacobian_rule(expr, position)
+        _note(used, rule)
+        local = rule.apply(expr, position)
+        terms.append(matmul(jacobian(child, wrt, used), local))
+    if not terms:
+        raise NoRuleError(f"{expr} does not depend on {wrt}")
+    return add(*terms)
+
+
+def _note(used: list[Rule] | None, rule: Rule) -> None:
+    if used is not None and rule not in used:
+        used.append(rule)
+
+
+# ----------------------------------------------------------------------- network results
+
+
+def d(num: Expr, den: Expr, shape=None) -> Derivative:
+    """The derivative dnum/dden as a named quantity."""
+    return Derivative(num, den, shape)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One named Jacobian of a chain and its value: dA^l/dZ^l = diag(f'(Z^l))."""
+
+    name: Derivative
+    value: Expr
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class ChainGroup:
+    """Consecutive factors that belong to one layer (or to the loss), for braces."""
+
+    label: str
+    factors: tuple[Factor, ...]
+    elided: Cdots | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs`` = each of ``forms`` in turn, by ``rules``."""
+
+    title: str
+    lhs: Expr
+    forms: tuple[Expr, ...]
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class LayerDerivation:
+    """What backprop finds at layer l."""
+
+    layer: int | sympy.Expr
+    activation: Factor
+    link: Factor | None
+    loss: Factor | None
+    weight_link: Factor
+    dz: Derivative
+    dz_value: Expr
+    dz_rules: tuple[Rule, ...]
+    dw: Derivative
+    dw_value: Expr
+    dw0: Derivative
+    dw0_value: Expr
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """dL/dW^l or dL/dW_0^l in its chain form and its simplified form.
+
+    ``chain`` is the Jacobian chain with every factor given its value; ``chain_names`` the same
+    chain with each factor named (dA^l/dZ^l, ...); ``simplified`` is the backprop form, which
+    refers to dL/dZ^l, itself given by ``recursion``.
+    """
+
+    target: Derivative
+    chain_names: Expr
+    chain: Expr
+    simplified: Expr
+    recursion: tuple[Derivative, Expr]
+    layer: int | sympy.Expr
+
+    @property
+    def shape(self) -> tuple:
+        return self.target.shape
+
+    @property
+    def key(self) -> str:
+        """The parameter's name as in design.md's numpy contract: "W^2", "W_0^2"."""
+        symbol = self.target.den
+        assert isinstance(symbol, Symbol)
+        sub = f"_{symbol.sub}" if symbol.sub else ""
+        return f"{symbol.name}{sub}^{index_text(symbol.index)}"
+
+    def _repr_latex_(self) -> str:
+        from matcalc.latex import gradient_latex
+
+        return f"$\\displaystyle {gradient_latex(self)}$"
+
+
+@dataclass
+class Derivation:
+    """Every dL/dW^l and dL/dW_0^l of a network, with the steps that led to them."""
+
+    network: Network
+    layers: dict[int | sympy.Expr, LayerDerivation]
+    convention: str = CONVENTION_NOTE
+    _chains: dict = field(default_factory=dict, repr=False)
+
+    def chain(self, l: int | sympy.Expr) -> tuple[ChainGroup, ...]:
+        """dL/dZ^l as the seed's Notation 2 lays it out: layer l, then l+1, ..., L, the loss."""
+        if l in self._chains:
+            return self._chains[l]
+        net = self.network
+        layer = self.layers[l]
+        last = net.last
+        if l == last:
+            groups = (
+                ChainGroup(f"Layer {index_text(l)}", (layer.activation,)),
+                ChainGroup("Loss unit", (layer.loss,)),
+            )
+        elif net.symbolic:
+            output = self.layers[last]
+            groups = (
+                ChainGroup(f"Layer {index_text(l)}", (layer.activation,)),
+                ChainGroup("", (), Cdots((net.size(l), net.input_size(last - 1)))),
+                ChainGroup(
+                    f"Layer {index_text(last - 1)}",
+                    (_link_factor(net, last - 1), _activation_factor(net, last - 1)),
+                ),
+                ChainGroup(
+                    f"Layer {index_text(last)}", (_link_factor(net, last), output.activation)
+                ),
+                ChainGroup("Loss unit", (output.loss,)),
+            )
+        else:
+            following = self.chain(l + 1)
+            head = ChainGroup(f"Layer {index_text(l)}", (layer.activation,))
+            merged = ChainGroup(following[0].label, (layer.link, *following[0].factors))
+            groups = (head, merged, *following[1:])
+        self._chains[l] = groups
+        return groups
+
+    def gradient(self, name: str) -> Gradient:
+        """The gradient for a parameter named like "W^2", "W_0^2", "W^L"."""
+        for gradient in self.gradients():
+            if gradient.key == name.replace("{", "").replace("}", ""):
+                return gradient
+        known = ", ".join(g.key for g in self.gradients())
+        raise KeyError(f"no parameter {name!r}; the network has {known}")
+
+    def gradients(self) -> Iterator[Gradient]:
+        for l in self.network.indices():
+            yield self.weight_gradient(l)
+            yield self.bias_gradient(l)
+
+    def _chain_products(self, l: int | sympy.Expr) -> tuple[Expr, Expr]:
+        names: list[Expr] = []
+        values: list[Expr] = []
+        for group in self.chain(l):
+            if group.elided is not None:
+                names.append(group.elided)
+                values.append(group.elided)
+            for factor in group.factors:
+                names.append(factor.name)
+                values.append(factor.value)
+        return matmul(*names), matmul(*values)
+
+    def weight_gradient(self, l: int | sympy.Expr) -> Gradient:
+        layer = self.layers[l]
+        names, values = self._chain_products(l)
+        return Gradient(
+            layer.dw,
+            matmul(layer.weight_link.name, transpose(names)),
+            matmul(layer.weight_link.value, transpose(values)),
+            layer.dw_value,
+            (layer.dz, layer.dz_value),
+            l,
+        )
+
+    def bias_gradient(self, l: int | sympy.Expr) -> Gradient:
+        layer = self.layers[l]
+        names, values = self._chain_products(l)
+        return Gradient(layer.dw0, names, values, layer.dw0_value, (layer.dz, layer.dz_value), l)
+
+    def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
+        """Add to a forward environment the value of every dL/dZ^l, dL/dW^l and dL/dW_0^l."""
+        for l in reversed(self.network.indices()):
+            layer = self.layers[l]
+            env[layer.dz] = numeric.evaluate(layer.dz_value, env)
+            env[layer.dw] = numeric.evaluate(layer.dw_value, env)
+            env[layer.dw0] = numeric.evaluate(layer.dw0_value, env)
+        return env
+
+    def numeric_gradients(
+        self, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The simplified gradients' values, keyed like ``params``."""
+        env = self.backward(self.network.forward(params, x, y))
+        return {g.key: env[g.target] for g in self.gradients()}
+
+    def _repr_latex_(self) -> str:
+        from matcalc.latex import derivation_latex
+
+        return f"$$\n{derivation_latex(self)}\n$$"
+
+
+def _activation_factor(net: Network, l: int | sympy.Expr) -> Factor:
+    used: list[Rule] = []
+    value = simplify(
+        jacobian(net.activation_expr(l), net.pre_activation(l), used), net.definitions(l)
+    )
+    return Factor(d(net.activation(l), net.pre_activation(l)), value, tuple(used))
+
+
+def derive(network: Network) -> Derivation:
+    """Backprop over the network: for each layer from L down to 1, dL/dZ^l, dL/dW^l, dL/dW_0^l."""
+    layers: dict[int | sympy.Expr, LayerDerivation] = {}
+    last = network.last
+    loss = network.loss_symbol()
+    for l in reversed(network.indices()):
+        definitions = network.definitions(l)
+        activation = _activation_factor(network, l)
+        dz = d(loss, network.pre_activation(l))
+        used: list[Rule] = []
+        if l == last:
+            link = None
+            loss_factor = _loss_factor(network)
+            upstream = loss_factor.value
+            fused = fused_rule(network.activation_name(l), network.loss)
+            if fused is not None:
+                used.append(fused)
+                dz_value = fused.apply(network.activation(l), network.target())
+            else:
+                dz_value = pullback(
+                    network.activation_expr(l), network.pre_activation(l), upstream, used
+                )
+        else:
+            loss_factor = None
+            link = _link_factor(network, l + 1)
+            upstream = pullback(
+                network.pre_activation_expr(l + 1),
+                network.activation(l),
+                d(loss, network.pre_activation(l + 1)),
+                used,
+            )
+            dz_value = pullback(
+                network.activation_expr(l), network.pre_activation(l), upstream, used
+            )
+        dz_value = simplify(dz_value, definitions, used)
+        weight_link = _weight_link_factor(network, l)
+        dw_value = simplify(pullback(network.pre_activation_expr(l), network.weight(l), dz))
+        dw0_value = simplify(pullback(network.pre_activation_expr(l), network.bias(l), dz))
+        layers[l] = LayerDerivation(
+            l,
+            activation,
+            link,
+            loss_factor,
+            weight_link,
+            dz,
+            dz_value,
+            tuple(used),
+            d(loss, network.weight(l)),
+            dw_value,
+            d(loss, network.bias(l)),
+            dw0_value,
+        )
+    return Derivation(network, layers)
+
+
+def _loss_factor(network: Network) -> Factor:
+    """dL/dA^L from the loss table."""
+    rule = loss_rule(network.loss)
+    a = network.activation(network.last)
+    return Factor(d(network.loss_symbol(), a), rule.apply(a, network.target())[1], (rule,))
+
+
+def _weight_link_factor(network: Network, l: int | sympy.Expr) -> Factor:
+    """dZ^l/dW^l, which the 6.390 notes contract to A^{l-1}."""
+    rule = rule_named("weight link")
+    linear = matmul(transpose(network.weight(l)), network.layer_input(l))
+    name = d(network.pre_activation(l), network.weight(l), network.layer_input(l).shape)
+    return Factor(name, rule.apply(linear, 0), (rule,))
+
+
+def _link_factor(network: Network, l: int | sympy.Expr) -> Factor:
+    """dZ^l/dA^{l-1} = W^l."""
+    used: list[Rule] = []
+    z, a = network.pre_activation(l), network.layer_input(l)
+    value = simplify(jacobian(network.pre_activation_expr(l), a, used))
+    return Factor(d(z, a), value, tuple(used))
+
+
+__all__ = [
+    "CONVENTION_NOTE",
+    "ChainGroup",
+    "Derivation",
+    "Factor",
+    "Gradient",
+    "LayerDerivation",
+    "Step",
+    "derive",
+    "jacobian",
+    "pullback",
+]

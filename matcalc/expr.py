@@ -1,0 +1,494 @@
+"""Immutable matrix-expression nodes with shapes over symbolic dimensions.
+
+Every node is a frozen dataclass.  Its shape is computed when it is built, and a node whose
+operands do not fit cannot be built: :class:`ShapeError` names both operands and both shapes.
+Vectors are columns (k x 1) and scalars are 1 x 1 matrices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy
+
+from matcalc.errors import MatcalcError
+from matcalc.shapes import ONE, SCALAR, Dim, Shape, dims_equal, is_column, is_scalar, shape_text
+
+
+class ShapeError(MatcalcError):
+    """Two operands whose shapes do not fit; the message names both."""
+
+    def __init__(self, operation: str, left: Expr, right: Expr, detail: str = "") -> None:
+        self.operation = operation
+        self.left = left
+        self.right = right
+        message = (
+            f"{operation}: {left} is {shape_text(left.shape)} but "
+            f"{right} is {shape_text(right.shape)}"
+        )
+        super().__init__(message + (f" ({detail})" if detail else ""))
+
+
+class Expr:
+    """Base class of matrix expressions."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self) -> Shape:
+        raise NotImplementedError
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        """The same node over new children (leaves return themselves)."""
+        return self
+
+    def walk(self) -> Iterator[Expr]:
+        """Every node of the tree, parents before children."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def __str__(self) -> str:
+        from matcalc.latex import to_latex
+
+        return to_latex(self)
+
+    # Operators build nodes, so user code reads like the math.
+    def __matmul__(self, other: Expr) -> Expr:
+        return matmul(self, other)
+
+    def __add__(self, other: Expr) -> Expr:
+        return add(self, other)
+
+    def __sub__(self, other: Expr) -> Expr:
+        return add(self, scale(-1, other))
+
+    def __neg__(self) -> Expr:
+        return scale(-1, self)
+
+    def __rmul__(self, coeff: int | sympy.Expr) -> Expr:
+        return scale(coeff, self)
+
+    @property
+    def T(self) -> Expr:  # noqa: N802 - the mathematical name
+        return transpose(self)
+
+
+# ----------------------------------------------------------------------------------- leaves
+
+
+@dataclass(frozen=True, eq=True)
+class Symbol(Expr):
+    """A named matrix such as W^{l+1}, W_0^2, A^0, y.
+
+    ``index`` is the layer index (an integer or a SymPy expression in l and L), ``sub`` a
+    subscript that is part of the name (the 0 of W_0).  Two symbols with the same name, index
+    and subscript are the same quantity, so the shape does not take part in equality.
+    """
+
+    name: str
+    shape_: Shape = field(compare=False)
+    index: sympy.Expr | None = None
+    sub: str | None = None
+
+    @property
+    def shape(self) -> Shape:
+        return self.shape_
+
+    def at(self, index: sympy.Expr | int) -> Symbol:
+        return Symbol(self.name, self.shape_, sympy.sympify(index), self.sub)
+
+
+@dataclass(frozen=True)
+class Fill(Expr):
+    """A constant matrix, every entry ``value``: 1 in ``1 - A``, the ones vector."""
+
+    value: sympy.Expr
+    shape_: Shape
+
+    @property
+    def shape(self) -> Shape:
+        return self.shape_
+
+
+@dataclass(frozen=True)
+class Identity(Expr):
+    """The n x n identity matrix."""
+
+    size: Dim
+
+    @property
+    def shape(self) -> Shape:
+        return (self.size, self.size)
+
+
+@dataclass(frozen=True)
+class Cdots(Expr):
+    """The factors left out of a chain of symbolic length, written (\\cdots)."""
+
+    shape_: Shape
+
+    @property
+    def shape(self) -> Shape:
+        return self.shape_
+
+
+@dataclass(frozen=True)
+class Derivative(Expr):
+    """The derivative of ``num`` by ``den`` as a quantity of its own: dL/dZ^l, dA^l/dZ^l.
+
+    Denominator layout: a scalar by a matrix has the matrix's shape; a column y by a column x
+    is dim x by dim y.  ``shape_`` is given where neither applies (the 6.390 weight link
+    dZ^l/dW^l, which the notes contract to A^{l-1}).
+    """
+
+    num: Expr
+    den: Expr
+    shape_: Shape | None = field(default=None, compare=False)
+
+    @property
+    def shape(self) -> Shape:
+        if self.shape_ is not None:
+            return self.shape_
+        if is_scalar(self.num.shape):
+            return self.den.shape
+        if is_column(self.num.shape) and is_column(self.den.shape):
+            return (self.den.shape[0], self.num.shape[0])
+        raise ShapeError("derivative of a matrix by a matrix is not a matrix", self.num, self.den)
+
+
+# ------------------------------------------------------------------------------ operations
+
+
+@dataclass(frozen=True)
+class Transpose(Expr):
+    arg: Expr
+
+    @property
+    def shape(self) -> Shape:
+        rows, cols = self.arg.shape
+        return (cols, rows)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return transpose(children[0])
+
+
+@dataclass(frozen=True)
+class MatMul(Expr):
+    """A matrix product of two or more factors, left to right."""
+
+    factors: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        for left, right in zip(self.factors, self.factors[1:], strict=False):
+            if not dims_equal(left.shape[1], right.shape[0]):
+                raise ShapeError("product does not fit", left, right)
+
+    @cached_property
+    def shape(self) -> Shape:
+        return (self.factors[0].shape[0], self.factors[-1].shape[1])
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.factors
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return matmul(*children)
+
+
+def _check_same_shape(operation: str, terms: tuple[Expr, ...]) -> None:
+    first = terms[0]
+    for other in terms[1:]:
+        if not (
+            dims_equal(first.shape[0], other.shape[0])
+            and dims_equal(first.shape[1], other.shape[1])
+        ):
+            raise ShapeError(operation, first, other)
+
+
+@dataclass(frozen=True)
+class Add(Expr):
+    """A sum of two or more terms of one shape."""
+
+    terms: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        _check_same_shape("sum of different shapes", self.terms)
+
+    @property
+    def shape(self) -> Shape:
+        return self.terms[0].shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.terms
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return add(*children)
+
+
+@dataclass(frozen=True)
+class Hadamard(Expr):
+    """The elementwise product of two or more factors of one shape."""
+
+    factors: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        _check_same_shape("elementwise product of different shapes", self.factors)
+
+    @property
+    def shape(self) -> Shape:
+        return self.factors[0].shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.factors
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return hadamard(*children)
+
+
+@dataclass(frozen=True)
+class Scale(Expr):
+    """A constant scalar coefficient times a matrix: 2 A, -Z, (1/K) X."""
+
+    coeff: sympy.Expr
+    arg: Expr
+
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return scale(self.coeff, children[0])
+
+
+@dataclass(frozen=True)
+class Function:
+    """A scalar function applied entrywise, or its ``order``-th derivative: sigma, f^l, tanh'."""
+
+    name: str
+    order: int = 0
+    index: sympy.Expr | None = None
+
+    def derivative(self) -> Function:
+        return Function(self.name, self.order + 1, self.index)
+
+    def at(self, index: sympy.Expr | int) -> Function:
+        return Function(self.name, self.order, sympy.sympify(index))
+
+
+@dataclass(frozen=True)
+class Apply(Expr):
+    """A scalar function applied to every entry: sigma(Z), f'(Z^l), log(A), 1/A."""
+
+    fn: Function
+    arg: Expr
+
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Apply(self.fn, children[0])
+
+
+@dataclass(frozen=True)
+class Softmax(Expr):
+    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column."""
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        if not is_column(self.arg.shape):
+            raise ShapeError("softmax needs a column", self.arg, self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Softmax(children[0])
+
+
+@dataclass(frozen=True)
+class Diag(Expr):
+    """diag(v): the square matrix with the column v on its diagonal."""
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        if not is_column(self.arg.shape):
+            raise ShapeError("diag needs a column", self.arg, self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return (self.arg.shape[0], self.arg.shape[0])
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Diag(children[0])
+
+
+@dataclass(frozen=True)
+class Sum(Expr):
+    """The sum of all entries, a scalar."""
+
+    arg: Expr
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Sum(children[0])
+
+
+@dataclass(frozen=True)
+class SquaredNorm(Expr):
+    """||X||^2, the sum of squared entries (Frobenius norm squared), a scalar."""
+
+    arg: Expr
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return SquaredNorm(children[0])
+
+
+# ------------------------------------------------------------------------------ builders
+
+
+def transpose(arg: Expr) -> Expr:
+    """X^T, with (X^T)^T = X and a scalar its own transpose."""
+    if isinstance(arg, Transpose):
+        return arg.arg
+    if isinstance(arg, Fill):
+        return Fill(arg.value, (arg.shape[1], arg.shape[0]))
+    if isinstance(arg, Identity | Diag) or is_scalar(arg.shape):
+        return arg
+    return Transpose(arg)
+
+
+def matmul(*factors: Expr) -> Expr:
+    """A product with nested products flattened; one factor is itself."""
+    flat: list[Expr] = []
+    coeff: sympy.Expr = sympy.Integer(1)
+    for factor in factors:
+        if isinstance(factor, Scale):
+            coeff *= factor.coeff
+            factor = factor.arg
+        flat.extend(factor.factors if isinstance(factor, MatMul) else (factor,))
+    product = flat[0] if len(flat) == 1 else MatMul(tuple(flat))
+    return scale(coeff, product)
+
+
+def add(*terms: Expr) -> Expr:
+    flat: list[Expr] = []
+    for term in terms:
+        flat.extend(term.terms if isinstance(term, Add) else (term,))
+    return flat[0] if len(flat) == 1 else Add(tuple(flat))
+
+
+def hadamard(*factors: Expr) -> Expr:
+    flat: list[Expr] = []
+    for factor in factors:
+        flat.extend(factor.factors if isinstance(factor, Hadamard) else (factor,))
+    return flat[0] if len(flat) == 1 else Hadamard(tuple(flat))
+
+
+def scale(coeff: int | sympy.Expr, arg: Expr) -> Expr:
+    """coeff * arg, with nested coefficients multiplied and 1 * X = X."""
+    coeff = sympy.sympify(coeff)
+    if isinstance(arg, Scale):
+        coeff, arg = coeff * arg.coeff, arg.arg
+    return arg if coeff == 1 else Scale(coeff, arg)
+
+
+def ones(rows: Dim, cols: Dim = ONE) -> Fill:
+    return Fill(sympy.Integer(1), (rows, cols))
+
+
+def one_minus(arg: Expr) -> Expr:
+    """1 - X, entrywise."""
+    return add(Fill(sympy.Integer(1), arg.shape), scale(-1, arg))
+
+
+def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """Replace whole subtrees, bottom up."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.children:
+        return expr
+    children = tuple(substitute(child, mapping) for child in expr.children)
+    return expr if children == expr.children else expr.rebuild(children)
+
+
+def symbols_of(expr: Expr) -> set[Symbol]:
+    return {node for node in expr.walk() if isinstance(node, Symbol)}
+
+
+__all__ = [
+    "Add",
+    "Apply",
+    "Cdots",
+    "Derivative",
+    "Diag",
+    "Expr",
+    "Fill",
+    "Function",
+    "Hadamard",
+    "Identity",
+    "MatMul",
+    "Scale",
+    "ShapeError",
+    "Softmax",
+    "SquaredNorm",
+    "Sum",
+    "Symbol",
+    "Transpose",
+    "add",
+    "hadamard",
+    "matmul",
+    "one_minus",
+    "ones",
+    "scale",
+    "substitute",
+    "symbols_of",
+    "transpose",
+]

@@ -1,0 +1,253 @@
+"""LaTeX for expressions and derivations, in the notation of a course.
+
+:class:`Notation` holds the choices that differ between courses (W^{l}, W^{(l)} or W^{[l]};
+l or \\ell; ^T or ^\\top; the loss's name; sizes m^l/n^l or d_l; how f' is written).  Output
+uses only amsmath and renders in MathJax and KaTeX as well as pdflatex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import sympy
+
+from matcalc.expr import (
+    Add,
+    Apply,
+    Cdots,
+    Derivative,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    Hadamard,
+    Identity,
+    MatMul,
+    Scale,
+    Softmax,
+    SquaredNorm,
+    Sum,
+    Symbol,
+    Transpose,
+)
+from matcalc.functions import lookup
+from matcalc.shapes import INPUT_SIZE, LAYER_SIZE, Dim, Shape, canonical, index_text
+
+if TYPE_CHECKING:
+    from matcalc.derive import Derivation, Gradient
+
+LAYER_STYLES = {"plain": "{}", "paren": "({})", "bracket": "[{}]"}
+LOSS_NAMES = (r"\mathcal{L}", "L", r"\text{loss}", "J")
+DERIVATIVE_STYLES = ("closed", "prime", "diag")
+SIZE_STYLES = ("mn", "d")
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How a course writes things; the defaults are the 6.390 notes'."""
+
+    layer_style: str = "plain"
+    ell: bool = False
+    transpose: str = "T"
+    loss: str = r"\mathcal{L}"
+    sizes: str = "mn"
+    derivative: str = "closed"
+    shapes: bool = True
+
+    def __post_init__(self) -> None:
+        if self.layer_style not in LAYER_STYLES:
+            raise ValueError(f"layer style {self.layer_style!r}: one of {', '.join(LAYER_STYLES)}")
+        if self.transpose not in ("T", r"\top"):
+            raise ValueError(f"transpose {self.transpose!r}: T or \\top")
+        if self.sizes not in SIZE_STYLES:
+            raise ValueError(f"sizes {self.sizes!r}: one of {', '.join(SIZE_STYLES)}")
+        if self.derivative not in DERIVATIVE_STYLES:
+            raise ValueError(
+                f"derivative {self.derivative!r}: one of {', '.join(DERIVATIVE_STYLES)}"
+            )
+
+    def with_(self, **changes: object) -> Notation:
+        return replace(self, **changes)
+
+
+DEFAULT = Notation()
+
+
+def layer_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
+    text = index_text(index)
+    if notation.ell:
+        text = text.replace("l", r"\ell ").replace(r"\ell +", r"\ell+").replace(r"\ell -", r"\ell-")
+        text = text.strip()
+    return LAYER_STYLES[notation.layer_style].format(text)
+
+
+def dim_latex(d: Dim, notation: Notation = DEFAULT) -> str:
+    """A size: n^{l}, m^{1}, d_{l-1}, 3, h."""
+    if isinstance(d, sympy.Indexed) and d.base in (INPUT_SIZE, LAYER_SIZE):
+        if notation.sizes == "d":
+            index = canonical(d).indices[0]
+            return f"d_{{{index_text(index)}}}"
+        return f"{d.base.label}^{{{layer_index(d.indices[0], notation)}}}"
+    if isinstance(d, sympy.Indexed):
+        return f"{d.base.label}^{{{index_text(d.indices[0])}}}"
+    if isinstance(d, sympy.Symbol | sympy.Integer):
+        return str(d)
+    return sympy.latex(d)
+
+
+def shape_latex(shape: Shape, notation: Notation = DEFAULT) -> str:
+    return f"{dim_latex(shape[0], notation)} \\times {dim_latex(shape[1], notation)}"
+
+
+def symbol_latex(symbol: Symbol, notation: Notation = DEFAULT) -> str:
+    name = notation.loss if symbol.name == "L" and symbol.index is None else symbol.name
+    sub = f"_{{{symbol.sub}}}" if symbol.sub else ""
+    sup = f"^{{{layer_index(symbol.index, notation)}}}" if symbol.index is not None else ""
+    return f"{name}{sub}{sup}"
+
+
+def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
+    known = lookup(fn.name)
+    if known is not None and fn.order == 1 and known.derivative_latex:
+        return known.derivative_latex
+    base = known.latex if known is not None else fn.name
+    if fn.index is not None:
+        base = f"{base}^{{{layer_index(fn.index, notation)}}}"
+    if fn.order:
+        base = f"{{{base}}}" + "'" * fn.order if fn.index is not None else base + "'" * fn.order
+    return base
+
+
+def _coefficient(coeff: sympy.Expr) -> str:
+    if coeff == -1:
+        return "-"
+    if coeff.is_Rational and coeff.q != 1:
+        sign = "-" if coeff < 0 else ""
+        return f"{sign}\\frac{{{abs(coeff.p)}}}{{{coeff.q}}}"
+    return sympy.latex(coeff) + r"\,"
+
+
+def _wrap(text: str) -> str:
+    return f"\\left({text}\\right)"
+
+
+def to_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
+    """LaTeX of one expression."""
+    return _Printer(notation).print(expr)
+
+
+class _Printer:
+    def __init__(self, notation: Notation) -> None:
+        self.notation = notation
+
+    def print(self, expr: Expr) -> str:
+        method = getattr(self, f"_{type(expr).__name__.lower()}", None)
+        if method is None:
+            raise TypeError(f"no LaTeX for {type(expr).__name__}")
+        return method(expr)
+
+    def _operand(self, expr: Expr, wrap_types: tuple[type, ...]) -> str:
+        text = self.print(expr)
+        if isinstance(expr, wrap_types) or (isinstance(expr, Scale) and Scale in wrap_types):
+            return _wrap(text)
+        return text
+
+    def _symbol(self, expr: Symbol) -> str:
+        return symbol_latex(expr, self.notation)
+
+    def _fill(self, expr: Fill) -> str:
+        return sympy.latex(expr.value)
+
+    def _identity(self, expr: Identity) -> str:
+        return "I"
+
+    def _cdots(self, expr: Cdots) -> str:
+        return r"\left(\cdots\right)"
+
+    def _derivative(self, expr: Derivative) -> str:
+        return f"\\frac{{\\partial {self.print(expr.num)}}}{{\\partial {self.print(expr.den)}}}"
+
+    def _transpose(self, expr: Transpose) -> str:
+        arg = expr.arg
+        text = self.print(arg)
+        plain = isinstance(arg, Symbol) and arg.index is None and not arg.sub
+        if not plain:
+            text = _wrap(text) if not isinstance(arg, Symbol) else f"({text})"
+        return f"{text}^{{{self.notation.transpose}}}"
+
+    def _matmul(self, expr: MatMul) -> str:
+        return r"\,".join(self._operand(f, (Add, Scale, Hadamard)) for f in expr.factors)
+
+    def _add(self, expr: Add) -> str:
+        text = self.print(expr.terms[0])
+        for term in expr.terms[1:]:
+            if isinstance(term, Scale) and term.coeff.is_number and term.coeff < 0:
+                text += " - " + self.print(
+                    Scale(-term.coeff, term.arg) if term.coeff != -1 else term.arg
+                )
+            else:
+                text += " + " + self.print(term)
+        return text
+
+    def _scale(self, expr: Scale) -> str:
+        return _coefficient(expr.coeff) + self._operand(expr.arg, (Add, Scale))
+
+    def _hadamard(self, expr: Hadamard) -> str:
+        numerators = [f for f in expr.factors if not _is_reciprocal(f)]
+        denominators = [f.arg for f in expr.factors if _is_reciprocal(f)]
+        wrap = (Add, MatMul, Hadamard, Scale)
+        top = r" \odot ".join(self._operand(f, wrap) for f in numerators) or "1"
+        if not denominators:
+            return top
+        bottom = r" \odot ".join(self._operand(f, (MatMul, Hadamard, Scale)) for f in denominators)
+        return f"\\frac{{{top}}}{{{bottom}}}"
+
+    def _apply(self, expr: Apply) -> str:
+        if _is_reciprocal(expr):
+            return f"\\frac{{1}}{{{self.print(expr.arg)}}}"
+        fn = expr.fn
+        if self.notation.derivative == "diag" and fn.order == 1:
+            inner = f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
+            return f"\\operatorname{{diag}}\\left({inner}\\right)"
+        return f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
+
+    def _softmax(self, expr: Softmax) -> str:
+        return f"\\operatorname{{softmax}}\\left({self.print(expr.arg)}\\right)"
+
+    def _diag(self, expr: Diag) -> str:
+        return f"\\operatorname{{diag}}\\left({self.print(expr.arg)}\\right)"
+
+    def _sum(self, expr: Sum) -> str:
+        return f"\\sum {self._operand(expr.arg, (Add, Scale, Hadamard, MatMul))}"
+
+    def _squarednorm(self, expr: SquaredNorm) -> str:
+        return f"\\left\\|{self.print(expr.arg)}\\right\\|^2"
+
+
+def _is_reciprocal(expr: Expr) -> bool:
+    return isinstance(expr, Apply) and expr.fn.name == "reciprocal" and expr.fn.order == 0
+
+
+def gradient_latex(gradient: Gradient, notation: Notation = DEFAULT) -> str:
+    """dL/dW^l = chain form = simplified form, with dL/dZ^l's recursion."""
+    target = to_latex(gradient.target, notation)
+    dz, dz_value = gradient.recursion
+    return (
+        f"{target} = {to_latex(gradient.chain_names, notation)} = "
+        f"{to_latex(gradient.simplified, notation)},\\quad "
+        f"{to_latex(dz, notation)} = {to_latex(dz_value, notation)}"
+    )
+
+
+def derivation_latex(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+    """Every gradient of a derivation, one aligned line each."""
+    lines = []
+    for gradient in derivation.gradients():
+        lines.append(
+            f"{to_latex(gradient.target, notation)} &= {to_latex(gradient.simplified, notation)}"
+        )
+    for l in reversed(derivation.network.indices()):
+        layer = derivation.layers[l]
+        lines.append(f"{to_latex(layer.dz, notation)} &= {to_latex(layer.dz_value, notation)}")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"

@@ -1,0 +1,339 @@
+"""A network spec (TOML or Python) and its forward expressions in the 6.390 convention.
+
+    Z^l = (W^l)^T A^{l-1} + W_0^l,    A^l = f^l(Z^l),    A^0 = x,    L = loss(A^L, y)
+
+W^l is m^l x n^l, W_0^l is n^l x 1, A^{l-1} is m^l x 1, Z^l and A^l are n^l x 1, and
+m^l = n^{l-1}.  Sizes are integers or symbols; omitted sizes are m^1 (input) and n^l.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from matcalc import functions, numeric
+from matcalc.errors import MatcalcError
+from matcalc.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, transpose
+from matcalc.rules import loss_rule
+from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
+
+CONVENTIONS = ("6.390",)
+LOSSES = ("squared", "nll", "nllm")
+LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
+MAX_LAYERS = 5000
+MAX_SIZE = 10**6
+MAX_SPEC_BYTES = 100_000
+SPEC_KEYS = ("convention", "input", "loss", "layer", "depth")
+LAYER_KEYS = ("size", "activation")
+_SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
+_GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
+
+
+class SpecError(MatcalcError):
+    """A network spec that cannot be used; the message names the key, the value and what fits."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: its size n^l and its activation f^l."""
+
+    size: int | str | Dim | None = None
+    activation: str = "identity"
+
+
+def parse_size(value: Any, key: str) -> Dim:
+    """A size from a spec: a positive integer, or a symbol such as "h", "m^1", "n_2", "d_{3}"."""
+    if isinstance(value, bool):
+        raise SpecError(f'{key} = {value!r}: a size is a positive integer or a symbol like "n^2"')
+    if isinstance(value, int):
+        if not 0 < value <= MAX_SIZE:
+            raise SpecError(f"{key} = {value}: a size must be between 1 and {MAX_SIZE}")
+        return sympy.Integer(value)
+    if isinstance(value, sympy.Expr):
+        return value
+    if isinstance(value, str):
+        match = _SIZE_NAME.match(value.strip())
+        if match:
+            name, index = match.groups()
+            if index is None:
+                return sympy.Symbol(name, integer=True, positive=True)
+            return sympy.IndexedBase(name)[int(index)]
+    raise SpecError(
+        f'{key} = {value!r}: a size is a positive integer or a symbol like "h", "m^1" or "n^2"'
+    )
+
+
+@dataclass(frozen=True)
+class Network:
+    """A feed-forward network in the 6.390 convention.
+
+    ``layers`` lists the layers 1..L.  With ``depth = "L"`` the network has symbolic depth
+    and a single layer pattern whose activation is a function symbol such as ``"f"``.
+    """
+
+    layers: tuple[Layer, ...]
+    input: int | str | Dim | None = None
+    loss: str = "squared"
+    convention: str = "6.390"
+    depth: str | None = None
+    sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        layers = tuple(
+            layer if isinstance(layer, Layer) else Layer(*layer) for layer in self.layers
+        )
+        object.__setattr__(self, "layers", layers)
+        self._validate()
+        object.__setattr__(self, "sizes", self._resolve_sizes())
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_toml(cls, text: str) -> Network:
+        if len(text) > MAX_SPEC_BYTES:
+            raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_BYTES}")
+        try:
+            spec = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise SpecError(f"the spec is not valid TOML: {error}") from None
+        return cls.from_dict(spec)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Network:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise SpecError(f"{path}: cannot be read ({error})") from None
+        try:
+            return cls.from_toml(text)
+        except SpecError as error:
+            raise SpecError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Network:
+        for key in spec:
+            if key not in SPEC_KEYS:
+                raise SpecError(f"unknown key {key!r}; a network spec has {', '.join(SPEC_KEYS)}")
+        raw_layers = spec.get("layer")
+        if raw_layers is None:
+            raise SpecError("no layers: add at least one [[layer]] with size and activation")
+        if not isinstance(raw_layers, list):
+            raise SpecError("layer must be a list of tables, written [[layer]]")
+        layers = []
+        for number, raw in enumerate(raw_layers, start=1):
+            if not isinstance(raw, dict):
+                raise SpecError(f"layer {number} must be a table with size and activation")
+            for key in raw:
+                if key not in LAYER_KEYS:
+                    raise SpecError(
+                        f"layer {number}: unknown key {key!r}; a layer has size and activation"
+                    )
+            activation = raw.get("activation", "identity")
+            layers.append(Layer(raw.get("size"), activation))
+        return cls(
+            layers=tuple(layers),
+            input=spec.get("input"),
+            loss=spec.get("loss", "squared"),
+            convention=spec.get("convention", "6.390"),
+            depth=spec.get("depth"),
+        )
+
+    def _validate(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise SpecError(
+                f"convention = {self.convention!r}: known conventions are {', '.join(CONVENTIONS)}"
+            )
+        if not self.layers:
+            raise SpecError("no layers: add at least one [[layer]] with size and activation")
+        if len(self.layers) > MAX_LAYERS:
+            raise SpecError(f"{len(self.layers)} layers; at most {MAX_LAYERS}")
+        if not isinstance(self.loss, str) or self.loss not in LOSSES:
+            raise SpecError(f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}")
+        if self.depth is not None:
+            if self.depth != "L":
+                raise SpecError(f'depth = {self.depth!r}: symbolic depth is written depth = "L"')
+            if len(self.layers) != 1:
+                raise SpecError('depth = "L" takes exactly one [[layer]], the pattern of layer l')
+        for number, layer in enumerate(self.layers, start=1):
+            self._validate_activation(number, layer.activation)
+        output = self.activation_name(self.last)
+        wanted = LOSS_OUTPUT.get(self.loss)
+        if wanted and self.depth is None and output != wanted:
+            raise SpecError(
+                f"loss = {self.loss!r} needs a {wanted} output layer, but layer "
+                f"{len(self.layers)} has activation = {output!r}"
+            )
+
+    def _validate_activation(self, number: int, activation: Any) -> None:
+        if not isinstance(activation, str):
+            raise SpecError(f"layer {number}: activation = {activation!r} is not a name")
+        known = activation in functions.ACTIVATIONS or (
+            functions.lookup(activation) is not None and activation not in ("log", "reciprocal")
+        )
+        generic = self.depth is not None and _GENERIC_ACTIVATION.match(activation)
+        if not (known or generic):
+            allowed = ", ".join(functions.ACTIVATIONS)
+            raise SpecError(f"layer {number}: activation = {activation!r}; known are {allowed}")
+
+    def _resolve_sizes(self) -> tuple[Dim, ...]:
+        if self.depth is not None:
+            return ()
+        sizes = [INPUT_SIZE[1] if self.input is None else parse_size(self.input, "input")]
+        for number, layer in enumerate(self.layers, start=1):
+            default = LAYER_SIZE[number]
+            sizes.append(
+                default if layer.size is None else parse_size(layer.size, f"layer {number} size")
+            )
+        return tuple(sizes)
+
+    # ------------------------------------------------------------------ structure
+
+    @property
+    def symbolic(self) -> bool:
+        return self.depth is not None
+
+    @property
+    def last(self) -> int | sympy.Expr:
+        """The index of the output layer: L, as an integer or the symbol L."""
+        return DEPTH if self.symbolic else len(self.layers)
+
+    def indices(self) -> tuple[int | sympy.Expr, ...]:
+        """The layers to derive: 1..L, or the general layer l and the output layer L."""
+        if self.symbolic:
+            return (LAYER, DEPTH)
+        return tuple(range(1, len(self.layers) + 1))
+
+    def size(self, l: int | sympy.Expr) -> Dim:
+        """n^l, the size of layer l (l = 0 is the input)."""
+        if self.symbolic:
+            return INPUT_SIZE[1] if l == 0 else LAYER_SIZE[l]
+        return self.sizes[int(l)]
+
+    def input_size(self, l: int | sympy.Expr) -> Dim:
+        """m^l, the size of the input of layer l, spelled m^l where the sizes are the defaults."""
+        previous = self.size(l - 1)
+        if canonical(previous) == LAYER_SIZE[l - 1]:
+            return INPUT_SIZE[l]
+        return previous
+
+    def activation_name(self, l: int | sympy.Expr) -> str:
+        if self.symbolic:
+            return self.layers[0].activation
+        return self.layers[int(l) - 1].activation
+
+    def activation_function(self, l: int | sympy.Expr) -> Function:
+        name = self.activation_name(l)
+        generic = self.symbolic and name not in functions.ACTIVATIONS
+        return Function(name, 0, sympy.sympify(l) if generic else None)
+
+    # ------------------------------------------------------------------ symbols
+
+    def weight(self, l: int | sympy.Expr) -> Symbol:
+        return Symbol("W", (self.input_size(l), self.size(l)), sympy.sympify(l))
+
+    def bias(self, l: int | sympy.Expr) -> Symbol:
+        return Symbol("W", (self.size(l), ONE), sympy.sympify(l), "0")
+
+    def pre_activation(self, l: int | sympy.Expr) -> Symbol:
+        return Symbol("Z", (self.size(l), ONE), sympy.sympify(l))
+
+    def activation(self, l: int | sympy.Expr) -> Symbol:
+        return Symbol("A", (self.size(l), ONE), sympy.sympify(l))
+
+    def layer_input(self, l: int | sympy.Expr) -> Symbol:
+        """A^{l-1}, with the shape m^l x 1 it has as the input of layer l."""
+        return Symbol("A", (self.input_size(l), ONE), sympy.sympify(l) - 1)
+
+    def target(self) -> Symbol:
+        return Symbol("y", (self.size(self.last), ONE))
+
+    def loss_symbol(self) -> Symbol:
+        return Symbol("L", (ONE, ONE))
+
+    # ------------------------------------------------------------------ forward expressions
+
+    def pre_activation_expr(self, l: int | sympy.Expr) -> Expr:
+        """(W^l)^T A^{l-1} + W_0^l."""
+        return add(matmul(transpose(self.weight(l)), self.layer_input(l)), self.bias(l))
+
+    def activation_expr(self, l: int | sympy.Expr) -> Expr:
+        """f^l(Z^l), or softmax(Z^l)."""
+        z = self.pre_activation(l)
+        if self.activation_name(l) == "softmax":
+            return Softmax(z)
+        return Apply(self.activation_function(l), z)
+
+    def loss_expr(self) -> Expr:
+        return loss_rule(self.loss).apply(self.activation(self.last), self.target())[0]
+
+    def definitions(self, l: int | sympy.Expr) -> dict[Symbol, Expr]:
+        return {
+            self.pre_activation(l): self.pre_activation_expr(l),
+            self.activation(l): self.activation_expr(l),
+        }
+
+    def parameters(self) -> tuple[Symbol, ...]:
+        """W^1, W_0^1, ..., W^L, W_0^L."""
+        return tuple(p for l in self.indices() for p in (self.weight(l), self.bias(l)))
+
+    def derive(self):  # noqa: ANN201 - Derivation, imported late to keep the data flow one way
+        """Every dL/dW^l and dL/dW_0^l of this network."""
+        from matcalc.derive import derive
+
+        return derive(self)
+
+    # ------------------------------------------------------------------ numbers
+
+    def forward(
+        self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray
+    ) -> dict[Expr, np.ndarray]:
+        """Every forward quantity's value, keyed by its symbol; params keyed "W^1", "W_0^1"."""
+        env: dict[Expr, np.ndarray] = {self.activation(0): np.asarray(x, float)}
+        env[self.target()] = np.asarray(y, float)
+        for l in self.indices():
+            env[self.weight(l)] = np.asarray(params[f"W^{l}"], float)
+            env[self.bias(l)] = np.asarray(params[f"W_0^{l}"], float)
+            env[self.pre_activation(l)] = numeric.evaluate(self.pre_activation_expr(l), env)
+            env[self.activation(l)] = numeric.evaluate(self.activation_expr(l), env)
+        env[self.loss_symbol()] = numeric.evaluate(self.loss_expr(), env)
+        return env
+
+    def loss_value(self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+        return float(self.forward(params, x, y)[self.loss_symbol()][0, 0])
+
+    def random_parameters(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        values = {}
+        for l in self.indices():
+            values[f"W^{l}"] = numeric.random_value(self.weight(l).shape, rng)
+            values[f"W_0^{l}"] = numeric.random_value(self.bias(l).shape, rng)
+        return values
+
+    def random_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """An input x and a target y that fits the loss (one-hot for nllm, in (0,1) for nll)."""
+        x = numeric.random_value(self.layer_input(1).shape, rng)
+        n = numeric.size(self.size(self.last))
+        if self.loss == "nllm":
+            y = np.zeros((n, 1))
+            y[rng.integers(n), 0] = 1.0
+        elif self.loss == "nll":
+            y = rng.uniform(0.05, 0.95, size=(n, 1))
+        else:
+            y = rng.standard_normal((n, 1))
+        return x, y
+
+    def at_sizes(self, sizes: Sequence[int]) -> Network:
+        """The same network with concrete sizes (input first), for numeric checks."""
+        layers = tuple(
+            Layer(s, layer.activation) for s, layer in zip(sizes[1:], self.layers, strict=True)
+        )
+        return Network(layers, sizes[0], self.loss, self.convention)

@@ -1,0 +1,631 @@
+"""The identities matcalc derives with, declared as data.
+
+Each :class:`Rule` is one identity with its name, its statement in LaTeX and its source (a
+Matrix Cookbook equation number, K. B. Petersen and M. S. Pedersen, Nov 2012 edition, or a
+section of the MIT 6.390 notes).  The derivation engine looks rules up here; the catalog is
+printed, documented and tested by iterating over :data:`RULES`.
+
+Layout is denominator throughout: dL/dX has the shape of X, and for columns the Jacobian
+(dy/dx)_{ij} = dy_j / dx_i, so chains multiply right to left toward the loss.
+
+Kinds of rule:
+
+* ``pullback``: for a node Y = F(..., X, ...) and the gradient G = dL/dY, the contribution
+  of this path to dL/dX.  ``apply(node, position, G)``.
+* ``jacobian``: for a column Y = F(x) of a column x, dY/dx.  ``apply(node, position)``.
+* ``rewrite``: an equality used to simplify.  ``apply(expr, definitions)`` returns the right
+  side, or None where the left side does not match.
+* ``loss``: a loss L(A, y) and its gradient dL/dA.  ``apply(A, y)`` returns ``(L, dL/dA)``.
+* ``fused``: dL/dZ for an output activation and loss that simplify together.
+  ``apply(A, y)`` returns dL/dZ^L.
+
+``example()`` returns a small instance for the entrywise checks in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import sympy
+
+from matcalc import functions
+from matcalc.errors import MatcalcError
+from matcalc.expr import (
+    Add,
+    Apply,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    Hadamard,
+    Identity,
+    MatMul,
+    Scale,
+    Softmax,
+    SquaredNorm,
+    Sum,
+    Symbol,
+    Transpose,
+    add,
+    hadamard,
+    matmul,
+    one_minus,
+    ones,
+    scale,
+    transpose,
+)
+from matcalc.shapes import ONE, dim, is_column, is_scalar
+
+Definitions = Mapping[Symbol, Expr]
+
+
+class Kind(Enum):
+    PULLBACK = "pullback"
+    JACOBIAN = "jacobian"
+    REWRITE = "rewrite"
+    LOSS = "loss"
+    FUSED = "fused"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One identity: what it says, where it comes from, and how to apply it."""
+
+    name: str
+    kind: Kind
+    statement: str
+    source: str
+    apply: Callable[..., Any]
+    example: Callable[[], Any]
+    node: type | None = None
+    activation: str | None = None
+    loss: str | None = None
+
+
+class NoRuleError(MatcalcError):
+    """The engine met an expression that no rule in the table covers."""
+
+
+# --------------------------------------------------------------------- example symbols
+
+
+def _matrix(name: str, rows: int, cols: int) -> Symbol:
+    return Symbol(name, (dim(rows), dim(cols)))
+
+
+def _column(name: str, size: int = 4) -> Symbol:
+    return _matrix(name, size, 1)
+
+
+COOKBOOK = "Matrix Cookbook"
+NOTES = "MIT 6.390 notes, Neural Networks"
+
+
+# ----------------------------------------------------------------------------- pullbacks
+
+
+def _matmul_pullback(node: MatMul, position: int, upstream: Expr) -> Expr:
+    before = node.factors[:position]
+    after = node.factors[position + 1 :]
+    parts = [transpose(matmul(*before))] if before else []
+    parts.append(upstream)
+    if after:
+        parts.append(transpose(matmul(*after)))
+    return matmul(*parts)
+
+
+def _hadamard_pullback(node: Hadamard, position: int, upstream: Expr) -> Expr:
+    others = node.factors[:position] + node.factors[position + 1 :]
+    return hadamard(upstream, *others)
+
+
+def _apply_pullback(node: Apply, position: int, upstream: Expr) -> Expr:
+    return hadamard(Apply(node.fn.derivative(), node.arg), upstream)
+
+
+def _softmax_jacobian(node: Softmax) -> Expr:
+    return add(Diag(node), scale(-1, matmul(node, transpose(node))))
+
+
+def _scalar_times(upstream: Expr, matrix: Expr) -> Expr:
+    """A constant scalar upstream gradient times a matrix (the engine's seed is 1)."""
+    if isinstance(upstream, Fill) and is_scalar(upstream.shape):
+        return scale(upstream.value, matrix)
+    raise NoRuleError(f"a non-constant scalar {upstream} times a matrix needs a scalar product")
+
+
+PULLBACKS: tuple[Rule, ...] = (
+    Rule(
+        "product",
+        Kind.PULLBACK,
+        r"\frac{\partial}{\partial X}\operatorname{tr}(G^T A X B) = A^T G B^T",
+        f"{COOKBOOK} eq. 101",
+        _matmul_pullback,
+        lambda: (matmul(_matrix("A", 3, 4), _matrix("X", 4, 2), _matrix("B", 2, 5)), 1),
+        node=MatMul,
+    ),
+    Rule(
+        "transpose",
+        Kind.PULLBACK,
+        r"\frac{\partial}{\partial X}\operatorname{tr}(G^T X^T) = G^T",
+        f"{COOKBOOK} eq. 100",
+        lambda node, position, upstream: transpose(upstream),
+        lambda: (Transpose(_matrix("X", 3, 2)), 0),
+        node=Transpose,
+    ),
+    Rule(
+        "sum",
+        Kind.PULLBACK,
+        r"\partial(X + Y) = \partial X + \partial Y",
+        f"{COOKBOOK} eq. 36",
+        lambda node, position, upstream: upstream,
+        lambda: (add(_matrix("X", 3, 2), _matrix("Y", 3, 2)), 0),
+        node=Add,
+    ),
+    Rule(
+        "scalar multiple",
+        Kind.PULLBACK,
+        r"\partial(\alpha X) = \alpha\,\partial X",
+        f"{COOKBOOK} eq. 35",
+        lambda node, position, upstream: scale(node.coeff, upstream),
+        lambda: (scale(3, _matrix("X", 3, 2)), 0),
+        node=Scale,
+    ),
+    Rule(
+        "elementwise product",
+        Kind.PULLBACK,
+        r"\partial(X \odot Y) = (\partial X) \odot Y + X \odot (\partial Y)",
+        f"{COOKBOOK} eq. 39",
+        _hadamard_pullback,
+        lambda: (hadamard(_matrix("X", 3, 2), _matrix("Y", 3, 2)), 1),
+        node=Hadamard,
+    ),
+    Rule(
+        "elementwise function",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial Z} = f'(Z) \odot \frac{\partial L}{\partial f(Z)}",
+        f"{NOTES}, 'The general case' (elementwise activation, chain rule per entry)",
+        _apply_pullback,
+        lambda: (Apply(Function("tanh"), _matrix("Z", 3, 2)), 0),
+        node=Apply,
+    ),
+    Rule(
+        "softmax",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial Z} = \left(\operatorname{diag}(A) - A A^T\right)"
+        r"\frac{\partial L}{\partial A},\ A = \operatorname{softmax}(Z)",
+        f"{NOTES}, softmax output layer (Jacobian of softmax)",
+        lambda node, position, upstream: matmul(_softmax_jacobian(node), upstream),
+        lambda: (Softmax(_column("Z")), 0),
+        node=Softmax,
+    ),
+    Rule(
+        "sum of entries",
+        Kind.PULLBACK,
+        r"\frac{\partial\, \mathbf{1}^T X \mathbf{1}}{\partial X} = \mathbf{1}\mathbf{1}^T",
+        f"{COOKBOOK} eq. 70 (a = b = 1)",
+        lambda node, position, upstream: _scalar_times(upstream, Fill(ONE, node.arg.shape)),
+        lambda: (Sum(_matrix("X", 3, 2)), 0),
+        node=Sum,
+    ),
+    Rule(
+        "squared norm",
+        Kind.PULLBACK,
+        r"\frac{\partial \|X\|_F^2}{\partial X} = 2X",
+        f"{COOKBOOK} eq. 131 (vectors) and sec. 2.6.2 (Frobenius norm)",
+        lambda node, position, upstream: _scalar_times(upstream, scale(2, node.arg)),
+        lambda: (SquaredNorm(_matrix("X", 3, 2)), 0),
+        node=SquaredNorm,
+    ),
+)
+
+
+# ----------------------------------------------------------------------------- jacobians
+
+
+JACOBIANS: tuple[Rule, ...] = (
+    Rule(
+        "linear map",
+        Kind.JACOBIAN,
+        r"\frac{\partial (M x)}{\partial x} = M^T",
+        f"{COOKBOOK} eq. 69, one column of M at a time",
+        lambda node, position: transpose(matmul(*node.factors[:position])),
+        lambda: (matmul(_matrix("M", 3, 4), _column("x")), 1),
+        node=MatMul,
+    ),
+    Rule(
+        "weight link",
+        Kind.JACOBIAN,
+        r"\frac{\partial Z}{\partial W} \cdot \left(\frac{\partial L}{\partial Z}\right)^T"
+        r" = A \left(\frac{\partial L}{\partial Z}\right)^T,\ Z = W^T A",
+        f"{NOTES}, 'How the chain rule changes in matrix form' (dZ/dW contracts to A); "
+        f"{COOKBOOK} eq. 71",
+        lambda node, position: node.factors[1],
+        lambda: (matmul(Transpose(_matrix("W", 4, 3)), _column("A")), 0),
+        node=MatMul,
+    ),
+    Rule(
+        "elementwise activation",
+        Kind.JACOBIAN,
+        r"\frac{\partial f(Z)}{\partial Z} = \operatorname{diag}\left(f'(Z)\right)",
+        f"{NOTES}, 'The general case' (dA^l/dZ^l is diagonal)",
+        lambda node, position: Diag(Apply(node.fn.derivative(), node.arg)),
+        lambda: (Apply(Function("sigmoid"), _column("Z")), 0),
+        node=Apply,
+    ),
+    Rule(
+        "softmax",
+        Kind.JACOBIAN,
+        r"\frac{\partial \operatorname{softmax}(Z)}{\partial Z} = \operatorname{diag}(A) - A A^T",
+        f"{NOTES}, softmax output layer",
+        lambda node, position: _softmax_jacobian(node),
+        lambda: (Softmax(_column("Z")), 0),
+        node=Softmax,
+    ),
+    Rule(
+        "sum",
+        Kind.JACOBIAN,
+        r"\frac{\partial (Y_1 + Y_2)}{\partial Y_1} = I",
+        f"{COOKBOOK} eq. 36",
+        lambda node, position: Identity(node.shape[0]),
+        lambda: (add(_column("x"), _column("b")), 0),
+        node=Add,
+    ),
+    Rule(
+        "scalar multiple",
+        Kind.JACOBIAN,
+        r"\frac{\partial (\alpha x)}{\partial x} = \alpha I",
+        f"{COOKBOOK} eq. 35",
+        lambda node, position: scale(node.coeff, Identity(node.shape[0])),
+        lambda: (scale(-2, _column("x")), 0),
+        node=Scale,
+    ),
+)
+
+
+# ------------------------------------------------------------------------------- rewrites
+
+
+def _transpose_of_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose) and isinstance(expr.arg, MatMul):
+        return matmul(*(transpose(f) for f in reversed(expr.arg.factors)))
+    return None
+
+
+def _transpose_of_sum(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose) and isinstance(expr.arg, Add):
+        return add(*(transpose(t) for t in expr.arg.terms))
+    return None
+
+
+def _transpose_of_multiple(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose) and isinstance(expr.arg, Scale):
+        return scale(expr.arg.coeff, transpose(expr.arg.arg))
+    return None
+
+
+def _diagonal_times_column(expr: Expr, definitions: Definitions) -> Expr | None:
+    if not isinstance(expr, MatMul):
+        return None
+    for position, factor in enumerate(expr.factors[:-1]):
+        rest = matmul(*expr.factors[position + 1 :])
+        if isinstance(factor, Diag) and is_column(rest.shape):
+            head = expr.factors[:position]
+            return matmul(*head, hadamard(factor.arg, rest)) if head else hadamard(factor.arg, rest)
+    return None
+
+
+def _identity_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, MatMul) and any(isinstance(f, Identity) for f in expr.factors):
+        kept = [f for f in expr.factors if not isinstance(f, Identity)]
+        return matmul(*kept) if kept else expr.factors[0]
+    return None
+
+
+def _ones_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Hadamard):
+        kept = [f for f in expr.factors if not (isinstance(f, Fill) and f.value == 1)]
+        if len(kept) < len(expr.factors):
+            return hadamard(*kept) if kept else expr.factors[0]
+    return None
+
+
+def _multiple_in_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Hadamard) and any(isinstance(f, Scale) for f in expr.factors):
+        coeff = sympy.Integer(1)
+        bare = []
+        for factor in expr.factors:
+            if isinstance(factor, Scale):
+                coeff *= factor.coeff
+                factor = factor.arg
+            bare.append(factor)
+        return scale(coeff, hadamard(*bare))
+    return None
+
+
+def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+    for symbol, definition in definitions.items():
+        if definition == Apply(fn, arg):
+            return symbol
+    return None
+
+
+def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
+    """f'(Z) as a polynomial in A = f(Z) (sigmoid, tanh, identity); step(Z) for ReLU."""
+    if not (isinstance(expr, Apply) and expr.fn.order == 1):
+        return None
+    function = functions.lookup(expr.fn.name)
+    if function is None:
+        return None
+    if function.name == "relu":
+        return Apply(Function("step"), expr.arg)
+    if function.derivative_from_output is None:
+        return None
+    output = _output_of(definitions, Function(expr.fn.name, 0, expr.fn.index), expr.arg)
+    if output is None and function.name != "identity":
+        return None
+    a = sympy.Symbol("a")
+    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+
+
+def _name_forward_quantity(expr: Expr, definitions: Definitions) -> Expr | None:
+    """Write f(Z^l) as A^l where the network defines A^l = f(Z^l)."""
+    if isinstance(expr, Apply | Softmax):
+        for symbol, definition in definitions.items():
+            if definition == expr:
+                return symbol
+    return None
+
+
+def from_scalar(formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shape) -> Expr:
+    """An entrywise matrix expression from a scalar polynomial: a(1-a) -> A ⊙ (1 - A)."""
+    if formula in bindings:
+        return bindings[formula]
+    if formula.is_number:
+        return Fill(sympy.sympify(formula), shape)
+    if isinstance(formula, sympy.Add):
+        constant, terms = formula.as_coeff_Add()
+        parts = [from_scalar(t, bindings, shape) for t in sympy.Add.make_args(terms)]
+        if constant != 0:
+            parts.insert(0, Fill(constant, shape))
+        return add(*parts)
+    if isinstance(formula, sympy.Mul):
+        coeff, rest = formula.as_coeff_Mul()
+        factors = [from_scalar(f, bindings, shape) for f in sympy.Mul.make_args(rest)]
+        return scale(coeff, hadamard(*factors))
+    if isinstance(formula, sympy.Pow) and formula.exp.is_Integer and formula.exp > 0:
+        base = from_scalar(formula.base, bindings, shape)
+        return hadamard(*([base] * int(formula.exp)))
+    raise NoRuleError(f"no entrywise form for {formula}")
+
+
+def _polish_one_minus(expr: Expr, definitions: Definitions) -> Expr | None:
+    """-X + 1 -> 1 - X: constants first in sums, as people write them."""
+    if isinstance(expr, Add):
+        fills = [t for t in expr.terms if isinstance(t, Fill)]
+        if fills and expr.terms[0] is not fills[0]:
+            rest = [t for t in expr.terms if not isinstance(t, Fill)]
+            return add(*fills, *rest)
+    return None
+
+
+def _rewrite_example_transpose_product() -> Expr:
+    return Transpose(matmul(_matrix("A", 3, 4), _matrix("B", 4, 2)))
+
+
+REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "transpose of a product",
+        Kind.REWRITE,
+        r"(AB)^T = B^T A^T",
+        f"{COOKBOOK} eq. 5",
+        _transpose_of_product,
+        _rewrite_example_transpose_product,
+    ),
+    Rule(
+        "transpose of a sum",
+        Kind.REWRITE,
+        r"(A + B)^T = A^T + B^T",
+        f"{COOKBOOK} eq. 4",
+        _transpose_of_sum,
+        lambda: Transpose(add(_matrix("A", 3, 2), _matrix("B", 3, 2))),
+    ),
+    Rule(
+        "transpose of a multiple",
+        Kind.REWRITE,
+        r"(\alpha A)^T = \alpha A^T",
+        f"{COOKBOOK} sec. 1.1",
+        _transpose_of_multiple,
+        lambda: Transpose(scale(2, _matrix("A", 3, 2))),
+    ),
+    Rule(
+        "diagonal times a column",
+        Kind.REWRITE,
+        r"\operatorname{diag}(v)\, u = v \odot u",
+        f"{COOKBOOK} sec. 9.1 (diagonal matrices); {NOTES} (backprop with elementwise f')",
+        _diagonal_times_column,
+        lambda: matmul(Diag(_column("v", 3)), _matrix("W", 3, 4), _column("u", 4)),
+    ),
+    Rule(
+        "identity factor",
+        Kind.REWRITE,
+        r"I X = X I = X",
+        f"{COOKBOOK} sec. 1",
+        _identity_factor,
+        lambda: matmul(Identity(dim(3)), _matrix("X", 3, 2)),
+    ),
+    Rule(
+        "ones in an elementwise product",
+        Kind.REWRITE,
+        r"\mathbf{1} \odot X = X",
+        f"{COOKBOOK} sec. 8.1 (Hadamard product)",
+        _ones_factor,
+        lambda: hadamard(ones(dim(3), dim(2)), _matrix("X", 3, 2)),
+    ),
+    Rule(
+        "scalars out of an elementwise product",
+        Kind.REWRITE,
+        r"(\alpha X) \odot Y = \alpha (X \odot Y)",
+        f"{COOKBOOK} sec. 8.1 (Hadamard product)",
+        _multiple_in_product,
+        lambda: hadamard(scale(2, _matrix("X", 3, 2)), _matrix("Y", 3, 2)),
+    ),
+    Rule(
+        "derivative of an activation from its output",
+        Kind.REWRITE,
+        r"\sigma'(Z) = A \odot (1 - A),\ \tanh'(Z) = 1 - A \odot A,\ "
+        r"\operatorname{ReLU}'(Z) = \operatorname{step}(Z),\ \operatorname{id}'(Z) = 1",
+        f"{NOTES}, activation functions (sigmoid, tanh, ReLU derivatives)",
+        _closed_form_derivative,
+        lambda: Apply(Function("sigmoid", 1), _column("Z", 3)),
+    ),
+    Rule(
+        "forward quantities by name",
+        Kind.REWRITE,
+        r"f^l(Z^l) = A^l",
+        f"{NOTES}, forward pass A^l = f^l(Z^l)",
+        _name_forward_quantity,
+        lambda: Apply(Function("tanh"), _column("Z", 3)),
+    ),
+    Rule(
+        "constants first",
+        Kind.REWRITE,
+        r"-X + 1 = 1 - X",
+        "commutativity of matrix addition",
+        _polish_one_minus,
+        lambda: add(scale(-1, _column("X", 3)), ones(dim(3))),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------- losses
+
+
+def _squared(a: Expr, y: Expr) -> tuple[Expr, Expr]:
+    return SquaredNorm(add(a, scale(-1, y))), scale(2, add(a, scale(-1, y)))
+
+
+def _nll(a: Expr, y: Expr) -> tuple[Expr, Expr]:
+    log = Function("log")
+    value = scale(
+        -1,
+        Sum(add(hadamard(y, Apply(log, a)), hadamard(one_minus(y), Apply(log, one_minus(a))))),
+    )
+    reciprocal = Function("reciprocal")
+    gradient = add(
+        scale(-1, hadamard(y, Apply(reciprocal, a))),
+        hadamard(one_minus(y), Apply(reciprocal, one_minus(a))),
+    )
+    return value, gradient
+
+
+def _nllm(a: Expr, y: Expr) -> tuple[Expr, Expr]:
+    value = scale(-1, Sum(hadamard(y, Apply(Function("log"), a))))
+    return value, scale(-1, hadamard(y, Apply(Function("reciprocal"), a)))
+
+
+def _loss_example() -> tuple[Symbol, Symbol]:
+    return _column("A", 3), _column("y", 3)
+
+
+LOSSES: tuple[Rule, ...] = (
+    Rule(
+        "squared",
+        Kind.LOSS,
+        r"\frac{\partial \|A - y\|^2}{\partial A} = 2(A - y)",
+        f"{NOTES}, loss table (squared loss); {COOKBOOK} eq. 131",
+        _squared,
+        _loss_example,
+        loss="squared",
+    ),
+    Rule(
+        "nll",
+        Kind.LOSS,
+        r"\frac{\partial}{\partial A}\left(-\sum y \log A + (1-y)\log(1-A)\right)"
+        r" = -\frac{y}{A} + \frac{1-y}{1-A}",
+        f"{NOTES}, loss table (NLL with a sigmoid output); 6.390 notes, Classification",
+        _nll,
+        _loss_example,
+        loss="nll",
+    ),
+    Rule(
+        "nllm",
+        Kind.LOSS,
+        r"\frac{\partial}{\partial A}\left(-\sum_k y_k \log A_k\right) = -\frac{y}{A}",
+        f"{NOTES}, loss table (multiclass NLL with a softmax output)",
+        _nllm,
+        _loss_example,
+        loss="nllm",
+    ),
+)
+
+FUSED: tuple[Rule, ...] = (
+    Rule(
+        "sigmoid with nll",
+        Kind.FUSED,
+        r"\frac{\partial L_{\text{nll}}}{\partial Z^L} = A^L - y,\ A^L = \sigma(Z^L)",
+        f"{NOTES}, loss table (NLL + sigmoid); 6.390 notes, Classification (gradient (g - y)x)",
+        lambda a, y: add(a, scale(-1, y)),
+        _loss_example,
+        activation="sigmoid",
+        loss="nll",
+    ),
+    Rule(
+        "softmax with nllm",
+        Kind.FUSED,
+        r"\frac{\partial L_{\text{nllm}}}{\partial Z^L} = A^L - y,\ A^L = "
+        r"\operatorname{softmax}(Z^L),\ \textstyle\sum_k y_k = 1",
+        f"{NOTES}, loss table (NLLM + softmax)",
+        lambda a, y: add(a, scale(-1, y)),
+        _loss_example,
+        activation="softmax",
+        loss="nllm",
+    ),
+)
+
+RULES: tuple[Rule, ...] = PULLBACKS + JACOBIANS + REWRITES + LOSSES + FUSED
+
+
+def pullback_rule(node: Expr, position: int) -> Rule:
+    """The pullback rule for this node, or :class:`NoRuleError`."""
+    for rule in PULLBACKS:
+        if isinstance(node, rule.node):
+            return rule
+    raise NoRuleError(f"no pullback rule for {type(node).__name__} in {node}")
+
+
+def jacobian_rule(node: Expr, position: int) -> Rule:
+    """The Jacobian rule for this node and argument, or :class:`NoRuleError`."""
+    for rule in JACOBIANS:
+        if rule.name == "weight link" or not isinstance(node, rule.node):
+            continue
+        if rule.node is MatMul and position != len(node.factors) - 1:
+            continue
+        return rule
+    raise NoRuleError(
+        f"no Jacobian rule for argument {position + 1} of {type(node).__name__} in {node}"
+    )
+
+
+def loss_rule(name: str) -> Rule:
+    for rule in LOSSES:
+        if rule.loss == name:
+            return rule
+    raise NoRuleError(f"no rule for the loss {name!r}")
+
+
+def fused_rule(activation: str, loss: str) -> Rule | None:
+    for rule in FUSED:
+        if rule.activation == activation and rule.loss == loss:
+            return rule
+    return None
+
+
+def rule_named(name: str, kind: Kind | None = None) -> Rule:
+    for rule in RULES:
+        if rule.name == name and (kind is None or rule.kind == kind):
+            return rule
+    raise NoRuleError(f"no rule named {name!r}")
