@@ -32,3 +32,72 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed; .ci/run should install it")
         pytest.skip(f"{name} is not installed")
     return path
+
+
+# ------------------------------------------------------------------ random networks and numbers
+
+ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax")
+OUTPUT_OF_LOSS = {"nll": "sigmoid", "nllm": "softmax"}
+RELU_MARGIN = 1e-3
+
+
+def random_networks(max_depth: int = 6, max_size: int = 5):
+    """A hypothesis strategy: (network, seed) with depth 1..max_depth and sizes 1..max_size.
+
+    Activations are drawn per layer (softmax anywhere); nll gets a sigmoid output, nllm a
+    softmax output.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw_network(draw):
+        depth = draw(st.integers(1, max_depth))
+        loss = draw(st.sampled_from(("squared", "nll", "nllm")))
+        activations = draw(
+            st.lists(st.sampled_from(ACTIVATION_NAMES), min_size=depth, max_size=depth)
+        )
+        if loss in OUTPUT_OF_LOSS:
+            activations[-1] = OUTPUT_OF_LOSS[loss]
+        sizes = draw(st.lists(st.integers(1, max_size), min_size=depth + 1, max_size=depth + 1))
+        layers = [
+            Layer(size, activation) for size, activation in zip(sizes[1:], activations, strict=True)
+        ]
+        return Network(layers, input=sizes[0], loss=loss), draw(st.integers(0, 2**32 - 1))
+
+    return draw_network()
+
+
+def away_from_kinks(network: Network, rng: np.random.Generator, tries: int = 200):
+    """Random (params, x, y) with every ReLU pre-activation at least RELU_MARGIN from 0."""
+    relu_layers = [l for l in network.indices() if network.activation_name(l) == "relu"]
+    for _ in range(tries):
+        params = network.random_parameters(rng)
+        x, y = network.random_example(rng)
+        env = network.forward(params, x, y)
+        if all(np.abs(env[network.pre_activation(l)]).min() > RELU_MARGIN for l in relu_layers):
+            return params, x, y
+    pytest.fail("no random point away from the ReLU kinks")
+
+
+def finite_difference_gradients(network: Network, params, x, y) -> dict[str, np.ndarray]:
+    """Central differences of the forward loss with respect to every parameter."""
+    from matcalc.numeric import central_difference
+
+    gradients = {}
+    for key, value in params.items():
+
+        def loss_at(point, key=key):
+            return network.loss_value({**params, key: point}, x, y)
+
+        gradients[key] = central_difference(loss_at, value)
+    return gradients
+
+
+def assert_gradients_close(actual: dict, expected: dict, scale: float = 1.0) -> None:
+    """Entrywise agreement, relative to the size of the numbers involved."""
+    assert actual.keys() == expected.keys()
+    for key in expected:
+        assert actual[key].shape == expected[key].shape, key
+        np.testing.assert_allclose(
+            actual[key], expected[key], rtol=1e-4, atol=1e-6 * max(1.0, scale), err_msg=key
+        )
