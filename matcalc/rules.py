@@ -19,7 +19,10 @@ Kinds of rule:
 * ``fused``: dL/dZ for an output activation and loss that simplify together.
   ``apply(A, y)`` returns dL/dZ^L.
 
-``example()`` returns a small instance for the entrywise checks in the tests.
+``example()`` returns a small instance for the entrywise checks in the tests: for pullbacks
+and Jacobians ``(node, position)``, for rewrites an expression or ``(expression, definitions)``
+where the rule needs named forward quantities (A = sigma(Z)), for losses and fused rules
+``(A, y)``.
 """
 
 from __future__ import annotations
@@ -131,10 +134,12 @@ def _softmax_jacobian(node: Softmax) -> Expr:
 
 
 def _scalar_times(upstream: Expr, matrix: Expr) -> Expr:
-    """A constant scalar upstream gradient times a matrix (the engine's seed is 1)."""
+    """A scalar upstream gradient g times a matrix X: g X, or (1 g 1^T) ⊙ X for a symbol g."""
     if isinstance(upstream, Fill) and is_scalar(upstream.shape):
         return scale(upstream.value, matrix)
-    raise NoRuleError(f"a non-constant scalar {upstream} times a matrix needs a scalar product")
+    rows, cols = matrix.shape
+    spread = matmul(ones(rows), upstream, transpose(ones(cols)))
+    return hadamard(spread, matrix)
 
 
 PULLBACKS: tuple[Rule, ...] = (
@@ -142,7 +147,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "product",
         Kind.PULLBACK,
         r"\frac{\partial}{\partial X}\operatorname{tr}(G^T A X B) = A^T G B^T",
-        f"{COOKBOOK} eq. 101",
+        f"{COOKBOOK} eq. 101 (with G^T A for A)",
         _matmul_pullback,
         lambda: (matmul(_matrix("A", 3, 4), _matrix("X", 4, 2), _matrix("B", 2, 5)), 1),
         node=MatMul,
@@ -151,7 +156,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "transpose",
         Kind.PULLBACK,
         r"\frac{\partial}{\partial X}\operatorname{tr}(G^T X^T) = G^T",
-        f"{COOKBOOK} eq. 100",
+        f"{COOKBOOK} eq. 104 (A = G^T)",
         lambda node, position, upstream: transpose(upstream),
         lambda: (Transpose(_matrix("X", 3, 2)), 0),
         node=Transpose,
@@ -160,7 +165,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "sum",
         Kind.PULLBACK,
         r"\partial(X + Y) = \partial X + \partial Y",
-        f"{COOKBOOK} eq. 36",
+        f"{COOKBOOK} eq. 35",
         lambda node, position, upstream: upstream,
         lambda: (add(_matrix("X", 3, 2), _matrix("Y", 3, 2)), 0),
         node=Add,
@@ -169,7 +174,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "scalar multiple",
         Kind.PULLBACK,
         r"\partial(\alpha X) = \alpha\,\partial X",
-        f"{COOKBOOK} eq. 35",
+        f"{COOKBOOK} eq. 34",
         lambda node, position, upstream: scale(node.coeff, upstream),
         lambda: (scale(3, _matrix("X", 3, 2)), 0),
         node=Scale,
@@ -178,7 +183,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "elementwise product",
         Kind.PULLBACK,
         r"\partial(X \odot Y) = (\partial X) \odot Y + X \odot (\partial Y)",
-        f"{COOKBOOK} eq. 39",
+        f"{COOKBOOK} eq. 38",
         _hadamard_pullback,
         lambda: (hadamard(_matrix("X", 3, 2), _matrix("Y", 3, 2)), 1),
         node=Hadamard,
@@ -215,7 +220,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "squared norm",
         Kind.PULLBACK,
         r"\frac{\partial \|X\|_F^2}{\partial X} = 2X",
-        f"{COOKBOOK} eq. 131 (vectors) and sec. 2.6.2 (Frobenius norm)",
+        f"{COOKBOOK} eq. 131 (vectors; a matrix entry by entry)",
         lambda node, position, upstream: _scalar_times(upstream, scale(2, node.arg)),
         lambda: (SquaredNorm(_matrix("X", 3, 2)), 0),
         node=SquaredNorm,
@@ -269,7 +274,7 @@ JACOBIANS: tuple[Rule, ...] = (
         "sum",
         Kind.JACOBIAN,
         r"\frac{\partial (Y_1 + Y_2)}{\partial Y_1} = I",
-        f"{COOKBOOK} eq. 36",
+        f"{COOKBOOK} eq. 35",
         lambda node, position: Identity(node.shape[0]),
         lambda: (add(_column("x"), _column("b")), 0),
         node=Add,
@@ -278,7 +283,7 @@ JACOBIANS: tuple[Rule, ...] = (
         "scalar multiple",
         Kind.JACOBIAN,
         r"\frac{\partial (\alpha x)}{\partial x} = \alpha I",
-        f"{COOKBOOK} eq. 35",
+        f"{COOKBOOK} eq. 34",
         lambda node, position: scale(node.coeff, Identity(node.shape[0])),
         lambda: (scale(-2, _column("x")), 0),
         node=Scale,
@@ -416,6 +421,11 @@ def _rewrite_example_transpose_product() -> Expr:
     return Transpose(matmul(_matrix("A", 3, 4), _matrix("B", 4, 2)))
 
 
+def _defined_output(activation: str, expr: Expr) -> tuple[Expr, dict[Symbol, Expr]]:
+    """An example over Z with the definition A = f(Z) that the rule looks up."""
+    return expr, {_column("A", 3): Apply(Function(activation), _column("Z", 3))}
+
+
 REWRITES: tuple[Rule, ...] = (
     Rule(
         "transpose of a product",
@@ -445,7 +455,7 @@ REWRITES: tuple[Rule, ...] = (
         "diagonal times a column",
         Kind.REWRITE,
         r"\operatorname{diag}(v)\, u = v \odot u",
-        f"{COOKBOOK} sec. 9.1 (diagonal matrices); {NOTES} (backprop with elementwise f')",
+        f"definition of diag: (diag(v) u)_i = v_i u_i; {NOTES} (backprop with elementwise f')",
         _diagonal_times_column,
         lambda: matmul(Diag(_column("v", 3)), _matrix("W", 3, 4), _column("u", 4)),
     ),
@@ -461,7 +471,7 @@ REWRITES: tuple[Rule, ...] = (
         "ones in an elementwise product",
         Kind.REWRITE,
         r"\mathbf{1} \odot X = X",
-        f"{COOKBOOK} sec. 8.1 (Hadamard product)",
+        "definition of the Hadamard product: (X \\odot Y)_{ij} = X_{ij} Y_{ij}",
         _ones_factor,
         lambda: hadamard(ones(dim(3), dim(2)), _matrix("X", 3, 2)),
     ),
@@ -469,7 +479,7 @@ REWRITES: tuple[Rule, ...] = (
         "scalars out of an elementwise product",
         Kind.REWRITE,
         r"(\alpha X) \odot Y = \alpha (X \odot Y)",
-        f"{COOKBOOK} sec. 8.1 (Hadamard product)",
+        "definition of the Hadamard product: (X \\odot Y)_{ij} = X_{ij} Y_{ij}",
         _multiple_in_product,
         lambda: hadamard(scale(2, _matrix("X", 3, 2)), _matrix("Y", 3, 2)),
     ),
@@ -480,7 +490,7 @@ REWRITES: tuple[Rule, ...] = (
         r"\operatorname{ReLU}'(Z) = \operatorname{step}(Z),\ \operatorname{id}'(Z) = 1",
         f"{NOTES}, activation functions (sigmoid, tanh, ReLU derivatives)",
         _closed_form_derivative,
-        lambda: Apply(Function("sigmoid", 1), _column("Z", 3)),
+        lambda: _defined_output("sigmoid", Apply(Function("sigmoid", 1), _column("Z", 3))),
     ),
     Rule(
         "forward quantities by name",
@@ -488,7 +498,7 @@ REWRITES: tuple[Rule, ...] = (
         r"f^l(Z^l) = A^l",
         f"{NOTES}, forward pass A^l = f^l(Z^l)",
         _name_forward_quantity,
-        lambda: Apply(Function("tanh"), _column("Z", 3)),
+        lambda: _defined_output("tanh", Apply(Function("tanh"), _column("Z", 3))),
     ),
     Rule(
         "constants first",

@@ -1,0 +1,239 @@
+"""Every identity of the rule table, checked entrywise on random instances.
+
+The checks dispatch on the rule's kind, so a rule added to :data:`matcalc.rules.RULES` gets
+its test with no change here.  Instances come from the rule's own ``example()``.
+"""
+
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matcalc.expr import (
+    Apply,
+    Diag,
+    Expr,
+    Function,
+    Softmax,
+    Symbol,
+    add,
+    hadamard,
+    matmul,
+    ones,
+    scale,
+    substitute,
+    symbols_of,
+    transpose,
+)
+from matcalc.numeric import central_difference, evaluate, size
+from matcalc.rules import RULES, Kind, Rule, loss_rule, pullback_rule, rule_named
+from matcalc.shapes import is_column, shapes_equal
+
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-7}
+
+
+def random_values(symbols, rng: np.random.Generator, low=None, high=None) -> dict:
+    """A random value for each symbol: standard normal, or uniform in (low, high)."""
+    values = {}
+    for symbol in sorted(symbols, key=repr):
+        shape = (size(symbol.shape[0]), size(symbol.shape[1]))
+        if low is None:
+            values[symbol] = rng.standard_normal(shape)
+        else:
+            values[symbol] = rng.uniform(low, high, shape)
+    return values
+
+
+def gradient_of_pairing(node: Expr, wrt: Symbol, upstream: Symbol, env: dict) -> np.ndarray:
+    """Finite-difference gradient of sum(G ⊙ node) with respect to ``wrt``."""
+
+    def pairing(value: np.ndarray) -> float:
+        return float(np.sum(env[upstream] * evaluate(node, {**env, wrt: value})))
+
+    return central_difference(pairing, env[wrt])
+
+
+def jacobian_by_differences(node: Expr, wrt: Symbol, env: dict) -> np.ndarray:
+    """(dY/dx)_{ij} = dY_j/dx_i by central differences (denominator layout)."""
+    outputs = size(node.shape[0])
+    columns = []
+    for j in range(outputs):
+
+        def entry(value: np.ndarray, j: int = j) -> float:
+            return float(evaluate(node, {**env, wrt: value})[j, 0])
+
+        columns.append(central_difference(entry, env[wrt])[:, 0])
+    return np.stack(columns, axis=1)
+
+
+def the_symbol_in(expr: Expr) -> Symbol:
+    (symbol,) = symbols_of(expr)
+    return symbol
+
+
+# ----------------------------------------------------------------------------- by kind
+
+
+def check_pullback(rule: Rule, rng: np.random.Generator) -> None:
+    """The rule's dL/dX against finite differences of sum(G ⊙ node) with respect to X."""
+    node, position = rule.example()
+    argument = node.children[position]
+    assert isinstance(argument, Symbol), "a pullback example differentiates by a symbol"
+    upstream = Symbol("G", node.shape)
+    env = random_values(symbols_of(node) | {upstream}, rng)
+    result = rule.apply(node, position, upstream)
+    assert shapes_equal(result.shape, argument.shape)
+    expected = gradient_of_pairing(node, argument, upstream, env)
+    np.testing.assert_allclose(evaluate(result, env), expected, **TOLERANCE)
+
+
+def check_jacobian(rule: Rule, rng: np.random.Generator) -> None:
+    """dY/dx against finite differences; for a matrix argument W (the 6.390 weight link),
+    the contraction dY/dW · G^T against the gradient of <G, Y> with respect to W."""
+    node, position = rule.example()
+    argument = node.children[position]
+    env = random_values(symbols_of(node), rng)
+    result = rule.apply(node, position)
+    if isinstance(argument, Symbol) and is_column(argument.shape):
+        assert shapes_equal(result.shape, (argument.shape[0], node.shape[0]))
+        expected = jacobian_by_differences(node, argument, env)
+        np.testing.assert_allclose(evaluate(result, env), expected, **TOLERANCE)
+        return
+    wrt = the_symbol_in(argument)
+    upstream = Symbol("G", node.shape)
+    env = {**env, **random_values({upstream}, rng)}
+    contracted = matmul(result, transpose(upstream))
+    assert shapes_equal(contracted.shape, wrt.shape)
+    expected = gradient_of_pairing(node, wrt, upstream, env)
+    np.testing.assert_allclose(evaluate(contracted, env), expected, **TOLERANCE)
+
+
+def check_rewrite(rule: Rule, rng: np.random.Generator) -> None:
+    """Left and right side equal entrywise, with the definitions (A = f(Z)) bound."""
+    instance = rule.example()
+    expr, definitions = instance if isinstance(instance, tuple) else (instance, {})
+    result = rule.apply(expr, definitions)
+    assert result is not None and result != expr, "the rule applies to its own example"
+    assert shapes_equal(result.shape, expr.shape)
+    free = symbols_of(expr) | {s for d in definitions.values() for s in symbols_of(d)}
+    env = random_values(free - set(definitions), rng)
+    for symbol, definition in definitions.items():
+        env[symbol] = evaluate(definition, env)
+    np.testing.assert_allclose(evaluate(result, env), evaluate(expr, env), **TOLERANCE)
+
+
+def check_loss(rule: Rule, rng: np.random.Generator) -> None:
+    """dL/dA against finite differences of L, at A and y inside (0, 1)."""
+    a, y = rule.example()
+    value, gradient = rule.apply(a, y)
+    assert shapes_equal(value.shape, (1, 1)) and shapes_equal(gradient.shape, a.shape)
+    env = random_values({a, y}, rng, 0.05, 0.95)
+
+    def loss_at(point: np.ndarray) -> float:
+        return float(evaluate(value, {**env, a: point})[0, 0])
+
+    expected = central_difference(loss_at, env[a])
+    np.testing.assert_allclose(evaluate(gradient, env), expected, **TOLERANCE)
+
+
+def check_fused(rule: Rule, rng: np.random.Generator) -> None:
+    """dL/dZ equals the activation's pullback of the loss gradient, and finite differences.
+
+    y is positive and sums to 1, as nllm with softmax needs (and nll allows).
+    """
+    a, y = rule.example()
+    z = Symbol("Z", a.shape)
+    activation = Softmax(z) if rule.activation == "softmax" else Apply(Function(rule.activation), z)
+    env = random_values({z}, rng)
+    target = rng.uniform(0.05, 1.0, (size(y.shape[0]), 1))
+    env[y] = target / target.sum()
+    env[a] = evaluate(activation, env)
+    fused = evaluate(rule.apply(a, y), env)
+    value, gradient = loss_rule(rule.loss).apply(a, y)
+    composed = pullback_rule(activation, 0).apply(activation, 0, gradient)
+    np.testing.assert_allclose(fused, evaluate(composed, env), **TOLERANCE)
+    loss_of_z = substitute(value, {a: activation})
+
+    def loss_at(point: np.ndarray) -> float:
+        return float(evaluate(loss_of_z, {**env, z: point})[0, 0])
+
+    np.testing.assert_allclose(fused, central_difference(loss_at, env[z]), **TOLERANCE)
+
+
+CHECKS = {
+    Kind.PULLBACK: check_pullback,
+    Kind.JACOBIAN: check_jacobian,
+    Kind.REWRITE: check_rewrite,
+    Kind.LOSS: check_loss,
+    Kind.FUSED: check_fused,
+}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[f"{r.kind.value}: {r.name}" for r in RULES])
+def test_rule_holds_entrywise(rule: Rule, rng):
+    for _ in range(3):
+        CHECKS[rule.kind](rule, rng)
+
+
+def test_every_kind_has_a_check():
+    assert set(CHECKS) == set(Kind)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[f"{r.kind.value}: {r.name}" for r in RULES])
+def test_rule_is_documented(rule: Rule):
+    assert rule.name.strip() and rule.statement.strip() and rule.source.strip()
+
+
+def test_names_are_unique_per_kind():
+    counts = Counter((rule.kind, rule.name) for rule in RULES)
+    assert [key for key, count in counts.items() if count > 1] == []
+
+
+# ------------------------------------------------------------------ the checks can fail
+
+
+def _times_two(apply):
+    return lambda *args: scale(2, apply(*args))
+
+
+WRONG_RULES = {
+    "product pullback, a factor 2 too many": (
+        rule_named("product", Kind.PULLBACK),
+        _times_two(rule_named("product", Kind.PULLBACK).apply),
+    ),
+    "weight link, a factor 2 too many": (
+        rule_named("weight link", Kind.JACOBIAN),
+        _times_two(rule_named("weight link", Kind.JACOBIAN).apply),
+    ),
+    "softmax Jacobian without -A A^T": (
+        rule_named("softmax", Kind.JACOBIAN),
+        lambda node, position: Diag(node),
+    ),
+    "activation Jacobian with f for f'": (
+        rule_named("elementwise activation", Kind.JACOBIAN),
+        lambda node, position: Diag(node),
+    ),
+    "squared loss without its 2": (
+        rule_named("squared", Kind.LOSS),
+        lambda a, y: (rule_named("squared", Kind.LOSS).apply(a, y)[0], a - y),
+    ),
+    "sigmoid with nll, sign flipped": (
+        rule_named("sigmoid with nll", Kind.FUSED),
+        lambda a, y: y - a,
+    ),
+    "sigma' written A (1 + A)": (
+        rule_named("derivative of an activation from its output", Kind.REWRITE),
+        lambda expr, definitions: hadamard(*definitions, one_plus(*definitions)),
+    ),
+}
+
+
+def one_plus(expr: Expr) -> Expr:
+    return add(ones(expr.shape[0], expr.shape[1]), expr)
+
+
+@pytest.mark.parametrize(("rule", "wrong"), WRONG_RULES.values(), ids=WRONG_RULES.keys())
+def test_a_wrong_rule_fails_its_check(rule: Rule, wrong, rng):
+    with pytest.raises(AssertionError):
+        CHECKS[rule.kind](replace(rule, apply=wrong), rng)
