@@ -7,6 +7,11 @@ rule table and fail with :class:`~matcalc.rules.NoRuleError` when no rule applie
 
 :func:`derive` runs them backwards over a network.  Backprop shares dL/dZ^l between layers
 (dL/dZ^l refers to dL/dZ^{l+1} by name), so deriving every layer costs time linear in depth.
+
+The same engine serves every convention (:mod:`matcalc.conventions`): the network supplies the
+forward expressions (W^T A + W_0 or W A + b, with b 1_K^T over a batch), and the quantity
+carried from layer to layer is the per-example dL/dZ^l (the 1/K of the cost applied in the
+weight and bias gradients) or, in Goodfellow's convention, the running gradient dJ/da^{(k)}.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import sympy
 
 from matcalc import numeric
+from matcalc.conventions import MIT_6390
 from matcalc.expr import (
     Cdots,
     Derivative,
@@ -26,6 +32,8 @@ from matcalc.expr import (
     Symbol,
     add,
     matmul,
+    scale,
+    substitute,
     transpose,
 )
 from matcalc.network import Network
@@ -41,10 +49,19 @@ from matcalc.rules import (
 from matcalc.shapes import index_text
 from matcalc.simplify import simplify
 
-CONVENTION_NOTE = (
-    "6.390 convention: Z^l = (W^l)^T A^{l-1} + W_0^l, A^l = f^l(Z^l); denominator layout "
-    "(dL/dX has the shape of X; (dY/dX)_{ij} = dY_j/dX_i)"
-)
+CONVENTION_NOTE = MIT_6390.note
+
+
+def convention_note(network: Network) -> str:
+    """The statement of the network's convention that every output carries."""
+    note = network.declaration.note
+    if network.batch_size is not None:
+        k = network.columns
+        note += (
+            f"; batch of {k} examples as columns, cost J = (1/{k}) * sum of the per-example "
+            "losses, biases broadcast over the batch"
+        )
+    return note
 
 
 def _depends_on(expr: Expr, symbol: Expr) -> bool:
@@ -189,12 +206,13 @@ class Derivation:
     layers: dict[int | sympy.Expr, LayerDerivation]
     convention: str = CONVENTION_NOTE
     _chains: dict = field(default_factory=dict, repr=False)
+    _expansions: dict = field(default_factory=dict, repr=False)
 
     def chain(self, l: int | sympy.Expr) -> tuple[ChainGroup, ...]:
         """dL/dZ^l as the seed's Notation 2 lays it out: layer l, then l+1, ..., L, the loss."""
         if l in self._chains:
             return self._chains[l]
-        net = self.network
+        net = self.network.example_network()
         layer = self.layers[l]
         last = net.last
         if l == last:
@@ -250,21 +268,44 @@ class Derivation:
         return matmul(*names), matmul(*values)
 
     def weight_gradient(self, l: int | sympy.Expr) -> Gradient:
+        """dL/dW^l: dZ^l/dW^l (dL/dZ^l)^T where Z = W^T A, (dL/dZ^l) (dZ^l/dW^l)^T where Z = W A.
+
+        Over a batch the Jacobian chain is that of one example (see :meth:`chain`), so the
+        chain forms are the backprop form, named and with every dL/dZ^k written out.
+        """
         layer = self.layers[l]
+        recursion = (layer.dz, layer.dz_value)
+        if self.network.batch is not None:
+            expanded = self.expanded(layer.dw_value)
+            return Gradient(layer.dw, layer.dw_value, expanded, layer.dw_value, recursion, l)
         names, values = self._chain_products(l)
-        return Gradient(
-            layer.dw,
-            matmul(layer.weight_link.name, transpose(names)),
-            matmul(layer.weight_link.value, transpose(values)),
-            layer.dw_value,
-            (layer.dz, layer.dz_value),
-            l,
-        )
+        link = layer.weight_link
+        if self.network.declaration.weight_is_transposed:
+            chain_names = matmul(link.name, transpose(names))
+            chain = matmul(link.value, transpose(values))
+        else:
+            chain_names = matmul(names, transpose(link.name))
+            chain = matmul(values, transpose(link.value))
+        return Gradient(layer.dw, chain_names, chain, layer.dw_value, recursion, l)
 
     def bias_gradient(self, l: int | sympy.Expr) -> Gradient:
         layer = self.layers[l]
+        recursion = (layer.dz, layer.dz_value)
+        if self.network.batch is not None:
+            value = layer.dw0_value
+            return Gradient(layer.dw0, value, self.expanded(value), value, recursion, l)
         names, values = self._chain_products(l)
-        return Gradient(layer.dw0, names, values, layer.dw0_value, (layer.dz, layer.dz_value), l)
+        return Gradient(layer.dw0, names, values, layer.dw0_value, recursion, l)
+
+    def expanded(self, expr: Expr) -> Expr:
+        """``expr`` with every carried dL/dZ^k replaced by its value, recursively."""
+        for l in self.network.indices():
+            layer = self.layers[l]
+            if _depends_on(expr, layer.dz):
+                if layer.dz not in self._expansions:
+                    self._expansions[layer.dz] = self.expanded(layer.dz_value)
+                expr = substitute(expr, {layer.dz: self._expansions[layer.dz]})
+        return expr
 
     def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
         """Add to a forward environment the value of every dL/dZ^l, dL/dW^l and dL/dW_0^l."""
@@ -297,43 +338,59 @@ def _activation_factor(net: Network, l: int | sympy.Expr) -> Factor:
 
 
 def derive(network: Network) -> Derivation:
-    """Backprop over the network: for each layer from L down to 1, dL/dZ^l, dL/dW^l, dL/dW_0^l."""
+    """Backprop over the network: for each layer from L down to 1, dL/dZ^l, dL/dW^l, dL/dW_0^l.
+
+    The carried quantity is dL/dZ^l for the (summed) loss L, or dJ/dZ^l where the convention
+    carries the cost's gradient; the parameter gradients are those of the objective (J = L/K
+    over a batch), so the engine's upstream for them is the carried quantity times the scale
+    between the two.  The named Jacobians of the chain are those of one example.
+    """
     layers: dict[int | sympy.Expr, LayerDerivation] = {}
     last = network.last
-    loss = network.loss_symbol()
+    example = network.example_network()
+    carried = network.carried_symbol()
+    objective = network.objective()
+    carried_scale = network.cost_scale if carried == network.cost_symbol() else 1
+    objective_scale = 1 if objective == network.loss_symbol() else network.cost_scale
     for l in reversed(network.indices()):
         definitions = network.definitions(l)
-        activation = _activation_factor(network, l)
-        dz = d(loss, network.pre_activation(l))
+        activation = _activation_factor(example, l)
+        dz = d(carried, network.pre_activation(l))
         used: list[Rule] = []
         if l == last:
             link = None
-            loss_factor = _loss_factor(network)
-            upstream = loss_factor.value
+            loss_factor = _loss_factor(example)
             fused = fused_rule(network.activation_name(l), network.loss)
             if fused is not None:
                 used.append(fused)
                 dz_value = fused.apply(network.activation(l), network.target())
             else:
+                upstream = loss_rule(network.loss).apply(network.activation(l), network.target())
                 dz_value = pullback(
-                    network.activation_expr(l), network.pre_activation(l), upstream, used
+                    network.activation_expr(l), network.pre_activation(l), upstream[1], used
                 )
+            dz_value = scale(carried_scale, dz_value)
         else:
             loss_factor = None
-            link = _link_factor(network, l + 1)
+            link = _link_factor(example, l + 1)
             upstream = pullback(
                 network.pre_activation_expr(l + 1),
                 network.activation(l),
-                d(loss, network.pre_activation(l + 1)),
+                d(carried, network.pre_activation(l + 1)),
                 used,
             )
             dz_value = pullback(
                 network.activation_expr(l), network.pre_activation(l), upstream, used
             )
         dz_value = simplify(dz_value, definitions, used)
-        weight_link = _weight_link_factor(network, l)
-        dw_value = simplify(pullback(network.pre_activation_expr(l), network.weight(l), dz))
-        dw0_value = simplify(pullback(network.pre_activation_expr(l), network.bias(l), dz))
+        weight_link = _weight_link_factor(example, l)
+        to_objective = scale(sympy.sympify(objective_scale) / carried_scale, dz)
+        dw_value = simplify(
+            pullback(network.pre_activation_expr(l), network.weight(l), to_objective)
+        )
+        dw0_value = simplify(
+            pullback(network.pre_activation_expr(l), network.bias(l), to_objective)
+        )
         layers[l] = LayerDerivation(
             l,
             activation,
@@ -343,12 +400,12 @@ def derive(network: Network) -> Derivation:
             dz,
             dz_value,
             tuple(used),
-            d(loss, network.weight(l)),
+            d(objective, network.weight(l)),
             dw_value,
-            d(loss, network.bias(l)),
+            d(objective, network.bias(l)),
             dw0_value,
         )
-    return Derivation(network, layers)
+    return Derivation(network, layers, convention_note(network))
 
 
 def _loss_factor(network: Network) -> Factor:
@@ -359,9 +416,13 @@ def _loss_factor(network: Network) -> Factor:
 
 
 def _weight_link_factor(network: Network, l: int | sympy.Expr) -> Factor:
-    """dZ^l/dW^l, which the 6.390 notes contract to A^{l-1}."""
-    rule = rule_named("weight link")
-    linear = matmul(transpose(network.weight(l)), network.layer_input(l))
+    """dZ^l/dW^l, which the 6.390 notes contract to A^{l-1} (also where Z = W A)."""
+    if network.declaration.weight_is_transposed:
+        rule = rule_named("weight link")
+        linear = matmul(transpose(network.weight(l)), network.layer_input(l))
+    else:
+        rule = rule_named("weight link (Z = W A)")
+        linear = matmul(network.weight(l), network.layer_input(l))
     name = d(network.pre_activation(l), network.weight(l), network.layer_input(l).shape)
     return Factor(name, rule.apply(linear, 0), (rule,))
 
@@ -376,6 +437,7 @@ def _link_factor(network: Network, l: int | sympy.Expr) -> Factor:
 
 __all__ = [
     "CONVENTION_NOTE",
+    "convention_note",
     "ChainGroup",
     "Derivation",
     "Factor",

@@ -313,13 +313,9 @@ class Apply(Expr):
 
 @dataclass(frozen=True)
 class Softmax(Expr):
-    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column."""
+    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column; of each column of a matrix."""
 
     arg: Expr
-
-    def __post_init__(self) -> None:
-        if not is_column(self.arg.shape):
-            raise ShapeError("softmax needs a column", self.arg, self.arg)
 
     @property
     def shape(self) -> Shape:

@@ -1,9 +1,14 @@
-"""A network spec (TOML or Python) and its forward expressions in the 6.390 convention.
+"""A network spec (TOML or Python) and its forward expressions, by default in the 6.390 convention.
 
     Z^l = (W^l)^T A^{l-1} + W_0^l,    A^l = f^l(Z^l),    A^0 = x,    L = loss(A^L, y)
 
 W^l is m^l x n^l, W_0^l is n^l x 1, A^{l-1} is m^l x 1, Z^l and A^l are n^l x 1, and
 m^l = n^{l-1}.  Sizes are integers or symbols; omitted sizes are m^1 (input) and n^l.
+
+Other conventions (:mod:`matcalc.conventions`) change the forward equation (Z = W A + b with W
+n^l x n^{l-1}) and the names.  With ``batch = K`` the K examples are the columns of A^0, Z^l,
+A^l and y, each bias enters as b 1_K^T, L is the sum of the per-example losses and the cost is
+J = L / K.
 """
 
 from __future__ import annotations
@@ -19,18 +24,18 @@ import numpy as np
 import sympy
 
 from matcalc import functions, numeric
+from matcalc.conventions import CONVENTIONS, Convention, ConventionError, convention_named
 from matcalc.errors import MatcalcError
-from matcalc.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, transpose
+from matcalc.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
 from matcalc.rules import loss_rule
 from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
 
-CONVENTIONS = ("6.390",)
 LOSSES = ("squared", "nll", "nllm")
 LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
 MAX_LAYERS = 5000
 MAX_SIZE = 10**6
 MAX_SPEC_BYTES = 100_000
-SPEC_KEYS = ("convention", "input", "loss", "layer", "depth")
+SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
 LAYER_KEYS = ("size", "activation")
 _SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
 _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
@@ -83,7 +88,9 @@ class Network:
     loss: str = "squared"
     convention: str = "6.390"
     depth: str | None = None
+    batch: int | str | Dim | None = None
     sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
+    batch_size: Dim | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         layers = tuple(
@@ -92,6 +99,7 @@ class Network:
         object.__setattr__(self, "layers", layers)
         self._validate()
         object.__setattr__(self, "sizes", self._resolve_sizes())
+        object.__setattr__(self, "batch_size", self._resolve_batch())
 
     # ------------------------------------------------------------------ construction
 
@@ -146,13 +154,15 @@ class Network:
             loss=spec.get("loss", "squared"),
             convention=spec.get("convention", "6.390"),
             depth=spec.get("depth"),
+            batch=spec.get("batch"),
         )
 
     def _validate(self) -> None:
         if self.convention not in CONVENTIONS:
-            raise SpecError(
-                f"convention = {self.convention!r}: known conventions are {', '.join(CONVENTIONS)}"
-            )
+            try:
+                convention_named(self.convention)
+            except ConventionError as error:
+                raise SpecError(str(error)) from None
         if not self.layers:
             raise SpecError("no layers: add at least one [[layer]] with size and activation")
         if len(self.layers) > MAX_LAYERS:
@@ -196,7 +206,34 @@ class Network:
             )
         return tuple(sizes)
 
+    def _resolve_batch(self) -> Dim | None:
+        """K, the number of examples (columns), or None for one example as a column."""
+        if self.batch is None:
+            return None
+        return parse_size(self.batch, "batch")
+
     # ------------------------------------------------------------------ structure
+
+    @property
+    def declaration(self) -> Convention:
+        """The convention's declaration: forward form, names, index style, gradient names."""
+        return CONVENTIONS[self.convention]
+
+    @property
+    def columns(self) -> Dim:
+        """The number of columns of A^l, Z^l and y: K with a batch, else 1."""
+        return ONE if self.batch_size is None else self.batch_size
+
+    @property
+    def cost_scale(self) -> sympy.Expr:
+        """J = cost_scale * L: 1/K with a batch of K, else 1."""
+        return sympy.Integer(1) / self.columns
+
+    def example_network(self) -> Network:
+        """The same network on one example (a column), for per-example Jacobian chains."""
+        if self.batch is None:
+            return self
+        return Network(self.layers, self.input, self.loss, self.convention, self.depth)
 
     @property
     def symbolic(self) -> bool:
@@ -220,9 +257,12 @@ class Network:
         return self.sizes[int(l)]
 
     def input_size(self, l: int | sympy.Expr) -> Dim:
-        """m^l, the size of the input of layer l, spelled m^l where the sizes are the defaults."""
+        """m^l, the size of the input of layer l, spelled m^l where the sizes are the defaults.
+
+        Conventions other than 6.390 have no m^l: there the input size is n^{l-1}.
+        """
         previous = self.size(l - 1)
-        if canonical(previous) == LAYER_SIZE[l - 1]:
+        if self.convention == "6.390" and canonical(previous) == LAYER_SIZE[l - 1]:
             return INPUT_SIZE[l]
         return previous
 
@@ -239,32 +279,63 @@ class Network:
     # ------------------------------------------------------------------ symbols
 
     def weight(self, l: int | sympy.Expr) -> Symbol:
-        return Symbol("W", (self.input_size(l), self.size(l)), sympy.sympify(l))
+        """W^l: in x out (m^l x n^l) where Z = W^T A + W_0, out x in where Z = W A + b."""
+        shape = (self.input_size(l), self.size(l))
+        if not self.declaration.weight_is_transposed:
+            shape = (shape[1], shape[0])
+        return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
 
     def bias(self, l: int | sympy.Expr) -> Symbol:
-        return Symbol("W", (self.size(l), ONE), sympy.sympify(l), "0")
+        names = self.declaration.names
+        return Symbol(names.bias, (self.size(l), ONE), sympy.sympify(l), names.bias_sub)
 
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
-        return Symbol("Z", (self.size(l), ONE), sympy.sympify(l))
+        name = self.declaration.names.pre_activation
+        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
 
     def activation(self, l: int | sympy.Expr) -> Symbol:
-        return Symbol("A", (self.size(l), ONE), sympy.sympify(l))
+        name = self.declaration.names.activation
+        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
 
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
-        """A^{l-1}, with the shape m^l x 1 it has as the input of layer l."""
-        return Symbol("A", (self.input_size(l), ONE), sympy.sympify(l) - 1)
+        """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
+        name = self.declaration.names.activation
+        return Symbol(name, (self.input_size(l), self.columns), sympy.sympify(l) - 1)
 
     def target(self) -> Symbol:
-        return Symbol("y", (self.size(self.last), ONE))
+        return Symbol(self.declaration.names.target, (self.size(self.last), self.columns))
 
     def loss_symbol(self) -> Symbol:
-        return Symbol("L", (ONE, ONE))
+        """L: the loss of the example, or with a batch the sum of the per-example losses."""
+        return Symbol(self.declaration.names.loss, (ONE, ONE))
+
+    def cost_symbol(self) -> Symbol:
+        """J = L / K, the mean loss over the batch (J = L for one example)."""
+        return Symbol(self.declaration.names.cost, (ONE, ONE))
+
+    def carried_symbol(self) -> Symbol:
+        """Whose gradient backprop carries: the loss L (dL/dZ^l), or the cost J (dJ/da^{(k)})."""
+        if self.declaration.running_gradient == "cost":
+            return self.cost_symbol()
+        return self.loss_symbol()
+
+    def objective(self) -> Symbol:
+        """What the parameter gradients differentiate: L in 6.390 without a batch, else J."""
+        if self.batch is None and self.declaration.gradient_names == "fraction":
+            return self.loss_symbol()
+        return self.cost_symbol()
 
     # ------------------------------------------------------------------ forward expressions
 
     def pre_activation_expr(self, l: int | sympy.Expr) -> Expr:
-        """(W^l)^T A^{l-1} + W_0^l."""
-        return add(matmul(transpose(self.weight(l)), self.layer_input(l)), self.bias(l))
+        """(W^l)^T A^{l-1} + W_0^l, or W^l A^{l-1} + b^l; with a batch the bias is b 1_K^T."""
+        weight = self.weight(l)
+        if self.declaration.weight_is_transposed:
+            weight = transpose(weight)
+        bias: Expr = self.bias(l)
+        if self.batch is not None:
+            bias = matmul(bias, ones(ONE, self.columns))
+        return add(matmul(weight, self.layer_input(l)), bias)
 
     def activation_expr(self, l: int | sympy.Expr) -> Expr:
         """f^l(Z^l), or softmax(Z^l)."""
@@ -274,6 +345,7 @@ class Network:
         return Apply(self.activation_function(l), z)
 
     def loss_expr(self) -> Expr:
+        """The loss of A^L against y; over a batch the sum of the per-example losses."""
         return loss_rule(self.loss).apply(self.activation(self.last), self.target())[0]
 
     def definitions(self, l: int | sympy.Expr) -> dict[Symbol, Expr]:
@@ -281,6 +353,11 @@ class Network:
             self.pre_activation(l): self.pre_activation_expr(l),
             self.activation(l): self.activation_expr(l),
         }
+
+    def parameter_key(self, symbol: Symbol) -> str:
+        """A parameter's key in ``params``: "W^2", "W_0^2" (6.390), "b^2" (ng, goodfellow)."""
+        sub = f"_{symbol.sub}" if symbol.sub else ""
+        return f"{symbol.name}{sub}^{symbol.index}"
 
     def parameters(self) -> tuple[Symbol, ...]:
         """W^1, W_0^1, ..., W^L, W_0^L."""
@@ -297,43 +374,64 @@ class Network:
     def forward(
         self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray
     ) -> dict[Expr, np.ndarray]:
-        """Every forward quantity's value, keyed by its symbol; params keyed "W^1", "W_0^1"."""
+        """Every forward quantity's value, keyed by its symbol; params keyed "W^1", "W_0^1".
+
+        With a batch, x and y have one column per example; the environment holds both the
+        summed loss L and the cost J = L / K.
+        """
         env: dict[Expr, np.ndarray] = {self.activation(0): np.asarray(x, float)}
         env[self.target()] = np.asarray(y, float)
         for l in self.indices():
-            env[self.weight(l)] = np.asarray(params[f"W^{l}"], float)
-            env[self.bias(l)] = np.asarray(params[f"W_0^{l}"], float)
+            env[self.weight(l)] = np.asarray(params[self.parameter_key(self.weight(l))], float)
+            env[self.bias(l)] = np.asarray(params[self.parameter_key(self.bias(l))], float)
             env[self.pre_activation(l)] = numeric.evaluate(self.pre_activation_expr(l), env)
             env[self.activation(l)] = numeric.evaluate(self.activation_expr(l), env)
         env[self.loss_symbol()] = numeric.evaluate(self.loss_expr(), env)
+        env[self.cost_symbol()] = env[self.loss_symbol()] * float(self.cost_scale)
         return env
 
     def loss_value(self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
         return float(self.forward(params, x, y)[self.loss_symbol()][0, 0])
 
+    def cost_value(self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+        """J, the mean loss over the batch (the loss itself for one example)."""
+        return float(self.forward(params, x, y)[self.cost_symbol()][0, 0])
+
     def random_parameters(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         values = {}
-        for l in self.indices():
-            values[f"W^{l}"] = numeric.random_value(self.weight(l).shape, rng)
-            values[f"W_0^{l}"] = numeric.random_value(self.bias(l).shape, rng)
+        for parameter in self.parameters():
+            values[self.parameter_key(parameter)] = numeric.random_value(parameter.shape, rng)
         return values
 
     def random_example(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """An input x and a target y that fits the loss (one-hot for nllm, in (0,1) for nll)."""
+        """An input x and a target y that fits the loss (one-hot for nllm, in (0,1) for nll).
+
+        With a batch, one column per example.
+        """
         x = numeric.random_value(self.layer_input(1).shape, rng)
         n = numeric.size(self.size(self.last))
+        k = numeric.size(self.columns)
         if self.loss == "nllm":
-            y = np.zeros((n, 1))
-            y[rng.integers(n), 0] = 1.0
+            y = np.zeros((n, k))
+            y[rng.integers(n, size=k), np.arange(k)] = 1.0
         elif self.loss == "nll":
-            y = rng.uniform(0.05, 0.95, size=(n, 1))
+            y = rng.uniform(0.05, 0.95, size=(n, k))
         else:
-            y = rng.standard_normal((n, 1))
+            y = rng.standard_normal((n, k))
         return x, y
 
-    def at_sizes(self, sizes: Sequence[int]) -> Network:
-        """The same network with concrete sizes (input first), for numeric checks."""
+    def at_sizes(self, sizes: Sequence[int], batch: int | None = None) -> Network:
+        """The same network with concrete sizes (input first), for numeric checks.
+
+        ``batch`` replaces a symbolic batch size; without it the batch is kept as it is.
+        """
         layers = tuple(
             Layer(s, layer.activation) for s, layer in zip(sizes[1:], self.layers, strict=True)
         )
-        return Network(layers, sizes[0], self.loss, self.convention)
+        return Network(
+            layers,
+            sizes[0],
+            self.loss,
+            self.convention,
+            batch=self.batch if batch is None else batch,
+        )

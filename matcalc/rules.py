@@ -86,6 +86,7 @@ class Rule:
     node: type | None = None
     activation: str | None = None
     loss: str | None = None
+    applies: Callable[[Expr], bool] | None = None
 
 
 class NoRuleError(MatcalcError):
@@ -127,6 +128,13 @@ def _hadamard_pullback(node: Hadamard, position: int, upstream: Expr) -> Expr:
 
 def _apply_pullback(node: Apply, position: int, upstream: Expr) -> Expr:
     return hadamard(Apply(node.fn.derivative(), node.arg), upstream)
+
+
+def _columnwise_softmax_pullback(node: Softmax, position: int, upstream: Expr) -> Expr:
+    """A ⊙ (G - 1 1^T (A ⊙ G)): the softmax Jacobian applied to each column of G."""
+    rows = node.shape[0]
+    weighted = hadamard(node, upstream)
+    return hadamard(node, add(upstream, scale(-1, matmul(Fill(ONE, (rows, rows)), weighted))))
 
 
 def _softmax_jacobian(node: Softmax) -> Expr:
@@ -198,6 +206,18 @@ PULLBACKS: tuple[Rule, ...] = (
         node=Apply,
     ),
     Rule(
+        "columnwise softmax",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial Z} = A \odot \left(G - \mathbf{1}\mathbf{1}^T (A \odot G)"
+        r"\right),\ A = \operatorname{softmax}(Z) \text{ by columns},\ "
+        r"G = \frac{\partial L}{\partial A}",
+        f"{NOTES}, softmax output layer (its Jacobian diag(a) - a a^T, one column per example)",
+        _columnwise_softmax_pullback,
+        lambda: (Softmax(_matrix("Z", 4, 3)), 0),
+        node=Softmax,
+        applies=lambda node: not is_column(node.shape),
+    ),
+    Rule(
         "softmax",
         Kind.PULLBACK,
         r"\frac{\partial L}{\partial Z} = \left(\operatorname{diag}(A) - A A^T\right)"
@@ -250,6 +270,16 @@ JACOBIANS: tuple[Rule, ...] = (
         f"{COOKBOOK} eq. 71",
         lambda node, position: node.factors[1],
         lambda: (matmul(Transpose(_matrix("W", 4, 3)), _column("A")), 0),
+        node=MatMul,
+    ),
+    Rule(
+        "weight link (Z = W A)",
+        Kind.JACOBIAN,
+        r"\frac{\partial L}{\partial Z} \cdot \left(\frac{\partial Z}{\partial W}\right)^T"
+        r" = \frac{\partial L}{\partial Z} A^T,\ Z = W A",
+        f"{COOKBOOK} eq. 70 (Ng, Goodfellow: W is out x in)",
+        lambda node, position: node.factors[1],
+        lambda: (matmul(_matrix("W", 3, 4), _column("A")), 0),
         node=MatMul,
     ),
     Rule(
@@ -602,7 +632,7 @@ RULES: tuple[Rule, ...] = PULLBACKS + JACOBIANS + REWRITES + LOSSES + FUSED
 def pullback_rule(node: Expr, position: int) -> Rule:
     """The pullback rule for this node, or :class:`NoRuleError`."""
     for rule in PULLBACKS:
-        if isinstance(node, rule.node):
+        if isinstance(node, rule.node) and (rule.applies is None or rule.applies(node)):
             return rule
     raise NoRuleError(f"no pullback rule for {type(node).__name__} in {node}")
 
@@ -610,7 +640,7 @@ def pullback_rule(node: Expr, position: int) -> Rule:
 def jacobian_rule(node: Expr, position: int) -> Rule:
     """The Jacobian rule for this node and argument, or :class:`NoRuleError`."""
     for rule in JACOBIANS:
-        if rule.name == "weight link" or not isinstance(node, rule.node):
+        if rule.name.startswith("weight link") or not isinstance(node, rule.node):
             continue
         if rule.node is MatMul and position != len(node.factors) - 1:
             continue

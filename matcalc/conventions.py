@@ -1,0 +1,191 @@
+"""Network conventions as data: one declaration per course or book.
+
+A convention fixes how a feed-forward network is written, not what it computes:
+
+* the forward equations: ``transposed`` (6.390: Z^l = (W^l)^T A^{l-1} + W_0^l, W^l is in x out)
+  or ``direct`` (Ng, Goodfellow: Z = W A + b, W is out x in);
+* the names of the quantities: weight, bias, pre-activation, activation (the input is the
+  activation of layer 0), target, per-example loss, cost;
+* the layer-index style (W^l, W^{[l]}, W^{(k)}) and the letter of the general layer;
+* the letter of the activation function (f^l, g^{[l]}, f);
+* the gradient names: ``fraction`` (dL/dW), ``d-prefix`` (Ng: dW is dJ/dW), ``nabla``
+  (Goodfellow: nabla_W J);
+* which quantity backprop carries from layer to layer: ``loss`` (the per-example dL/dZ^l, one
+  column per example, the 1/K applied in the weight and bias gradients: 6.390 and Ng's dZ) or
+  ``cost`` (Goodfellow's running gradient g = nabla_{a^{(k)}} J, the 1/K already inside);
+* the layout (denominator for all three: a gradient has the shape of its variable);
+* how a formula writes the elementwise product and the transpose;
+* where the convention comes from.
+
+A mini-batch (``batch = K`` in the spec) stacks K examples as the columns of A^0, Z^l, A^l and
+the target; the cost is J = (1/K) times the sum of the per-example losses, and each bias enters
+as b 1_K^T, so the same engine's product rule gives the sum over the batch for its gradient.
+
+Consumers: :mod:`matcalc.network` builds the forward expressions and shapes from a convention,
+:mod:`matcalc.derive` runs the one backprop engine over them, and :mod:`matcalc.latex` derives a
+``Notation`` from it (names, index style, gradient names), so every output is written in the
+convention's own notation and states which convention it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matcalc.errors import MatcalcError
+
+FORWARD_FORMS = ("transposed", "direct")
+INDEX_STYLES = ("plain", "bracket", "paren")
+GRADIENT_NAMES = ("fraction", "d-prefix", "nabla")
+RUNNING_GRADIENTS = ("loss", "cost")
+
+
+class ConventionError(MatcalcError):
+    """A convention name that matcalc does not know."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """The letters a convention gives the quantities of a network."""
+
+    weight: str
+    bias: str
+    bias_sub: str | None
+    pre_activation: str
+    activation: str
+    target: str
+    loss: str
+    cost: str
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How one course or book writes a feed-forward network and its gradients."""
+
+    name: str
+    title: str
+    source: str
+    forward: str
+    names: Names
+    index_style: str
+    layer_letter: str
+    activation_letter: str
+    gradient_names: str
+    running_gradient: str
+    layout: str
+    hadamard: str
+    transpose: str
+    transpose_in_superscript: bool
+    equations: tuple[str, ...]
+    note: str
+
+    def __post_init__(self) -> None:
+        for value, allowed in (
+            (self.forward, FORWARD_FORMS),
+            (self.index_style, INDEX_STYLES),
+            (self.gradient_names, GRADIENT_NAMES),
+            (self.running_gradient, RUNNING_GRADIENTS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{self.name}: {value!r} is not one of {', '.join(allowed)}")
+
+    @property
+    def weight_is_transposed(self) -> bool:
+        """Whether the forward equation multiplies by W^T (W in x out) rather than W."""
+        return self.forward == "transposed"
+
+
+MIT_6390 = Convention(
+    name="6.390",
+    title="MIT 6.390",
+    source="MIT 6.390 notes, Neural Networks (introml.mit.edu/notes/neural_networks.html)",
+    forward="transposed",
+    names=Names("W", "W", "0", "Z", "A", "y", "L", "J"),
+    index_style="plain",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="fraction",
+    running_gradient="loss",
+    layout="denominator",
+    hadamard=r"\odot",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(r"Z^l = (W^l)^T A^{l-1} + W_0^l", r"A^l = f^l(Z^l)"),
+    note=(
+        "6.390 convention: Z^l = (W^l)^T A^{l-1} + W_0^l, A^l = f^l(Z^l); denominator layout "
+        "(dL/dX has the shape of X; (dY/dX)_{ij} = dY_j/dX_i)"
+    ),
+)
+
+NG = Convention(
+    name="ng",
+    title="deeplearning.ai (Andrew Ng)",
+    source=(
+        "deeplearning.ai, Neural Networks and Deep Learning, weeks 3-4 "
+        "(forward and backward propagation summary)"
+    ),
+    forward="direct",
+    names=Names("W", "b", None, "Z", "A", "Y", "L", "J"),
+    index_style="bracket",
+    layer_letter="l",
+    activation_letter="g",
+    gradient_names="d-prefix",
+    running_gradient="loss",
+    layout="denominator",
+    hadamard="*",
+    transpose="T",
+    transpose_in_superscript=True,
+    equations=(r"Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}", r"A^{[l]} = g^{[l]}(Z^{[l]})"),
+    note=(
+        "ng convention (deeplearning.ai): Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}, "
+        "A^{[l]} = g^{[l]}(Z^{[l]}), W^{[l]} is n^{[l]} x n^{[l-1]}; dX = dJ/dX for the cost J "
+        "except dZ^{[l]}, the per-example dL/dZ^{[l]} columns; * is elementwise"
+    ),
+)
+
+GOODFELLOW = Convention(
+    name="goodfellow",
+    title="Goodfellow, Bengio and Courville, Deep Learning",
+    source="I. Goodfellow, Y. Bengio, A. Courville, Deep Learning (2016), sec. 6.5, Algorithm 6.4",
+    forward="direct",
+    names=Names("W", "b", None, "a", "h", "y", "L", "J"),
+    index_style="paren",
+    layer_letter="k",
+    activation_letter="f",
+    gradient_names="nabla",
+    running_gradient="cost",
+    layout="denominator",
+    hadamard=r"\odot",
+    transpose=r"\top",
+    transpose_in_superscript=True,
+    equations=(r"a^{(k)} = b^{(k)} + W^{(k)} h^{(k-1)}", r"h^{(k)} = f(a^{(k)})"),
+    note=(
+        "goodfellow convention (Deep Learning, 6.5, Algorithm 6.4): "
+        "a^{(k)} = b^{(k)} + W^{(k)} h^{(k-1)}, h^{(k)} = f(a^{(k)}), W^{(k)} is out x in; "
+        "g is the running gradient nabla_{a^{(k)}} J"
+    ),
+)
+
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW)}
+DEFAULT = MIT_6390
+
+
+def convention_named(name: object) -> Convention:
+    """The convention declared under ``name``, or one clear error listing the known ones."""
+    if isinstance(name, str) and name in CONVENTIONS:
+        return CONVENTIONS[name]
+    raise ConventionError(
+        f"convention = {name!r}: known conventions are {', '.join(map(repr, CONVENTIONS))}"
+    )
+
+
+__all__ = [
+    "CONVENTIONS",
+    "DEFAULT",
+    "GOODFELLOW",
+    "MIT_6390",
+    "NG",
+    "Convention",
+    "ConventionError",
+    "Names",
+    "convention_named",
+]

@@ -1,0 +1,200 @@
+"""Conventions (6.390, ng, goodfellow) and mini-batches: shapes, names, and numbers."""
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcalc.cli import main
+from matcalc.conventions import CONVENTIONS, ConventionError, convention_named
+from matcalc.network import Layer, Network, SpecError
+from matcalc.numeric import central_difference, evaluate
+from matcalc.shapes import LAYER_SIZE, ONE, dims_equal
+
+PROPERTY = settings(max_examples=30, deadline=None)
+OUTPUT_OF_LOSS = {"squared": ("identity", "tanh", "sigmoid", "softmax"), "nll": ("sigmoid",)}
+OUTPUT_OF_LOSS["nllm"] = ("softmax",)
+HIDDEN = ("identity", "sigmoid", "tanh", "relu", "softmax")
+RELU_MARGIN = 1e-3
+
+
+@st.composite
+def networks(draw):
+    """(network, seed): any convention, depth 1..4, sizes 1..4, with or without a batch."""
+    depth = draw(st.integers(1, 4))
+    loss = draw(st.sampled_from(sorted(OUTPUT_OF_LOSS)))
+    activations = draw(st.lists(st.sampled_from(HIDDEN), min_size=depth, max_size=depth))
+    activations[-1] = draw(st.sampled_from(OUTPUT_OF_LOSS[loss]))
+    sizes = draw(st.lists(st.integers(1, 4), min_size=depth + 1, max_size=depth + 1))
+    layers = [Layer(n, f) for n, f in zip(sizes[1:], activations, strict=True)]
+    convention = draw(st.sampled_from(sorted(CONVENTIONS)))
+    batch = draw(st.one_of(st.none(), st.integers(1, 4)))
+    network = Network(layers, sizes[0], loss, convention, batch=batch)
+    return network, draw(st.integers(0, 2**32 - 1))
+
+
+def random_point(network: Network, rng: np.random.Generator):
+    """(params, x, y) with every ReLU pre-activation away from its kink."""
+    relu = [l for l in network.indices() if network.activation_name(l) == "relu"]
+    for _ in range(200):
+        params = network.random_parameters(rng)
+        x, y = network.random_example(rng)
+        env = network.forward(params, x, y)
+        if all(np.abs(env[network.pre_activation(l)]).min() > RELU_MARGIN for l in relu):
+            return params, x, y
+    pytest.fail("no random point away from the ReLU kinks")
+
+
+def cost_differences(network: Network, params, x, y) -> dict[str, np.ndarray]:
+    """Central differences of the forward cost J with respect to every parameter."""
+    return {
+        key: central_difference(lambda p, key=key: network.cost_value({**params, key: p}, x, y), v)
+        for key, v in params.items()
+    }
+
+
+def assert_close(actual: dict, expected: dict) -> None:
+    assert actual.keys() == expected.keys()
+    for key in expected:
+        assert actual[key].shape == expected[key].shape, key
+        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def derived_gradients(network: Network, params, x, y) -> tuple[dict, dict]:
+    """The backprop form's values and the chain form's values, keyed like ``params``."""
+    derivation = network.derive()
+    env = network.forward(params, x, y)
+    chains = {g.key: evaluate(g.chain, env) for g in derivation.gradients()}
+    return derivation.numeric_gradients(params, x, y), chains
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS.values(), ids=list(CONVENTIONS))
+def test_every_convention_states_its_equations_names_and_source(convention):
+    assert convention.source and convention.title and convention.equations
+    assert convention.note.startswith(convention.name)
+    names = convention.names
+    for letter in (names.weight, names.pre_activation, names.activation, names.target):
+        assert letter.isalpha()
+    assert convention.layout == "denominator"
+
+
+def test_an_unknown_convention_is_named_with_the_known_ones():
+    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow'"):
+        convention_named("nielsen")
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize(
+    ("convention", "weight_shape", "bias", "pre_activation", "activation"),
+    [
+        ("6.390", (4, 3), "W_0^2", "Z", "A"),
+        ("ng", (3, 4), "b^2", "Z", "A"),
+        ("goodfellow", (3, 4), "b^2", "a", "h"),
+    ],
+)
+def test_forward_shapes_and_names(convention, weight_shape, bias, pre_activation, activation):
+    network = Network(
+        [Layer(4, "tanh"), Layer(3, "tanh"), Layer(2, "identity")],
+        5,
+        "squared",
+        convention,
+        batch=6,
+    )
+    weight = network.weight(2)
+    assert tuple(int(d) for d in weight.shape) == weight_shape
+    assert network.parameter_key(network.bias(2)) == bias
+    z = network.pre_activation_expr(2)
+    assert tuple(int(d) for d in z.shape) == (3, 6)
+    assert network.pre_activation(2).name == pre_activation
+    assert network.activation(1).name == activation
+
+
+def test_ng_sizes_are_n_of_the_previous_layer_not_m():
+    network = Network([Layer(None, "tanh"), Layer(None, "sigmoid")], loss="nll", convention="ng")
+    rows, cols = network.weight(2).shape
+    assert rows == LAYER_SIZE[2] and cols == LAYER_SIZE[1]
+
+
+def test_a_symbolic_batch_is_the_number_of_columns():
+    network = Network([Layer(3, "sigmoid")], 2, "nll", "ng", batch="m")
+    m = sympy.Symbol("m", integer=True, positive=True)
+    assert network.activation(1).shape == (3, m)
+    assert network.cost_scale == 1 / m
+    assert dims_equal(network.bias(1).shape[1], ONE)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+@given(networks())
+@PROPERTY
+def test_every_convention_matches_finite_differences_of_the_cost(case):
+    network, seed = case
+    params, x, y = random_point(network, np.random.default_rng(seed))
+    expected = cost_differences(network, params, x, y)
+    backprop, chain = derived_gradients(network, params, x, y)
+    assert_close(backprop, expected)
+    assert_close(chain, expected)
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, rng):
+    layers = [Layer(3, "tanh"), Layer(4, "softmax")]
+    batched = Network(layers, 2, "nllm", convention, batch=5)
+    single = batched.example_network()
+    params, x, y = random_point(batched, rng)
+    total = batched.derive().numeric_gradients(params, x, y)
+    derivation = single.derive()
+    per_example = [
+        derivation.numeric_gradients(params, x[:, [k]], y[:, [k]]) for k in range(x.shape[1])
+    ]
+    mean = {key: sum(g[key] for g in per_example) / len(per_example) for key in total}
+    assert_close(total, mean)
+
+
+def test_the_check_fails_without_the_one_over_k(rng):
+    """A gradient that forgets the mean (the sum, not 1/K of it) does not pass."""
+    network = Network([Layer(3, "tanh"), Layer(1, "sigmoid")], 4, "nll", "ng", batch=6)
+    params, x, y = random_point(network, rng)
+    derived, _ = derived_gradients(network, params, x, y)
+    derived["W^1"] = derived["W^1"] * 6
+    with pytest.raises(AssertionError):
+        assert_close(derived, cost_differences(network, params, x, y))
+
+
+def test_columnwise_softmax_pullback_matches_finite_differences(rng):
+    network = Network([Layer(4, "softmax")], 3, "squared", "6.390", batch=3)
+    params, x, y = random_point(network, rng)
+    backprop, _ = derived_gradients(network, params, x, y)
+    assert_close(backprop, cost_differences(network, params, x, y))
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('convention = "nielsen"', "known conventions are '6.390', 'ng', 'goodfellow'"),
+        ("convention = 6390", "known conventions are"),
+        ("batch = 0", "batch = 0: a size must be between 1"),
+        ("batch = -3", "batch = -3"),
+        ("batch = true", "batch = True"),
+        ("batch = 2.5", "batch = 2.5"),
+        ('batch = "two words"', "batch = 'two words'"),
+    ],
+)
+def test_bad_convention_or_batch_is_one_line_and_exit_2(line, message, tmp_path, capsys):
+    spec = tmp_path / "net.toml"
+    spec.write_text(f'{line}\nloss = "nll"\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n')
+    with pytest.raises(SpecError, match=message.replace("(", r"\(")):
+        Network.from_file(spec)
+    assert main(["derive", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
