@@ -17,6 +17,7 @@ from matcalc.expr import (
     Function,
     Softmax,
     Symbol,
+    Transpose,
     add,
     hadamard,
     matmul,
@@ -89,8 +90,9 @@ def check_pullback(rule: Rule, rng: np.random.Generator) -> None:
 
 
 def check_jacobian(rule: Rule, rng: np.random.Generator) -> None:
-    """dY/dx against finite differences; for a matrix argument W (the 6.390 weight link),
-    the contraction dY/dW · G^T against the gradient of <G, Y> with respect to W."""
+    """dY/dx against finite differences; for a matrix argument W (the weight links), the
+    contraction dY/dW · G^T (Z = W^T A) or G · (dY/dW)^T (Z = W A) against the gradient of
+    <G, Y> with respect to W."""
     node, position = rule.example()
     argument = node.children[position]
     env = random_values(symbols_of(node), rng)
@@ -103,7 +105,10 @@ def check_jacobian(rule: Rule, rng: np.random.Generator) -> None:
     wrt = the_symbol_in(argument)
     upstream = Symbol("G", node.shape)
     env = {**env, **random_values({upstream}, rng)}
-    contracted = matmul(result, transpose(upstream))
+    if isinstance(argument, Transpose):  # Z = W^T A (6.390): dZ/dW · G^T
+        contracted = matmul(result, transpose(upstream))
+    else:  # Z = W A (Ng, Goodfellow): G · (dZ/dW)^T
+        contracted = matmul(upstream, transpose(result))
     assert shapes_equal(contracted.shape, wrt.shape)
     expected = gradient_of_pairing(node, wrt, upstream, env)
     np.testing.assert_allclose(evaluate(contracted, env), expected, **TOLERANCE)
