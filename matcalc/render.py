@@ -9,7 +9,7 @@ from matcalc.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.latex import DEFAULT, Notation, derivation_latex, shape_latex, to_latex
 
-FORMATS = ("latex", "json")
+FORMATS = ("latex", "json", "numpy")
 
 
 def render_derivation(
@@ -61,7 +61,14 @@ def _json(derivation: Derivation, gradients: list[Gradient], notation: Notation)
     return json.dumps(record, indent=2)
 
 
+def _numpy(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:
+    from matcalc.numpy_code import network_code
+
+    return network_code(derivation, [g.key for g in gradients])
+
+
 RENDERERS: dict[str, Callable[[Derivation, list[Gradient], Notation], str]] = {
     "latex": _latex,
     "json": _json,
+    "numpy": _numpy,
 }

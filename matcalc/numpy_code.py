@@ -1,0 +1,294 @@
+"""Python source that computes a derivation's numbers with NumPy alone.
+
+:func:`expr_code` prints one expression as a NumPy expression; :func:`network_code` prints
+the module design.md specifies, from the network's forward expressions and the derived
+dL/dZ^l, dL/dW^l, dL/dW_0^l:
+
+    loss(params, x, y) -> float
+    gradients(params, x, y) -> dict     # keys "W^1", "W_0^1", ... like params
+
+Sizes are read from the arrays at run time, so code for a network of symbolic sizes works for
+any concrete sizes that fit together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from matcalc import functions
+from matcalc.errors import MatcalcError
+from matcalc.expr import (
+    Add,
+    Apply,
+    Cdots,
+    Derivative,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    Hadamard,
+    Identity,
+    MatMul,
+    Scale,
+    Softmax,
+    SquaredNorm,
+    Sum,
+    Symbol,
+    Transpose,
+)
+from matcalc.shapes import INPUT_SIZE, LAYER_SIZE, Dim, canonical
+
+# f(z) and f'(z) of the built-in functions, in NumPy, stable for large |z|.
+SCALAR_CODE: dict[tuple[str, int], str] = {
+    ("sigmoid", 0): "0.5 * (1.0 + numpy.tanh(0.5 * z))",
+    ("sigmoid", 1): "0.25 * (1.0 - numpy.tanh(0.5 * z) ** 2)",
+    ("tanh", 0): "numpy.tanh(z)",
+    ("tanh", 1): "1.0 - numpy.tanh(z) ** 2",
+    ("relu", 0): "numpy.maximum(z, 0.0)",
+    ("relu", 1): "(z > 0).astype(float)",
+    ("identity", 0): "z",
+    ("identity", 1): "numpy.ones_like(z)",
+    ("step", 0): "(z > 0).astype(float)",
+    ("step", 1): "numpy.zeros_like(z)",
+    ("log", 0): "numpy.log(z)",
+    ("log", 1): "1.0 / z",
+    ("exp", 0): "numpy.exp(z)",
+    ("exp", 1): "numpy.exp(z)",
+    ("reciprocal", 0): "1.0 / z",
+    ("reciprocal", 1): "-1.0 / z ** 2",
+}
+SOFTMAX_CODE = (
+    "def _softmax(z):\n"
+    "    shifted = numpy.exp(z - z.max(axis=0, keepdims=True))\n"
+    "    return shifted / shifted.sum(axis=0, keepdims=True)\n"
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+class NumpyCodeError(MatcalcError):
+    """An expression with no NumPy counterpart (symbolic depth, an undefined function)."""
+
+
+def symbol_name(symbol: Symbol) -> str:
+    """A Python name for a symbol: W^2 -> W_2, W_0^2 -> W0_2, A^0 -> A_0, y -> y."""
+    base = symbol.name + (symbol.sub or "")
+    if not _IDENTIFIER.match(base):
+        raise NumpyCodeError(f"the symbol {symbol.name} has no Python name")
+    if symbol.index is None:
+        return base
+    index = sympy.sympify(symbol.index)
+    if not (index.is_Integer and index >= 0):
+        raise NumpyCodeError(f"{symbol} has a symbolic layer index; give the network's depth")
+    return f"{base}_{int(index)}"
+
+
+def derivative_name(derivative: Derivative) -> str:
+    """dL/dZ^2 -> dL_dZ_2."""
+    num, den = derivative.num, derivative.den
+    if not (isinstance(num, Symbol) and isinstance(den, Symbol)):
+        raise NumpyCodeError(f"the derivative {derivative} has no Python name")
+    return f"d{symbol_name(num)}_d{symbol_name(den)}"
+
+
+def function_helper(fn: Function) -> tuple[str, str]:
+    """The helper's name and its definition, for f or its derivative of some order."""
+    scalar = functions.lookup(fn.name)
+    if scalar is None or not _IDENTIFIER.match(fn.name):
+        raise NumpyCodeError(f"the function {fn.name} has no numeric definition")
+    name = f"_{fn.name}" + (f"_d{fn.order}" if fn.order else "")
+    body = SCALAR_CODE.get((fn.name, fn.order))
+    if body is None:
+        formula = scalar.formula_of_order(fn.order)
+        try:
+            body = NumPyPrinter({"strict": True}).doprint(formula.subs(functions.Z, _Z))
+        except Exception as error:  # noqa: BLE001 - any printer failure means no NumPy form
+            raise NumpyCodeError(f"no NumPy form for {fn.name} of order {fn.order}") from error
+    return name, f"def {name}(z):\n    return {body}\n"
+
+
+_Z = sympy.Symbol("z")
+
+
+class _Printer:
+    """Expression -> NumPy source; records the helper functions the source calls."""
+
+    def __init__(self, sizes: dict[Dim, str]) -> None:
+        self.sizes = sizes
+        self.helpers: dict[str, str] = {}
+
+    def code(self, expr: Expr, broadcast: bool = False) -> str:
+        """``broadcast``: the expression is an operand of + or *, so a constant may be a number."""
+        match expr:
+            case Symbol():
+                return symbol_name(expr)
+            case Derivative():
+                return derivative_name(expr)
+            case Fill(value=value):
+                number = repr(float(value))
+                return number if broadcast else f"numpy.full({self._shape(expr)}, {number})"
+            case Identity(size=n):
+                return f"numpy.eye({self._dim(n)})"
+            case Transpose(arg=arg):
+                return f"{self._atom(arg)}.T"
+            case MatMul(factors=factors):
+                return " @ ".join(self._operand(f, (Add, Scale, Hadamard)) for f in factors)
+            case Add(terms=terms):
+                return self._sum(terms)
+            case Hadamard(factors=factors):
+                return " * ".join(self._operand(f, (Add, Scale, MatMul), True) for f in factors)
+            case Scale(coeff=coeff, arg=arg):
+                operand = self._operand(arg, (Add, Scale, MatMul), broadcast)
+                return f"-{operand}" if coeff == -1 else f"{_number(coeff)} * {operand}"
+            case Apply(fn=fn, arg=arg):
+                name, definition = function_helper(fn)
+                self.helpers[name] = definition
+                return f"{name}({self.code(arg)})"
+            case Softmax(arg=arg):
+                self.helpers["_softmax"] = SOFTMAX_CODE
+                return f"_softmax({self.code(arg)})"
+            case Diag(arg=arg):
+                return f"numpy.diag({self._atom(arg)}[:, 0])"
+            case Sum(arg=arg):
+                return f"numpy.sum({self.code(arg)}, keepdims=True)"
+            case SquaredNorm(arg=arg):
+                return f"numpy.sum(numpy.square({self.code(arg)}), keepdims=True)"
+            case Cdots():
+                raise NumpyCodeError("a chain of symbolic length has no NumPy code")
+        raise NumpyCodeError(f"no NumPy code for {type(expr).__name__}")
+
+    def _sum(self, terms: Iterable[Expr]) -> str:
+        text = ""
+        for term in terms:
+            negative = isinstance(term, Scale) and term.coeff.is_number and term.coeff < 0
+            if negative:
+                positive = term.arg if term.coeff == -1 else Scale(-term.coeff, term.arg)
+                text += f" - {self._operand(positive, (Add,), True)}"
+            else:
+                text += f" + {self.code(term, True)}" if text else self.code(term, True)
+        return text if not text.startswith(" - ") else "-" + text[3:]
+
+    def _operand(self, expr: Expr, wrap: tuple[type, ...], broadcast: bool = False) -> str:
+        text = self.code(expr, broadcast)
+        return f"({text})" if isinstance(expr, wrap) else text
+
+    def _atom(self, expr: Expr) -> str:
+        text = self.code(expr)
+        return text if isinstance(expr, Symbol | Derivative) else f"({text})"
+
+    def _dim(self, d: Dim) -> str:
+        if d.is_Integer:
+            return str(int(d))
+        code = self.sizes.get(canonical(d))
+        if code is None:
+            raise NumpyCodeError(f"the size {d} cannot be read from the arrays")
+        return code
+
+    def _shape(self, expr: Expr) -> str:
+        rows, cols = expr.shape
+        return f"({self._dim(rows)}, {self._dim(cols)})"
+
+
+def _number(coeff: sympy.Expr) -> str:
+    if not coeff.is_number:
+        raise NumpyCodeError(f"the coefficient {coeff} is symbolic")
+    if coeff.is_Integer:
+        return repr(float(coeff))
+    return f"({repr(float(coeff))})"
+
+
+def expr_code(expr: Expr, sizes: dict[Dim, str] | None = None) -> str:
+    """One expression as NumPy source (helpers it calls are not included)."""
+    return _Printer(sizes or {}).code(expr)
+
+
+def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa: ANN001
+    """The module with ``loss`` and ``gradients`` for a derivation (Derivation).
+
+    ``keys`` limits the gradients returned ("W^2", ...); all parameters by default.
+    """
+    network = derivation.network
+    if network.symbolic:
+        raise NumpyCodeError(
+            'a network of symbolic depth (depth = "L") has no NumPy code; list its layers'
+        )
+    indices = network.indices()
+    sizes = {canonical(LAYER_SIZE[0]): "A_0.shape[0]", canonical(INPUT_SIZE[1]): "A_0.shape[0]"}
+    for l in indices:
+        sizes[canonical(network.size(l))] = f"W_{l}.shape[1]"
+    printer = _Printer(sizes)
+
+    forward: list[str] = [
+        f"{symbol_name(network.activation(0))} = numpy.asarray(x, dtype=float)",
+        f"{symbol_name(network.target())} = numpy.asarray(y, dtype=float)",
+    ]
+    names = [symbol_name(network.activation(0)), symbol_name(network.target())]
+    for l in indices:
+        for parameter, key in ((network.weight(l), f"W^{l}"), (network.bias(l), f"W_0^{l}")):
+            forward.append(
+                f'{symbol_name(parameter)} = numpy.asarray(params["{key}"], dtype=float)'
+            )
+            names.append(symbol_name(parameter))
+        for symbol, definition in (
+            (network.pre_activation(l), network.pre_activation_expr(l)),
+            (network.activation(l), network.activation_expr(l)),
+        ):
+            forward.append(f"{symbol_name(symbol)} = {printer.code(definition)}")
+            names.append(symbol_name(symbol))
+    loss_name = symbol_name(network.loss_symbol())
+    forward.append(f"{loss_name} = {printer.code(network.loss_expr())}")
+    names.append(loss_name)
+
+    backward: list[str] = []
+    for l in reversed(indices):
+        layer = derivation.layers[l]
+        for target, value in (
+            (layer.dz, layer.dz_value),
+            (layer.dw, layer.dw_value),
+            (layer.dw0, layer.dw0_value),
+        ):
+            backward.append(f"{derivative_name(target)} = {printer.code(value)}")
+    wanted = set(keys) if keys is not None else None
+    results = [
+        f'"{g.key}": {derivative_name(g.target)}'
+        for g in derivation.gradients()
+        if wanted is None or g.key in wanted
+    ]
+
+    unpack = ", ".join(names)
+    lines = [
+        '"""Loss and gradients of a network, generated by matcalc from its derivation.',
+        "",
+        f"{derivation.convention}.",
+        'params maps "W^1", "W_0^1", ... to arrays (W^l: m^l x n^l, W_0^l: n^l x 1);',
+        "x is m^1 x 1 and y is n^L x 1.",
+        '"""',
+        "",
+        "import numpy",
+        "",
+        "",
+        *(definition + "\n" for definition in sorted(printer.helpers.values())),
+        "def _forward(params, x, y):",
+        *(f"    {line}" for line in forward),
+        f"    return {unpack}",
+        "",
+        "",
+        "def loss(params, x, y):",
+        f"    {unpack} = _forward(params, x, y)",
+        f"    return float({loss_name}[0, 0])",
+        "",
+        "",
+        "def gradients(params, x, y):",
+        f"    {unpack} = _forward(params, x, y)",
+        *(f"    {line}" for line in backward),
+        "    return {",
+        *(f"        {line}," for line in results),
+        "    }",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["NumpyCodeError", "expr_code", "function_helper", "network_code"]
