@@ -11,9 +11,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from matcalc.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.derive import Derivation, derive
 from matcalc.errors import MatcalcError
 from matcalc.examples import EXAMPLE_SPEC
+from matcalc.explain import explain, standalone
 from matcalc.network import Network
 from matcalc.render import FORMATS, render_derivation
 
@@ -40,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument("--format", choices=FORMATS, default="latex")
     derive_cmd.add_argument("--wrt", help='only this parameter, e.g. "W^2" or "W_0^1"')
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+    rules_cmd = commands.add_parser("rules", help="print the rule catalog")
+    rules_cmd.add_argument("--format", choices=CATALOG_FORMATS, default="text")
+    rules_cmd.add_argument("--kind", help="only rules of this kind (pullback, identity, ...)")
+    rules_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+    explain_cmd = commands.add_parser(
+        "explain", help="derive a rule entry by entry (index notation), as LaTeX"
+    )
+    explain_cmd.add_argument("rule", help="a rule name from 'matcalc rules', e.g. \"trace\"")
+    explain_cmd.add_argument("--standalone", action="store_true", help="a complete LaTeX document")
+    explain_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     return parser
 
 
@@ -66,7 +80,18 @@ def _emit(text: str, output: str | None) -> None:
         raise MatcalcError(f"{output}: cannot be written ({error.strerror})") from None
 
 
-COMMANDS = {"derive": run_derive}
+def run_rules(args: argparse.Namespace) -> int:
+    _emit(render_catalog(args.format, args.kind), args.output)
+    return EXIT_OK
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    text = explain(args.rule)
+    _emit(standalone(text) if args.standalone else text, args.output)
+    return EXIT_OK
+
+
+COMMANDS = {"derive": run_derive, "rules": run_rules, "explain": run_explain}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -387,6 +387,125 @@ class SquaredNorm(Expr):
         return SquaredNorm(children[0])
 
 
+def _check_square(operation: str, arg: Expr) -> None:
+    if not dims_equal(arg.shape[0], arg.shape[1]):
+        raise ShapeError(f"{operation} needs a square matrix", arg, arg)
+
+
+@dataclass(frozen=True)
+class Trace(Expr):
+    """tr(X): the sum of the diagonal of a square matrix, a scalar."""
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        _check_square("the trace", self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Trace(children[0])
+
+
+@dataclass(frozen=True)
+class Inverse(Expr):
+    """X^{-1} of a square matrix.  X^{-T} is written Transpose(Inverse(X))."""
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        _check_square("the inverse", self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Inverse(children[0])
+
+
+@dataclass(frozen=True)
+class Det(Expr):
+    """det(X) of a square matrix, a scalar."""
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        _check_square("the determinant", self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Det(children[0])
+
+
+@dataclass(frozen=True)
+class LogDet(Expr):
+    """log det(X) of a square matrix, a scalar: log|det X|, which is log det X where det X > 0.
+
+    A node of its own rather than log applied to det(X), so that its gradient is X^{-T}
+    directly (Cookbook eq. 57); the rewrite rules turn log(det X) into it.
+    """
+
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        _check_square("the log-determinant", self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return LogDet(children[0])
+
+
+@dataclass(frozen=True)
+class ScalarProduct(Expr):
+    """A scalar expression times a matrix: lambda ||theta||^2, theta_0 1 (a broadcast scalar).
+
+    ``scalar`` is any 1 x 1 expression (a constant coefficient is a :class:`Scale`).
+    """
+
+    scalar: Expr
+    arg: Expr
+
+    def __post_init__(self) -> None:
+        if not is_scalar(self.scalar.shape):
+            raise ShapeError("a scalar multiple needs a 1 x 1 factor", self.scalar, self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.scalar, self.arg)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return scalar_product(children[0], children[1])
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -436,6 +555,24 @@ def scale(coeff: int | sympy.Expr, arg: Expr) -> Expr:
     return arg if coeff == 1 else Scale(coeff, arg)
 
 
+def scalar_product(scalar: Expr, arg: Expr) -> Expr:
+    """s X for a 1 x 1 expression s; a constant s is a coefficient: 2 X, not (2) X."""
+    if isinstance(scalar, Fill) and is_scalar(scalar.shape):
+        return scale(scalar.value, arg)
+    if isinstance(scalar, Scale):
+        return scale(scalar.coeff, scalar_product(scalar.arg, arg))
+    if isinstance(arg, Scale):
+        return scale(arg.coeff, scalar_product(scalar, arg.arg))
+    return ScalarProduct(scalar, arg)
+
+
+def broadcast(scalar: Expr, shape: Shape) -> Expr:
+    """A scalar added to every entry of a matrix of ``shape`` is s times the ones matrix."""
+    if not is_scalar(scalar.shape):
+        raise ShapeError("only a scalar broadcasts", scalar, Fill(sympy.Integer(1), shape))
+    return scalar_product(scalar, Fill(sympy.Integer(1), shape))
+
+
 def ones(rows: Dim, cols: Dim = ONE) -> Fill:
     return Fill(sympy.Integer(1), (rows, cols))
 
@@ -464,25 +601,32 @@ __all__ = [
     "Apply",
     "Cdots",
     "Derivative",
+    "Det",
     "Diag",
     "Expr",
     "Fill",
     "Function",
     "Hadamard",
     "Identity",
+    "Inverse",
+    "LogDet",
     "MatMul",
     "Scale",
+    "ScalarProduct",
     "ShapeError",
     "Softmax",
     "SquaredNorm",
     "Sum",
     "Symbol",
+    "Trace",
     "Transpose",
     "add",
+    "broadcast",
     "hadamard",
     "matmul",
     "one_minus",
     "ones",
+    "scalar_product",
     "scale",
     "substitute",
     "symbols_of",

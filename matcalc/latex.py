@@ -17,22 +17,35 @@ from matcalc.expr import (
     Apply,
     Cdots,
     Derivative,
+    Det,
     Diag,
     Expr,
     Fill,
     Function,
     Hadamard,
     Identity,
+    Inverse,
+    LogDet,
     MatMul,
+    ScalarProduct,
     Scale,
     Softmax,
     SquaredNorm,
     Sum,
     Symbol,
+    Trace,
     Transpose,
 )
 from matcalc.functions import lookup
-from matcalc.shapes import INPUT_SIZE, LAYER_SIZE, Dim, Shape, canonical, index_text
+from matcalc.shapes import (
+    INPUT_SIZE,
+    LAYER_SIZE,
+    Dim,
+    Shape,
+    canonical,
+    index_text,
+    is_column,
+)
 
 if TYPE_CHECKING:
     from matcalc.derive import Derivation, Gradient
@@ -168,13 +181,35 @@ class _Printer:
     def _derivative(self, expr: Derivative) -> str:
         return f"\\frac{{\\partial {self.print(expr.num)}}}{{\\partial {self.print(expr.den)}}}"
 
-    def _transpose(self, expr: Transpose) -> str:
-        arg = expr.arg
+    def _base(self, arg: Expr) -> str:
+        """An operand that takes a superscript: X, (W^{l}), \\left(A + B\\right)."""
         text = self.print(arg)
-        plain = isinstance(arg, Symbol) and arg.index is None and not arg.sub
-        if not plain:
-            text = _wrap(text) if not isinstance(arg, Symbol) else f"({text})"
-        return f"{text}^{{{self.notation.transpose}}}"
+        if isinstance(arg, Symbol) and arg.index is None:
+            return text
+        return f"({text})" if isinstance(arg, Symbol) else _wrap(text)
+
+    def _transpose(self, expr: Transpose) -> str:
+        if isinstance(expr.arg, Inverse):
+            return f"{self._base(expr.arg.arg)}^{{-{self.notation.transpose}}}"
+        return f"{self._base(expr.arg)}^{{{self.notation.transpose}}}"
+
+    def _inverse(self, expr: Inverse) -> str:
+        return f"{self._base(expr.arg)}^{{-1}}"
+
+    def _trace(self, expr: Trace) -> str:
+        return f"\\operatorname{{tr}}\\left({self.print(expr.arg)}\\right)"
+
+    def _det(self, expr: Det) -> str:
+        return f"\\det\\left({self.print(expr.arg)}\\right)"
+
+    def _logdet(self, expr: LogDet) -> str:
+        return f"\\log\\det\\left({self.print(expr.arg)}\\right)"
+
+    def _scalarproduct(self, expr: ScalarProduct) -> str:
+        scalar = self._operand(expr.scalar, (Add, Scale, MatMul, Hadamard, ScalarProduct))
+        if isinstance(expr.arg, Fill) and expr.arg.value == 1:
+            return f"{scalar}\\,\\mathbf{{1}}"
+        return f"{scalar}\\,{self._operand(expr.arg, (Add, Scale, Hadamard))}"
 
     def _matmul(self, expr: MatMul) -> str:
         return r"\,".join(self._operand(f, (Add, Scale, Hadamard)) for f in expr.factors)
@@ -196,7 +231,7 @@ class _Printer:
     def _hadamard(self, expr: Hadamard) -> str:
         numerators = [f for f in expr.factors if not _is_reciprocal(f)]
         denominators = [f.arg for f in expr.factors if _is_reciprocal(f)]
-        wrap = (Add, MatMul, Hadamard, Scale)
+        wrap = (Add, MatMul, Hadamard, Scale, ScalarProduct)
         top = r" \odot ".join(self._operand(f, wrap) for f in numerators) or "1"
         if not denominators:
             return top
@@ -222,7 +257,8 @@ class _Printer:
         return f"\\sum {self._operand(expr.arg, (Add, Scale, Hadamard, MatMul))}"
 
     def _squarednorm(self, expr: SquaredNorm) -> str:
-        return f"\\left\\|{self.print(expr.arg)}\\right\\|^2"
+        norm = "" if is_column(expr.arg.shape) else "_F"
+        return f"\\left\\|{self.print(expr.arg)}\\right\\|{norm}^2"
 
 
 def _is_reciprocal(expr: Expr) -> bool:

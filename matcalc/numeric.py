@@ -13,17 +13,22 @@ from matcalc.expr import (
     Add,
     Apply,
     Derivative,
+    Det,
     Diag,
     Expr,
     Fill,
     Hadamard,
     Identity,
+    Inverse,
+    LogDet,
     MatMul,
+    ScalarProduct,
     Scale,
     Softmax,
     SquaredNorm,
     Sum,
     Symbol,
+    Trace,
     Transpose,
 )
 from matcalc.shapes import Dim
@@ -85,6 +90,16 @@ def evaluate(expr: Expr, env: Environment) -> np.ndarray:
             return np.array([[evaluate(arg, env).sum()]])
         case SquaredNorm(arg=arg):
             return np.array([[np.square(evaluate(arg, env)).sum()]])
+        case Trace(arg=arg):
+            return np.array([[np.trace(evaluate(arg, env))]])
+        case Inverse(arg=arg):
+            return np.linalg.inv(evaluate(arg, env))
+        case Det(arg=arg):
+            return np.array([[np.linalg.det(evaluate(arg, env))]])
+        case LogDet(arg=arg):
+            return np.array([[np.linalg.slogdet(evaluate(arg, env))[1]]])
+        case ScalarProduct(scalar=scalar, arg=arg):
+            return evaluate(scalar, env)[0, 0] * evaluate(arg, env)
     raise EvaluationError(f"no numeric evaluation for {type(expr).__name__}")
 
 

@@ -18,6 +18,9 @@ Kinds of rule:
 * ``loss``: a loss L(A, y) and its gradient dL/dA.  ``apply(A, y)`` returns ``(L, dL/dA)``.
 * ``fused``: dL/dZ for an output activation and loss that simplify together.
   ``apply(A, y)`` returns dL/dZ^L.
+* ``identity``: a first-order identity of the Matrix Cookbook, such as d tr(AX)/dX = A^T, that
+  the engine reproduces from the pullbacks.  ``apply(f, X)`` returns the textbook right side
+  for an instance f of the left side; ``example()`` returns ``(f, X)``.
 
 ``example()`` returns a small instance for the entrywise checks in the tests: for pullbacks
 and Jacobians ``(node, position)``, for rewrites an expression or ``(expression, definitions)``
@@ -39,28 +42,34 @@ from matcalc.errors import MatcalcError
 from matcalc.expr import (
     Add,
     Apply,
+    Det,
     Diag,
     Expr,
     Fill,
     Function,
     Hadamard,
     Identity,
+    Inverse,
+    LogDet,
     MatMul,
+    ScalarProduct,
     Scale,
     Softmax,
     SquaredNorm,
     Sum,
     Symbol,
+    Trace,
     Transpose,
     add,
     hadamard,
     matmul,
     one_minus,
     ones,
+    scalar_product,
     scale,
     transpose,
 )
-from matcalc.shapes import ONE, dim, is_column, is_scalar
+from matcalc.shapes import ONE, SCALAR, dim, is_column, is_scalar
 
 Definitions = Mapping[Symbol, Expr]
 
@@ -71,6 +80,7 @@ class Kind(Enum):
     REWRITE = "rewrite"
     LOSS = "loss"
     FUSED = "fused"
+    IDENTITY = "identity"
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Rule:
     activation: str | None = None
     loss: str | None = None
     applies: Callable[[Expr], bool] | None = None
+    position: int | None = None
 
 
 class NoRuleError(MatcalcError):
@@ -102,6 +113,10 @@ def _matrix(name: str, rows: int, cols: int) -> Symbol:
 
 def _column(name: str, size: int = 4) -> Symbol:
     return _matrix(name, size, 1)
+
+
+def _square(name: str) -> Symbol:
+    return _matrix(name, 3, 3)
 
 
 COOKBOOK = "Matrix Cookbook"
@@ -142,12 +157,20 @@ def _softmax_jacobian(node: Softmax) -> Expr:
 
 
 def _scalar_times(upstream: Expr, matrix: Expr) -> Expr:
-    """A scalar upstream gradient g times a matrix X: g X, or (1 g 1^T) ⊙ X for a symbol g."""
-    if isinstance(upstream, Fill) and is_scalar(upstream.shape):
-        return scale(upstream.value, matrix)
-    rows, cols = matrix.shape
-    spread = matmul(ones(rows), upstream, transpose(ones(cols)))
-    return hadamard(spread, matrix)
+    """The scalar upstream gradient times a matrix (the engine's seed is the constant 1)."""
+    return scalar_product(upstream, matrix)
+
+
+def _scalar_factor_pullback(node: ScalarProduct, position: int, upstream: Expr) -> Expr:
+    """d tr(G^T s X)/ds = sum of G ⊙ X (G X when both are scalars)."""
+    if is_scalar(node.arg.shape):
+        return scalar_product(upstream, node.arg)
+    return Sum(hadamard(upstream, node.arg))
+
+
+def _inverse_transposed(x: Expr) -> Expr:
+    """X^{-T}."""
+    return transpose(Inverse(x))
 
 
 PULLBACKS: tuple[Rule, ...] = (
@@ -240,10 +263,72 @@ PULLBACKS: tuple[Rule, ...] = (
         "squared norm",
         Kind.PULLBACK,
         r"\frac{\partial \|X\|_F^2}{\partial X} = 2X",
-        f"{COOKBOOK} eq. 131 (vectors; a matrix entry by entry)",
+        f"{COOKBOOK} eq. 131 (vectors); eq. 115 for matrices (squared norm = tr(X^T X))",
         lambda node, position, upstream: _scalar_times(upstream, scale(2, node.arg)),
         lambda: (SquaredNorm(_matrix("X", 3, 2)), 0),
         node=SquaredNorm,
+    ),
+    Rule(
+        "trace",
+        Kind.PULLBACK,
+        r"\frac{\partial \operatorname{tr}(X)}{\partial X} = I",
+        f"{COOKBOOK} eq. 99",
+        lambda node, position, upstream: _scalar_times(upstream, Identity(node.arg.shape[0])),
+        lambda: (Trace(_matrix("X", 3, 3)), 0),
+        node=Trace,
+    ),
+    Rule(
+        "inverse",
+        Kind.PULLBACK,
+        r"\frac{\partial}{\partial X}\operatorname{tr}(G^T X^{-1}) = -X^{-T} G X^{-T}",
+        f"{COOKBOOK} eq. 61 (G = a b^T: d a^T X^{{-1}} b / dX = -X^{{-T}} a b^T X^{{-T}}), "
+        "from eq. 40",
+        lambda node, position, upstream: scale(
+            -1, matmul(_inverse_transposed(node.arg), upstream, _inverse_transposed(node.arg))
+        ),
+        lambda: (Inverse(_matrix("X", 3, 3)), 0),
+        node=Inverse,
+    ),
+    Rule(
+        "determinant",
+        Kind.PULLBACK,
+        r"\frac{\partial \det(X)}{\partial X} = \det(X)\, X^{-T}",
+        f"{COOKBOOK} eq. 49",
+        lambda node, position, upstream: _scalar_times(
+            upstream, scalar_product(node, _inverse_transposed(node.arg))
+        ),
+        lambda: (Det(_matrix("X", 3, 3)), 0),
+        node=Det,
+    ),
+    Rule(
+        "log-determinant",
+        Kind.PULLBACK,
+        r"\frac{\partial \log\det(X)}{\partial X} = X^{-T}",
+        f"{COOKBOOK} eq. 57 (log|det X|)",
+        lambda node, position, upstream: _scalar_times(upstream, _inverse_transposed(node.arg)),
+        lambda: (LogDet(_matrix("X", 3, 3)), 0),
+        node=LogDet,
+    ),
+    Rule(
+        "scalar times a matrix, by the scalar",
+        Kind.PULLBACK,
+        r"\frac{\partial}{\partial s}\operatorname{tr}(G^T s X) = \operatorname{tr}(G^T X)"
+        r" = \textstyle\sum G \odot X",
+        f"{COOKBOOK} eq. 37 (product rule, d(sX) = (ds) X + s dX)",
+        _scalar_factor_pullback,
+        lambda: (ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2)), 0),
+        node=ScalarProduct,
+        position=0,
+    ),
+    Rule(
+        "scalar times a matrix, by the matrix",
+        Kind.PULLBACK,
+        r"\frac{\partial}{\partial X}\operatorname{tr}(G^T s X) = s\, G",
+        f"{COOKBOOK} eq. 34",
+        lambda node, position, upstream: scalar_product(node.scalar, upstream),
+        lambda: (ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2)), 1),
+        node=ScalarProduct,
+        position=1,
     ),
 )
 
@@ -447,6 +532,105 @@ def _polish_one_minus(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _inverse_of_transpose(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Inverse) and isinstance(expr.arg, Transpose):
+        return transpose(Inverse(expr.arg.arg))
+    return None
+
+
+def _inverse_of_inverse(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Inverse) and isinstance(expr.arg, Inverse):
+        return expr.arg.arg
+    return None
+
+
+def _trace_of_scalar(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Trace | Sum) and is_scalar(expr.arg.shape):
+        return expr.arg
+    return None
+
+
+def _log_of_determinant(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Apply) and expr.fn == Function("log") and isinstance(expr.arg, Det):
+        return LogDet(expr.arg.arg)
+    return None
+
+
+def _transpose_of_scalar_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose) and isinstance(expr.arg, ScalarProduct):
+        return scalar_product(expr.arg.scalar, transpose(expr.arg.arg))
+    return None
+
+
+def _scalar_out_of_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, MatMul | Hadamard):
+        for position, factor in enumerate(expr.children):
+            if isinstance(factor, ScalarProduct):
+                children = list(expr.children)
+                children[position] = factor.arg
+                return scalar_product(factor.scalar, expr.rebuild(tuple(children)))
+    return None
+
+
+def _bare(term: Expr) -> tuple[sympy.Expr, Expr]:
+    return (term.coeff, term.arg) if isinstance(term, Scale) else (sympy.Integer(1), term)
+
+
+def _common_right_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    """A x + B x -> (A + B) x, when every term ends in the same factor."""
+    if not isinstance(expr, Add):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, MatMul) for _, arg in bare):
+        return None
+    last = bare[0][1].factors[-1]
+    if any(arg.factors[-1] != last for _, arg in bare):
+        return None
+    heads = [scale(coeff, matmul(*arg.factors[:-1])) for coeff, arg in bare]
+    return matmul(add(*heads), last)
+
+
+def _constant_scalar_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, MatMul):
+        for position, factor in enumerate(expr.factors):
+            if isinstance(factor, Fill) and is_scalar(factor.shape):
+                rest = expr.factors[:position] + expr.factors[position + 1 :]
+                return scale(factor.value, matmul(*rest))
+    return None
+
+
+def _like_terms(expr: Expr, definitions: Definitions) -> Expr | None:
+    """c X + d X -> (c + d) X."""
+    if not isinstance(expr, Add):
+        return None
+    coefficients: dict[Expr, sympy.Expr] = {}
+    for term in expr.terms:
+        coeff, arg = _bare(term)
+        coefficients[arg] = coefficients.get(arg, sympy.Integer(0)) + coeff
+    if len(coefficients) == len(expr.terms):
+        return None
+    kept = [scale(coeff, arg) for arg, coeff in coefficients.items() if coeff != 0]
+    return add(*kept) if kept else scale(0, expr.terms[0])
+
+
+def _inverse_pair(left: Expr, right: Expr) -> bool:
+    if isinstance(left, Transpose) and isinstance(right, Transpose):
+        left, right = left.arg, right.arg
+    return (isinstance(left, Inverse) and left.arg == right) or (
+        isinstance(right, Inverse) and right.arg == left
+    )
+
+
+def _inverse_cancels(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, MatMul):
+        factors = expr.factors
+        for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+            if _inverse_pair(left, right):
+                kept = factors[:position] + factors[position + 2 :]
+                return matmul(*kept) if kept else Identity(left.shape[0])
+    return None
+
+
 def _rewrite_example_transpose_product() -> Expr:
     return Transpose(matmul(_matrix("A", 3, 4), _matrix("B", 4, 2)))
 
@@ -538,6 +722,94 @@ REWRITES: tuple[Rule, ...] = (
         _polish_one_minus,
         lambda: add(scale(-1, _column("X", 3)), ones(dim(3))),
     ),
+    Rule(
+        "inverse of a transpose",
+        Kind.REWRITE,
+        r"(X^T)^{-1} = (X^{-1})^T = X^{-T}",
+        f"{COOKBOOK} eq. 3",
+        _inverse_of_transpose,
+        lambda: Inverse(Transpose(_matrix("X", 3, 3))),
+    ),
+    Rule(
+        "inverse of an inverse",
+        Kind.REWRITE,
+        r"(X^{-1})^{-1} = X",
+        f"{COOKBOOK} sec. 1.1 (X X^{{-1}} = I)",
+        _inverse_of_inverse,
+        lambda: Inverse(Inverse(_matrix("X", 3, 3))),
+    ),
+    Rule(
+        "trace of a scalar",
+        Kind.REWRITE,
+        r"\operatorname{tr}(s) = \textstyle\sum s = s,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        f"{COOKBOOK} eq. 11 (a single diagonal entry)",
+        _trace_of_scalar,
+        lambda: Trace(matmul(Transpose(_column("a", 3)), _column("b", 3))),
+    ),
+    Rule(
+        "log of a determinant",
+        Kind.REWRITE,
+        r"\log\left(\det X\right) = \log\det X",
+        f"{COOKBOOK} eq. 57 (notation)",
+        _log_of_determinant,
+        lambda: Apply(Function("log"), Det(add(_matrix("X", 3, 3), Identity(dim(3))))),
+    ),
+    Rule(
+        "transpose of a scalar times a matrix",
+        Kind.REWRITE,
+        r"(s X)^T = s X^T",
+        f"{COOKBOOK} sec. 1.1 (a 1 x 1 factor commutes)",
+        _transpose_of_scalar_product,
+        lambda: Transpose(ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2))),
+    ),
+    Rule(
+        "scalars out of a product",
+        Kind.REWRITE,
+        r"A (s X) = s\, A X,\quad (s X) \odot Y = s\,(X \odot Y)",
+        f"{COOKBOOK} sec. 1.1 (a 1 x 1 factor commutes)",
+        _scalar_out_of_product,
+        lambda: matmul(_matrix("A", 2, 3), ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 4))),
+    ),
+    Rule(
+        "constant scalar factor",
+        Kind.REWRITE,
+        r"(c)\, X = c X,\ c \text{ a constant } 1 \times 1 \text{ matrix}",
+        f"{COOKBOOK} sec. 1.1 (a 1 x 1 factor commutes)",
+        _constant_scalar_factor,
+        lambda: matmul(_column("a", 3), Fill(sympy.Integer(2), SCALAR), Transpose(_column("b", 3))),
+    ),
+    Rule(
+        "like terms",
+        Kind.REWRITE,
+        r"c X + d X = (c + d) X",
+        "distributivity of scalar multiplication",
+        _like_terms,
+        lambda: add(_matrix("X", 3, 2), scale(3, _matrix("X", 3, 2)), _matrix("Y", 3, 2)),
+    ),
+    Rule(
+        "inverse cancels",
+        Kind.REWRITE,
+        r"X^{-1} X = X X^{-1} = I,\ X^{-T} X^T = X^T X^{-T} = I",
+        f"{COOKBOOK} sec. 1.1 (A A^{{-1}} = I)",
+        _inverse_cancels,
+        lambda: matmul(
+            _matrix("A", 2, 3),
+            Transpose(Inverse(_square("X"))),
+            Transpose(_square("X")),
+            _matrix("B", 3, 2),
+        ),
+    ),
+    Rule(
+        "common right factor",
+        Kind.REWRITE,
+        r"A X + B X = (A + B) X",
+        "distributivity of the matrix product",
+        _common_right_factor,
+        lambda: add(
+            matmul(_matrix("A", 3, 3), _column("x", 3)),
+            matmul(Transpose(_matrix("A", 3, 3)), _column("x", 3)),
+        ),
+    ),
 )
 
 
@@ -626,13 +898,155 @@ FUSED: tuple[Rule, ...] = (
     ),
 )
 
-RULES: tuple[Rule, ...] = PULLBACKS + JACOBIANS + REWRITES + LOSSES + FUSED
+# ------------------------------------------------------------------------ cookbook identities
+
+
+def _a_x_b(middle: Expr) -> Expr:
+    return matmul(Transpose(_column("a", 3)), middle, _column("b", 3))
+
+
+IDENTITIES: tuple[Rule, ...] = (
+    Rule(
+        "linear form",
+        Kind.IDENTITY,
+        r"\frac{\partial a^T x}{\partial x} = \frac{\partial x^T a}{\partial x} = a",
+        f"{COOKBOOK} eq. 69",
+        lambda f, x: transpose(f.factors[0]),
+        lambda: (matmul(Transpose(_column("a")), _column("x")), _column("x")),
+    ),
+    Rule(
+        "bilinear form",
+        Kind.IDENTITY,
+        r"\frac{\partial a^T X b}{\partial X} = a b^T",
+        f"{COOKBOOK} eq. 70",
+        lambda f, x: matmul(transpose(f.factors[0]), transpose(f.factors[2])),
+        lambda: (_a_x_b(_square("X")), _square("X")),
+    ),
+    Rule(
+        "bilinear form of a transpose",
+        Kind.IDENTITY,
+        r"\frac{\partial a^T X^T b}{\partial X} = b a^T",
+        f"{COOKBOOK} eq. 71",
+        lambda f, x: matmul(f.factors[2], f.factors[0]),
+        lambda: (_a_x_b(Transpose(_square("X"))), _square("X")),
+    ),
+    Rule(
+        "quadratic form",
+        Kind.IDENTITY,
+        r"\frac{\partial x^T B x}{\partial x} = (B + B^T)\, x",
+        f"{COOKBOOK} eq. 81",
+        lambda f, x: matmul(add(f.factors[1], transpose(f.factors[1])), x),
+        lambda: (
+            matmul(Transpose(_column("x", 3)), _square("B"), _column("x", 3)),
+            _column("x", 3),
+        ),
+    ),
+    Rule(
+        "least squares",
+        Kind.IDENTITY,
+        r"\frac{\partial \|A x - b\|^2}{\partial x} = 2 A^T (A x - b)",
+        f"{COOKBOOK} eq. 78 (B = D = A, C = I, d = b)",
+        lambda f, x: scale(2, matmul(transpose(f.arg.terms[0].factors[0]), f.arg)),
+        lambda: (
+            SquaredNorm(add(matmul(_matrix("A", 4, 3), _column("x", 3)), scale(-1, _column("b")))),
+            _column("x", 3),
+        ),
+    ),
+    Rule(
+        "trace of a product",
+        Kind.IDENTITY,
+        r"\frac{\partial \operatorname{tr}(A X)}{\partial X}"
+        r" = \frac{\partial \operatorname{tr}(X A)}{\partial X} = A^T",
+        f"{COOKBOOK} eq. 100 (tr(AX) = tr(XA), eq. 14)",
+        lambda f, x: transpose(f.arg.factors[0]),
+        lambda: (Trace(matmul(_matrix("A", 2, 3), _matrix("X", 3, 2))), _matrix("X", 3, 2)),
+    ),
+    Rule(
+        "trace of a sandwich",
+        Kind.IDENTITY,
+        r"\frac{\partial \operatorname{tr}(A X B)}{\partial X} = A^T B^T",
+        f"{COOKBOOK} eq. 101",
+        lambda f, x: matmul(transpose(f.arg.factors[0]), transpose(f.arg.factors[2])),
+        lambda: (
+            Trace(matmul(_matrix("A", 2, 3), _matrix("X", 3, 4), _matrix("B", 4, 2))),
+            _matrix("X", 3, 4),
+        ),
+    ),
+    Rule(
+        "trace of a Gram matrix",
+        Kind.IDENTITY,
+        r"\frac{\partial \operatorname{tr}(X^T X)}{\partial X}"
+        r" = \frac{\partial \|X\|_F^2}{\partial X} = 2 X",
+        f"{COOKBOOK} eq. 115",
+        lambda f, x: scale(2, x),
+        lambda: (
+            Trace(matmul(Transpose(_matrix("X", 3, 2)), _matrix("X", 3, 2))),
+            _matrix("X", 3, 2),
+        ),
+    ),
+    Rule(
+        "trace of a quadratic form",
+        Kind.IDENTITY,
+        r"\frac{\partial \operatorname{tr}(X^T B X)}{\partial X} = B X + B^T X",
+        f"{COOKBOOK} eq. 108",
+        lambda f, x: add(matmul(f.arg.factors[1], x), matmul(transpose(f.arg.factors[1]), x)),
+        lambda: (
+            Trace(matmul(Transpose(_matrix("X", 3, 2)), _square("B"), _matrix("X", 3, 2))),
+            _matrix("X", 3, 2),
+        ),
+    ),
+    Rule(
+        "bilinear form of an inverse",
+        Kind.IDENTITY,
+        r"\frac{\partial a^T X^{-1} b}{\partial X} = -X^{-T} a b^T X^{-T}",
+        f"{COOKBOOK} eq. 61",
+        lambda f, x: scale(
+            -1,
+            matmul(
+                _inverse_transposed(x),
+                transpose(f.factors[0]),
+                transpose(f.factors[2]),
+                _inverse_transposed(x),
+            ),
+        ),
+        lambda: (_a_x_b(Inverse(_square("X"))), _square("X")),
+    ),
+    Rule(
+        "trace with an inverse",
+        Kind.IDENTITY,
+        r"\frac{\partial \operatorname{tr}(A X^{-1} B)}{\partial X}"
+        r" = -\left(X^{-1} B A X^{-1}\right)^T",
+        f"{COOKBOOK} eq. 63",
+        lambda f, x: scale(
+            -1, transpose(matmul(Inverse(x), f.arg.factors[2], f.arg.factors[0], Inverse(x)))
+        ),
+        lambda: (
+            Trace(matmul(_matrix("A", 2, 3), Inverse(_square("X")), _matrix("B", 3, 2))),
+            _square("X"),
+        ),
+    ),
+    Rule(
+        "determinant of an inverse",
+        Kind.IDENTITY,
+        r"\frac{\partial \det(X^{-1})}{\partial X} = -\det(X^{-1})\, X^{-T}",
+        f"{COOKBOOK} eq. 62",
+        lambda f, x: scale(-1, scalar_product(f, _inverse_transposed(x))),
+        lambda: (Det(Inverse(_square("X"))), _square("X")),
+    ),
+)
+
+
+RULES: tuple[Rule, ...] = PULLBACKS + JACOBIANS + REWRITES + LOSSES + FUSED + IDENTITIES
 
 
 def pullback_rule(node: Expr, position: int) -> Rule:
     """The pullback rule for this node, or :class:`NoRuleError`."""
     for rule in PULLBACKS:
-        if isinstance(node, rule.node) and (rule.applies is None or rule.applies(node)):
+        if (
+            isinstance(node, rule.node)
+            and rule.position in (None, position)
+            and (rule.applies is None or rule.applies(node))
+        ):
             return rule
     raise NoRuleError(f"no pullback rule for {type(node).__name__} in {node}")
 
