@@ -749,10 +749,13 @@ REWRITES: tuple[Rule, ...] = (
     Rule(
         "log of a determinant",
         Kind.REWRITE,
-        r"\log\left(\det X\right) = \log\det X",
+        r"\log\left(\det X\right) = \log\det X,\ \det X > 0",
         f"{COOKBOOK} eq. 57 (notation)",
         _log_of_determinant,
-        lambda: Apply(Function("log"), Det(add(_matrix("X", 3, 3), Identity(dim(3))))),
+        lambda: Apply(
+            Function("log"),
+            Det(add(matmul(Transpose(_square("X")), _square("X")), Identity(dim(3)))),
+        ),
     ),
     Rule(
         "transpose of a scalar times a matrix",

@@ -166,12 +166,38 @@ def check_fused(rule: Rule, rng: np.random.Generator) -> None:
     np.testing.assert_allclose(fused, central_difference(loss_at, env[z]), **TOLERANCE)
 
 
+def check_identity(rule: Rule, rng: np.random.Generator) -> None:
+    """The textbook gradient and the engine's (pullbacks, then simplification) against finite
+    differences of f.  Square matrices get 3 I added, so inverses are well conditioned."""
+    from matcalc.derive import pullback
+    from matcalc.expr import Fill
+    from matcalc.shapes import SCALAR
+    from matcalc.simplify import simplify
+
+    function, wrt = rule.example()
+    env = random_values(symbols_of(function), rng)
+    for symbol, value in env.items():
+        if value.shape[0] == value.shape[1] > 1:
+            env[symbol] = value + 3 * np.eye(value.shape[0])
+
+    def value_at(point: np.ndarray) -> float:
+        return float(evaluate(function, {**env, wrt: point})[0, 0])
+
+    expected = central_difference(value_at, env[wrt])
+    textbook = rule.apply(function, wrt)
+    assert shapes_equal(textbook.shape, wrt.shape)
+    np.testing.assert_allclose(evaluate(textbook, env), expected, **TOLERANCE)
+    derived = simplify(pullback(function, wrt, Fill(1, SCALAR)))
+    np.testing.assert_allclose(evaluate(derived, env), expected, **TOLERANCE)
+
+
 CHECKS = {
     Kind.PULLBACK: check_pullback,
     Kind.JACOBIAN: check_jacobian,
     Kind.REWRITE: check_rewrite,
     Kind.LOSS: check_loss,
     Kind.FUSED: check_fused,
+    Kind.IDENTITY: check_identity,
 }
 
 
@@ -226,6 +252,10 @@ WRONG_RULES = {
     "sigmoid with nll, sign flipped": (
         rule_named("sigmoid with nll", Kind.FUSED),
         lambda a, y: y - a,
+    ),
+    "quadratic form as 2 B x (B not symmetric)": (
+        rule_named("quadratic form", Kind.IDENTITY),
+        lambda f, x: scale(2, matmul(f.factors[1], x)),
     ),
     "sigma' written A (1 + A)": (
         rule_named("derivative of an activation from its output", Kind.REWRITE),
