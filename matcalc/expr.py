@@ -559,6 +559,8 @@ def scalar_product(scalar: Expr, arg: Expr) -> Expr:
     """s X for a 1 x 1 expression s; a constant s is a coefficient: 2 X, not (2) X."""
     if isinstance(scalar, Fill) and is_scalar(scalar.shape):
         return scale(scalar.value, arg)
+    if isinstance(arg, Fill) and is_scalar(arg.shape):
+        return scale(arg.value, scalar)
     if isinstance(scalar, Scale):
         return scale(scalar.coeff, scalar_product(scalar.arg, arg))
     if isinstance(arg, Scale):

@@ -5,11 +5,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 from matcalc.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.cli import main
 from matcalc.rules import RULES, Kind
-from tests.conftest import require_tool
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 

@@ -3,11 +3,11 @@
 import subprocess
 
 import pytest
+from conftest import require_tool
 
 from matcalc.cli import main
 from matcalc.explain import EXPLANATIONS, NoExplanationError, explain, standalone
 from matcalc.rules import RULES
-from tests.conftest import require_tool
 
 REQUIRED = (
     "product",
