@@ -41,11 +41,16 @@ OUTPUT_OF_LOSS = {"nll": "sigmoid", "nllm": "softmax"}
 RELU_MARGIN = 1e-3
 
 
-def random_networks(max_depth: int = 6, max_size: int = 5):
+def random_networks(
+    max_depth: int = 6,
+    max_size: int = 5,
+    conventions: tuple[str, ...] = ("6.390",),
+    batches: tuple[int | None, ...] = (None,),
+):
     """A hypothesis strategy: (network, seed) with depth 1..max_depth and sizes 1..max_size.
 
     Activations are drawn per layer (softmax anywhere); nll gets a sigmoid output, nllm a
-    softmax output.
+    softmax output; the convention and the batch size are drawn from the given ones.
     """
     from hypothesis import strategies as st
 
@@ -62,7 +67,10 @@ def random_networks(max_depth: int = 6, max_size: int = 5):
         layers = [
             Layer(size, activation) for size, activation in zip(sizes[1:], activations, strict=True)
         ]
-        return Network(layers, input=sizes[0], loss=loss), draw(st.integers(0, 2**32 - 1))
+        convention = draw(st.sampled_from(conventions))
+        batch = draw(st.sampled_from(batches))
+        network = Network(layers, sizes[0], loss, convention, batch=batch)
+        return network, draw(st.integers(0, 2**32 - 1))
 
     return draw_network()
 
@@ -79,15 +87,20 @@ def away_from_kinks(network: Network, rng: np.random.Generator, tries: int = 200
     pytest.fail("no random point away from the ReLU kinks")
 
 
+def objective_value(network: Network, params, x, y) -> float:
+    """What the gradients differentiate: the loss L, or the cost J = L / K over a batch."""
+    return float(network.forward(params, x, y)[network.objective()][0, 0])
+
+
 def finite_difference_gradients(network: Network, params, x, y) -> dict[str, np.ndarray]:
-    """Central differences of the forward loss with respect to every parameter."""
+    """Central differences of the forward objective with respect to every parameter."""
     from matcalc.numeric import central_difference
 
     gradients = {}
     for key, value in params.items():
 
         def loss_at(point, key=key):
-            return network.loss_value({**params, key: point}, x, y)
+            return objective_value(network, {**params, key: point}, x, y)
 
         gradients[key] = central_difference(loss_at, value)
     return gradients
