@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("rule", help="a rule name from 'matcalc rules', e.g. \"trace\"")
     explain_cmd.add_argument("--standalone", action="store_true", help="a complete LaTeX document")
     explain_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+    verify_cmd = commands.add_parser(
+        "verify", help="check a hand-written gradient formula (exit 0 correct, 1 incorrect)"
+    )
+    verify_cmd.add_argument("spec", nargs="?", help="network spec (TOML)")
+    verify_cmd.add_argument("equation", nargs="?", help="LaTeX: \\frac{\\partial L}{...} = ...")
+    verify_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    verify_cmd.add_argument(
+        "--batch", metavar="FILE", help="JSON lines, one {spec, equation} case per line"
+    )
     return parser
 
 
@@ -91,7 +101,26 @@ def run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"derive": run_derive, "rules": run_rules, "explain": run_explain}
+def run_verify(args: argparse.Namespace) -> int:
+    from matcalc.verify import verify, verify_batch
+
+    if args.batch is not None:
+        if args.spec is not None or args.equation is not None:
+            raise MatcalcError("verify --batch FILE takes no SPEC or EQUATION")
+        return verify_batch(args.batch, sys.stdout)
+    if args.spec is None or args.equation is None:
+        raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
+    verdict = verify(load_network(args.spec), args.equation)
+    _emit(verdict.to_json() if args.json else verdict.summary(), None)
+    return EXIT_OK if verdict.correct else EXIT_INCORRECT
+
+
+COMMANDS = {
+    "derive": run_derive,
+    "rules": run_rules,
+    "explain": run_explain,
+    "verify": run_verify,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,965 @@
+"""Read matrix formulas written in LaTeX into a syntax tree that keeps source positions.
+
+The reader is a grammar of our own (a LaTeX-aware tokenizer feeding a lark LALR parser); user
+text is never evaluated.  It reads formulas as people type them in lecture notes:
+
+* products by juxtaposition, ``\\cdot`` or ``\\times``; ``\\odot``, ``\\circ`` and ``*`` for the
+  elementwise product; ``+``, ``-``; ``\\frac`` and ``/``;
+* superscripts ``^T``, ``^{T}``, ``^\\top``, ``^\\intercal``, ``^\\mathsf{T}`` as transposes,
+  ``^{-1}`` as an inverse, ``^2`` on a norm ``\\|v\\|^2`` as a square, ``'`` and ``^\\prime`` as
+  derivatives, and every other superscript as a layer index (``W^l``, ``W^{l+1}``,
+  ``W^{(l)}``, ``W^{[l]}``, ``A^{L-1}``), never a power;
+* ``\\frac{\\partial X}{\\partial Y}`` (or ``\\partial X / \\partial Y``, ``\\nabla_Y X``) as a
+  derivative; ``\\cdots`` inside a chain;
+* spacing and sizing commands (``\\left``, ``\\right``, ``\\Big``, ``\\,``, ``\\!`` ...) and font
+  commands (``\\mathbf``, ``\\boldsymbol``, ``\\mathcal`` ...) are read through.
+
+What the names mean (W^l, \\sigma, \\operatorname{diag}) is decided later, by
+:mod:`matcalc.resolve`, against a namespace such as a network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from lark.lexer import Lexer
+
+from matcalc.errors import MatcalcError
+from matcalc.shapes import DEPTH, LAYER
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_TEXT = 40
+
+
+class ParseError(MatcalcError):
+    """LaTeX that cannot be read; the message shows the text with a caret under the column."""
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        self.reason = message
+        self.text = text
+        self.position = position
+        super().__init__(f"{message}\n{caret(text, position)}")
+
+
+def caret(text: str, position: int, width: int = 70) -> str:
+    """Two lines: the text (a window of it around ``position``) and a caret under the column."""
+    flat = text.replace("\n", " ").replace("\t", " ")
+    position = max(0, min(position, len(flat)))
+    start = max(0, position - width // 2)
+    end = min(len(flat), start + width)
+    start = max(0, end - width)
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if end < len(flat) else ""
+    line = f"  {prefix}{flat[start:end]}{suffix}"
+    return f"{line}\n  {' ' * (len(prefix) + position - start)}^"
+
+
+# ------------------------------------------------------------------------------ syntax tree
+
+
+@dataclass(frozen=True)
+class Node:
+    """A piece of the formula; ``start``/``end`` are offsets into the source text."""
+
+    start: int = field(default=-1, kw_only=True, compare=False)
+    end: int = field(default=-1, kw_only=True, compare=False)
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A name: a letter (W), a Greek letter or command (sigma, ell), a text or operator name
+    (loss, softmax, diag).  ``mark`` is an accent such as "hat"."""
+
+    text: str
+    mark: str | None = None
+
+
+@dataclass(frozen=True)
+class Number(Node):
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Index:
+    """A layer index: ``expr`` in the symbols l and L, written plain, (l) or [l], with \\ell?"""
+
+    expr: sympy.Expr
+    style: str = "plain"
+    ell: bool = False
+
+
+@dataclass(frozen=True)
+class Scripted(Node):
+    """A base with a subscript (W_0, L_{nll}) and/or a layer index (W^l)."""
+
+    base: Node
+    sub: Node | None = None
+    index: Index | None = None
+
+
+@dataclass(frozen=True)
+class Transposed(Node):
+    arg: Node
+    spelling: str = "T"
+
+
+@dataclass(frozen=True)
+class Inverse(Node):
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Primed(Node):
+    """f', f'': a derivative of a scalar function."""
+
+    arg: Node
+    order: int = 1
+
+
+@dataclass(frozen=True)
+class Group(Node):
+    """Parentheses, brackets or braces around a formula."""
+
+    inner: Node
+    delim: str = "("
+
+
+@dataclass(frozen=True)
+class Frac(Node):
+    """\\frac{num}{den} or num / den of things that are not derivatives."""
+
+    num: Node
+    den: Node
+
+
+@dataclass(frozen=True)
+class DerivativeOf(Node):
+    """dnum/dden; ``num`` is None for the operator form \\frac{\\partial}{\\partial X}."""
+
+    num: Node | None
+    den: Node
+
+
+@dataclass(frozen=True)
+class Cdots(Node):
+    """The factors left out of a chain."""
+
+
+@dataclass(frozen=True)
+class Partial(Node):
+    """A bare \\partial (only meaningful inside a derivative)."""
+
+
+@dataclass(frozen=True)
+class Norm(Node):
+    arg: Node
+    squared: bool = False
+
+
+@dataclass(frozen=True)
+class SumOf(Node):
+    """\\sum followed by what it sums."""
+
+    sub: Node | None = None
+
+
+@dataclass(frozen=True)
+class Nabla(Node):
+    """\\nabla_X: the gradient operator by X."""
+
+    wrt: Node | None = None
+
+
+@dataclass(frozen=True)
+class Product(Node):
+    """Factors multiplied by juxtaposition, \\cdot or \\times, left to right."""
+
+    factors: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Elementwise(Node):
+    """Factors multiplied entrywise (\\odot, \\circ, *)."""
+
+    factors: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Sum(Node):
+    """Terms added; a subtracted term is a :class:`Neg`."""
+
+    terms: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Equation(Node):
+    """``sides[0] = sides[1] (= sides[2] ...)``; ``text`` is the source."""
+
+    sides: tuple[Node, ...]
+    text: str = field(default="", compare=False)
+
+
+# ------------------------------------------------------------------------------ tokenizer
+
+_SKIPPED = {
+    # sizing and spacing
+    "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
+    "biggr", "Biggl", "Biggr", "middle", "displaystyle", "textstyle", "scriptstyle", "quad",
+    "qquad", "limits", "nolimits", "enspace", "thinspace", "medspace", "thickspace", "negthinspace",
+    "mathopen", "mathclose", "mathord",
+}  # fmt: skip
+_DELIMITED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+              "biggl", "biggr", "Biggl", "Biggr", "middle"}  # fmt: skip
+# Font commands are read through: \mathbf{W} is W, \boldsymbol{\sigma} is \sigma.
+_FONTS = {
+    "mathbf", "boldsymbol", "bm", "mathit", "mathcal", "mathbb", "mathscr", "mathfrak",
+    "mathnormal", "mathsf", "pmb", "vec", "bf", "it", "cal", "rm",
+}  # fmt: skip
+# Their argument is a name in upright letters: \operatorname{softmax}, \text{loss}.
+_WORDS = {"operatorname", "mathrm", "text", "textrm", "textit", "textbf", "textsf", "texttt",
+          "mbox", "mathtt", "operatorname*"}  # fmt: skip
+_ACCENTS = {"hat": "hat", "widehat": "hat", "tilde": "tilde", "bar": "bar", "overline": "bar"}
+_GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "varsigma",
+    "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
+    "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+}  # fmt: skip
+_FUNCTIONS = {
+    "tanh", "sinh", "cosh", "sin", "cos", "tan", "log", "ln", "exp", "max", "min", "det", "tr",
+    "Tr", "sgn", "arg",
+}  # fmt: skip
+_COMMANDS = {
+    "frac": "FRAC", "dfrac": "FRAC", "tfrac": "FRAC", "cfrac": "FRAC",
+    "partial": "PARTIAL",
+    "cdot": "DOT", "times": "DOT", "bullet": "DOT",
+    "odot": "HADAMARD", "circ": "HADAMARD", "ast": "HADAMARD", "star": "HADAMARD",
+    "cdots": "CDOTS", "dots": "CDOTS", "ldots": "CDOTS", "dotsb": "CDOTS", "dotsm": "CDOTS",
+    "dotsc": "CDOTS",
+    "top": "TOP", "intercal": "TOP",
+    "prime": "PRIME",
+    "nabla": "NABLA",
+    "sum": "SUMOP",
+    "overbrace": "OVERBRACE", "underbrace": "OVERBRACE",
+    "Vert": "NORM", "|": "NORM", "lVert": "NORM", "rVert": "NORM",
+}  # fmt: skip
+_CHARS = {
+    "(": "LPAR", ")": "RPAR", "[": "LBRACK", "]": "RBRACK", "{": "LBRACE", "}": "RBRACE",
+    "^": "SUP", "_": "SUB", "'": "PRIME", "+": "PLUS", "-": "MINUS", "=": "EQ", "/": "SLASH",
+    "*": "HADAMARD",
+}  # fmt: skip
+_UNICODE = {"−": "-", "·": r"\cdot ", "⊙": r"\odot ", "∂": r"\partial ", "ᵀ": "^T", "×": r"\times "}
+_CLOSERS = {"LPAR": "RPAR", "LBRACK": "RBRACK", "LBRACE": "RBRACE", "NORM": "NORM"}
+_SHOWN = {"LPAR": "(", "LBRACK": "[", "LBRACE": "{", "NORM": "\\|"}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_COMMAND = re.compile(r"\\([A-Za-z]+\*?|.)", re.DOTALL)
+_SPACE = re.compile(r"\s+")
+_WORD_CONTENT = re.compile(rf"[A-Za-z0-9 \-]{{1,{MAX_TEXT}}}")
+
+
+def tokenize(text: str) -> Iterator[Token]:
+    """LaTeX tokens with their offsets; spacing and sizing commands are dropped here."""
+    return _Tokenizer(text).tokens()
+
+
+class _Tokenizer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.stack: list[tuple[str, int]] = []
+        self.pending_start: int | None = None  # start of a dropped prefix such as \left
+        self.single_digits = 0  # after ^ _ or \frac a digit stands alone: W^12 is W^{1}2
+        self.out: list[Token] = []
+
+    def error(self, message: str, position: int) -> ParseError:
+        return ParseError(message, self.text, position)
+
+    def emit(self, kind: str, value: str, start: int, end: int) -> None:
+        if self.pending_start is not None:
+            start, self.pending_start = self.pending_start, None
+        if kind in ("SUP", "SUB"):
+            self.single_digits = 1
+        elif kind == "FRAC":
+            self.single_digits = 2
+        elif kind != "LBRACE" and self.single_digits:
+            self.single_digits -= 1
+        elif kind == "LBRACE":
+            self.single_digits = 0
+        self._balance(kind, start)
+        token = Token(kind, value, start_pos=start, end_pos=end, line=1, column=start + 1)
+        self.out.append(token)
+
+    def _balance(self, kind: str, start: int) -> Token | None:
+        if kind == "NORM":
+            return None
+        if kind in _CLOSERS:
+            self.stack.append((kind, start))
+            if len(self.stack) > MAX_DEPTH:
+                raise self.error(f"the formula is nested more than {MAX_DEPTH} deep", start)
+        elif kind in ("RPAR", "RBRACK", "RBRACE"):
+            if not self.stack:
+                raise self.error(f"unbalanced: {self.text[start]!r} closes nothing", start)
+            opener, where = self.stack.pop()
+            if _CLOSERS[opener] != kind:
+                raise self.error(
+                    f"unbalanced: {_SHOWN[opener]!r} at column {where + 1} is closed by "
+                    f"{self.text[start]!r}",
+                    start,
+                )
+        return None
+
+    def norm(self, start: int, end: int) -> None:
+        """\\| opens a norm unless one is open at this depth."""
+        if self.stack and self.stack[-1][0] == "NORM":
+            self.stack.pop()
+            self.emit("NORM_CLOSE", "\\|", start, end)
+        else:
+            self.stack.append(("NORM", start))
+            if len(self.stack) > MAX_DEPTH:
+                raise self.error(f"the formula is nested more than {MAX_DEPTH} deep", start)
+            self.emit("NORM_OPEN", "\\|", start, end)
+
+    def tokens(self) -> Iterator[Token]:
+        text = self.text
+        while self.pos < len(text):
+            space = _SPACE.match(text, self.pos)
+            if space:
+                self.pos = space.end()
+                continue
+            start = self.pos
+            char = text[start]
+            if char == "\\":
+                self.command(start)
+            elif char.isascii() and char.isalpha():
+                self.pos += 1
+                self.emit("LETTER", char, start, self.pos)
+            elif char.isdigit():
+                match = _NUMBER.match(text, start)
+                assert match is not None
+                value = match.group()
+                if self.single_digits:
+                    value = value[0]
+                self.pos = start + len(value)
+                self.emit("NUMBER", value, start, self.pos)
+            elif char in _CHARS:
+                self.pos += 1
+                self.emit(_CHARS[char], char, start, self.pos)
+            elif char in "&":
+                self.pos += 1
+            elif char in ".,;" and not text[start + 1 :].strip():
+                self.pos += 1  # a sentence's final punctuation
+            elif char == "|":
+                self.pos += 1
+                raise self.error("'|' is not read; write a norm as \\|x\\|", start)
+            else:
+                raise self.error(f"unexpected character {char!r}", start)
+            yield from self.out
+            self.out.clear()
+        if self.pending_start is not None:
+            raise self.error("the formula ends after a sizing command", self.pending_start)
+        if self.stack:
+            opener, where = self.stack[-1]
+            raise self.error(f"unbalanced: {_SHOWN[opener]!r} is never closed", where)
+
+    def command(self, start: int) -> None:
+        text = self.text
+        match = _COMMAND.match(text, start)
+        if match is None:
+            raise self.error("a backslash ends the formula", start)
+        name = match.group(1)
+        self.pos = match.end()
+        if name in (",", "!", ";", ":", " ", ">", "\n"):
+            return
+        if name in ("{", "}"):
+            self.emit("LPAR" if name == "{" else "RPAR", name, start, self.pos)
+            return
+        if name == "|":
+            self.norm(start, self.pos)
+            return
+        if name in _SKIPPED:
+            if self.pending_start is None:
+                self.pending_start = start
+            if name in _DELIMITED:
+                self._delimiter()
+            return
+        if name in _FONTS:
+            if self.pending_start is None:
+                self.pending_start = start
+            return
+        if name in _WORDS or name in _ACCENTS:
+            self.word(name, start)
+            return
+        kind = _COMMANDS.get(name)
+        if kind == "NORM":
+            self.norm(start, self.pos)
+        elif kind is not None:
+            self.emit(kind, name, start, self.pos)
+        elif name in _GREEK or name in _FUNCTIONS:
+            self.emit("NAME", name, start, self.pos)
+        else:
+            raise self.error(f"unknown command \\{name}", start)
+
+    def _delimiter(self) -> None:
+        """After \\left, \\right, \\Big: a '.' means no delimiter."""
+        space = _SPACE.match(self.text, self.pos)
+        if space:
+            self.pos = space.end()
+        if self.text.startswith(".", self.pos):
+            self.pos += 1
+            self.pending_start = None
+
+    def word(self, command: str, start: int) -> None:
+        """\\operatorname{softmax}, \\text{loss}, \\mathrm{T}, \\hat{y}: one name."""
+        text = self.text
+        space = _SPACE.match(text, self.pos)
+        if space:
+            self.pos = space.end()
+        if not text.startswith("{", self.pos):
+            if command in _ACCENTS and self.pos < len(text) and text[self.pos].isalpha():
+                self.pos += 1
+                self.emit("NAME", f"{_ACCENTS[command]}:{text[self.pos - 1]}", start, self.pos)
+                return
+            raise self.error(f"\\{command} needs a braced argument, like \\{command}{{x}}", start)
+        close = text.find("}", self.pos)
+        content = text[self.pos + 1 : close] if close >= 0 else ""
+        if close < 0:
+            raise self.error(f"unbalanced: the '{{' of \\{command} is never closed", self.pos)
+        if command in _ACCENTS:
+            inner = content.strip().removeprefix("\\mathbf").strip("{} ")
+            if not (len(inner) == 1 and inner.isalpha()):
+                raise self.error(
+                    f"\\{command} is read over a single letter, like \\hat{{y}}", start
+                )
+            self.pos = close + 1
+            self.emit("NAME", f"{_ACCENTS[command]}:{inner}", start, self.pos)
+            return
+        word = content.strip()
+        if not _WORD_CONTENT.fullmatch(word):
+            raise self.error(
+                f"\\{command}{{...}} holds a name of letters, digits and spaces "
+                f"(at most {MAX_TEXT})",
+                self.pos,
+            )
+        self.pos = close + 1
+        if command.startswith("math") and command != "mathrm" and len(word) > 1:
+            raise self.error(f"\\{command}{{{word}}}: one letter expected", start)
+        if len(word) == 1 and word.isalpha() and not command.startswith("text"):
+            self.emit("LETTER", word, start, self.pos)
+        elif word.isdigit():
+            self.emit("NUMBER", word, start, self.pos)
+        else:
+            self.emit("NAME", word, start, self.pos)
+
+
+class _LatexLexer(Lexer):
+    def __init__(self, lexer_conf: object) -> None:
+        pass
+
+    def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
+        return tokenize(data)
+
+
+_GRAMMAR = r"""
+start: side (EQ side)*
+
+?side: sum
+?sum: hterm
+    | MINUS hterm              -> neg
+    | sum PLUS hterm           -> add
+    | sum MINUS hterm          -> sub
+?hterm: product
+    | hterm HADAMARD product   -> elementwise
+?product: postfix
+    | product postfix          -> juxt
+    | product DOT postfix      -> dot
+    | product SLASH postfix    -> slash
+?postfix: primary
+    | postfix SUP script       -> sup
+    | postfix SUB script       -> subscript
+    | postfix PRIME            -> prime
+script: LBRACE side RBRACE     -> braced
+    | LETTER                   -> bare
+    | NUMBER                   -> bare
+    | NAME                     -> bare
+    | TOP                      -> bare
+    | PRIME                    -> bare
+primary: LETTER                -> name
+    | NAME                     -> name
+    | NUMBER                   -> number
+    | LPAR side RPAR           -> paren
+    | LBRACK side RBRACK       -> bracket
+    | LBRACE side RBRACE       -> brace
+    | FRAC farg farg           -> frac
+    | PARTIAL                  -> partial
+    | CDOTS                    -> cdots
+    | NORM_OPEN side NORM_CLOSE -> norm
+    | TOP                      -> top
+    | OVERBRACE LBRACE side RBRACE -> overbrace
+    | NABLA                    -> nabla
+    | SUMOP                    -> sumop
+farg: LBRACE side RBRACE       -> braced
+    | LETTER                   -> bare
+    | NUMBER                   -> bare
+    | NAME                     -> bare
+
+%declare LETTER NAME NUMBER FRAC PARTIAL DOT SLASH HADAMARD CDOTS TOP PRIME SUP SUB PLUS MINUS
+%declare EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
+"""
+
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_LatexLexer, propagate_positions=False)
+
+_TOKEN_NAMES = {
+    "LETTER": "a letter", "NAME": "a name", "NUMBER": "a number", "FRAC": "\\frac",
+    "PARTIAL": "\\partial", "DOT": "\\cdot", "SLASH": "/", "HADAMARD": "\\odot",
+    "CDOTS": "\\cdots", "TOP": "^T", "PRIME": "'", "SUP": "^", "SUB": "_", "PLUS": "+",
+    "MINUS": "-", "EQ": "=", "LPAR": "(", "RPAR": ")", "LBRACK": "[", "RBRACK": "]",
+    "LBRACE": "{", "RBRACE": "}", "NORM_OPEN": "\\|", "NORM_CLOSE": "\\|", "NABLA": "\\nabla",
+    "SUMOP": "\\sum", "OVERBRACE": "\\overbrace", "$END": "the end",
+}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ tree building
+
+
+@dataclass(frozen=True)
+class _Script:
+    """What a superscript or subscript holds, before it is attached to its base."""
+
+    node: Node | None
+    token: Token | None
+    start: int
+    end: int
+
+
+def _span(first: object, last: object) -> dict[str, int]:
+    return {"start": _start(first), "end": _end(last)}
+
+
+def _start(item: object) -> int:
+    if isinstance(item, Token):
+        return item.start_pos
+    return item.start  # type: ignore[attr-defined]
+
+
+def _end(item: object) -> int:
+    if isinstance(item, Token):
+        return item.end_pos
+    return item.end  # type: ignore[attr-defined]
+
+
+@v_args(inline=True)
+class _Build(Transformer):
+    """Parse tree -> syntax nodes; superscripts are told apart here (transpose, index, ...)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def error(self, message: str, position: int) -> ParseError:
+        return ParseError(message, self.text, position)
+
+    def start(self, *items: object) -> Equation:
+        sides = tuple(item for item in items if isinstance(item, Node))
+        return Equation(sides, text=self.text, start=0, end=len(self.text))
+
+    def neg(self, minus: Token, arg: Node) -> Node:
+        return Neg(arg, **_span(minus, arg))
+
+    def add(self, left: Node, plus: Token, right: Node) -> Node:
+        terms = left.terms if isinstance(left, Sum) else (left,)
+        return Sum((*terms, right), **_span(left, right))
+
+    def sub(self, left: Node, minus: Token, right: Node) -> Node:
+        terms = left.terms if isinstance(left, Sum) else (left,)
+        return Sum((*terms, Neg(right, **_span(minus, right))), **_span(left, right))
+
+    def elementwise(self, left: Node, op: Token, right: Node) -> Node:
+        factors = left.factors if isinstance(left, Elementwise) else (left,)
+        return Elementwise((*factors, right), **_span(left, right))
+
+    def juxt(self, left: Node, right: Node) -> Node:
+        factors = left.factors if isinstance(left, Product) else (left,)
+        last = factors[-1]
+        if isinstance(last, Frac) and isinstance(last.den, Partial):  # \partial L / \partial W
+            den = Product((last.den, right), **_span(last.den, right))
+            completed = self._quotient(last.num, den, _span(last, right))
+            factors = factors[:-1]
+            if not factors:
+                return completed
+            return Product((*factors, completed), **_span(left, right))
+        return Product((*factors, right), **_span(left, right))
+
+    def dot(self, left: Node, op: Token, right: Node) -> Node:
+        return self.juxt(left, right)
+
+    def slash(self, left: Node, op: Token, right: Node) -> Node:
+        if isinstance(right, Partial):  # completed by the next factor, see juxt
+            return Frac(left, right, **_span(left, right))
+        return self._quotient(left, right, _span(left, right))
+
+    def frac(self, token: Token, num: _Script, den: _Script) -> Node:
+        assert num.node is not None and den.node is not None
+        return self._quotient(num.node, den.node, {"start": token.start_pos, "end": den.end})
+
+    def _quotient(self, num: Node, den: Node, span: dict[str, int]) -> Node:
+        """\\frac{\\partial X}{\\partial Y} and \\frac{dX}{dY} are derivatives; others divide."""
+        num_rest, num_d = _strip_differential(num)
+        den_rest, den_d = _strip_differential(den)
+        if num_d and den_d and den_rest is not None:
+            return DerivativeOf(num_rest, den_rest, **span)
+        for part in (num, den):
+            if any(isinstance(n, Partial) for n in _walk(part)):
+                raise self.error(
+                    "a derivative is written \\frac{\\partial X}{\\partial Y}", span["start"]
+                )
+        return Frac(num, den, **span)
+
+    def braced(self, lbrace: Token, inner: Node, rbrace: Token) -> _Script:
+        return _Script(inner, None, lbrace.start_pos, rbrace.end_pos)
+
+    def bare(self, token: Token) -> _Script:
+        node = self.name(token) if token.type in ("LETTER", "NAME") else None
+        if token.type == "NUMBER":
+            node = self.number(token)
+        return _Script(node, token, token.start_pos, token.end_pos)
+
+    def name(self, token: Token) -> Node:
+        if ":" in token.value:
+            mark, letter = token.value.split(":")
+            return Name(letter, mark, start=token.start_pos, end=token.end_pos)
+        return Name(str(token.value), start=token.start_pos, end=token.end_pos)
+
+    def number(self, token: Token) -> Node:
+        return Number(Fraction(str(token.value)), start=token.start_pos, end=token.end_pos)
+
+    def paren(self, left: Token, inner: Node, right: Token) -> Node:
+        return Group(inner, "(", **_span(left, right))
+
+    def bracket(self, left: Token, inner: Node, right: Token) -> Node:
+        return Group(inner, "[", **_span(left, right))
+
+    def brace(self, left: Token, inner: Node, right: Token) -> Node:
+        return Group(inner, "{", **_span(left, right))
+
+    def norm(self, left: Token, inner: Node, right: Token) -> Node:
+        return Norm(inner, **_span(left, right))
+
+    def overbrace(self, token: Token, left: Token, inner: Node, right: Token) -> Node:
+        # the annotation that follows (^{\text{...}} or _{...}) is dropped by sup/subscript
+        return Group(inner, "overbrace", **_span(token, right))
+
+    def partial(self, token: Token) -> Node:
+        return Partial(start=token.start_pos, end=token.end_pos)
+
+    def cdots(self, token: Token) -> Node:
+        return Cdots(start=token.start_pos, end=token.end_pos)
+
+    def top(self, token: Token) -> Node:
+        return _TopMark(start=token.start_pos, end=token.end_pos)
+
+    def nabla(self, token: Token) -> Node:
+        return Nabla(None, start=token.start_pos, end=token.end_pos)
+
+    def sumop(self, token: Token) -> Node:
+        return SumOf(None, start=token.start_pos, end=token.end_pos)
+
+    def prime(self, base: Node, token: Token) -> Node:
+        if isinstance(base, Primed):
+            return Primed(base.arg, base.order + 1, **_span(base, token))
+        return Primed(base, **_span(base, token))
+
+    def subscript(self, base: Node, token: Token, script: _Script) -> Node:
+        span = {"start": base.start, "end": script.end}
+        if isinstance(base, Group) and base.delim == "overbrace":
+            return base
+        if script.node is None:
+            raise self.error("a subscript needs a name or number", script.start)
+        if isinstance(base, Nabla):
+            return Nabla(script.node, **span)
+        if isinstance(base, SumOf):
+            return SumOf(script.node, **span)
+        if isinstance(base, Scripted):
+            if base.sub is not None:
+                raise self.error("a second subscript", token.start_pos)
+            return Scripted(base.base, script.node, base.index, **span)
+        return Scripted(base, script.node, None, **span)
+
+    def sup(self, base: Node, token: Token, script: _Script) -> Node:
+        span = {"start": base.start, "end": script.end}
+        if isinstance(base, Group) and base.delim == "overbrace":
+            return base
+        node = script.node
+        while isinstance(node, Group) and node.delim == "{":
+            node = node.inner
+        tok = script.token
+        if (tok is not None and tok.type == "TOP") or _is_transpose_mark(node):
+            return Transposed(base, self._transpose_spelling(script), **span)
+        if isinstance(node, Product) and all(_is_transpose_mark(f) for f in node.factors):
+            return Transposed(base, self._transpose_spelling(script), **span)
+        if tok is not None and tok.type == "PRIME":
+            return self.prime(base, Token("PRIME", "'", start_pos=script.start, end_pos=script.end))
+        if isinstance(base, Norm):
+            if isinstance(node, Number) and node.value == 2:
+                return Norm(base.arg, True, **span)
+            raise self.error("a norm is read squared only: \\|x\\|^2", script.start)
+        if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value == 1:
+            return Inverse(base, **span)
+        if node is None:
+            raise self.error(
+                "a superscript is a layer index such as l, l+1, (l) or [l]", tok.start_pos
+            )
+        # trailing marks after the index: W^{[l]T}, g^{[1]\prime}
+        trailing: list[Node] = []
+        while isinstance(node, Product) and (
+            _is_transpose_mark(node.factors[-1]) or isinstance(node.factors[-1], _PrimeMark)
+        ):
+            trailing.insert(0, node.factors[-1])
+            rest = node.factors[:-1]
+            node = (
+                rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
+            )
+        if isinstance(node, Primed):  # W^{l\prime}
+            trailing.insert(0, _PrimeMark(start=node.end - 1, end=node.end))
+            node = node.arg
+        index = self._index(node, script)
+        if isinstance(base, Scripted):
+            if base.index is not None:
+                raise self.error("a second layer index", token.start_pos)
+            result: Node = Scripted(base.base, base.sub, index, **span)
+        else:
+            result = Scripted(base, None, index, **span)
+        for mark in trailing:
+            if isinstance(mark, _PrimeMark):
+                result = self.prime(
+                    result, Token("PRIME", "'", start_pos=mark.start, end_pos=mark.end)
+                )
+            else:
+                result = Transposed(result, "T", **span)
+        return result
+
+    def _transpose_spelling(self, script: _Script) -> str:
+        raw = self.text[script.start : script.end]
+        return "\\top" if "top" in raw or "intercal" in raw else "T"
+
+    def _index(self, node: Node, script: _Script) -> Index:
+        """A layer index from a superscript: 2, l, l+1, L-1, (l), [l], \\ell."""
+        style = "plain"
+        if isinstance(node, Group) and node.delim in ("(", "["):
+            style = "paren" if node.delim == "(" else "bracket"
+            node = node.inner
+        while isinstance(node, Group) and node.delim == "{":
+            node = node.inner
+        ell = "\\ell" in self.text[script.start : script.end]
+        return Index(self._index_expr(node, script.start), style, ell)
+
+    def _index_expr(self, node: Node, where: int) -> sympy.Expr:
+        match node:
+            case Number(value=value) if value.denominator == 1:
+                return sympy.Integer(value.numerator)
+            case Name(text="ell" | "l"):
+                return LAYER
+            case Name(text="L"):
+                return DEPTH
+            case Name(text=text) if len(text) == 1 and text.isalpha() and text != "T":
+                return sympy.Symbol(text, integer=True)
+            case Neg(arg=arg):
+                return -self._index_expr(arg, where)
+            case Sum(terms=terms):
+                return sympy.Add(*(self._index_expr(t, where) for t in terms))
+            case Group(inner=inner, delim="{"):
+                return self._index_expr(inner, where)
+        raise self.error(
+            "a superscript is a transpose (T, \\top), an inverse (-1) or a layer index such as "
+            "l, l+1, L-1, (l) or [l]",
+            node.start if node.start >= 0 else where,
+        )
+
+
+@dataclass(frozen=True)
+class _PrimeMark(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class _TopMark(Node):
+    """\\top or \\intercal, which only means something in a superscript."""
+
+
+def _is_transpose_mark(node: Node | None) -> bool:
+    return isinstance(node, _TopMark) or (
+        isinstance(node, Name) and node.text == "T" and node.mark is None
+    )
+
+
+def _strip_differential(node: Node) -> tuple[Node | None, bool]:
+    """(what follows the \\partial or d, whether there was one) for a derivative's parts."""
+    if isinstance(node, Partial):
+        return None, True
+    if isinstance(node, Product) and isinstance(node.factors[0], Partial):
+        rest = node.factors[1:]
+        if not rest:
+            return None, True
+        inner = rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
+        return inner, True
+    if isinstance(node, Product) and _is_d(node.factors[0]) and len(node.factors) >= 2:
+        rest = node.factors[1:]
+        inner = rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
+        return inner, True
+    return node, False
+
+
+def _is_d(node: Node) -> bool:
+    return isinstance(node, Name) and node.text == "d" and node.mark is None
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    for value in vars(node).values():
+        if isinstance(value, Node):
+            yield from _walk(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    yield from _walk(item)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of a syntax tree, parents first."""
+    return _walk(node)
+
+
+def parse_latex(text: str) -> Equation:
+    """The syntax tree of a formula or an equation ``lhs = rhs``; :class:`ParseError` if unread."""
+    if not isinstance(text, str):
+        raise MatcalcError("a formula is a string of LaTeX")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(
+            f"the formula is {len(text)} characters; at most {MAX_LENGTH}", text[:80], 80
+        )
+    for old, new in _UNICODE.items():
+        text = text.replace(old, new)
+    text = _strip_math_delimiters(text)
+    if not text.strip():
+        raise ParseError("the formula is empty", text, 0)
+    try:
+        tree = _PARSER.parse(text)
+    except ParseError:
+        raise
+    except UnexpectedToken as error:
+        token = error.token
+        if token.type == "$END":
+            raise ParseError(_ends_early(error), text, len(text.rstrip())) from None
+        shown = text[token.start_pos : token.end_pos] or token.value
+        raise ParseError(f"unexpected {shown!r}{_expected(error)}", text, token.start_pos) from None
+    except UnexpectedEOF as error:
+        raise ParseError(_ends_early(error), text, len(text.rstrip())) from None
+    except UnexpectedCharacters as error:
+        raise ParseError("unexpected character", text, error.pos_in_stream) from None
+    except LarkError as error:  # pragma: no cover - any other parser failure is still clean
+        raise ParseError(f"cannot read the formula ({type(error).__name__})", text, 0) from None
+    try:
+        equation = _Build(text).transform(tree)
+    except ParseError:
+        raise
+    except LarkError as error:
+        original = getattr(error, "orig_exc", None)
+        if isinstance(original, ParseError):
+            raise original from None
+        raise ParseError("cannot read the formula", text, 0) from None
+    _check_sides(equation, text)
+    return equation
+
+
+def parse_expression(text: str) -> Node:
+    """The syntax tree of one formula without '='."""
+    equation = parse_latex(text)
+    if len(equation.sides) != 1:
+        raise ParseError("expected a formula without '='", text, equation.sides[1].start - 1)
+    return equation.sides[0]
+
+
+def _check_sides(equation: Equation, text: str) -> None:
+    for node in walk(equation):
+        if isinstance(node, _TopMark):
+            raise ParseError(
+                "a transpose mark belongs in a superscript, like W^\\top", text, node.start
+            )
+        if isinstance(node, Partial):
+            raise ParseError(
+                "\\partial outside a derivative; write \\frac{\\partial X}{\\partial Y}",
+                text,
+                node.start,
+            )
+
+
+def _ends_early(error: LarkError) -> str:
+    return "the formula ends too early" + _expected(error)
+
+
+def _expected(error: LarkError) -> str:
+    expected = sorted({_TOKEN_NAMES.get(name, name) for name in getattr(error, "expected", ())})
+    if not expected or len(expected) > 6:
+        return ""
+    return f"; expected {', '.join(expected)}"
+
+
+_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"))
+
+
+def _strip_math_delimiters(text: str) -> str:
+    stripped = text.strip()
+    for left, right in _DELIMITERS:
+        if (
+            stripped.startswith(left)
+            and stripped.endswith(right)
+            and len(stripped) >= 2 * len(left)
+        ):
+            inner = stripped[len(left) : len(stripped) - len(right)]
+            pad = len(text) - len(text.lstrip()) + len(left)
+            return " " * pad + inner
+    return text
+
+
+__all__ = [
+    "Cdots",
+    "DerivativeOf",
+    "Elementwise",
+    "Equation",
+    "Frac",
+    "Group",
+    "Index",
+    "Inverse",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Nabla",
+    "Name",
+    "Neg",
+    "Node",
+    "Norm",
+    "Number",
+    "ParseError",
+    "Partial",
+    "Primed",
+    "Product",
+    "Scripted",
+    "Sum",
+    "SumOf",
+    "Transposed",
+    "caret",
+    "parse_expression",
+    "parse_latex",
+    "tokenize",
+    "walk",
+]

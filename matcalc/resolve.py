@@ -1,0 +1,609 @@
+"""Give a syntax tree from :mod:`matcalc.parse` its meaning: matrix expressions with shapes.
+
+Names are looked up in a :class:`Namespace` (a network at a concrete layer, or an expression
+context with declared shapes), so the grammar knows nothing about networks.  Layer indices in l
+and L are bound to numbers first (``bindings``).  Every node is built by the shape-checking
+constructors of :mod:`matcalc.expr`, so a product that does not fit raises
+:class:`~matcalc.expr.ShapeError` naming both factors and their shapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import sympy
+
+from matcalc import functions
+from matcalc.errors import MatcalcError
+from matcalc.expr import (
+    Apply,
+    Derivative,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    MatMul,
+    Scale,
+    ShapeError,
+    Softmax,
+    SquaredNorm,
+    Sum,
+    Symbol,
+    add,
+    hadamard,
+    matmul,
+    ones,
+    scale,
+    transpose,
+)
+from matcalc.network import Network
+from matcalc.parse import (
+    Cdots,
+    DerivativeOf,
+    Elementwise,
+    Frac,
+    Group,
+    Inverse,
+    Nabla,
+    Name,
+    Neg,
+    Node,
+    Norm,
+    Number,
+    ParseError,
+    Primed,
+    Product,
+    Scripted,
+    SumOf,
+    Transposed,
+)
+from matcalc.parse import Sum as SumNode
+from matcalc.shapes import DEPTH, LAYER, dims_equal, is_column, is_scalar
+
+
+class ResolveError(ParseError):
+    """A formula that parses but means nothing here (an unknown name, a missing argument)."""
+
+
+class NoSuchLayerError(MatcalcError):
+    """A layer index that does not exist in the network (W^{l+1} at l = L): skip this layer."""
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """A name as written: base text, subscript text, bound layer index, accent."""
+
+    text: str
+    sub: str | None = None
+    index: sympy.Expr | None = None
+    mark: str | None = None
+
+
+ScalarFn = Callable[[Expr], Expr]
+
+# Names of scalar functions as people write them -> matcalc's function names.
+FUNCTION_NAMES = {
+    "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
+    "Relu": "relu", "RELU": "relu", "log": "log", "ln": "log", "exp": "exp", "step": "step",
+    "id": "identity", "identity": "identity",
+}  # fmt: skip
+
+
+class Namespace:
+    """What names mean.  Subclasses give symbols; functions shared by every context live here."""
+
+    def symbol(self, ref: NameRef) -> Expr | None:
+        """The matrix a name stands for, or None if the name is unknown."""
+        return None
+
+    def known_names(self) -> tuple[str, ...]:
+        """Names to suggest when a name is unknown."""
+        return ()
+
+    def function(self, ref: NameRef, order: int) -> ScalarFn | None:
+        """The entrywise function (or its ``order``-th derivative) a name stands for."""
+        text = ref.text
+        if text == "softmax" and order == 0:
+            return Softmax
+        if text == "diag" and order == 0:
+            return Diag
+        name = FUNCTION_NAMES.get(text, text)
+        if functions.lookup(name) is not None and name not in ("reciprocal",):
+            fn = Function(name, order)
+            return lambda arg: Apply(fn, arg)
+        return None
+
+    def derivative(self, num: Expr, den: Expr) -> Expr:
+        """d num / d den as a named quantity."""
+        return Derivative(num, den)
+
+    def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
+        """The Jacobians a \\cdots stands for between two factors of a chain."""
+        raise MatcalcError("\\cdots is read only inside a chain of a network's Jacobians")
+
+    def inverse(self, arg: Expr) -> Expr:
+        raise MatcalcError("the inverse ^{-1} is not available here yet")
+
+    def trace(self, arg: Expr) -> Expr:
+        raise MatcalcError("the trace is not available here yet")
+
+    def determinant(self, arg: Expr) -> Expr:
+        raise MatcalcError("the determinant is not available here yet")
+
+
+class NetworkNamespace(Namespace):
+    """The names of a network in 6.390 notation, at concrete layers.
+
+    W^k, W_0^k, Z^k, A^k (also w, z, a), x = A^0, y the target, g = \\hat{y} = A^L, the loss
+    L / \\mathcal{L} / \\text{loss} / J (any subscript), f^k the activation of layer k.
+    """
+
+    LOSS_NAMES = ("L", "J", "loss", "ell", "E", "C")
+
+    def __init__(self, network: Network) -> None:
+        if network.symbolic:
+            raise MatcalcError("names resolve against a network of concrete depth")
+        self.network = network
+        self.last = len(network.layers)
+
+    def _layer(self, ref: NameRef, low: int) -> int:
+        if ref.index is None:
+            raise MatcalcError(
+                f"{ref.text} needs a layer index, like {ref.text}^l or {ref.text}^{{{self.last}}}"
+            )
+        if not ref.index.is_Integer:
+            raise MatcalcError(
+                f"the layer index {ref.index} of {ref.text}: write l for a general layer and L "
+                "for the last"
+            )
+        k = int(ref.index)
+        if not low <= k <= self.last:
+            raise NoSuchLayerError(
+                f"{ref.text}^{{{k}}} is not in the network (layers 1..{self.last})"
+            )
+        return k
+
+    def symbol(self, ref: NameRef) -> Expr | None:
+        net = self.network
+        text, sub = ref.text, ref.sub
+        if ref.mark == "hat" and text == "y" and ref.index is None:
+            return net.activation(self.last)
+        if ref.mark is not None:
+            return None
+        if text in self.LOSS_NAMES and ref.index is None:
+            return net.loss_symbol()
+        if text in ("W", "w") and sub in ("0", None):
+            k = self._layer(ref, 1)
+            return net.bias(k) if sub == "0" else net.weight(k)
+        if sub is not None:
+            return None
+        if text in ("Z", "z"):
+            return net.pre_activation(self._layer(ref, 1))
+        if text in ("A", "a"):
+            k = self._layer(ref, 0)
+            # A^{k} as the input of layer k+1 is m^{k+1} x 1, as the 6.390 notes write it
+            return net.layer_input(k + 1) if k < self.last else net.activation(k)
+        if ref.index is None:
+            if text == "x":
+                return net.activation(0)
+            if text == "y":
+                return net.target()
+            if text == "g":
+                return net.activation(self.last)
+        return None
+
+    def known_names(self) -> tuple[str, ...]:
+        return ("W^l", "W_0^l", "Z^l", "A^l", "x", "y", "g", "L")
+
+    def function(self, ref: NameRef, order: int) -> ScalarFn | None:
+        if ref.text == "f" or (ref.text == "g" and (order or ref.index is not None)):
+            if ref.index is not None:
+                k = self._layer(ref, 1)
+                return self._activation(k, order)
+            return lambda arg: self._activation(self._layer_of(arg), order)(arg)
+        if ref.index is not None:
+            return None
+        return super().function(ref, order)
+
+    def _activation(self, k: int, order: int) -> ScalarFn:
+        name = self.network.activation_name(k)
+        if name == "softmax":
+            if order:
+                raise MatcalcError(
+                    f"f^{k} is softmax, which is not entrywise: write its Jacobian "
+                    f"\\frac{{\\partial A^{k}}}{{\\partial Z^{k}}}"
+                )
+            return Softmax
+        fn = Function(name, order)
+        return lambda arg: Apply(fn, arg)
+
+    def _layer_of(self, arg: Expr) -> int:
+        if isinstance(arg, Symbol) and arg.name in ("Z", "A") and arg.index is not None:
+            return int(arg.index) if arg.name == "Z" else int(arg.index) + 1
+        raise MatcalcError("write f^l(Z^l) to say which layer's activation f is")
+
+    def derivative(self, num: Expr, den: Expr) -> Expr:
+        net = self.network
+        if (
+            isinstance(num, Symbol)
+            and isinstance(den, Symbol)
+            and num.name == "Z"
+            and den.name == "W"
+            and den.sub is None
+            and num.index == den.index
+        ):
+            # the 6.390 weight link dZ^l/dW^l, which the notes contract to A^{l-1}
+            return Derivative(num, den, net.layer_input(den.index).shape)
+        if isinstance(den, Symbol) and den.name == "W" and not is_scalar(num.shape):
+            raise MatcalcError(
+                "the derivative of a vector by a matrix is read only as the weight link "
+                "\\frac{\\partial Z^l}{\\partial W^l}"
+            )
+        return Derivative(num, den)
+
+    def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
+        """dZ^{k+1}/dA^k, dA^{k+1}/dZ^{k+1}, ... from left's numerator up to right's denominator."""
+        if not (isinstance(left, Derivative) and isinstance(right, Derivative)):
+            raise MatcalcError("\\cdots must stand between two Jacobians of the chain")
+        start, stop = _position(left.num), _position(right.den)
+        if start is None or stop is None:
+            raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
+        if stop < start:
+            raise NoSuchLayerError("the chain's two ends overlap at this layer")
+        return tuple(
+            Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
+        )
+
+    def _quantity(self, t: int) -> Symbol:
+        net = self.network
+        return net.activation(t // 2) if t % 2 == 0 else net.pre_activation((t + 1) // 2)
+
+
+def _position(symbol: Expr) -> int | None:
+    """Forward order of the chain's quantities: A^0, Z^1, A^1, Z^2, ... -> 0, 1, 2, 3, ..."""
+    if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
+        return None
+    if symbol.name == "A":
+        return 2 * int(symbol.index)
+    if symbol.name == "Z":
+        return 2 * int(symbol.index) - 1
+    return None
+
+
+# ------------------------------------------------------------------------------ the resolver
+
+
+@dataclass(frozen=True)
+class _Const:
+    """A number in the formula: 2, \\frac{1}{2}."""
+
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class _Operator:
+    """Something that applies to what follows it: sigma, \\frac{\\partial}{\\partial X}, \\sum."""
+
+    apply: Callable[[Expr], Expr]
+    node: Node
+
+
+_Value = Expr | _Const | _Operator
+
+
+class Resolver:
+    """Syntax tree -> expression, with names from ``namespace`` and indices bound."""
+
+    def __init__(
+        self, namespace: Namespace, bindings: Mapping[sympy.Symbol, int] | None = None, text=""
+    ) -> None:
+        self.namespace = namespace
+        self.bindings = dict(bindings or {})
+        self.text = text
+
+    def error(self, message: str, node: Node) -> ResolveError:
+        return ResolveError(message, self.text, max(node.start, 0))
+
+    def expr(self, node: Node) -> Expr:
+        """The matrix expression of ``node``."""
+        value = self.value(node)
+        if isinstance(value, _Const):
+            return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
+        if isinstance(value, _Operator):
+            raise self.error("this needs an argument after it", node)
+        return value
+
+    def value(self, node: Node) -> _Value:
+        try:
+            return self._value(node)
+        except (ResolveError, ShapeError, NoSuchLayerError):
+            raise
+        except MatcalcError as error:
+            raise self.error(str(error), node) from None
+
+    def _value(self, node: Node) -> _Value:
+        match node:
+            case Number(value=value):
+                return _Const(sympy.Rational(value.numerator, value.denominator))
+            case Name() | Scripted():
+                return self._name(node, 0)
+            case Group(inner=inner):
+                if isinstance(inner, Cdots):
+                    raise self.error("\\cdots is read only between factors of a chain", node)
+                return self.value(inner)
+            case Primed(arg=arg, order=order):
+                return self._name(arg, order)
+            case Transposed(arg=arg):
+                return transpose(self._matrix(arg))
+            case Inverse(arg=arg):
+                return self.namespace.inverse(self._matrix(arg))
+            case Neg(arg=arg):
+                inner = self.value(arg)
+                if isinstance(inner, _Const):
+                    return _Const(-inner.value)
+                return scale(-1, self._matrix(arg, inner))
+            case SumNode(terms=terms):
+                return self._sum(terms)
+            case Elementwise(factors=factors):
+                return self._elementwise(factors)
+            case Product(factors=factors):
+                return self._product(factors)
+            case Frac(num=num, den=den):
+                return self._quotient(num, den)
+            case DerivativeOf(num=None, den=den):
+                wrt = self._matrix(den)
+                return _Operator(lambda arg: self.namespace.derivative(arg, wrt), node)
+            case DerivativeOf(num=num, den=den):
+                return self.namespace.derivative(self._matrix(num), self._matrix(den))
+            case Nabla(wrt=None):
+                raise self.error("\\nabla needs a subscript: \\nabla_{W^l} L", node)
+            case Nabla(wrt=wrt):
+                by = self._matrix(wrt)
+                return _Operator(lambda arg: self.namespace.derivative(arg, by), node)
+            case SumOf():
+                return _Operator(Sum, node)
+            case Norm(arg=arg, squared=True):
+                return SquaredNorm(self._matrix(arg))
+            case Norm():
+                raise self.error("a norm is read squared only: \\|x\\|^2", node)
+            case Cdots():
+                raise self.error("\\cdots is read only between factors of a chain", node)
+        raise self.error("this cannot be read here", node)
+
+    def _matrix(self, node: Node, value: _Value | None = None) -> Expr:
+        value = self.value(node) if value is None else value
+        if isinstance(value, _Operator):
+            raise self.error("this needs an argument after it", node)
+        if isinstance(value, _Const):
+            return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
+        return value
+
+    # ------------------------------------------------------------------ names
+
+    def _ref(self, node: Node) -> NameRef:
+        sub = index = None
+        if isinstance(node, Scripted):
+            if node.sub is not None:
+                sub = self._sub_text(node.sub)
+            if node.index is not None:
+                index = node.index.expr.subs(self.bindings)
+            node = node.base
+        while isinstance(node, Group) and node.delim == "{":
+            node = node.inner
+        if isinstance(node, Scripted):  # {W_0}^l
+            inner = self._ref(node)
+            return NameRef(inner.text, inner.sub or sub, inner.index or index, inner.mark)
+        if not isinstance(node, Name):
+            raise self.error("a name is expected here", node)
+        return NameRef(node.text, sub, index, node.mark)
+
+    def _sub_text(self, node: Node) -> str:
+        while isinstance(node, Group) and node.delim == "{":
+            node = node.inner
+        if isinstance(node, Name):
+            return node.text
+        if isinstance(node, Number) and node.value.denominator == 1:
+            return str(node.value.numerator)
+        return self.text[node.start : node.end] if node.start >= 0 else "?"
+
+    def _name(self, node: Node, order: int) -> _Value:
+        if order and not isinstance(node, Name | Scripted | Group):
+            raise self.error("a prime ' marks the derivative of a function, like f'(Z)", node)
+        ref = self._ref(node)
+        fn = self.namespace.function(ref, order)
+        if fn is not None:
+            return _Operator(fn, node)
+        if order:
+            raise self.error(f"{ref.text} is not a function, so {ref.text}' means nothing", node)
+        symbol = self.namespace.symbol(ref)
+        if symbol is None:
+            raise self.error(self._unknown(ref), node)
+        return symbol
+
+    def _unknown(self, ref: NameRef) -> str:
+        shown = ref.text if ref.sub is None else f"{ref.text}_{ref.sub}"
+        names = self.namespace.known_names()
+        close = difflib.get_close_matches(ref.text, [n.split("^")[0] for n in names], n=3)
+        hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
+        return f"unknown symbol {shown}{hint} (known here: {', '.join(names)})"
+
+    # ------------------------------------------------------------------ operations
+
+    def _sum(self, terms: tuple[Node, ...]) -> _Value:
+        values = [self.value(t) for t in terms]
+        for value, term in zip(values, terms, strict=True):
+            if isinstance(value, _Operator):
+                raise self.error("this needs an argument after it", term)
+        matrices = [v for v in values if isinstance(v, Expr)]
+        if not matrices:
+            return _Const(sympy.Add(*(v.value for v in values)))
+        shape = matrices[0].shape
+        parts = [Fill(v.value, shape) if isinstance(v, _Const) else v for v in values]
+        return add(*parts)
+
+    def _elementwise(self, factors: tuple[Node, ...]) -> _Value:
+        coeff = sympy.Integer(1)
+        matrices: list[Expr] = []
+        for factor in factors:
+            value = self.value(factor)
+            if isinstance(value, _Const):
+                coeff *= value.value
+            else:
+                matrices.append(self._matrix(factor, value))
+        if not matrices:
+            return _Const(coeff)
+        return scale(coeff, hadamard(*matrices))
+
+    def _quotient(self, num: Node, den: Node) -> _Value:
+        top, bottom = self.value(num), self.value(den)
+        if isinstance(bottom, _Const):
+            if bottom.value == 0:
+                raise self.error("division by zero", den)
+            if isinstance(top, _Const):
+                return _Const(top.value / bottom.value)
+            return scale(1 / bottom.value, self._matrix(num, top))
+        reciprocal = Apply(Function("reciprocal"), self._matrix(den, bottom))
+        if isinstance(top, _Const):
+            return scale(top.value, reciprocal)
+        return hadamard(self._matrix(num, top), reciprocal)
+
+    def _product(self, factors: tuple[Node, ...]) -> _Value:
+        values: list[Expr | _Const | Node] = []
+        position = 0
+        while position < len(factors):
+            node = factors[position]
+            if _is_cdots(node):
+                values.append(node)
+                position += 1
+                continue
+            value, position = self._take(factors, position)
+            values.append(value)
+        values = self._expand_cdots(values)
+        coeff = sympy.Integer(1)
+        result: Expr | None = None
+        for value in values:
+            if isinstance(value, _Const):
+                coeff *= value.value
+                continue
+            assert isinstance(value, Expr)
+            result = value if result is None else times(result, value)
+        if result is None:
+            return _Const(coeff)
+        return scale(coeff, result)
+
+    def _take(self, factors: tuple[Node, ...], position: int) -> tuple[_Value, int]:
+        """The value at ``position``; a function or operator takes the value after it."""
+        node = factors[position]
+        value = self.value(node)
+        if not isinstance(value, _Operator):
+            return value, position + 1
+        if position + 1 >= len(factors) or _is_cdots(factors[position + 1]):
+            raise self.error("this needs an argument after it, like \\sigma(Z^l)", node)
+        argument, after = self._take(factors, position + 1)
+        matrix = self._matrix(factors[position + 1], argument)
+        try:
+            return value.apply(matrix), after
+        except (ShapeError, NoSuchLayerError):
+            raise
+        except MatcalcError as error:
+            raise self.error(str(error), node) from None
+
+    def _expand_cdots(self, values: list) -> list:
+        expanded: list = []
+        for position, value in enumerate(values):
+            if not isinstance(value, Node):
+                expanded.append(value)
+                continue
+            if position == 0 or position == len(values) - 1:
+                raise self.error("\\cdots must stand between two factors of a chain", value)
+            left, right = expanded[-1], values[position + 1]
+            if not (isinstance(left, Expr) and isinstance(right, Expr)):
+                raise self.error("\\cdots must stand between two factors of a chain", value)
+            try:
+                expanded.extend(self.namespace.chain_between(_last(left), _first(right)))
+            except NoSuchLayerError:
+                raise
+            except MatcalcError as error:
+                raise self.error(str(error), value) from None
+        return expanded
+
+
+def _is_cdots(node: Node) -> bool:
+    while isinstance(node, Group):
+        node = node.inner
+    return isinstance(node, Cdots)
+
+
+def _last(expr: Expr) -> Expr:
+    expr = expr.arg if isinstance(expr, Scale) else expr
+    return expr.factors[-1] if isinstance(expr, MatMul) else expr
+
+
+def _first(expr: Expr) -> Expr:
+    expr = expr.arg if isinstance(expr, Scale) else expr
+    return expr.factors[0] if isinstance(expr, MatMul) else expr
+
+
+def times(left: Expr, right: Expr) -> Expr:
+    """A written product: a matrix product, with the readings people intend.
+
+    f'(Z) juxtaposed with a matrix of its rows is diag(f'(Z)) (6.390 writes dA/dZ as f'(Z));
+    a 1 x 1 factor that does not fit is a scalar multiple.  Anything else must fit.
+    """
+    if dims_equal(left.shape[1], right.shape[0]):
+        return matmul(left, right)
+    if (
+        isinstance(left, Apply)
+        and left.fn.order >= 1
+        and is_column(left.shape)
+        and dims_equal(left.shape[0], right.shape[0])
+    ):
+        return matmul(Diag(left), right)
+    if is_scalar(left.shape):
+        return scalar_times(left, right)
+    if is_scalar(right.shape):
+        return scalar_times(right, left)
+    return matmul(left, right)
+
+
+def scalar_times(scalar: Expr, matrix: Expr) -> Expr:
+    """s M for a 1 x 1 expression s: (1 s 1^T) ⊙ M."""
+    rows, cols = matrix.shape
+    spread = matmul(ones(rows), scalar, transpose(ones(cols)))
+    return hadamard(spread, matrix)
+
+
+def resolve(
+    node: Node, namespace: Namespace, bindings: Mapping[sympy.Symbol, int] | None = None, text=""
+) -> Expr:
+    """The expression of a syntax tree in ``namespace`` with layer indices bound."""
+    return Resolver(namespace, bindings, text).expr(node)
+
+
+def index_symbols(node: Node) -> set[sympy.Symbol]:
+    """The index variables a formula uses (l, L, ...)."""
+    from matcalc.parse import walk
+
+    found: set[sympy.Symbol] = set()
+    for item in walk(node):
+        if isinstance(item, Scripted) and item.index is not None:
+            found |= item.index.expr.free_symbols
+    return found
+
+
+__all__ = [
+    "DEPTH",
+    "LAYER",
+    "NoSuchLayerError",
+    "NameRef",
+    "Namespace",
+    "NetworkNamespace",
+    "ResolveError",
+    "Resolver",
+    "index_symbols",
+    "resolve",
+    "scalar_times",
+    "times",
+]

@@ -1,0 +1,958 @@
+"""Check a hand-written gradient formula against matcalc's own derivation.
+
+In order: the left side must name a derivative the network has (dL/dW^l, dL/dW_0^l, dL/dZ^l,
+dL/dA^l, or a Jacobian such as dA^l/dZ^l); the right side must have its shape, with every size
+a symbol (so that sizes that happen to be equal do not hide a missing transpose); then both
+sides are evaluated at distinct random sizes and random parameters, at every layer where the
+formula's indices exist.  When the formula is wrong, small edits (a transpose, a swapped
+product, a dropped or added f', a shifted layer index, a sign, a scale, a replaced factor) are
+tried until one makes it right, and that edit is the diagnosis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from functools import cached_property
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import sympy
+
+from matcalc import numeric
+from matcalc.derive import Derivation, derive
+from matcalc.errors import MatcalcError
+from matcalc.expr import (
+    Apply,
+    Derivative,
+    Expr,
+    Function,
+    Identity,
+    ShapeError,
+    Symbol,
+    matmul,
+)
+from matcalc.latex import DEFAULT, Notation, shape_latex, to_latex
+from matcalc.network import Layer, Network
+from matcalc.parse import (
+    DerivativeOf,
+    Elementwise,
+    Equation,
+    Group,
+    Index,
+    Name,
+    Neg,
+    Node,
+    Number,
+    Primed,
+    Product,
+    Scripted,
+    Transposed,
+    parse_latex,
+    walk,
+)
+from matcalc.resolve import NetworkNamespace, NoSuchLayerError, Resolver, index_symbols
+from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, shapes_equal
+
+DRAWS = 3
+SYMBOLIC_DEPTH = 4
+RTOL = 1e-6
+ATOL = 1e-9
+_LOSS_TEXTS = ("L", "J", "loss", "ell", "E", "C")
+
+
+class VerifyError(MatcalcError):
+    """An equation that cannot be checked: no '=', a left side that is not a derivative..."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a formula is right, why, and the right formula in the user's notation."""
+
+    verdict: str
+    target: str
+    reason: str
+    expected: str
+    layers: tuple[str, ...] = ()
+    diagnosis: str | None = None
+    error_class: tuple[str, ...] = ()
+    equation: str = ""
+    shape: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "correct"
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "target": self.target,
+            "reason": self.reason,
+            "expected": self.expected,
+            "layers": list(self.layers),
+            "diagnosis": self.diagnosis,
+            "error_class": list(self.error_class),
+            "shape": self.shape,
+            "equation": self.equation,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def summary(self) -> str:
+        """Plain text for a terminal."""
+        lines = [f"{self.verdict}: {self.reason}"]
+        if self.layers:
+            lines.append(f"checked at layers {', '.join(self.layers)}")
+        if not self.correct:
+            lines.append(f"expected: {self.target} = {self.expected}")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        mark = "✅" if self.correct else "❌"
+        text = f"{mark} **{self.verdict}**: {_markdown_math(self.reason)}\n\n"
+        if self.layers:
+            text += f"Checked at layers {', '.join(self.layers)}.\n\n"
+        text += f"$$ {self.target} = {self.expected} $$\n"
+        return text
+
+    def _repr_latex_(self) -> str:
+        verdict = r"\text{" + self.verdict + "}"
+        return f"$$ {verdict}:\\quad {self.target} = {self.expected} $$"
+
+
+def _markdown_math(text: str) -> str:
+    return text
+
+
+# ------------------------------------------------------------------------------ targets
+
+
+@dataclass(frozen=True)
+class Check:
+    """One formula to check: its sides as syntax, the networks and derivations to check on."""
+
+    network: Network
+    instance: Network  # concrete depth
+    equation: Equation
+
+    @cached_property
+    def generic(self) -> Network:
+        """The instance with every size a symbol (sizes 1 stay 1: a scalar output is structural)."""
+        inst = self.instance
+        layers = tuple(
+            Layer(1 if inst.size(k) == 1 else LAYER_SIZE[k], layer.activation)
+            for k, layer in enumerate(inst.layers, start=1)
+        )
+        return Network(layers, 1 if inst.size(0) == 1 else INPUT_SIZE[1], inst.loss)
+
+    @cached_property
+    def last(self) -> int:
+        return len(self.instance.layers)
+
+    @cached_property
+    def candidate_layers(self) -> tuple[int | None, ...]:
+        symbols = index_symbols(self.equation)
+        unknown = symbols - {LAYER, DEPTH}
+        if unknown:
+            names = ", ".join(sorted(str(s) for s in unknown))
+            raise VerifyError(
+                f"the layer index {names}: write l for a general layer, L for the last"
+            )
+        return tuple(range(1, self.last + 1)) if LAYER in symbols else (None,)
+
+    def bindings(self, k: int | None) -> dict:
+        bindings = {DEPTH: self.last}
+        if k is not None:
+            bindings[LAYER] = k
+        return bindings
+
+    @cached_property
+    def size_sets(self) -> tuple[tuple[int, ...], ...]:
+        """Concrete sizes to evaluate at: the network's own (if concrete), and distinct ones."""
+        inst = self.instance
+        sizes: list[tuple[int, ...]] = []
+        own = [inst.size(k) for k in range(self.last + 1)]
+        if all(s.is_Integer for s in own):
+            sizes.append(tuple(int(s) for s in own))
+        rng = np.random.default_rng(4390)
+        pool = rng.permutation(np.arange(2, 2 + 2 * (self.last + 1)))
+        distinct = tuple(1 if s == 1 else int(pool[i]) for i, s in enumerate(own))
+        if not sizes or len(set(sizes[0])) < len(sizes[0]):
+            sizes.append(distinct)
+        return tuple(sizes)
+
+    @cached_property
+    def environments(self) -> tuple[tuple[Network, Derivation, list], ...]:
+        """For each size set: the network, its derivation, and DRAWS random environments."""
+        result = []
+        rng = np.random.default_rng(390)
+        for sizes in self.size_sets:
+            net = self.instance.at_sizes(sizes)
+            derivation = derive(net)
+            envs = []
+            for _ in range(DRAWS):
+                params = net.random_parameters(rng)
+                x, y = net.random_example(rng)
+                envs.append(derivation.backward(net.forward(params, x, y)))
+            result.append((net, derivation, envs))
+        return tuple(result)
+
+
+def _instance(network: Network) -> Network:
+    """A network of concrete depth: the network itself, or a depth-4 instance of depth "L"."""
+    if not network.symbolic:
+        return network
+    pattern = network.layers[0].activation
+    generic = len(pattern) == 1
+    chosen = [("tanh", "sigmoid")[k % 2] if generic else pattern for k in range(SYMBOLIC_DEPTH)]
+    chosen[-1] = {"nll": "sigmoid", "nllm": "softmax"}.get(network.loss, chosen[-1])
+    return Network(tuple(Layer(None, a) for a in chosen), None, network.loss)
+
+
+# ------------------------------------------------------------------------------ values
+
+
+def derivative_value(
+    target: Derivative, network: Network, derivation: Derivation, env: dict
+) -> np.ndarray:
+    """The value of a named derivative from the derivation: dL/dZ^k, dA^k/dZ^k, dZ^k/dA^j ..."""
+    if target in env:
+        return env[target]
+    num, den = target.num, target.den
+    last = len(network.layers)
+    if num == network.loss_symbol() and isinstance(den, Symbol):
+        if den.name == "A" and den.index is not None:
+            k = int(den.index)
+            if k == last:
+                loss = derivation.layers[last].loss
+                assert loss is not None
+                return numeric.evaluate(loss.value, env)
+            upstream = Derivative(network.loss_symbol(), network.pre_activation(k + 1))
+            return numeric.evaluate(matmul(network.weight(k + 1), upstream), env)
+        raise VerifyError(f"matcalc has no value for {to_latex(target)}")
+    if isinstance(den, Symbol) and den.name == "W" and isinstance(num, Symbol):
+        return numeric.evaluate(network.layer_input(int(den.index)), env)
+    start, stop = _position(den), _position(num)
+    if start is None or stop is None or stop < start:
+        raise VerifyError(f"matcalc has no value for {to_latex(target)}")
+    result = numeric.evaluate(Identity(den.shape[0]), env)
+    for t in range(start, stop):
+        if t % 2 == 0:  # A^j -> Z^{j+1}
+            local = numeric.evaluate(network.weight(t // 2 + 1), env)
+        else:  # Z^j -> A^j
+            local = numeric.evaluate(derivation.layers[(t + 1) // 2].activation.value, env)
+        result = result @ local
+    return result
+
+
+def _position(symbol: Expr) -> int | None:
+    if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
+        return None
+    if symbol.name == "A":
+        return 2 * int(symbol.index)
+    if symbol.name == "Z":
+        return 2 * int(symbol.index) - 1
+    return None
+
+
+def _evaluate(expr: Expr, network: Network, derivation: Derivation, env: dict) -> np.ndarray:
+    local = dict(env)
+    for node in expr.walk():
+        if isinstance(node, Derivative) and node not in local:
+            local[node] = derivative_value(node, network, derivation, env)
+    return numeric.evaluate(expr, local)
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+@dataclass
+class _Outcome:
+    """What checking one right side found."""
+
+    layers: list[int | None] = field(default_factory=list)
+    shape_problem: tuple[int | None, str, ShapeError | None] | None = None
+    value_problem: int | None = None
+    ok: bool = False
+
+
+class _Checker:
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.text = check.equation.text
+
+    def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
+        return Resolver(NetworkNamespace(network), self.check.bindings(k), self.text).expr(node)
+
+    def target(self, k: int | None) -> Derivative | None:
+        try:
+            lhs = self.resolve(self.check.equation.sides[0], self.check.generic, k)
+        except NoSuchLayerError:
+            return None
+        if not isinstance(lhs, Derivative):
+            raise VerifyError(
+                "the left side must name what is differentiated, like "
+                "\\frac{\\partial L}{\\partial W^l}"
+            )
+        return lhs
+
+    def run(self, rhs: Node, quick: bool = False) -> _Outcome:
+        """Shapes at symbolic sizes at every layer, then values."""
+        outcome = _Outcome()
+        generic = self.check.generic
+        for k in self.check.candidate_layers:
+            target = self.target(k)
+            if target is None:
+                continue
+            try:
+                value = self.resolve(rhs, generic, k)
+            except NoSuchLayerError:
+                continue
+            except ShapeError as error:
+                outcome.layers.append(k)
+                if outcome.shape_problem is None:
+                    outcome.shape_problem = (k, "product", error)
+                if quick:
+                    return outcome
+                continue
+            outcome.layers.append(k)
+            if not shapes_equal(value.shape, target.shape) and outcome.shape_problem is None:
+                outcome.shape_problem = (k, shape_latex(value.shape), None)
+                if quick:
+                    return outcome
+        if not outcome.layers or outcome.shape_problem is not None:
+            return outcome
+        for net, derivation, envs in self.check.environments:
+            for env in envs:
+                for k in outcome.layers:
+                    lhs = self.resolve(self.check.equation.sides[0], net, k)
+                    value = self.resolve(rhs, net, k)
+                    want = derivative_value(lhs, net, derivation, env)
+                    got = _evaluate(value, net, derivation, env)
+                    if got.shape != want.shape or not np.allclose(got, want, RTOL, ATOL):
+                        outcome.value_problem = k
+                        return outcome
+        outcome.ok = True
+        return outcome
+
+
+# ------------------------------------------------------------------------------ notation
+
+
+def detect_notation(equation: Equation) -> Notation:
+    """The user's notation: W^{(l)} or W^{[l]}, \\ell, ^\\top, the loss's name."""
+    style, ell, top = "plain", False, "T"
+    for node in walk(equation):
+        if isinstance(node, Scripted) and node.index is not None:
+            if node.index.style != "plain" and style == "plain":
+                style = node.index.style
+            ell = ell or node.index.ell
+        if isinstance(node, Transposed) and node.spelling == "\\top":
+            top = "\\top"
+    loss = DEFAULT.loss
+    lhs = equation.sides[0]
+    if isinstance(lhs, DerivativeOf) and lhs.num is not None:
+        raw = equation.text[lhs.num.start : lhs.num.end].strip()
+        if _is_loss_name(lhs.num) and raw:
+            loss = raw
+    return Notation(layer_style=style, ell=ell, transpose=top, loss=loss)
+
+
+def _is_loss_name(node: Node) -> bool:
+    while isinstance(node, Scripted | Group) and not (
+        isinstance(node, Scripted) and node.index is not None
+    ):
+        node = node.base if isinstance(node, Scripted) else node.inner
+    return isinstance(node, Name) and node.text in _LOSS_TEXTS
+
+
+# ------------------------------------------------------------------------------ expected
+
+
+def relabel(expr: Expr, index_map: Callable[[sympy.Expr], sympy.Expr]) -> Expr:
+    """The expression with every layer index i replaced by index_map(i)."""
+    if isinstance(expr, Symbol):
+        return replace(expr, index=index_map(expr.index)) if expr.index is not None else expr
+    if isinstance(expr, Derivative):
+        return Derivative(relabel(expr.num, index_map), relabel(expr.den, index_map), expr.shape_)
+    if isinstance(expr, Apply):
+        fn = expr.fn
+        if fn.index is not None:
+            fn = Function(fn.name, fn.order, index_map(fn.index))
+        return Apply(fn, relabel(expr.arg, index_map))
+    if not expr.children:
+        return expr
+    return expr.rebuild(tuple(relabel(c, index_map) for c in expr.children))
+
+
+def expected_value(derivation: Derivation, target: Derivative) -> Expr:
+    """matcalc's formula for a target: the simplified backprop form, or the Jacobian's value."""
+    net = derivation.network
+    num, den = target.num, target.den
+    k = den.index if isinstance(den, Symbol) else None
+    if num == net.loss_symbol() and isinstance(den, Symbol):
+        layer = derivation.layers.get(k) if den.name != "A" else None
+        if den.name == "W" and layer is not None:
+            return layer.dw0_value if den.sub == "0" else layer.dw_value
+        if den.name == "Z" and layer is not None:
+            return layer.dz_value
+        if den.name == "A":
+            if k == net.last:
+                loss = derivation.layers[k].loss
+                return loss.value if loss else target
+            return matmul(net.weight(k + 1), Derivative(num, net.pre_activation(k + 1)))
+    if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
+        if num.name == "A" and den.name == "Z" and num.index == den.index:
+            layer = derivation.layers.get(num.index)
+            if layer is not None:
+                return layer.activation.value
+        if num.name == "Z" and den.name == "A" and num.index == den.index + 1:
+            return net.weight(num.index)
+        if num.name == "Z" and den.name == "W" and num.index == den.index:
+            return net.layer_input(num.index)
+    return target
+
+
+def _expected(
+    check: Check, lhs_index: Index | None, notation: Notation, target_k: int | None
+) -> tuple[str, str]:
+    """The right formula, in the user's notation and indices."""
+    if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
+        symbolic = Network(
+            (Layer(None, "f"),), None, check.network.loss, check.network.convention, "L"
+        )
+        derivation = derive(symbolic)
+        user = lhs_index.expr
+        # bind l so that the target's own index reads l, then write l back as the user did
+        target = _target_at(check, 2 * LAYER - user, symbolic)
+        value = expected_value(derivation, target)
+        mapping = {LAYER: user}
+
+        def index_map(i: sympy.Expr) -> sympy.Expr:
+            return sympy.expand(i.subs(mapping))
+
+        return to_latex(relabel(target, index_map), notation), to_latex(
+            relabel(value, index_map), notation
+        )
+    derivation = derive(check.instance)
+    target = _target_at(check, target_k, check.instance)
+    value = expected_value(derivation, target)
+    if lhs_index is not None and DEPTH in lhs_index.expr.free_symbols:
+        last = check.last
+
+        def to_depth(i: sympy.Expr) -> sympy.Expr:
+            return DEPTH - (last - i) if i.is_Integer else i
+
+        target, value = relabel(target, to_depth), relabel(value, to_depth)
+    return to_latex(target, notation), to_latex(value, notation)
+
+
+def _target_at(check: Check, k, network: Network) -> Derivative:
+    bindings = {LAYER: k, DEPTH: network.last} if k is not None else {DEPTH: network.last}
+    lhs = check.equation.sides[0]
+    if network.symbolic:
+        return _symbolic_target(lhs, network, bindings, check.equation.text)
+    return Resolver(NetworkNamespace(network), bindings, check.equation.text).expr(lhs)
+
+
+def _symbolic_target(lhs: Node, network: Network, bindings: dict, text: str) -> Derivative:
+    """The target in a network of symbolic depth (only the loss and one layer's symbols)."""
+    assert isinstance(lhs, DerivativeOf) and lhs.num is not None
+    ns = _SymbolicNamespace(network)
+    return Resolver(ns, bindings, text).expr(lhs)
+
+
+class _SymbolicNamespace(NetworkNamespace):
+    """Names of a network of symbolic depth at symbolic layers l and L (targets only)."""
+
+    def __init__(self, network: Network) -> None:  # noqa: D107
+        self.network = network
+        self.last = DEPTH
+
+    def _layer(self, ref, low):  # type: ignore[override]
+        return ref.index
+
+    def symbol(self, ref):  # type: ignore[override]
+        net = self.network
+        if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
+            return net.loss_symbol()
+        if ref.text in ("W", "w"):
+            return net.bias(ref.index) if ref.sub == "0" else net.weight(ref.index)
+        if ref.text in ("Z", "z"):
+            return net.pre_activation(ref.index)
+        if ref.text in ("A", "a"):
+            return net.activation(ref.index)
+        return None
+
+
+# ------------------------------------------------------------------------------ verify
+
+
+def verify(network: Network, equation: str) -> Verdict:
+    """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
+    parsed = parse_latex(equation)
+    if len(parsed.sides) < 2:
+        raise VerifyError(
+            "an equation is expected: the derivative on the left, the formula on the right, "
+            "like \\frac{\\partial L}{\\partial W^l} = ..."
+        )
+    check = Check(network, _instance(network), parsed)
+    checker = _Checker(check)
+    layers = [k for k in check.candidate_layers if checker.target(k) is not None]
+    if not layers:
+        raise VerifyError("the left side names no layer of this network")
+    notation = detect_notation(parsed)
+    lhs = parsed.sides[0]
+    lhs_index = _target_index(lhs)
+    target_text, expected = _expected(check, lhs_index, notation, layers[0])
+    target_shape = checker.target(layers[0]).shape
+    shape_text = _general_shape(target_shape, layers[0], lhs_index)
+
+    for side_number, rhs in enumerate(parsed.sides[1:], start=1):
+        outcome = checker.run(rhs)
+        if not outcome.layers:
+            raise VerifyError(
+                f"the right side{_nth(side_number, parsed)} exists at no layer where the left "
+                "side does"
+            )
+        if outcome.ok:
+            continue
+        reason = _reason(outcome, checker, rhs, target_text, shape_text, lhs_index, notation)
+        diagnosis, classes = diagnose(checker, rhs, outcome, notation, lhs_index)
+        if outcome.shape_problem is not None and "shape_mismatch" not in classes:
+            classes = ("shape_mismatch", *classes)
+        if diagnosis:
+            reason = f"{reason}; {diagnosis}"
+        return Verdict(
+            "incorrect",
+            target_text,
+            reason,
+            expected,
+            _layer_names(outcome.layers, lhs_index),
+            diagnosis,
+            classes,
+            equation,
+            shape_text,
+        )
+    checked = _layer_names(checker.run(parsed.sides[-1]).layers, lhs_index)
+    return Verdict(
+        "correct",
+        target_text,
+        f"both sides agree in shape ({shape_text}) and in value at every layer checked",
+        expected,
+        checked,
+        None,
+        (),
+        equation,
+        shape_text,
+    )
+
+
+def _nth(number: int, parsed: Equation) -> str:
+    return f" number {number}" if len(parsed.sides) > 2 else ""
+
+
+def _target_index(lhs: Node) -> Index | None:
+    if isinstance(lhs, DerivativeOf):
+        node = lhs.den
+        while isinstance(node, Group):
+            node = node.inner
+        if isinstance(node, Scripted):
+            return node.index
+    return None
+
+
+def _layer_names(layers: list, lhs_index: Index | None) -> tuple[str, ...]:
+    return tuple(str(k) for k in layers if k is not None) or ("as written",)
+
+
+def _general_shape(shape, k, lhs_index: Index | None) -> str:
+    """A shape at layer k, written in general l when the formula is general."""
+    return shape_latex(_general_dims(shape, k, lhs_index))
+
+
+def _general_dims(shape, k, lhs_index: Index | None):
+    if k is None or lhs_index is None or LAYER not in lhs_index.expr.free_symbols:
+        return shape
+
+    def general(d: sympy.Expr) -> sympy.Expr:
+        return d.replace(
+            lambda e: isinstance(e, sympy.Indexed) and e.indices[0].is_Integer,
+            lambda e: e.base[LAYER + (e.indices[0] - k)],
+        )
+
+    return (general(shape[0]), general(shape[1]))
+
+
+def _reason(outcome, checker, rhs, target_text, shape_text, lhs_index, notation) -> str:
+    if outcome.shape_problem is not None:
+        k, what, error = outcome.shape_problem
+        if error is not None:
+            left = _general_expr(error.left, k, lhs_index)
+            right = _general_expr(error.right, k, lhs_index)
+            ls = _general_shape(error.left.shape, k, lhs_index)
+            rs = _general_shape(error.right.shape, k, lhs_index)
+            return (
+                f"shapes do not fit: {error.operation}: {to_latex(left, notation)} is {ls} but "
+                f"{to_latex(right, notation)} is {rs}; {target_text} is {shape_text}"
+            )
+        got = checker.resolve(rhs, checker.check.generic, k).shape
+        return (
+            f"the right side is {_general_shape(got, k, lhs_index)} but {target_text} is "
+            f"{shape_text}"
+        )
+    k = outcome.value_problem
+    where = f" at layer {k}" if k is not None else ""
+    return f"the shapes fit but the values differ from {target_text}{where}"
+
+
+def _general_expr(expr: Expr, k, lhs_index: Index | None) -> Expr:
+    if k is None or lhs_index is None or LAYER not in lhs_index.expr.free_symbols:
+        return expr
+    return relabel(expr, lambda i: LAYER + (i - k) if i.is_Integer else i)
+
+
+# ------------------------------------------------------------------------------ diagnosis
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A small change to the right side, what it says, and its error class."""
+
+    rhs: Node
+    says: str
+    error_class: tuple[str, ...]
+
+
+def diagnose(
+    checker: _Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """The first small edit that makes the formula right: what it says and its classes."""
+    for edit in edits(checker, rhs, lhs_index, notation):
+        try:
+            result = checker.run(edit.rhs, quick=True)
+            if result.shape_problem is None and result.layers:
+                result = checker.run(edit.rhs)
+        except MatcalcError:
+            continue
+        if result.ok and result.layers:
+            return edit.says, edit.error_class
+    return None, ()
+
+
+def _paths(node: Node, path: tuple = ()) -> Iterator[tuple[tuple, Node]]:
+    yield path, node
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            yield from _paths(value, (*path, name))
+        elif isinstance(value, tuple):
+            for position, item in enumerate(value):
+                if isinstance(item, Node):
+                    yield from _paths(item, (*path, (name, position)))
+
+
+def _replace_at(node: Node, path: tuple, new: Node) -> Node:
+    if not path:
+        return new
+    step, rest = path[0], path[1:]
+    if isinstance(step, tuple):
+        name, position = step
+        items = list(getattr(node, name))
+        items[position] = _replace_at(items[position], rest, new)
+        return replace(node, **{name: tuple(items)})
+    return replace(node, **{step: _replace_at(getattr(node, step), rest, new)})
+
+
+def _source(checker: _Checker, node: Node) -> str:
+    if node.start >= 0:
+        return checker.text[node.start : node.end].strip()
+    return "?"
+
+
+def _is_factor(node: Node) -> bool:
+    return isinstance(node, Scripted | DerivativeOf | Group | Transposed) or (
+        isinstance(node, Name) and node.text in ("x", "y", "g")
+    )
+
+
+def edits(
+    checker: _Checker, rhs: Node, lhs_index: Index | None, notation: Notation
+) -> Iterator[Edit]:
+    """Small edits of the right side, the likeliest first."""
+    weight_target = _is_weight_target(checker.check.equation.sides[0])
+    whole = Transposed(Group(rhs, "("))
+    classes = (
+        ("missing_transpose", "convention_mismatch") if weight_target else ("missing_transpose",)
+    )
+    note = (
+        " (it is the gradient for Z = W A + b; the 6.390 convention is "
+        "Z^l = (W^l)^T A^{l-1} + W_0^l)"
+        if weight_target
+        else ""
+    )
+    yield Edit(whole, f"the whole right side should be transposed{note}", classes)
+    if isinstance(rhs, Transposed):
+        yield Edit(rhs.arg, "the right side should not be transposed", ("extra_transpose",))
+    paths = list(_paths(rhs))
+    for path, node in paths:
+        if not path or not _is_factor(node):
+            continue
+        shown = _source(checker, node)
+        if isinstance(node, Transposed):
+            yield Edit(
+                _replace_at(rhs, path, node.arg),
+                f"extra transpose on {_source(checker, node.arg)}",
+                ("extra_transpose",),
+            )
+        elif not isinstance(node, Group) or node.delim == "(":
+            yield Edit(
+                _replace_at(rhs, path, Transposed(node)),
+                f"missing transpose on {shown}",
+                ("missing_transpose",),
+            )
+    for path, node in paths:
+        if isinstance(node, Product) and len(node.factors) >= 2:
+            swapped = Product(tuple(reversed(node.factors)))
+            yield Edit(
+                _replace_at(rhs, path, swapped),
+                f"the factors of {_source(checker, node)} are in the wrong order",
+                ("swapped_order",),
+            )
+            for i in range(len(node.factors) - 1):
+                factors = list(node.factors)
+                factors[i], factors[i + 1] = factors[i + 1], factors[i]
+                yield Edit(
+                    _replace_at(rhs, path, Product(tuple(factors))),
+                    f"{_source(checker, node.factors[i])} and "
+                    f"{_source(checker, node.factors[i + 1])} are in the wrong order",
+                    ("swapped_order",),
+                )
+    yield from _derivative_edits(checker, rhs, paths, lhs_index)
+    for path, node in paths:
+        if isinstance(node, Scripted) and node.index is not None:
+            for shift in (1, -1):
+                moved = replace(node, index=replace(node.index, expr=node.index.expr + shift))
+                yield Edit(
+                    _replace_at(rhs, path, moved),
+                    f"{_source(checker, node)} should be {_show(moved, notation)} "
+                    "(wrong layer index)",
+                    ("wrong_layer",),
+                )
+    yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", ("wrong_sign",))
+    for path, node in paths:
+        if isinstance(node, Product):
+            numbers = [i for i, f in enumerate(node.factors) if isinstance(f, Number)]
+            for i in numbers:
+                rest = node.factors[:i] + node.factors[i + 1 :]
+                new = rest[0] if len(rest) == 1 else Product(rest)
+                yield Edit(
+                    _replace_at(rhs, path, new),
+                    f"the factor {_source(checker, node.factors[i])} should not be there",
+                    ("wrong_scale",),
+                )
+    for factor, text in (
+        (Fraction(2), "a factor 2 is missing"),
+        (Fraction(1, 2), "the right side is twice too large"),
+    ):
+        yield Edit(Product((Number(factor), Group(rhs, "("))), text, ("wrong_scale",))
+    yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+
+
+def _is_weight_target(lhs: Node) -> bool:
+    if not isinstance(lhs, DerivativeOf):
+        return False
+    node = lhs.den
+    while isinstance(node, Group):
+        node = node.inner
+    return (
+        isinstance(node, Scripted)
+        and isinstance(node.base, Name)
+        and node.base.text in ("W", "w")
+        and node.sub is None
+    )
+
+
+def _derivative_edits(checker, rhs, paths, lhs_index) -> Iterator[Edit]:
+    """Drop an f'(..) factor; add f'(Z^l) ⊙ in front."""
+    for path, node in paths:
+        if isinstance(node, Product | Elementwise):
+            for i, factor in enumerate(node.factors):
+                if not isinstance(factor, Primed) or i + 1 >= len(node.factors):
+                    continue
+                rest = node.factors[:i] + node.factors[i + 2 :]
+                if not rest:
+                    continue
+                new = rest[0] if len(rest) == 1 else type(node)(rest)
+                applied = checker.text[factor.start : node.factors[i + 1].end].strip()
+                yield Edit(
+                    _replace_at(rhs, path, new),
+                    f"the factor {applied} should not be there",
+                    ("extra_factor",),
+                )
+    if lhs_index is not None:
+        z = Scripted(Name("Z"), None, lhs_index)
+        f_prime = Primed(Group(Scripted(Name("f"), None, lhs_index), "{"))
+        added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
+        yield Edit(
+            added,
+            "the activation's derivative f'(Z) is missing (multiply entrywise by it)",
+            ("missing_factor",),
+        )
+
+
+def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
+    """Replace one factor by another quantity of the network; swap Z and A in arguments."""
+    candidates = _candidate_factors(lhs_index)
+    for path, node in paths:
+        if not isinstance(node, Scripted | DerivativeOf | Name) or not path:
+            continue
+        if isinstance(node, Name) and node.text not in ("x", "y", "g"):
+            continue
+        for candidate in candidates:
+            if candidate == node:
+                continue
+            yield Edit(
+                _replace_at(rhs, path, candidate),
+                f"the factor {_source(checker, node)} should be {_show(candidate, notation)}",
+                ("wrong_factor",),
+            )
+    swaps: dict = {}
+    for path, node in paths:
+        if (
+            isinstance(node, Scripted)
+            and isinstance(node.base, Name)
+            and node.base.text in ("Z", "A")
+            and node.index is not None
+        ):
+            swaps.setdefault(node, []).append(path)
+    for node, where in swaps.items():
+        other = "A" if node.base.text == "Z" else "Z"
+        new = replace(node, base=Name(other))
+        edited = rhs
+        for path in where:
+            edited = _replace_at(edited, path, new)
+        yield Edit(
+            edited,
+            f"{_source(checker, node)} should be {_show(new, notation)} "
+            f"(the formula is evaluated at the wrong argument)",
+            ("wrong_argument",),
+        )
+
+
+def _candidate_factors(lhs_index: Index | None) -> list[Node]:
+    if lhs_index is None:
+        return []
+    index = lhs_index
+
+    def at(shift: int) -> Index:
+        return replace(index, expr=index.expr + shift)
+
+    loss = Name("L")
+    return [
+        Scripted(Name("A"), None, at(-1)),
+        Scripted(Name("A"), None, at(0)),
+        Scripted(Name("Z"), None, at(0)),
+        Scripted(Name("W"), None, at(0)),
+        Scripted(Name("W"), None, at(1)),
+        DerivativeOf(loss, Scripted(Name("Z"), None, at(0))),
+        DerivativeOf(loss, Scripted(Name("Z"), None, at(1))),
+        DerivativeOf(loss, Scripted(Name("A"), None, at(0))),
+    ]
+
+
+def _show(node: Node, notation: Notation) -> str:
+    """LaTeX of a constructed piece of syntax, in the user's notation."""
+    from matcalc.latex import layer_index
+
+    if isinstance(node, Scripted) and isinstance(node.base, Name):
+        sub = f"_{{{_sub_text(node.sub)}}}" if node.sub is not None else ""
+        sup = f"^{{{layer_index(node.index.expr, notation)}}}" if node.index else ""
+        return f"{node.base.text}{sub}{sup}"
+    if isinstance(node, DerivativeOf) and node.num is not None:
+        return f"\\frac{{\\partial {notation.loss}}}{{\\partial {_show(node.den, notation)}}}"
+    if isinstance(node, Name):
+        return node.text
+    return "?"
+
+
+def _sub_text(node: Node) -> str:
+    if isinstance(node, Number):
+        return str(node.value)
+    if isinstance(node, Name):
+        return node.text
+    return "?"
+
+
+def verify_spec(spec: str, equation: str) -> Verdict:
+    """verify() with the network given as TOML text."""
+    return verify(Network.from_toml(spec), equation)
+
+
+MAX_BATCH_LINES = 10_000
+
+
+def verify_line(line: str, base: Path) -> dict:
+    """One batch case, {"spec": path or TOML text, "equation": LaTeX} -> its verdict record."""
+    try:
+        case = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise MatcalcError(f"not JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(case, dict):
+        raise MatcalcError('a case is a JSON object {"spec": ..., "equation": ...}')
+    spec, equation = case.get("spec"), case.get("equation")
+    if not isinstance(spec, str) or not isinstance(equation, str):
+        raise MatcalcError('a case needs "spec" (a path or TOML text) and "equation" (LaTeX)')
+    if "\n" in spec or "[[layer]]" in spec:
+        network = Network.from_toml(spec)
+    else:
+        path = Path(spec)
+        network = Network.from_file(path if path.is_absolute() else base / path)
+    record = verify(network, equation).to_dict()
+    if "id" in case:
+        record = {"id": case["id"], **record}
+    return record
+
+
+def verify_batch(path: str, out: TextIO) -> int:
+    """Verdicts for a JSON-lines file of cases, one JSON line each; a bad line gets an error
+    record.  0 if every case is correct, 1 otherwise."""
+    source = Path(path)
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise MatcalcError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise MatcalcError(f"{path}: cannot be read ({error})") from None
+    if len(lines) > MAX_BATCH_LINES:
+        raise MatcalcError(f"{path}: {len(lines)} lines; at most {MAX_BATCH_LINES}")
+    all_correct = True
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = {"line": number, **verify_line(line, source.parent)}
+        except MatcalcError as error:
+            record = {"line": number, "verdict": "error", "error": str(error)}
+        all_correct = all_correct and record["verdict"] == "correct"
+        out.write(json.dumps(record) + "\n")
+    return 0 if all_correct else 1
+
+
+__all__ = [
+    "Edit",
+    "Verdict",
+    "VerifyError",
+    "derivative_value",
+    "detect_notation",
+    "diagnose",
+    "edits",
+    "expected_value",
+    "relabel",
+    "verify",
+    "verify_batch",
+    "verify_spec",
+]

@@ -1,0 +1,202 @@
+# ruff: noqa: E501 - tables of formulas as people type them
+"""verify: the public cases get their true verdicts, wrong ones a diagnosis that fits."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from matcalc.cli import main
+from matcalc.errors import MatcalcError
+from matcalc.network import Network
+from matcalc.verify import verify
+
+CASES = json.loads((Path(__file__).parent / "data" / "public_cases.json").read_text())["cases"]
+
+# Cases of another kind (other conventions, expression contexts) belong to issue 5.  Switch
+# them on here once matcalc reads those conventions.
+CONVENTION_CASES_PENDING = pytest.mark.skip(reason="issue 5: conventions")
+
+
+def _case_params():
+    for case in CASES:
+        marks = [CONVENTION_CASES_PENDING] if case.get("kind") == "conventions" else []
+        yield pytest.param(case, id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize("case", list(_case_params()))
+def test_public_case_gets_its_true_verdict_and_diagnosis(case):
+    verdict = verify(Network.from_toml(case["spec"]), case["equation"])
+    assert verdict.correct == case["correct"], verdict.reason
+    if not case["correct"]:
+        expected = set(case["error_class"])
+        assert expected <= set(verdict.error_class), (verdict.error_class, verdict.reason)
+        assert verdict.diagnosis
+
+
+NOTATION_2 = CASES[[c["id"] for c in CASES].index("mit-03")]
+
+
+def test_seed_notation_2_is_incorrect_with_the_shape_reason():
+    verdict = verify(Network.from_toml(NOTATION_2["spec"]), NOTATION_2["equation"])
+    assert verdict.verdict == "incorrect"
+    assert r"n^{l} \times n^{l}" in verdict.reason
+    assert r"m^{l} \times n^{l}" in verdict.reason
+    assert "should be A^{l-1}" in verdict.diagnosis
+    assert verdict.expected == r"A^{l-1}\,\left(\frac{\partial L}{\partial Z^{l}}\right)^{T}"
+
+
+def test_wrong_argument_names_the_argument(mit_network):
+    case = CASES[[c["id"] for c in CASES].index("mit-21")]
+    verdict = verify(Network.from_toml(case["spec"]), case["equation"])
+    assert "Z^1 should be A^{1}" in verdict.diagnosis
+
+
+def test_general_formula_says_which_layers_were_checked(mit_network):
+    recursion = (
+        r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot "
+        r"\left(W^{l+1} \frac{\partial L}{\partial Z^{l+1}}\right)"
+    )
+    assert verify(mit_network, recursion).layers == ("1", "2")
+    weight = r"\frac{\partial L}{\partial W^l} = A^{l-1} (\frac{\partial L}{\partial Z^l})^T"
+    assert verify(mit_network, weight).layers == ("1", "2", "3")
+
+
+@pytest.mark.parametrize(
+    ("equation", "correct"),
+    [
+        (
+            r"\frac{\partial L}{\partial W^{(l)}} = A^{(l-1)}\left(\frac{\partial L}{\partial Z^{(l)}}\right)^\top",
+            True,
+        ),
+        (
+            r"\frac{\partial J}{\partial W^{[l]}} = A^{[l-1]} \frac{\partial J}{\partial Z^{[l]}}^T",
+            True,
+        ),
+        (r"\frac{\partial L}{\partial w^l} = a^{l-1} (\frac{\partial L}{\partial z^l})^T", True),
+        (r"\frac{\partial L}{\partial W^1} = x (\frac{\partial L}{\partial Z^1})^T", True),
+        (r"\frac{\partial L}{\partial A^L} = 2(A^L - y)", True),
+        (r"\frac{\partial L}{\partial A^L} = 2(g - y)", True),
+        (r"\frac{\partial L}{\partial Z^L} = 2(A^L - y)", True),
+        (r"\frac{\partial L}{\partial A^{l}} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}", True),
+        (r"\frac{\partial A^l}{\partial Z^l} = \operatorname{diag}(1 - A^l \odot A^l)", False),
+        (r"\frac{\partial Z^{l+1}}{\partial A^l} = W^{l+1}", True),
+        (
+            r"\frac{\partial L}{\partial Z^2} = \operatorname{diag}(\tanh'(Z^2)) W^3 \frac{\partial L}{\partial Z^3}",
+            True,
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^2} = (1 - A^2 \odot A^2) \odot W^3 \frac{\partial L}{\partial Z^3}",
+            True,
+        ),
+        (r"\frac{\partial L}{\partial Z^2} = W^3 \frac{\partial L}{\partial Z^3}", False),
+        (
+            r"\frac{\partial L}{\partial W^l} = A^{l-1} (\frac{\partial L}{\partial Z^l})^T = \frac{\partial Z^l}{\partial W^l} (\frac{\partial L}{\partial Z^l})^T",
+            True,
+        ),
+        (r"\nabla_{W^2} L = A^1 (\frac{\partial L}{\partial Z^2})^T", True),
+    ],
+)
+def test_spellings_and_targets(mit_network, equation, correct):
+    assert verify(mit_network, equation).correct == correct
+
+
+@pytest.mark.parametrize(
+    ("equation", "says", "error_class"),
+    [
+        (
+            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left((W^{l+1})^T \frac{\partial L}{\partial Z^{l+1}}\right)",
+            "extra transpose on",
+            "extra_transpose",
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left(W^{l} \frac{\partial L}{\partial Z^{l+1}}\right)",
+            "W^{l+1}",
+            "wrong_layer",
+        ),
+        (
+            r"\frac{\partial L}{\partial W^l} = -A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+            "sign",
+            "wrong_sign",
+        ),
+        (
+            r"\frac{\partial L}{\partial W^l} = 2 A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+            "should not be there",
+            "wrong_scale",
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^l} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}",
+            "f'",
+            "missing_factor",
+        ),
+    ],
+)
+def test_diagnosis_names_the_edit(mit_network, equation, says, error_class):
+    verdict = verify(mit_network, equation)
+    assert not verdict.correct
+    assert says in verdict.diagnosis and error_class in verdict.error_class
+
+
+@pytest.mark.parametrize(
+    ("equation", "message"),
+    [
+        (r"\frac{\partial L}{\partial W^l}", "equation"),
+        (r"A^l = A^l", "left side"),
+        (r"\frac{\partial L}{\partial W^7} = A^6", "no layer"),
+        (r"\frac{\partial L}{\partial W^l} = B^{l}", "unknown symbol B"),
+        (r"\frac{\partial L}{\partial W^k} = A^{k-1}", "layer index k"),
+    ],
+)
+def test_bad_equations_are_clean_errors(mit_network, equation, message):
+    with pytest.raises(MatcalcError, match=message):
+        verify(mit_network, equation)
+
+
+def test_verdict_renders_in_a_notebook(mit_network):
+    verdict = verify(mit_network, NOTATION_2["equation"])
+    assert verdict._repr_latex_().startswith("$$")
+    assert "incorrect" in verdict._repr_markdown_()
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text(CASES[0]["spec"])
+    return path
+
+
+def test_cli_exit_codes_and_json(spec_file, capsys):
+    assert main(["verify", str(spec_file), CASES[0]["equation"]]) == 0
+    assert main(["verify", str(spec_file), NOTATION_2["equation"], "--json"]) == 1
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert record["verdict"] == "incorrect"
+    assert {"verdict", "target", "reason", "expected"} <= set(record)
+
+
+@pytest.mark.parametrize(
+    "equation",
+    [r"\frac{\partial L}{\partial W^l} = \foo", "{", r"\frac{\partial L}{\partial W^9} = A^8", ""],
+)
+def test_cli_bad_input_is_exit_2_without_traceback(spec_file, capsys, equation):
+    assert main(["verify", str(spec_file), equation]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matcalc: error:") and "Traceback" not in err
+
+
+def test_cli_batch(tmp_path, spec_file, capsys):
+    lines = [
+        json.dumps({"spec": str(spec_file), "equation": CASES[0]["equation"]}),
+        json.dumps({"spec": CASES[0]["spec"], "equation": NOTATION_2["equation"], "id": "x"}),
+        "not json",
+        json.dumps({"spec": "missing.toml", "equation": "A"}),
+        json.dumps({"spec": str(spec_file), "equation": r"\frac{"}),
+    ]
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    assert main(["verify", "--batch", str(batch)]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["verdict"] for r in records] == ["correct", "incorrect", "error", "error", "error"]
+    assert records[1]["id"] == "x"
