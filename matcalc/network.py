@@ -37,6 +37,10 @@ MAX_SIZE = 10**6
 MAX_SPEC_BYTES = 100_000
 SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
 LAYER_KEYS = ("size", "activation")
+NO_LAYERS = (
+    "no [[layer]] given: a network spec needs at least one [[layer]] with size and activation"
+)
+SIZE_ALLOWED = 'a size is a positive integer or a symbol like "h", "m^1" or "n^2"'
 _SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
 _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
 
@@ -56,7 +60,7 @@ class Layer:
 def parse_size(value: Any, key: str) -> Dim:
     """A size from a spec: a positive integer, or a symbol such as "h", "m^1", "n_2", "d_{3}"."""
     if isinstance(value, bool):
-        raise SpecError(f'{key} = {value!r}: a size is a positive integer or a symbol like "n^2"')
+        raise SpecError(f"{key} = {value!r}: {SIZE_ALLOWED}")
     if isinstance(value, int):
         if not 0 < value <= MAX_SIZE:
             raise SpecError(f"{key} = {value}: a size must be between 1 and {MAX_SIZE}")
@@ -70,9 +74,7 @@ def parse_size(value: Any, key: str) -> Dim:
             if index is None:
                 return sympy.Symbol(name, integer=True, positive=True)
             return sympy.IndexedBase(name)[int(index)]
-    raise SpecError(
-        f'{key} = {value!r}: a size is a positive integer or a symbol like "h", "m^1" or "n^2"'
-    )
+    raise SpecError(f"{key} = {value!r}: {SIZE_ALLOWED}")
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,17 @@ class Network:
                 raise SpecError(f"unknown key {key!r}; a network spec has {', '.join(SPEC_KEYS)}")
         raw_layers = spec.get("layer")
         if raw_layers is None:
-            raise SpecError("no layers: add at least one [[layer]] with size and activation")
+            raise SpecError(NO_LAYERS)
         if not isinstance(raw_layers, list):
-            raise SpecError("layer must be a list of tables, written [[layer]]")
+            raise SpecError(
+                f"layer = {raw_layers!r}: layers are a list of tables, written [[layer]]"
+            )
         layers = []
         for number, raw in enumerate(raw_layers, start=1):
             if not isinstance(raw, dict):
-                raise SpecError(f"layer {number} must be a table with size and activation")
+                raise SpecError(
+                    f"layer {number} = {raw!r}: a layer is a table with size and activation"
+                )
             for key in raw:
                 if key not in LAYER_KEYS:
                     raise SpecError(
@@ -164,7 +170,7 @@ class Network:
             except ConventionError as error:
                 raise SpecError(str(error)) from None
         if not self.layers:
-            raise SpecError("no layers: add at least one [[layer]] with size and activation")
+            raise SpecError(NO_LAYERS)
         if len(self.layers) > MAX_LAYERS:
             raise SpecError(f"{len(self.layers)} layers; at most {MAX_LAYERS}")
         if not isinstance(self.loss, str) or self.loss not in LOSSES:
@@ -186,14 +192,19 @@ class Network:
 
     def _validate_activation(self, number: int, activation: Any) -> None:
         if not isinstance(activation, str):
-            raise SpecError(f"layer {number}: activation = {activation!r} is not a name")
+            raise SpecError(
+                f"layer {number} activation = {activation!r}: an activation is a name, one of "
+                + ", ".join(functions.ACTIVATIONS)
+            )
         known = activation in functions.ACTIVATIONS or (
             functions.lookup(activation) is not None and activation not in ("log", "reciprocal")
         )
         generic = self.depth is not None and _GENERIC_ACTIVATION.match(activation)
         if not (known or generic):
             allowed = ", ".join(functions.ACTIVATIONS)
-            raise SpecError(f"layer {number}: activation = {activation!r}; known are {allowed}")
+            if self.depth is not None:
+                allowed += ", or one letter such as f for the general layer"
+            raise SpecError(f"layer {number} activation = {activation!r}: known are {allowed}")
 
     def _resolve_sizes(self) -> tuple[Dim, ...]:
         if self.depth is not None:
