@@ -148,7 +148,13 @@ class Step:
 
 @dataclass(frozen=True)
 class LayerDerivation:
-    """What backprop finds at layer l."""
+    """What backprop finds at layer l.
+
+    The last four fields are the steps of the recursion one at a time, as Goodfellow's
+    Algorithm 6.4 writes them: the carried gradient at A^l (``output_gradient``), the carried
+    dL/dZ^l from a named dL/dA^l (``dz_from_output``), and at A^{l-1} (``input_gradient``, None
+    for the first layer); ``fused`` is the rule that gave dL/dZ^L in one step, if any.
+    """
 
     layer: int | sympy.Expr
     activation: Factor
@@ -162,6 +168,10 @@ class LayerDerivation:
     dw_value: Expr
     dw0: Derivative
     dw0_value: Expr
+    output_gradient: Expr | None = None
+    dz_from_output: Expr | None = None
+    input_gradient: Expr | None = None
+    fused: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -357,19 +367,21 @@ def derive(network: Network) -> Derivation:
         activation = _activation_factor(example, l)
         dz = d(carried, network.pre_activation(l))
         used: list[Rule] = []
+        fused = None
         if l == last:
             link = None
             loss_factor = _loss_factor(example)
+            upstream = loss_rule(network.loss).apply(network.activation(l), network.target())[1]
+            upstream = scale(carried_scale, upstream)
             fused = fused_rule(network.activation_name(l), network.loss)
             if fused is not None:
                 used.append(fused)
                 dz_value = fused.apply(network.activation(l), network.target())
+                dz_value = scale(carried_scale, dz_value)
             else:
-                upstream = loss_rule(network.loss).apply(network.activation(l), network.target())
                 dz_value = pullback(
-                    network.activation_expr(l), network.pre_activation(l), upstream[1], used
+                    network.activation_expr(l), network.pre_activation(l), upstream, used
                 )
-            dz_value = scale(carried_scale, dz_value)
         else:
             loss_factor = None
             link = _link_factor(example, l + 1)
@@ -383,6 +395,14 @@ def derive(network: Network) -> Derivation:
                 network.activation_expr(l), network.pre_activation(l), upstream, used
             )
         dz_value = simplify(dz_value, definitions, used)
+        dz_from_output = pullback(
+            network.activation_expr(l), network.pre_activation(l), d(carried, network.activation(l))
+        )
+        input_gradient = None
+        if l != 1:
+            input_gradient = simplify(
+                pullback(network.pre_activation_expr(l), network.layer_input(l), dz)
+            )
         weight_link = _weight_link_factor(example, l)
         to_objective = scale(sympy.sympify(objective_scale) / carried_scale, dz)
         dw_value = simplify(
@@ -404,6 +424,10 @@ def derive(network: Network) -> Derivation:
             dw_value,
             d(objective, network.bias(l)),
             dw0_value,
+            simplify(upstream, definitions),
+            simplify(dz_from_output, definitions),
+            input_gradient,
+            fused,
         )
     return Derivation(network, layers, convention_note(network))
 

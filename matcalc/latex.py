@@ -40,17 +40,23 @@ from matcalc.functions import lookup
 from matcalc.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
+    ONE,
     Dim,
     Shape,
     canonical,
+    dims_equal,
     index_text,
     is_column,
+    is_scalar,
 )
 
 if TYPE_CHECKING:
+    from matcalc.conventions import Convention
     from matcalc.derive import Derivation, Gradient
 
 LAYER_STYLES = {"plain": "{}", "paren": "({})", "bracket": "[{}]"}
+GRADIENT_STYLES = ("fraction", "d-prefix", "nabla")
+ONES_STYLES = ("vector", "sum")
 LOSS_NAMES = (r"\mathcal{L}", "L", r"\text{loss}", "J")
 DERIVATIVE_STYLES = ("closed", "prime", "diag")
 SIZE_STYLES = ("mn", "d")
@@ -67,6 +73,13 @@ class Notation:
     sizes: str = "mn"
     derivative: str = "closed"
     shapes: bool = True
+    gradients: str = "fraction"
+    hadamard: str = r"\odot"
+    transpose_in_superscript: bool = False
+    layer_letter: str = "l"
+    ones: str = "vector"
+    derivative_last: bool = False
+    running: str | None = None
 
     def __post_init__(self) -> None:
         if self.layer_style not in LAYER_STYLES:
@@ -80,6 +93,22 @@ class Notation:
                 f"derivative {self.derivative!r}: one of {', '.join(DERIVATIVE_STYLES)}"
             )
 
+    @classmethod
+    def of(cls, convention: Convention) -> Notation:
+        """The notation a convention writes in: names with W^l, W^{[l]} or W^{(k)}, ^T or ^\\top,
+        dL/dX, dX or \\nabla_X J, and its elementwise product."""
+        return cls(
+            layer_style=convention.index_style,
+            transpose=convention.transpose,
+            gradients=convention.gradient_names,
+            hadamard=convention.hadamard,
+            transpose_in_superscript=convention.transpose_in_superscript,
+            layer_letter=convention.layer_letter,
+            ones="sum" if convention.gradient_names == "d-prefix" else "vector",
+            derivative_last=convention.name != "6.390",
+            running="g" if convention.running_gradient == "cost" else None,
+        )
+
     def with_(self, **changes: object) -> Notation:
         return replace(self, **changes)
 
@@ -89,6 +118,8 @@ DEFAULT = Notation()
 
 def layer_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
     text = index_text(index)
+    if notation.layer_letter != "l":
+        text = text.replace("l", notation.layer_letter)
     if notation.ell:
         text = text.replace("l", r"\ell ").replace(r"\ell +", r"\ell+").replace(r"\ell -", r"\ell-")
         text = text.strip()
@@ -127,6 +158,9 @@ def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
     base = known.latex if known is not None else fn.name
     if fn.index is not None:
         base = f"{base}^{{{layer_index(fn.index, notation)}}}"
+    if fn.order and fn.index is not None and notation.transpose_in_superscript:
+        # Ng's g^{[l]\prime}: the prime inside the superscript, like the transpose.
+        return base[:-1] + r"\prime" * fn.order + "}"
     if fn.order:
         base = f"{{{base}}}" + "'" * fn.order if fn.index is not None else base + "'" * fn.order
     return base
@@ -179,7 +213,26 @@ class _Printer:
         return r"\left(\cdots\right)"
 
     def _derivative(self, expr: Derivative) -> str:
+        style = self.notation.gradients
+        if style != "fraction" and _is_objective(expr.num):
+            if style == "d-prefix":
+                return f"d{self.print(expr.den)}"
+            return f"\\nabla_{{{self.print(expr.den)}}} {self.print(expr.num)}"
         return f"\\frac{{\\partial {self.print(expr.num)}}}{{\\partial {self.print(expr.den)}}}"
+
+    def _superscripted(self, expr: Expr) -> tuple[str, str] | None:
+        """A name with a layer superscript split as (stem, superscript): W^{[2]}, dZ^{[2]}."""
+        if isinstance(expr, Symbol) and expr.index is not None:
+            sub = f"_{{{expr.sub}}}" if expr.sub else ""
+            return f"{expr.name}{sub}", layer_index(expr.index, self.notation)
+        if (
+            isinstance(expr, Derivative)
+            and self.notation.gradients == "d-prefix"
+            and _is_objective(expr.num)
+        ):
+            inner = self._superscripted(expr.den)
+            return None if inner is None else (f"d{inner[0]}", inner[1])
+        return None
 
     def _base(self, arg: Expr) -> str:
         """An operand that takes a superscript: X, (W^{l}), \\left(A + B\\right)."""
@@ -189,6 +242,9 @@ class _Printer:
         return f"({text})" if isinstance(arg, Symbol) else _wrap(text)
 
     def _transpose(self, expr: Transpose) -> str:
+        split = self._superscripted(expr.arg) if self.notation.transpose_in_superscript else None
+        if split is not None:
+            return f"{split[0]}^{{{split[1]}{self.notation.transpose}}}"
         if isinstance(expr.arg, Inverse):
             return f"{self._base(expr.arg.arg)}^{{-{self.notation.transpose}}}"
         return f"{self._base(expr.arg)}^{{{self.notation.transpose}}}"
@@ -212,7 +268,32 @@ class _Printer:
         return f"{scalar}\\,{self._operand(expr.arg, (Add, Scale, Hadamard))}"
 
     def _matmul(self, expr: MatMul) -> str:
-        return r"\,".join(self._operand(f, (Add, Scale, Hadamard)) for f in expr.factors)
+        last = expr.factors[-1]
+        if self.notation.ones == "sum" and _is_ones(last) and len(expr.factors) > 1:
+            return self._sum_of_columns(
+                MatMul(expr.factors[:-1]) if len(expr.factors) > 2 else expr.factors[0],
+                last.shape[0],
+            )
+        return r"\,".join(self._factor(f) for f in expr.factors)
+
+    def _factor(self, expr: Expr) -> str:
+        if _is_ones(expr):
+            rows, cols = expr.shape
+            if dims_equal(cols, ONE):
+                return f"\\mathbf{{1}}_{{{dim_latex(rows, self.notation)}}}"
+            return (
+                f"\\mathbf{{1}}_{{{dim_latex(cols, self.notation)}}}^{{{self.notation.transpose}}}"
+            )
+        return self._operand(expr, (Add, Scale, Hadamard))
+
+    def _sum_of_columns(self, expr: Expr, count: Dim) -> str:
+        """X 1_K as Ng writes it: the sum over the examples i of the columns X^{(i)}."""
+        split = self._superscripted(expr)
+        if split is not None:
+            column = f"{split[0]}^{{{split[1]}(i)}}"
+        else:
+            column = f"{_wrap(self.print(expr))}^{{(i)}}"
+        return f"\\sum_{{i=1}}^{{{dim_latex(count, self.notation)}}} {column}"
 
     def _add(self, expr: Add) -> str:
         text = self.print(expr.terms[0])
@@ -231,11 +312,16 @@ class _Printer:
     def _hadamard(self, expr: Hadamard) -> str:
         numerators = [f for f in expr.factors if not _is_reciprocal(f)]
         denominators = [f.arg for f in expr.factors if _is_reciprocal(f)]
-        wrap = (Add, MatMul, Hadamard, Scale, ScalarProduct)
-        top = r" \odot ".join(self._operand(f, wrap) for f in numerators) or "1"
+        wrap: tuple[type, ...] = (Add, MatMul, Hadamard, Scale, ScalarProduct)
+        if self.notation.derivative_last:
+            # Ng and Goodfellow: W^T dZ * g'(Z), the product binding tighter than *.
+            numerators.sort(key=lambda f: not _holds_a_gradient(f, self.notation.running))
+            wrap = (Add, Hadamard, Scale, ScalarProduct)
+        times = f" {self.notation.hadamard} "
+        top = times.join(self._operand(f, wrap) for f in numerators) or "1"
         if not denominators:
             return top
-        bottom = r" \odot ".join(self._operand(f, (MatMul, Hadamard, Scale)) for f in denominators)
+        bottom = times.join(self._operand(f, (MatMul, Hadamard, Scale)) for f in denominators)
         return f"\\frac{{{top}}}{{{bottom}}}"
 
     def _apply(self, expr: Apply) -> str:
@@ -259,6 +345,24 @@ class _Printer:
     def _squarednorm(self, expr: SquaredNorm) -> str:
         norm = "" if is_column(expr.arg.shape) else "_F"
         return f"\\left\\|{self.print(expr.arg)}\\right\\|{norm}^2"
+
+
+def _is_objective(expr: Expr) -> bool:
+    """A named scalar (the loss L, the cost J): what dX and \\nabla_X J differentiate."""
+    return isinstance(expr, Symbol) and expr.index is None and is_scalar(expr.shape)
+
+
+def _is_ones(expr: Expr) -> bool:
+    """The ones vector 1_K (a row or a column), as in the bias's b 1_K^T."""
+    return isinstance(expr, Fill) and expr.value == 1 and not is_scalar(expr.shape)
+
+
+def _holds_a_gradient(expr: Expr, running: str | None) -> bool:
+    """Whether a factor carries a gradient (W^T dZ, g): Ng and Goodfellow write it first."""
+    return any(
+        isinstance(node, Derivative) or (isinstance(node, Symbol) and node.name == running)
+        for node in expr.walk()
+    )
 
 
 def _is_reciprocal(expr: Expr) -> bool:
@@ -287,3 +391,71 @@ def derivation_latex(derivation: Derivation, notation: Notation = DEFAULT) -> st
         layer = derivation.layers[l]
         lines.append(f"{to_latex(layer.dz, notation)} &= {to_latex(layer.dz_value, notation)}")
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+# --------------------------------------------------------------- each convention's own layout
+
+
+def convention_derivation_latex(derivation: Derivation, notation: Notation) -> str:
+    """The derivation laid out as the convention's source does, one aligned line each.
+
+    6.390 (fractions): every gradient, then every dL/dZ^l.  Ng (d-prefix): layer by layer from
+    the output, dZ^{[l]}, dW^{[l]}, db^{[l]}.  Goodfellow (nabla): Algorithm 6.4, the running
+    gradient g updated in place.
+    """
+    if notation.gradients == "d-prefix":
+        return _aligned(_backprop_summary(derivation, notation))
+    if notation.gradients == "nabla":
+        return _aligned(_running_gradient_algorithm(derivation, notation))
+    return derivation_latex(derivation, notation)
+
+
+def _aligned(lines: list[str]) -> str:
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def _backprop_summary(derivation: Derivation, notation: Notation) -> list[str]:
+    lines = []
+    for l in reversed(derivation.network.indices()):
+        layer = derivation.layers[l]
+        for lhs, rhs in (
+            (layer.dz, layer.dz_value),
+            (layer.dw, layer.dw_value),
+            (layer.dw0, layer.dw0_value),
+        ):
+            lines.append(f"{to_latex(lhs, notation)} &= {to_latex(rhs, notation)}")
+    return lines
+
+
+def _running_gradient_algorithm(derivation: Derivation, notation: Notation) -> list[str]:
+    """Goodfellow's Algorithm 6.4: g <- nabla_{a^{(k)}} J = g ⊙ f'(a^{(k)}), and so on."""
+    from matcalc.expr import substitute
+
+    running = notation.running or "g"
+
+    def named(expr: Expr) -> str:
+        gradients = [n for n in expr.walk() if isinstance(n, Derivative) and _is_objective(n.num)]
+        return to_latex(
+            substitute(expr, {g: Symbol(running, g.shape) for g in gradients}), notation
+        )
+
+    def update(lhs: Expr, rhs: Expr) -> str:
+        return f"{running} &\\leftarrow {to_latex(lhs, notation)} = {named(rhs)}"
+
+    network = derivation.network
+    lines = []
+    for l in reversed(network.indices()):
+        layer = derivation.layers[l]
+        if l == network.last and layer.fused is not None:
+            lines.append(update(layer.dz, layer.dz_value))
+        else:
+            if l == network.last:
+                output = Derivative(layer.dz.num, network.activation(l))
+                lines.append(update(output, layer.output_gradient))
+            lines.append(update(layer.dz, layer.dz_from_output))
+        lines.append(f"{to_latex(layer.dw0, notation)} &= {named(layer.dw0_value)}")
+        lines.append(f"{to_latex(layer.dw, notation)} &= {named(layer.dw_value)}")
+        if layer.input_gradient is not None:
+            lhs = Derivative(layer.dz.num, network.layer_input(l))
+            lines.append(update(lhs, layer.input_gradient))
+    return lines
