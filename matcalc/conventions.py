@@ -53,6 +53,7 @@ class Names:
     pre_activation: str
     activation: str
     target: str
+    batch_target: str
     loss: str
     cost: str
 
@@ -99,7 +100,7 @@ MIT_6390 = Convention(
     title="MIT 6.390",
     source="MIT 6.390 notes, Neural Networks (introml.mit.edu/notes/neural_networks.html)",
     forward="transposed",
-    names=Names("W", "W", "0", "Z", "A", "y", "L", "J"),
+    names=Names("W", "W", "0", "Z", "A", "y", "Y", "L", "J"),
     index_style="plain",
     layer_letter="l",
     activation_letter="f",
@@ -124,7 +125,7 @@ NG = Convention(
         "(forward and backward propagation summary)"
     ),
     forward="direct",
-    names=Names("W", "b", None, "Z", "A", "Y", "L", "J"),
+    names=Names("W", "b", None, "Z", "A", "Y", "Y", "L", "J"),
     index_style="bracket",
     layer_letter="l",
     activation_letter="g",
@@ -147,7 +148,7 @@ GOODFELLOW = Convention(
     title="Goodfellow, Bengio and Courville, Deep Learning",
     source="I. Goodfellow, Y. Bengio, A. Courville, Deep Learning (2016), sec. 6.5, Algorithm 6.4",
     forward="direct",
-    names=Names("W", "b", None, "a", "h", "y", "L", "J"),
+    names=Names("W", "b", None, "a", "h", "y", "y", "L", "J"),
     index_style="paren",
     layer_letter="k",
     activation_letter="f",

@@ -253,9 +253,10 @@ class Derivation:
         return groups
 
     def gradient(self, name: str) -> Gradient:
-        """The gradient for a parameter named like "W^2", "W_0^2", "W^L"."""
+        """The gradient for a parameter named like "W^2", "W_0^2", "W^L", "b^{[2]}", "W^{(2)}"."""
+        bare = "".join(c for c in name if c not in "{}[]()")
         for gradient in self.gradients():
-            if gradient.key == name.replace("{", "").replace("}", ""):
+            if gradient.key == bare:
                 return gradient
         known = ", ".join(g.key for g in self.gradients())
         raise KeyError(f"no parameter {name!r}; the network has {known}")

@@ -314,7 +314,9 @@ class Network:
         return Symbol(name, (self.input_size(l), self.columns), sympy.sympify(l) - 1)
 
     def target(self) -> Symbol:
-        return Symbol(self.declaration.names.target, (self.size(self.last), self.columns))
+        names = self.declaration.names
+        name = names.target if self.batch is None else names.batch_target
+        return Symbol(name, (self.size(self.last), self.columns))
 
     def loss_symbol(self) -> Symbol:
         """L: the loss of the example, or with a batch the sum of the per-example losses."""

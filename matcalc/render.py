@@ -7,18 +7,29 @@ from collections.abc import Callable
 
 from matcalc.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
-from matcalc.latex import DEFAULT, Notation, derivation_latex, shape_latex, to_latex
+from matcalc.latex import (
+    DEFAULT,
+    Notation,
+    convention_derivation_latex,
+    shape_latex,
+    to_latex,
+)
 
 FORMATS = ("latex", "json", "numpy")
 
 
 def render_derivation(
-    derivation: Derivation, fmt: str, wrt: str | None = None, notation: Notation = DEFAULT
+    derivation: Derivation, fmt: str, wrt: str | None = None, notation: Notation | None = None
 ) -> str:
-    """The derivation in the named format, all gradients or only ``wrt``."""
+    """The derivation in the named format, all gradients or only ``wrt``.
+
+    Without a ``notation``, the network's convention's own (6.390's is the default).
+    """
     renderer = RENDERERS.get(fmt)
     if renderer is None:
         raise MatcalcError(f"--format {fmt}: one of {', '.join(RENDERERS)}")
+    if notation is None:
+        notation = Notation.of(derivation.network.declaration)
     return renderer(derivation, _selected(derivation, wrt), notation)
 
 
@@ -32,7 +43,7 @@ def _selected(derivation: Derivation, wrt: str | None) -> list[Gradient]:
 
 
 def _latex(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:
-    return f"% {derivation.convention}\n" + derivation_latex(derivation, notation)
+    return f"% {derivation.convention}\n" + convention_derivation_latex(derivation, notation)
 
 
 def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
@@ -55,6 +66,8 @@ def _json(derivation: Derivation, gradients: list[Gradient], notation: Notation)
     network = derivation.network
     record = {
         "convention": derivation.convention,
+        "convention_name": network.convention,
+        "batch": None if network.batch_size is None else str(network.batch_size),
         "loss": network.loss,
         "gradients": [gradient_record(g, notation) for g in gradients],
     }

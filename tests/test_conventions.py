@@ -1,5 +1,7 @@
 """Conventions (6.390, ng, goodfellow) and mini-batches: shapes, names, and numbers."""
 
+import json
+
 import numpy as np
 import pytest
 import sympy
@@ -10,6 +12,7 @@ from matcalc.cli import main
 from matcalc.conventions import CONVENTIONS, ConventionError, convention_named
 from matcalc.network import Layer, Network, SpecError
 from matcalc.numeric import central_difference, evaluate
+from matcalc.render import render_derivation
 from matcalc.shapes import LAYER_SIZE, ONE, dims_equal
 
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -198,3 +201,152 @@ def test_bad_convention_or_batch_is_one_line_and_exit_2(line, message, tmp_path,
     assert main(["derive", str(spec)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+# ----------------------------------------------------------------------------- numpy export
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+@pytest.mark.parametrize("batch", [None, 4, "K"])
+def test_numpy_export_keeps_the_conventions_keys_and_shapes(convention, batch, rng):
+    """Symbolic sizes and a symbolic batch are read from the arrays at run time."""
+    layers = [Layer(None, "relu"), Layer(None, "softmax")]
+    network = Network(layers, None, "nllm", convention, batch=batch)
+    source = render_derivation(network.derive(), "numpy")
+    namespace: dict = {}
+    exec(compile(source, "<matcalc numpy>", "exec"), namespace)  # noqa: S102 - our own output
+    concrete = network.at_sizes([3, 4, 2], batch=5 if batch == "K" else None)
+    params, x, y = random_point(concrete, rng)
+    assert set(params) == {f"W^{l}" for l in (1, 2)} | {
+        concrete.parameter_key(concrete.bias(1)),
+        concrete.parameter_key(concrete.bias(2)),
+    }
+    assert namespace["loss"](params, x, y) == pytest.approx(concrete.cost_value(params, x, y))
+    assert_close(namespace["gradients"](params, x, y), cost_differences(concrete, params, x, y))
+
+
+# ----------------------------------------------------------------------------- printing
+
+GOLDEN = {
+    ("ng", None): [
+        r"dZ^{[2]} &= A^{[2]} - Y",
+        r"dW^{[2]} &= dZ^{[2]}\,A^{[1]T}",
+        r"db^{[2]} &= dZ^{[2]}",
+        r"dZ^{[1]} &= W^{[2]T}\,dZ^{[2]} * \left(1 - A^{[1]} * A^{[1]}\right)",
+        r"dW^{[1]} &= dZ^{[1]}\,A^{[0]T}",
+        r"db^{[1]} &= dZ^{[1]}",
+    ],
+    ("ng", "m"): [
+        r"dZ^{[2]} &= A^{[2]} - Y",
+        r"dW^{[2]} &= \frac{1}{m}\,dZ^{[2]}\,A^{[1]T}",
+        r"db^{[2]} &= \frac{1}{m}\,\sum_{i=1}^{m} dZ^{[2](i)}",
+        r"dZ^{[1]} &= W^{[2]T}\,dZ^{[2]} * \left(1 - A^{[1]} * A^{[1]}\right)",
+        r"dW^{[1]} &= \frac{1}{m}\,dZ^{[1]}\,A^{[0]T}",
+        r"db^{[1]} &= \frac{1}{m}\,\sum_{i=1}^{m} dZ^{[1](i)}",
+    ],
+    ("goodfellow", None): [
+        r"g &\leftarrow \nabla_{a^{(2)}} J = h^{(2)} - y",
+        r"\nabla_{b^{(2)}} J &= g",
+        r"\nabla_{W^{(2)}} J &= g\,h^{(1)\top}",
+        r"g &\leftarrow \nabla_{h^{(1)}} J = W^{(2)\top}\,g",
+        r"g &\leftarrow \nabla_{a^{(1)}} J = g \odot \left(1 - h^{(1)} \odot h^{(1)}\right)",
+        r"\nabla_{b^{(1)}} J &= g",
+        r"\nabla_{W^{(1)}} J &= g\,h^{(0)\top}",
+    ],
+    ("goodfellow", "m"): [
+        r"g &\leftarrow \nabla_{a^{(2)}} J = \frac{1}{m}\,\left(h^{(2)} - y\right)",
+        r"\nabla_{b^{(2)}} J &= g\,\mathbf{1}_{m}",
+        r"\nabla_{W^{(2)}} J &= g\,h^{(1)\top}",
+        r"g &\leftarrow \nabla_{h^{(1)}} J = W^{(2)\top}\,g",
+        r"g &\leftarrow \nabla_{a^{(1)}} J = g \odot \left(1 - h^{(1)} \odot h^{(1)}\right)",
+        r"\nabla_{b^{(1)}} J &= g\,\mathbf{1}_{m}",
+        r"\nabla_{W^{(1)}} J &= g\,h^{(0)\top}",
+    ],
+    ("6.390", "m"): [
+        r"\frac{\partial J}{\partial W^{1}} &= \frac{1}{m}\,A^{0}\,"
+        r"\left(\frac{\partial \mathcal{L}}{\partial Z^{1}}\right)^{T}",
+        r"\frac{\partial J}{\partial W_{0}^{1}} &= \frac{1}{m}\,"
+        r"\frac{\partial \mathcal{L}}{\partial Z^{1}}\,\mathbf{1}_{m}",
+        r"\frac{\partial J}{\partial W^{2}} &= \frac{1}{m}\,A^{1}\,"
+        r"\left(\frac{\partial \mathcal{L}}{\partial Z^{2}}\right)^{T}",
+        r"\frac{\partial J}{\partial W_{0}^{2}} &= \frac{1}{m}\,"
+        r"\frac{\partial \mathcal{L}}{\partial Z^{2}}\,\mathbf{1}_{m}",
+        r"\frac{\partial \mathcal{L}}{\partial Z^{2}} &= A^{2} - Y",
+        r"\frac{\partial \mathcal{L}}{\partial Z^{1}} &= \left(1 - A^{1} \odot A^{1}\right) \odot "
+        r"\left(W^{2}\,\frac{\partial \mathcal{L}}{\partial Z^{2}}\right)",
+    ],
+}
+
+
+def small_network(convention: str, batch) -> Network:
+    return Network([Layer(3, "tanh"), Layer(1, "sigmoid")], 2, "nll", convention, batch=batch)
+
+
+@pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
+def test_each_convention_prints_in_its_own_notation(convention, batch):
+    network = small_network(convention, batch)
+    text = render_derivation(network.derive(), "latex")
+    comment, body = text.split("\n", 1)
+    assert comment.startswith(f"% {convention} convention")
+    assert ("batch of m examples" in comment) == (batch is not None)
+    lines = body.removeprefix("\\begin{aligned}\n").removesuffix("\n\\end{aligned}")
+    assert lines.split(" \\\\\n") == GOLDEN[convention, batch]
+
+
+SYMBOLIC_DEPTH = {
+    "ng": r"dZ^{[l]} &= W^{[l+1]T}\,dZ^{[l+1]} * g^{[l]\prime}\left(Z^{[l]}\right)",
+    "goodfellow": r"g &\leftarrow \nabla_{a^{(k)}} J = g \odot f^{(k)\prime}\left(a^{(k)}\right)",
+}
+
+
+@pytest.mark.parametrize("convention", SYMBOLIC_DEPTH)
+def test_the_general_layer_reads_as_in_the_source(convention):
+    activation = "g" if convention == "ng" else "f"
+    network = Network([Layer(None, activation)], depth="L", convention=convention)
+    assert SYMBOLIC_DEPTH[convention] in render_derivation(network.derive(), "latex")
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+def test_json_names_the_convention_and_the_batch(convention, tmp_path, capsys):
+    spec = tmp_path / "net.toml"
+    spec.write_text(
+        f'convention = "{convention}"\nloss = "nll"\nbatch = 6\n'
+        '[[layer]]\nsize = 3\nactivation = "tanh"\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n'
+    )
+    assert main(["derive", str(spec), "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["convention_name"] == convention and record["batch"] == "6"
+    assert record["convention"].startswith(convention)
+    keys = [g["name"] for g in record["gradients"]]
+    bias = "W_0" if convention == "6.390" else "b"
+    assert keys == ["W^1", f"{bias}^1", "W^2", f"{bias}^2"]
+
+
+@pytest.mark.parametrize(
+    ("convention", "name", "key"), [("ng", "b^{[2]}", "b^2"), ("goodfellow", "W^{(1)}", "W^1")]
+)
+def test_wrt_accepts_the_conventions_own_spelling(convention, name, key):
+    assert small_network(convention, None).derive().gradient(name).key == key
+
+
+@pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
+def test_the_printed_latex_compiles(convention, batch, tmp_path):
+    import subprocess
+
+    from conftest import require_tool
+
+    pdflatex = require_tool("pdflatex")
+    body = render_derivation(small_network(convention, batch).derive(), "latex")
+    document = (
+        "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+        f"\\[\n{body}\n\\]\n\\end{{document}}\n"
+    )
+    (tmp_path / "d.tex").write_text(document)
+    result = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
