@@ -1,7 +1,38 @@
-"""matcalc: symbolic matrix-calculus derivations for neural networks."""
+"""matcalc: symbolic matrix-calculus derivations for neural networks.
 
-from matcalc.derive import Derivation, Gradient, derive
-from matcalc.errors import MatcalcError
-from matcalc.network import Layer, Network, SpecError
+The public names load on first use, so ``import matcalc`` stays cheap (SymPy and NumPy are
+imported only when a network is built).
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+_PUBLIC = {
+    "Derivation": "matcalc.derive",
+    "Gradient": "matcalc.derive",
+    "derive": "matcalc.derive",
+    "MatcalcError": "matcalc.errors",
+    "Layer": "matcalc.network",
+    "Network": "matcalc.network",
+    "SpecError": "matcalc.network",
+}
 
 __all__ = ["Derivation", "Gradient", "Layer", "MatcalcError", "Network", "SpecError", "derive"]
+
+if TYPE_CHECKING:
+    from matcalc.derive import Derivation, Gradient, derive
+    from matcalc.errors import MatcalcError
+    from matcalc.network import Layer, Network, SpecError
+
+
+def __getattr__(name: str) -> object:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
