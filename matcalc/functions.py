@@ -70,6 +70,11 @@ def lookup(name: str) -> ScalarFunction | None:
     return _registry.get(name)
 
 
+def registered() -> tuple[ScalarFunction, ...]:
+    """Every known function, built in or registered."""
+    return tuple(_registry.values())
+
+
 def evaluate(name: str, order: int, values: np.ndarray) -> np.ndarray:
     """The ``order``-th derivative of the named function, entrywise at ``values``."""
     return _numeric(name, order)(values)

@@ -27,7 +27,8 @@ from matcalc import functions, numeric
 from matcalc.conventions import CONVENTIONS, Convention, ConventionError, convention_named
 from matcalc.errors import MatcalcError
 from matcalc.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
-from matcalc.rules import loss_rule
+from matcalc.rules import is_custom_loss, loss_rule
+from matcalc.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
 
 LOSSES = ("squared", "nll", "nllm")
@@ -152,12 +153,12 @@ class Network:
                     raise SpecError(
                         f"layer {number}: unknown key {key!r}; a layer has size and activation"
                     )
-            activation = raw.get("activation", "identity")
+            activation = activation_from_spec(raw.get("activation", "identity"), f"layer {number}")
             layers.append(Layer(raw.get("size"), activation))
         return cls(
             layers=tuple(layers),
             input=spec.get("input"),
-            loss=spec.get("loss", "squared"),
+            loss=loss_from_spec(spec.get("loss", "squared")),
             convention=spec.get("convention", "6.390"),
             depth=spec.get("depth"),
             batch=spec.get("batch"),
@@ -173,8 +174,11 @@ class Network:
             raise SpecError(NO_LAYERS)
         if len(self.layers) > MAX_LAYERS:
             raise SpecError(f"{len(self.layers)} layers; at most {MAX_LAYERS}")
-        if not isinstance(self.loss, str) or self.loss not in LOSSES:
-            raise SpecError(f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}")
+        if not isinstance(self.loss, str) or not (self.loss in LOSSES or is_custom_loss(self.loss)):
+            raise SpecError(
+                f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}, or define one: "
+                'loss = { name = "...", latex = "..." } in a and y'
+            )
         if self.depth is not None:
             if self.depth != "L":
                 raise SpecError(f'depth = {self.depth!r}: symbolic depth is written depth = "L"')
@@ -204,7 +208,10 @@ class Network:
             allowed = ", ".join(functions.ACTIVATIONS)
             if self.depth is not None:
                 allowed += ", or one letter such as f for the general layer"
-            raise SpecError(f"layer {number} activation = {activation!r}: known are {allowed}")
+            raise SpecError(
+                f"layer {number} activation = {activation!r}: known are {allowed}, or define "
+                'one: activation = { name = "...", latex = "..." } in z'
+            )
 
     def _resolve_sizes(self) -> tuple[Dim, ...]:
         if self.depth is not None:

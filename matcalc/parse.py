@@ -716,6 +716,8 @@ class _Build(Transformer):
             raise self.error("a norm is read squared only: \\|x\\|^2", script.start)
         if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value == 1:
             return Inverse(base, **span)
+        if isinstance(node, Neg) and _is_transpose_mark(node.arg):  # X^{-T}
+            return Transposed(Inverse(base, **span), self._transpose_spelling(script), **span)
         if node is None:
             raise self.error(
                 "a superscript is a layer index such as l, l+1, (l) or [l]", tok.start_pos

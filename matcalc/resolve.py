@@ -20,10 +20,12 @@ from matcalc.errors import MatcalcError
 from matcalc.expr import (
     Apply,
     Derivative,
+    Det,
     Diag,
     Expr,
     Fill,
     Function,
+    Inverse,
     MatMul,
     Scale,
     ShapeError,
@@ -31,10 +33,11 @@ from matcalc.expr import (
     SquaredNorm,
     Sum,
     Symbol,
+    Trace,
     add,
     hadamard,
     matmul,
-    ones,
+    scalar_product,
     scale,
     transpose,
 )
@@ -45,7 +48,6 @@ from matcalc.parse import (
     Elementwise,
     Frac,
     Group,
-    Inverse,
     Nabla,
     Name,
     Neg,
@@ -59,6 +61,7 @@ from matcalc.parse import (
     SumOf,
     Transposed,
 )
+from matcalc.parse import Inverse as InverseOf
 from matcalc.parse import Sum as SumNode
 from matcalc.shapes import DEPTH, LAYER, dims_equal, is_column, is_scalar
 
@@ -109,6 +112,10 @@ class Namespace:
             return Softmax
         if text == "diag" and order == 0:
             return Diag
+        if text in ("tr", "Tr", "trace") and order == 0:
+            return Trace
+        if text == "det" and order == 0:
+            return Det
         name = FUNCTION_NAMES.get(text, text)
         if functions.lookup(name) is not None and name not in ("reciprocal",):
             fn = Function(name, order)
@@ -124,13 +131,7 @@ class Namespace:
         raise MatcalcError("\\cdots is read only inside a chain of a network's Jacobians")
 
     def inverse(self, arg: Expr) -> Expr:
-        raise MatcalcError("the inverse ^{-1} is not available here yet")
-
-    def trace(self, arg: Expr) -> Expr:
-        raise MatcalcError("the trace is not available here yet")
-
-    def determinant(self, arg: Expr) -> Expr:
-        raise MatcalcError("the determinant is not available here yet")
+        return Inverse(arg)
 
 
 class NetworkNamespace(Namespace):
@@ -337,7 +338,7 @@ class Resolver:
                 return self._name(arg, order)
             case Transposed(arg=arg):
                 return transpose(self._matrix(arg))
-            case Inverse(arg=arg):
+            case InverseOf(arg=arg):
                 return self.namespace.inverse(self._matrix(arg))
             case Neg(arg=arg):
                 inner = self.value(arg)
@@ -562,17 +563,10 @@ def times(left: Expr, right: Expr) -> Expr:
     ):
         return matmul(Diag(left), right)
     if is_scalar(left.shape):
-        return scalar_times(left, right)
+        return scalar_product(left, right)
     if is_scalar(right.shape):
-        return scalar_times(right, left)
+        return scalar_product(right, left)
     return matmul(left, right)
-
-
-def scalar_times(scalar: Expr, matrix: Expr) -> Expr:
-    """s M for a 1 x 1 expression s: (1 s 1^T) ⊙ M."""
-    rows, cols = matrix.shape
-    spread = matmul(ones(rows), scalar, transpose(ones(cols)))
-    return hadamard(spread, matrix)
 
 
 def resolve(
@@ -604,6 +598,5 @@ __all__ = [
     "Resolver",
     "index_symbols",
     "resolve",
-    "scalar_times",
     "times",
 ]

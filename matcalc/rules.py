@@ -1067,10 +1067,31 @@ def jacobian_rule(node: Expr, position: int) -> Rule:
     )
 
 
+BUILTIN_LOSSES = tuple(rule.loss for rule in LOSSES)
+_custom_losses: dict[str, Rule] = {}
+
+
+def register_loss(rule: Rule) -> Rule:
+    """Make a user-defined loss (see :mod:`matcalc.scalar_latex`) known by its name."""
+    _custom_losses[rule.loss] = rule
+    return rule
+
+
+def is_custom_loss(name: str) -> bool:
+    return name in _custom_losses
+
+
+def loss_example() -> tuple[Symbol, Symbol]:
+    """A small instance for checking a loss rule: A and y, 3 x 1."""
+    return _loss_example()
+
+
 def loss_rule(name: str) -> Rule:
     for rule in LOSSES:
         if rule.loss == name:
             return rule
+    if name in _custom_losses:
+        return _custom_losses[name]
     raise NoRuleError(f"no rule for the loss {name!r}")
 
 
