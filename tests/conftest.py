@@ -39,6 +39,7 @@ def require_tool(name: str) -> str:
 ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax")
 OUTPUT_OF_LOSS = {"nll": "sigmoid", "nllm": "softmax"}
 RELU_MARGIN = 1e-3
+SATURATION_MARGIN = 1e-6
 
 
 def random_networks(
@@ -76,15 +77,24 @@ def random_networks(
 
 
 def away_from_kinks(network: Network, rng: np.random.Generator, tries: int = 200):
-    """Random (params, x, y) with every ReLU pre-activation at least RELU_MARGIN from 0."""
+    """Random (params, x, y) where finite differences are well conditioned.
+
+    Every ReLU pre-activation is at least RELU_MARGIN from 0, and the outputs of a log loss
+    stay at least SATURATION_MARGIN above 0 (and, for nll's log(1 - A), below 1).
+    """
     relu_layers = [l for l in network.indices() if network.activation_name(l) == "relu"]
+    output = network.activation(network.last)
     for _ in range(tries):
         params = network.random_parameters(rng)
         x, y = network.random_example(rng)
         env = network.forward(params, x, y)
-        if all(np.abs(env[network.pre_activation(l)]).min() > RELU_MARGIN for l in relu_layers):
+        kinks = all(np.abs(env[network.pre_activation(l)]).min() > RELU_MARGIN for l in relu_layers)
+        outputs = env[output]
+        saturated = network.loss in OUTPUT_OF_LOSS and outputs.min() < SATURATION_MARGIN
+        saturated |= network.loss == "nll" and outputs.max() > 1 - SATURATION_MARGIN
+        if kinks and not saturated:
             return params, x, y
-    pytest.fail("no random point away from the ReLU kinks")
+    pytest.fail("no random point away from the ReLU kinks and saturated outputs")
 
 
 def objective_value(network: Network, params, x, y) -> float:
