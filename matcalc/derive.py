@@ -38,6 +38,7 @@ from matcalc.expr import (
 )
 from matcalc.network import Network
 from matcalc.rules import (
+    REWRITES,
     NoRuleError,
     Rule,
     fused_rule,
@@ -120,30 +121,60 @@ def d(num: Expr, den: Expr, shape=None) -> Derivative:
 
 @dataclass(frozen=True)
 class Factor:
-    """One named Jacobian of a chain and its value: dA^l/dZ^l = diag(f'(Z^l))."""
+    """One named Jacobian of a chain and its value: dA^l/dZ^l = diag(1 - A^l ⊙ A^l).
+
+    ``prime`` is the value with f'(Z^l) kept unrewritten, diag(f'(Z^l)), where that differs.
+    """
 
     name: Derivative
     value: Expr
     rules: tuple[Rule, ...]
+    prime: Expr | None = None
+
+    @property
+    def value_with_prime(self) -> Expr:
+        return self.value if self.prime is None else self.prime
 
 
 @dataclass(frozen=True)
 class ChainGroup:
-    """Consecutive factors that belong to one layer (or to the loss), for braces."""
+    """Consecutive factors that belong to one layer (or to the loss), for braces.
+
+    ``layer`` is the layer's index (None for the loss unit and the elided layers).
+    """
 
     label: str
     factors: tuple[Factor, ...]
     elided: Cdots | None = None
+    layer: int | sympy.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a derivation: ``lhs`` = ``rhs`` by ``rules`` (``lhs`` None continues).
+
+    ``shapes`` says whether the printer shows each factor of ``rhs`` with its shape; ``note``
+    names a step that is no identity of the table (the chain rule itself).
+    """
+
+    lhs: Expr | None
+    rhs: Expr
+    rules: tuple[Rule, ...] = ()
+    shapes: bool = True
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a derivation: ``lhs`` = each of ``forms`` in turn, by ``rules``."""
+    """One step of a derivation backwards from the loss: a title, then its lines.
+
+    ``chain`` is, where the step shows it, the whole chain of dL/dZ^l with its layers.
+    """
 
     title: str
-    lhs: Expr
-    forms: tuple[Expr, ...]
-    rules: tuple[Rule, ...]
+    layer: int | sympy.Expr | None
+    lines: tuple[Line, ...]
+    chain: tuple[ChainGroup, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +203,14 @@ class LayerDerivation:
     dz_from_output: Expr | None = None
     input_gradient: Expr | None = None
     fused: Rule | None = None
+    dz_prime: Expr | None = None
+    dz_diag: Expr | None = None
+
+    def dz_form(self, derivative: str) -> Expr:
+        """dL/dZ^l with f' "closed" (1 - A ⊙ A), kept as f'(Z) ("prime"), or as diag(f'(Z))."""
+        forms = {"closed": self.dz_value, "prime": self.dz_prime, "diag": self.dz_diag}
+        form = forms[derivative]
+        return self.dz_value if form is None else form
 
 
 @dataclass(frozen=True)
@@ -227,27 +266,24 @@ class Derivation:
         last = net.last
         if l == last:
             groups = (
-                ChainGroup(f"Layer {index_text(l)}", (layer.activation,)),
+                _layer_group(l, layer.activation),
                 ChainGroup("Loss unit", (layer.loss,)),
             )
         elif net.symbolic:
             output = self.layers[last]
             groups = (
-                ChainGroup(f"Layer {index_text(l)}", (layer.activation,)),
+                _layer_group(l, layer.activation),
                 ChainGroup("", (), Cdots((net.size(l), net.input_size(last - 1)))),
-                ChainGroup(
-                    f"Layer {index_text(last - 1)}",
-                    (_link_factor(net, last - 1), _activation_factor(net, last - 1)),
+                _layer_group(
+                    last - 1, _link_factor(net, last - 1), _activation_factor(net, last - 1)
                 ),
-                ChainGroup(
-                    f"Layer {index_text(last)}", (_link_factor(net, last), output.activation)
-                ),
+                _layer_group(last, _link_factor(net, last), output.activation),
                 ChainGroup("Loss unit", (output.loss,)),
             )
         else:
             following = self.chain(l + 1)
-            head = ChainGroup(f"Layer {index_text(l)}", (layer.activation,))
-            merged = ChainGroup(following[0].label, (layer.link, *following[0].factors))
+            head = _layer_group(l, layer.activation)
+            merged = _layer_group(l + 1, layer.link, *following[0].factors)
             groups = (head, merged, *following[1:])
         self._chains[l] = groups
         return groups
@@ -340,12 +376,20 @@ class Derivation:
         return f"$$\n{derivation_latex(self)}\n$$"
 
 
+def _layer_group(l: int | sympy.Expr, *factors: Factor) -> ChainGroup:
+    return ChainGroup(f"Layer {index_text(l)}", factors, layer=l)
+
+
+KEEP_PRIME = tuple(r for r in REWRITES if r.name != "derivative of an activation from its output")
+
+
 def _activation_factor(net: Network, l: int | sympy.Expr) -> Factor:
     used: list[Rule] = []
-    value = simplify(
-        jacobian(net.activation_expr(l), net.pre_activation(l), used), net.definitions(l)
-    )
-    return Factor(d(net.activation(l), net.pre_activation(l)), value, tuple(used))
+    raw = jacobian(net.activation_expr(l), net.pre_activation(l), used)
+    value = simplify(raw, net.definitions(l))
+    prime = simplify(raw, net.definitions(l), rules=KEEP_PRIME)
+    name = d(net.activation(l), net.pre_activation(l))
+    return Factor(name, value, tuple(used), None if prime == value else prime)
 
 
 def derive(network: Network) -> Derivation:
@@ -395,6 +439,7 @@ def derive(network: Network) -> Derivation:
             dz_value = pullback(
                 network.activation_expr(l), network.pre_activation(l), upstream, used
             )
+        dz_prime = simplify(dz_value, definitions, rules=KEEP_PRIME)
         dz_value = simplify(dz_value, definitions, used)
         dz_from_output = pullback(
             network.activation_expr(l), network.pre_activation(l), d(carried, network.activation(l))
@@ -404,6 +449,15 @@ def derive(network: Network) -> Derivation:
             input_gradient = simplify(
                 pullback(network.pre_activation_expr(l), network.layer_input(l), dz)
             )
+        if fused is not None:
+            dz_diag = dz_value
+        elif network.batch is not None:
+            dz_diag = None  # diag(f'(Z)) is a per-example Jacobian; a batch has K columns
+        elif link is None:
+            dz_diag = scale(carried_scale, matmul(activation.value_with_prime, loss_factor.value))
+        else:
+            upstream_name = d(carried, network.pre_activation(l + 1))
+            dz_diag = matmul(activation.value_with_prime, link.value, upstream_name)
         weight_link = _weight_link_factor(example, l)
         to_objective = scale(sympy.sympify(objective_scale) / carried_scale, dz)
         dw_value = simplify(
@@ -429,6 +483,8 @@ def derive(network: Network) -> Derivation:
             simplify(dz_from_output, definitions),
             input_gradient,
             fused,
+            None if dz_prime == dz_value else dz_prime,
+            dz_diag,
         )
     return Derivation(network, layers, convention_note(network))
 
@@ -468,6 +524,7 @@ __all__ = [
     "Factor",
     "Gradient",
     "LayerDerivation",
+    "Line",
     "Step",
     "derive",
     "jacobian",

@@ -74,6 +74,7 @@ def shape_text(shape: Shape) -> str:
 
 def index_text(index: sympy.Expr) -> str:
     """A layer index as people write it: l+1, L-1, 2."""
+    index = sympy.sympify(index)
     if isinstance(index, sympy.Integer | sympy.Symbol):
         return str(index)
     terms = sympy.Add.make_args(index)
