@@ -13,11 +13,13 @@ from pathlib import Path
 
 from matcalc.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.derive import Derivation, derive
+from matcalc.document import compile_pdf
 from matcalc.errors import MatcalcError
 from matcalc.examples import EXAMPLE_SPEC
 from matcalc.explain import explain, standalone
+from matcalc.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
 from matcalc.network import Network
-from matcalc.render import FORMATS, render_derivation
+from matcalc.render import FORMATS, Layout, render_derivation
 
 EXIT_OK = 0
 EXIT_INCORRECT = 1
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument("--format", choices=FORMATS, default="latex")
     derive_cmd.add_argument("--wrt", help='only this parameter, e.g. "W^2" or "W_0^1"')
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_document_options(derive_cmd)
+    add_notation_options(derive_cmd)
 
     rules_cmd = commands.add_parser("rules", help="print the rule catalog")
     rules_cmd.add_argument("--format", choices=CATALOG_FORMATS, default="text")
@@ -67,6 +71,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LOSS_NAME_CHOICES = {"mathcal": r"\mathcal{L}", "L": "L", "loss": r"\text{loss}", "J": "J"}
+TRANSPOSE_CHOICES = {"T": "T", "top": r"\top"}
+
+
+def add_document_options(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("document")
+    group.add_argument(
+        "--steps", action="store_true", help="the derivation step by step, back from the loss"
+    )
+    group.add_argument(
+        "--diagram", action="store_true", help="the network's forward and backward pass (TikZ)"
+    )
+    group.add_argument("--title", help="the document's title (tex, markdown, pdf)")
+
+
+def add_notation_options(command: argparse.ArgumentParser) -> None:
+    """The notation of a course: see docs/latex.md for which course writes what."""
+    group = command.add_argument_group("notation (default: MIT 6.390)")
+    group.add_argument(
+        "--layer-index",
+        choices=LAYER_STYLES,
+        help="W^{l} (plain), W^{(l)} (paren) or W^{[l]} (bracket)",
+    )
+    group.add_argument("--ell", action="store_true", help="write the layer index as \\ell")
+    group.add_argument("--transpose", choices=TRANSPOSE_CHOICES, help="X^T (T) or X^\\top (top)")
+    group.add_argument(
+        "--loss-name",
+        choices=LOSS_NAME_CHOICES,
+        help="\\mathcal{L} (mathcal), L, \\text{loss} (loss) or J",
+    )
+    group.add_argument("--sizes", choices=SIZE_STYLES, help="m^l and n^l (mn) or d_l (d)")
+    group.add_argument(
+        "--activation-derivative",
+        choices=DERIVATIVE_STYLES,
+        help="f' in closed form (closed), as f'(Z) (prime) or as diag(f'(Z)) (diag)",
+    )
+    group.add_argument(
+        "--no-shapes", action="store_true", help="no shape under each factor of a chain"
+    )
+
+
+def notation_from(args: argparse.Namespace, network: Network) -> Notation:
+    """The convention's own notation, with the notation flags given on the command line."""
+    changes: dict[str, object] = {}
+    if args.layer_index:
+        changes["layer_style"] = args.layer_index
+    if args.ell:
+        changes["ell"] = True
+    if args.transpose:
+        changes["transpose"] = TRANSPOSE_CHOICES[args.transpose]
+    if args.loss_name:
+        changes["loss"] = LOSS_NAME_CHOICES[args.loss_name]
+    if args.sizes:
+        changes["sizes"] = args.sizes
+    if args.activation_derivative:
+        changes["derivative"] = args.activation_derivative
+    if args.no_shapes:
+        changes["shapes"] = False
+    return Notation.of(network.declaration).with_(**changes)
+
+
 def load_network(spec: str | None) -> Network:
     if spec is None:
         return Network.from_toml(EXAMPLE_SPEC)
@@ -74,8 +139,18 @@ def load_network(spec: str | None) -> Network:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    derivation: Derivation = derive(load_network(args.spec))
-    text = render_derivation(derivation, args.format, wrt=args.wrt)
+    network = load_network(args.spec)
+    derivation: Derivation = derive(network)
+    layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
+    notation = notation_from(args, network)
+    if args.format == "pdf":
+        tex = render_derivation(derivation, "tex", args.wrt, notation, layout)
+        output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
+        output = output if args.output else output.with_suffix(".pdf")
+        compile_pdf(tex, output)
+        print(f"wrote {output}", file=sys.stderr)
+        return EXIT_OK
+    text = render_derivation(derivation, args.format, args.wrt, notation, layout)
     _emit(text, args.output)
     return EXIT_OK
 

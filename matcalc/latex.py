@@ -84,6 +84,8 @@ class Notation:
     def __post_init__(self) -> None:
         if self.layer_style not in LAYER_STYLES:
             raise ValueError(f"layer style {self.layer_style!r}: one of {', '.join(LAYER_STYLES)}")
+        if self.loss not in LOSS_NAMES:
+            raise ValueError(f"loss name {self.loss!r}: one of {', '.join(LOSS_NAMES)}")
         if self.transpose not in ("T", r"\top"):
             raise ValueError(f"transpose {self.transpose!r}: T or \\top")
         if self.sizes not in SIZE_STYLES:
@@ -112,18 +114,45 @@ class Notation:
     def with_(self, **changes: object) -> Notation:
         return replace(self, **changes)
 
+    def describe(self) -> str:
+        """The convention in one sentence, stated on every output."""
+        l = r"\ell" if self.ell else "l"
+        weight = f"W^{{{LAYER_STYLES[self.layer_style].format(l)}}}"
+        sizes = (
+            f"m^{{{LAYER_STYLES[self.layer_style].format(l)}}} = n^{{"
+            f"{LAYER_STYLES[self.layer_style].format(l + '-1')}}}"
+            if self.sizes == "mn"
+            else f"d_{{{l}}}"
+        )
+        derivative = {
+            "closed": "in closed form from the layer's output",
+            "prime": "as $f'(Z)$ (elementwise)",
+            "diag": r"as $\operatorname{diag}(f'(Z))$ (a Jacobian matrix)",
+        }[self.derivative]
+        return (
+            f"Notation: weights ${weight}$, layer index ${l}$, transpose "
+            f"$X^{{{self.transpose}}}$, loss ${self.loss}$, sizes ${sizes}$; activation "
+            f"derivatives {derivative}."
+        )
+
 
 DEFAULT = Notation()
 
 
-def layer_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
+def plain_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
+    """A layer index with l or \\ell but no brackets: l+1, \\ell-1, L, 2."""
     text = index_text(index)
     if notation.layer_letter != "l":
         text = text.replace("l", notation.layer_letter)
     if notation.ell:
         text = text.replace("l", r"\ell ").replace(r"\ell +", r"\ell+").replace(r"\ell -", r"\ell-")
         text = text.strip()
-    return LAYER_STYLES[notation.layer_style].format(text)
+    return text
+
+
+def layer_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
+    """A layer index as a superscript's content: l, (l), [l], \\ell."""
+    return LAYER_STYLES[notation.layer_style].format(plain_index(index, notation))
 
 
 def dim_latex(d: Dim, notation: Notation = DEFAULT) -> str:
@@ -131,7 +160,7 @@ def dim_latex(d: Dim, notation: Notation = DEFAULT) -> str:
     if isinstance(d, sympy.Indexed) and d.base in (INPUT_SIZE, LAYER_SIZE):
         if notation.sizes == "d":
             index = canonical(d).indices[0]
-            return f"d_{{{index_text(index)}}}"
+            return f"d_{{{plain_index(index, notation)}}}"
         return f"{d.base.label}^{{{layer_index(d.indices[0], notation)}}}"
     if isinstance(d, sympy.Indexed):
         return f"{d.base.label}^{{{index_text(d.indices[0])}}}"
@@ -153,7 +182,8 @@ def symbol_latex(symbol: Symbol, notation: Notation = DEFAULT) -> str:
 
 def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
     known = lookup(fn.name)
-    if known is not None and fn.order == 1 and known.derivative_latex:
+    closed = notation.derivative == "closed"
+    if known is not None and fn.order == 1 and known.derivative_latex and closed:
         return known.derivative_latex
     base = known.latex if known is not None else fn.name
     if fn.index is not None:
@@ -328,9 +358,6 @@ class _Printer:
         if _is_reciprocal(expr):
             return f"\\frac{{1}}{{{self.print(expr.arg)}}}"
         fn = expr.fn
-        if self.notation.derivative == "diag" and fn.order == 1:
-            inner = f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
-            return f"\\operatorname{{diag}}\\left({inner}\\right)"
         return f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
 
     def _softmax(self, expr: Softmax) -> str:

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from matcalc.derive import Derivation, Gradient
+from matcalc.document import (
+    Block,
+    Equations,
+    Paragraph,
+    convention_sentences,
+    derivation_blocks,
+    latex_body,
+    markdown_document,
+    network_sentence,
+    tex_document,
+)
 from matcalc.errors import MatcalcError
 from matcalc.latex import (
     DEFAULT,
@@ -15,11 +27,22 @@ from matcalc.latex import (
     to_latex,
 )
 
-FORMATS = ("latex", "json", "numpy")
+
+@dataclass(frozen=True)
+class Layout:
+    """What a document shows besides the gradients: the steps backwards, the diagram."""
+
+    steps: bool = False
+    diagram: bool = False
+    title: str = ""
 
 
 def render_derivation(
-    derivation: Derivation, fmt: str, wrt: str | None = None, notation: Notation | None = None
+    derivation: Derivation,
+    fmt: str,
+    wrt: str | None = None,
+    notation: Notation | None = None,
+    layout: Layout = Layout(),  # noqa: B008 - immutable
 ) -> str:
     """The derivation in the named format, all gradients or only ``wrt``.
 
@@ -27,9 +50,11 @@ def render_derivation(
     """
     renderer = RENDERERS.get(fmt)
     if renderer is None:
-        raise MatcalcError(f"--format {fmt}: one of {', '.join(RENDERERS)}")
+        raise MatcalcError(f"--format {fmt}: one of {', '.join(FORMATS)}")
     if notation is None:
         notation = Notation.of(derivation.network.declaration)
+    if fmt in LAYOUT_FORMATS:
+        return renderer(derivation, _selected(derivation, wrt), notation, layout)
     return renderer(derivation, _selected(derivation, wrt), notation)
 
 
@@ -42,8 +67,67 @@ def _selected(derivation: Derivation, wrt: str | None) -> list[Gradient]:
         raise MatcalcError(f"--wrt {wrt}: {error.args[0]}") from None
 
 
-def _latex(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:
-    return f"% {derivation.convention}\n" + convention_derivation_latex(derivation, notation)
+def comment(derivation: Derivation, notation: Notation) -> str:
+    """The convention and the notation, for the first lines of LaTeX output."""
+    return f"{derivation.convention}\n{notation.describe()}"
+
+
+def document_blocks(
+    derivation: Derivation,
+    gradients: list[Gradient],
+    notation: Notation,
+    layout: Layout,
+    convention: bool = True,
+) -> list[Block]:
+    """The blocks of a document: the network, the convention, then diagram, steps, gradients."""
+    blocks: list[Block] = [Paragraph(network_sentence(derivation, notation))]
+    if convention:
+        blocks.append(Paragraph(convention_sentences(derivation, notation)))
+    if layout.diagram:
+        from matcalc.diagram import diagram_blocks
+
+        blocks += diagram_blocks(derivation, notation)
+    if layout.steps:
+        from matcalc.steps import steps, steps_blocks
+
+        blocks += steps_blocks(steps(derivation), notation)
+    elif notation.gradients == "fraction":
+        blocks += derivation_blocks(derivation, notation, gradients)
+    else:
+        # dW (Ng) and nabla_W J (Goodfellow): the convention's own layout of backprop.
+        blocks.append(Equations(convention_derivation_latex(derivation, notation)))
+    return blocks
+
+
+def title(derivation: Derivation, layout: Layout) -> str:
+    if layout.title:
+        return layout.title
+    net = derivation.network
+    depth = "$L$" if net.symbolic else str(len(net.layers))
+    return f"Gradients of a {depth}-layer network"
+
+
+def _latex(
+    derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
+) -> str:
+    blocks = document_blocks(derivation, gradients, notation, layout, convention=False)
+    return latex_body(blocks, comment(derivation, notation))
+
+
+def _tex(
+    derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
+) -> str:
+    blocks = document_blocks(derivation, gradients, notation, layout)
+    return tex_document(blocks, title(derivation, layout), comment(derivation, notation))
+
+
+def _markdown(
+    derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
+) -> str:
+    blocks = document_blocks(derivation, gradients, notation, layout)
+    return markdown_document(
+        blocks, title(derivation, layout), comment(derivation, notation).replace("\n", " ")
+    )
 
 
 def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
@@ -80,8 +164,15 @@ def _numpy(derivation: Derivation, gradients: list[Gradient], notation: Notation
     return network_code(derivation, [g.key for g in gradients])
 
 
-RENDERERS: dict[str, Callable[[Derivation, list[Gradient], Notation], str]] = {
+RENDERERS: dict[str, Callable[..., str]] = {
     "latex": _latex,
+    "tex": _tex,
+    "markdown": _markdown,
     "json": _json,
     "numpy": _numpy,
 }
+"""Each renderer takes (derivation, gradients, notation); those of LAYOUT_FORMATS also a Layout."""
+LAYOUT_FORMATS = ("latex", "tex", "markdown")
+BINARY_FORMATS = ("pdf",)
+"""Formats written to a file by the CLI from another format's text (pdf from tex)."""
+FORMATS = (*RENDERERS, *BINARY_FORMATS)

@@ -1,0 +1,206 @@
+"""The chain rule as the 6.390 notes lay it out, as rows of an aligned display.
+
+Each factor carries its shape under it (``\\underbrace{A^{l-1}}_{m^{l}\\times 1}``) and each layer
+a brace over its factors (``\\overbrace{(...)}^{\\text{Layer } l}``), as in the notes' Notation 2:
+
+    dL/dW^l = (dZ^l/dW^l) (dL/dZ^l)^T                      "Weight link", "Other layers"
+    dL/dZ^l = (dA^l/dZ^l) (...) (dZ^L/dA^{L-1} dA^L/dZ^L) (dL/dA^L)    "Layer l" ... "Loss unit"
+
+Long chains break between layers, so a deep network's chain still fits the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matcalc.derive import ChainGroup, Derivation, Factor, LayerDerivation
+from matcalc.expr import Add, Expr, Hadamard, Scale, Transpose, matmul
+from matcalc.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
+from matcalc.shapes import Shape
+
+CHAIN_RULE = "by the chain rule in matrix form, denominator layout (MIT 6.390 notes, Notation 2)"
+
+FACTORS_PER_ROW = 6
+"""How many factors with shapes fit on one row of a page (A4, 2 cm margins) or a notebook."""
+FACTORS_PER_ROW_BARE = 8
+"""How many factors without shapes fit on one row."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of an aligned display: ``lhs relation rhs``, and a note on the identity used.
+
+    An empty ``lhs`` continues the equation above; an empty ``relation`` continues a long
+    right side (a product broken between layers).
+    """
+
+    lhs: str
+    rhs: str
+    relation: str = "="
+    note: str = ""
+
+
+def shaped(text: str, shape: Shape, notation: Notation = DEFAULT) -> str:
+    """``text`` with its shape under it, when the notation shows shapes."""
+    if not notation.shapes:
+        return text
+    rows, cols = (dim_latex(d, notation) for d in shape)
+    return f"\\underbrace{{{text}}}_{{{rows}\\times {cols}}}"
+
+
+def shaped_expr(expr: Expr, notation: Notation = DEFAULT) -> str:
+    return shaped(to_latex(expr, notation), expr.shape, notation)
+
+
+def brace_label(group: ChainGroup, notation: Notation = DEFAULT) -> str:
+    if group.layer is None:
+        return f"\\text{{{group.label}}}"
+    return f"\\text{{Layer }} {plain_index(group.layer, notation)}"
+
+
+def group_latex(group: ChainGroup, notation: Notation = DEFAULT) -> str:
+    """One layer's factors in parentheses under a brace naming the layer."""
+    if group.elided is not None:
+        return shaped(r"\left(\cdots\right)", group.elided.shape, notation)
+    inner = r" \cdot ".join(shaped_expr(f.name, notation) for f in group.factors)
+    # \left( would grow around the shapes hanging below; \Bigl( keeps to the fractions.
+    left, right = (r"\Bigl(", r"\Bigr)") if notation.shapes else (r"\left(", r"\right)")
+    return f"\\overbrace{{{left}{inner}{right}}}^{{{brace_label(group, notation)}}}"
+
+
+def factor_value(factor: Factor, notation: Notation = DEFAULT) -> Expr:
+    """The factor's value, with f'(Z) kept unless the notation writes it in closed form."""
+    return factor.value if notation.derivative == "closed" else factor.value_with_prime
+
+
+def operand_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
+    """An expression as one factor of a product: parenthesized when it is a sum or a multiple."""
+    text = to_latex(expr, notation)
+    return f"\\left({text}\\right)" if isinstance(expr, Add | Hadamard | Scale) else text
+
+
+def _values_latex(group: ChainGroup, notation: Notation) -> str:
+    if group.elided is not None:
+        return r"\left(\cdots\right)"
+    values = (operand_latex(factor_value(f, notation), notation) for f in group.factors)
+    return r" \cdot ".join(values)
+
+
+def broken(
+    lhs: str, parts: list[tuple[str, int]], notation: Notation = DEFAULT, note: str = ""
+) -> list[Row]:
+    """``lhs = part · part · ...``, broken into rows of as many factors as fit the page."""
+    per_row = FACTORS_PER_ROW if notation.shapes else FACTORS_PER_ROW_BARE
+    rows: list[list[str]] = [[]]
+    width = 0
+    for text, factors in parts:
+        if rows[-1] and width + factors > per_row:
+            rows.append([])
+            width = 0
+        rows[-1].append(text)
+        width += factors
+    result = [Row(lhs, r" \cdot ".join(rows[0]), note=note)]
+    result.extend(Row("", r"\cdot " + r" \cdot ".join(row), relation="") for row in rows[1:])
+    return result
+
+
+def _weight(group: ChainGroup) -> int:
+    return max(1, len(group.factors))
+
+
+def chain_rows(
+    derivation: Derivation, l: object, notation: Notation = DEFAULT, lhs: str = ""
+) -> list[Row]:
+    """dL/dZ^l as the braced chain of named factors, then with each factor's value."""
+    layer = derivation.layers[l]
+    groups = derivation.chain(l)
+    lhs = lhs or to_latex(layer.dz, notation)
+    named = [(group_latex(g, notation), _weight(g)) for g in groups]
+    values = [(_values_latex(g, notation), _weight(g)) for g in groups]
+    rules = _unique(r for g in groups for f in g.factors for r in f.rules)
+    return [
+        *broken(lhs, named, notation, note=CHAIN_RULE),
+        *broken("", values, notation, note=rules_note(rules)),
+    ]
+
+
+def weight_link_latex(layer: LayerDerivation, notation: Notation = DEFAULT) -> str:
+    """(dZ^l/dW^l) (dL/dZ^l)^T with the notes' braces "Weight link" and "Other layers"."""
+    link = shaped_expr(layer.weight_link.name, notation)
+    other = shaped(to_latex(Transpose(layer.dz), notation), _transposed(layer.dz.shape), notation)
+    return (
+        f"\\overbrace{{{link}}}^{{\\text{{Weight link}}}} \\cdot "
+        f"\\overbrace{{{other}}}^{{\\text{{Other layers}}}}"
+    )
+
+
+def weight_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Row]:
+    """dL/dW^l = weight link · (other layers)^T = A^{l-1} (dL/dZ^l)^T."""
+    product = matmul(layer.weight_link.value, Transpose(layer.dz))
+    return [
+        Row(to_latex(layer.dw, notation), weight_link_latex(layer, notation)),
+        Row("", _shaped_product(product, notation), note=rules_note(layer.weight_link.rules)),
+    ]
+
+
+def bias_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Row]:
+    return [Row(to_latex(layer.dw0, notation), to_latex(layer.dw0_value, notation))]
+
+
+def layer_rows(
+    derivation: Derivation, l: object, notation: Notation = DEFAULT, parts: str = "wbz"
+) -> list[Row]:
+    """Everything about layer l: dL/dW^l (w), dL/dW_0^l (b), dL/dZ^l's chain and value (z)."""
+    layer = derivation.layers[l]
+    rows: list[Row] = []
+    if "w" in parts:
+        rows += weight_rows(layer, notation)
+    if "b" in parts:
+        rows += bias_rows(layer, notation)
+    if "z" in parts:
+        rows += chain_rows(derivation, l, notation)
+        rows.append(
+            Row(
+                "",
+                to_latex(layer.dz_form(notation.derivative), notation),
+                note=rules_note(layer.dz_rules),
+            )
+        )
+    return rows
+
+
+def _shaped_product(product: Expr, notation: Notation) -> str:
+    factors = product.factors if hasattr(product, "factors") else (product,)
+    return r"\,".join(shaped(operand_latex(f, notation), f.shape, notation) for f in factors)
+
+
+def _transposed(shape: Shape) -> Shape:
+    return (shape[1], shape[0])
+
+
+def _unique(items):  # noqa: ANN001, ANN202 - any hashables, order kept
+    return tuple(dict.fromkeys(items))
+
+
+def text_latex(text: str) -> str:
+    """Plain text made safe for \\text{...} in pdflatex, MathJax and KaTeX."""
+    for char, escaped in (
+        ("\\", r"\textbackslash "),
+        ("{", r"\{"),
+        ("}", r"\}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("$", r"\$"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("^", r"\textasciicircum{}"),
+        ("~", r"\textasciitilde{}"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+def rules_note(rules) -> str:  # noqa: ANN001 - an iterable of Rule
+    """The identities used, each with its source: "linear map (Matrix Cookbook eq. 69)"."""
+    text = "; ".join(f"{rule.name} ({rule.source})" for rule in rules)
+    return f"by {text}" if text else ""

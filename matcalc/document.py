@@ -1,0 +1,280 @@
+"""Documents: headings, paragraphs, aligned displays and pictures, printed as LaTeX or Markdown.
+
+A document is a list of blocks built from derivation data (:func:`derivation_blocks`); the
+printers turn blocks into text and know nothing about networks:
+
+* :func:`latex_body` - the body to paste into notes (``align*`` displays, TikZ pictures);
+* :func:`tex_document` - a standalone document for pdflatex (amsmath, amssymb, geometry, TikZ);
+* :func:`markdown_document` - ``$$`` blocks with ``aligned`` for MathJax and KaTeX, no TikZ.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matcalc.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
+from matcalc.derive import Derivation, Gradient
+from matcalc.errors import MatcalcError
+from matcalc.latex import DEFAULT, Notation, dim_latex, function_latex, plain_index, to_latex
+
+NOTE_WIDTH = 95
+"""Characters of a note row, in footnote size, that fit the width of a page."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Text with inline math between $ signs."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Display:
+    """Aligned equations; ``notes`` shows each row's note (the identity used) beneath it."""
+
+    rows: tuple[Row, ...]
+    notes: bool = False
+
+
+@dataclass(frozen=True)
+class Equations:
+    """Display math given whole, such as an ``aligned`` environment."""
+
+    latex: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A TikZ picture, and the same content as display math for where TikZ does not run."""
+
+    tikz: str
+    fallback: tuple[Row, ...] = field(default=())
+
+
+Block = Heading | Paragraph | Display | Equations | Picture
+
+
+# ---------------------------------------------------------------------------- the content
+
+
+def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+    """What the network is, in words with inline math."""
+    net = derivation.network
+    if net.symbolic:
+        return (
+            f"A network of $L$ layers; layer ${plain_index(net.indices()[0], notation)}$ applies "
+            f"the activation ${_activation(derivation, net.indices()[0], notation)}$; "
+            f"loss: {_LOSS_WORDS[net.loss]}."
+        )
+    layers = "; ".join(
+        f"layer {l}: ${dim_latex(net.size(l), notation)}$ units, "
+        f"{_ACTIVATION_WORDS.get(net.activation_name(l), net.activation_name(l))}"
+        for l in net.indices()
+    )
+    return (
+        f"A network of {len(net.layers)} layer{'s' if len(net.layers) > 1 else ''} with "
+        f"input $x = A^{{{plain_index(0, notation)}}}$ of size "
+        f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_LOSS_WORDS[net.loss]}."
+    )
+
+
+def _activation(derivation: Derivation, l: object, notation: Notation) -> str:
+    return function_latex(derivation.network.activation_function(l), notation)
+
+
+_LOSS_WORDS = {
+    "squared": r"squared error $\|A^L - y\|^2$",
+    "nll": "negative log-likelihood (binary cross-entropy)",
+    "nllm": "multiclass negative log-likelihood (cross-entropy)",
+}
+_ACTIVATION_WORDS = {
+    "identity": "identity (linear)",
+    "sigmoid": r"sigmoid $\sigma$",
+    "tanh": r"$\tanh$",
+    "relu": "ReLU",
+    "softmax": "softmax",
+}
+
+
+def convention_sentences(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+    return (
+        "Convention: MIT 6.390, $Z^l = (W^l)^T A^{l-1} + W_0^l$, $A^l = f^l(Z^l)$, "
+        "denominator layout ($\\partial \\mathcal{L}/\\partial X$ has the shape of $X$; "
+        "$(\\partial Y/\\partial X)_{ij} = \\partial Y_j/\\partial X_i$), so chains multiply "
+        f"right to left toward the loss. {notation.describe()}"
+    )
+
+
+def layers_backwards(derivation: Derivation, gradients: list[Gradient] | None = None) -> list:
+    """The layers to print, from the output back to the input (the order of backprop)."""
+    wanted = None if gradients is None else {g.layer for g in gradients}
+    return [l for l in reversed(derivation.network.indices()) if wanted is None or l in wanted]
+
+
+def derivation_blocks(
+    derivation: Derivation,
+    notation: Notation = DEFAULT,
+    gradients: list[Gradient] | None = None,
+) -> list[Block]:
+    """Every selected gradient, layer by layer from the output back: braces, shapes, values."""
+    blocks: list[Block] = []
+    chosen = None if gradients is None else {g.key for g in gradients}
+    for l in layers_backwards(derivation, gradients):
+        layer = derivation.layers[l]
+        rows: list[Row] = []
+        weight_key = next(g.key for g in derivation.gradients() if g.target == layer.dw)
+        bias_key = next(g.key for g in derivation.gradients() if g.target == layer.dw0)
+        if chosen is None or weight_key in chosen:
+            rows += weight_rows(layer, notation)
+        if chosen is None or bias_key in chosen:
+            rows += bias_rows(layer, notation)
+        rows += chain_rows(derivation, l, notation)
+        rows.append(Row("", to_latex(layer.dz_form(notation.derivative), notation)))
+        blocks.append(Heading(f"Layer ${plain_index(l, notation)}$", 3))
+        blocks.append(Display(tuple(rows)))
+    return blocks
+
+
+# ---------------------------------------------------------------------------- printers
+
+
+def _note_lines(note: str) -> list[str]:
+    """A note cut at spaces into pieces that fit the width of a page."""
+    lines: list[str] = []
+    current = ""
+    for word in note.split(" "):
+        if current and len(current) + 1 + len(word) > NOTE_WIDTH:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return lines
+
+
+def display_lines(display: Display) -> list[str]:
+    """The rows of an aligned environment (without the environment)."""
+    lines = []
+    for row in display.rows:
+        if row.relation:
+            lines.append(f"{row.lhs} &{row.relation} {row.rhs}")
+        else:
+            lines.append(f"{row.lhs} &\\qquad {row.rhs}")
+        if display.notes and row.note:
+            lines.extend(
+                f"&\\qquad {{\\footnotesize \\text{{{text_latex(piece)}}}}}"
+                for piece in _note_lines(row.note)
+            )
+    return lines
+
+
+def _aligned(display: Display, environment: str) -> str:
+    body = " \\\\\n".join(display_lines(display))
+    return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
+
+
+def latex_body(blocks: list[Block], comment: str = "") -> str:
+    """LaTeX to paste into notes (needs amsmath, amssymb and, for pictures, TikZ)."""
+    parts = [f"% {line}" for line in comment.splitlines()] if comment else []
+    for block in blocks:
+        match block:
+            case Heading(text=text, level=level):
+                command = {1: "section*", 2: "subsection*"}.get(level, "subsubsection*")
+                parts.append(f"\\{command}{{{text}}}")
+            case Paragraph(text=text):
+                parts.append(text)
+            case Display():
+                parts.append(_aligned(block, "align*"))
+            case Equations(latex=latex):
+                parts.append(f"\\[\n{latex}\n\\]")
+            case Picture(tikz=tikz):
+                parts.append(f"\\begin{{center}}\n{tikz}\n\\end{{center}}")
+    return "\n\n".join(parts) + "\n"
+
+
+TEX_PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{tikz}
+\usetikzlibrary{arrows.meta}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5em}
+"""
+
+
+def tex_document(blocks: list[Block], title: str, comment: str = "") -> str:
+    """A standalone document that compiles with pdflatex."""
+    header = "".join(f"% {line}\n" for line in comment.splitlines())
+    return (
+        f"{header}{TEX_PREAMBLE}\\begin{{document}}\n\n\\section*{{{title}}}\n\n"
+        f"{latex_body(blocks)}\n\\end{{document}}\n"
+    )
+
+
+def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str:
+    """Markdown whose math renders in MathJax and KaTeX: $$ blocks with aligned, no TikZ."""
+    parts = [f"<!-- {comment} -->"] if comment else []
+    parts.append(f"# {title}")
+    for block in blocks:
+        match block:
+            case Heading(text=text, level=level):
+                parts.append(f"{'#' * level} {text}")
+            case Paragraph(text=text):
+                parts.append(text)
+            case Display():
+                parts.append(f"$$\n{_aligned(block, 'aligned')}\n$$")
+            case Equations(latex=latex):
+                parts.append(f"$$\n{latex}\n$$")
+            case Picture(fallback=fallback):
+                if fallback:
+                    parts.append(f"$$\n{_aligned(Display(fallback), 'aligned')}\n$$")
+    return "\n\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------- pdf
+
+PDFLATEX_TIMEOUT = 120
+
+
+def compile_pdf(tex: str, output: Path) -> Path:
+    """Run pdflatex on ``tex`` and write the PDF to ``output``."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        raise MatcalcError(
+            "--format pdf needs pdflatex, which is not installed "
+            "(Debian: apt-get install texlive-latex-base texlive-latex-recommended "
+            "texlive-pictures); --format tex writes the source instead"
+        )
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory) / "derivation.tex"
+        source.write_text(tex, encoding="utf-8")
+        try:
+            result = subprocess.run(
+                [pdflatex, "-interaction=nonstopmode", "-halt-on-error", source.name],
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                timeout=PDFLATEX_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise MatcalcError(f"pdflatex took longer than {PDFLATEX_TIMEOUT} s") from None
+        pdf = source.with_suffix(".pdf")
+        if result.returncode != 0 or not pdf.exists():
+            errors = [line for line in result.stdout.splitlines() if line.startswith("!")]
+            raise MatcalcError(f"pdflatex failed: {errors[0] if errors else 'see its log'}")
+        try:
+            shutil.copyfile(pdf, output)
+        except OSError as error:
+            raise MatcalcError(f"{output}: cannot be written ({error.strerror})") from None
+    return output

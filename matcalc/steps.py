@@ -1,0 +1,184 @@
+"""The derivation step by step, backwards from the loss, as the 6.390 notes narrate it.
+
+:func:`steps` turns a :class:`~matcalc.derive.Derivation` into :class:`~matcalc.derive.Step`
+records: start from the loss (layer L), then one layer per step down to layer 1, each line
+naming the identity it used.  :func:`steps_blocks` prints them; the two know nothing of each
+other's details.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from matcalc.braces import CHAIN_RULE, Row, broken, group_latex, rules_note, shaped, shaped_expr
+from matcalc.derive import Derivation, LayerDerivation, Line, Step
+from matcalc.document import Block, Display, Heading, Paragraph
+from matcalc.expr import (
+    Apply,
+    Cdots,
+    Derivative,
+    Expr,
+    Fill,
+    Function,
+    Identity,
+    MatMul,
+    Symbol,
+    Transpose,
+    matmul,
+)
+from matcalc.latex import DEFAULT, Notation, plain_index, to_latex
+from matcalc.rules import Kind, rule_named
+from matcalc.shapes import LAYER
+
+
+def steps(derivation: Derivation) -> list[Step]:
+    """From the loss back to layer 1: one step per layer, ending with dL/dW^1."""
+    net = derivation.network
+    layers = list(reversed(net.indices()))
+    result = []
+    for number, l in enumerate(layers):
+        layer = derivation.layers[l]
+        result.append(Step(_title(number, l, len(layers), net.symbolic), l, _lines(layer)))
+    if net.symbolic:
+        general = derivation.layers[LAYER]
+        unrolled = Step(
+            "Unroll the recursion: the general chain for layer $l$",
+            LAYER,
+            (),
+            derivation.chain(LAYER),
+        )
+        first = Step(
+            "Finally, layer 1, whose input is $A^0 = x$",
+            1,
+            tuple(_at_layer_one(line) for line in _weight_lines(general)),
+        )
+        result += [unrolled, first]
+    return result
+
+
+def _title(number: int, l: object, count: int, symbolic: bool) -> str:
+    if number == 0:
+        return "Start from the loss"
+    if symbolic:
+        return "Jump to a general layer $l$, given the layer after it"
+    if number == 1:
+        return f"Take another step: layer {l}"
+    if l == 1:
+        return "Finally, layer 1: what we are after, the gradient for $W^1$"
+    return f"Layer {l}"
+
+
+def _lines(layer: LayerDerivation) -> tuple[Line, ...]:
+    return (*_dz_lines(layer), *_weight_lines(layer))
+
+
+def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
+    activation = layer.activation
+    lines = []
+    if layer.loss is not None:
+        loss = layer.loss
+        lines.append(Line(loss.name, loss.value, loss.rules))
+        upstream, factors = loss, (activation, loss)
+    else:
+        upstream_name = layer.dz_diag.factors[-1] if isinstance(layer.dz_diag, MatMul) else None
+        factors = (activation, layer.link)
+        upstream = upstream_name
+    names = [f.name for f in factors]
+    values = [f.value_with_prime for f in factors]
+    rules = tuple(dict.fromkeys(r for f in factors for r in f.rules))
+    if layer.loss is None:
+        names.append(upstream)
+        values.append(upstream)
+    lines.append(Line(layer.dz, matmul(*names), note=CHAIN_RULE))
+    lines.append(Line(None, matmul(*values), rules))
+    lines.append(Line(None, layer.dz_value, layer.dz_rules, shapes=False))
+    return tuple(lines)
+
+
+def _weight_lines(layer: LayerDerivation) -> tuple[Line, ...]:
+    link = layer.weight_link
+    return (
+        Line(layer.dw, matmul(link.name, Transpose(layer.dz))),
+        Line(None, layer.dw_value, link.rules),
+        Line(layer.dw0, layer.dw0_value, (rule_named("sum", Kind.JACOBIAN),), shapes=False),
+    )
+
+
+def _at_layer_one(line: Line) -> Line:
+    lhs = None if line.lhs is None else at_layer(line.lhs, 1)
+    return Line(lhs, at_layer(line.rhs, 1), line.rules, line.shapes, line.note)
+
+
+def at_layer(expr: Expr, value: int) -> Expr:
+    """The expression of the general layer l at l = value: A^{l-1} -> A^0, m^l -> m^1."""
+
+    def index(i: object) -> object:
+        return None if i is None else sympy.sympify(i).subs(LAYER, value)
+
+    def shape(s: tuple) -> tuple:
+        return tuple(sympy.sympify(d).subs(LAYER, value) for d in s)
+
+    match expr:
+        case Symbol(name=name, shape_=s, index=i, sub=sub):
+            return Symbol(name, shape(s), index(i), sub)
+        case Derivative(num=num, den=den, shape_=s):
+            return Derivative(at_layer(num, value), at_layer(den, value), s and shape(s))
+        case Apply(fn=Function(name=name, order=order, index=i), arg=arg):
+            return Apply(Function(name, order, index(i)), at_layer(arg, value))
+        case Cdots(shape_=s):
+            return Cdots(shape(s))
+        case Fill(value=v, shape_=s):
+            return Fill(v, shape(s))
+        case Identity(size=n):
+            return Identity(shape((n,))[0])
+    if not expr.children:
+        return expr
+    return expr.rebuild(tuple(at_layer(child, value) for child in expr.children))
+
+
+# ---------------------------------------------------------------------------- printing
+
+
+def line_rows(line: Line, notation: Notation = DEFAULT) -> list[Row]:
+    """One line: the lhs and each factor of the rhs with its shape, the identity as a note."""
+    note = line.note or rules_note(line.rules)
+    shapes = line.shapes and notation.shapes
+    lhs = "" if line.lhs is None else to_latex(line.lhs, notation)
+    if shapes and line.lhs is not None:
+        lhs = shaped_expr(line.lhs, notation)
+    if not shapes:
+        return [Row(lhs, to_latex(line.rhs, notation), note=note)]
+    factors = line.rhs.factors if isinstance(line.rhs, MatMul) else (line.rhs,)
+    parts = [(shaped(_operand(f, notation), f.shape, notation), 1) for f in factors]
+    return broken(lhs, parts, notation, note=note)
+
+
+def _operand(expr: Expr, notation: Notation) -> str:
+    from matcalc.braces import operand_latex
+
+    return operand_latex(expr, notation)
+
+
+def steps_blocks(records: list[Step], notation: Notation = DEFAULT) -> list[Block]:
+    """Each step as a heading and an aligned display with the identities named."""
+    blocks: list[Block] = [
+        Paragraph(
+            "We go backwards from the loss. Each line names the identity it uses and where it "
+            "comes from; the shape under each factor shows that the product fits."
+        )
+    ]
+    for number, step in enumerate(records, start=1):
+        title = step.title.replace("$l$", f"${plain_index(LAYER, notation)}$")
+        blocks.append(Heading(f"Step {number}: {title}", 3))
+        rows: list[Row] = []
+        for line in step.lines:
+            rows += line_rows(line, notation)
+        if step.chain:
+            dz = Derivative(
+                Symbol("L", (sympy.Integer(1), sympy.Integer(1))),
+                Symbol("Z", (sympy.Integer(1), sympy.Integer(1)), step.layer),
+            )
+            parts = [(group_latex(g, notation), max(1, len(g.factors))) for g in step.chain]
+            rows += broken(to_latex(dz, notation), parts, notation, note=CHAIN_RULE)
+        blocks.append(Display(tuple(rows), notes=True))
+    return blocks

@@ -1,0 +1,90 @@
+"""The chain rule laid out as the 6.390 notes do: braces per layer, shapes under factors."""
+
+import re
+
+import pytest
+
+from matcalc.braces import chain_rows, group_latex, shaped_expr, weight_rows
+from matcalc.derive import derive
+from matcalc.latex import Notation
+from matcalc.network import Layer, Network
+
+GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
+SEED = Notation(ell=True, shapes=False)
+
+# The seed's central equation and its Notation 2, the weight link corrected to dZ/dW.
+SEED_CHAIN = r"""
+\frac{\partial \mathcal{L}}{\partial Z^\ell} = \overbrace{\left( \frac{\partial A^\ell}{\partial
+Z^\ell} \right)}^{\text{Layer } \ell} \cdot \left( \cdots \right) \cdot \overbrace{\left(
+\frac{\partial Z^{L-1}}{\partial A^{L-2}} \cdot \frac{\partial A^{L-1}}{\partial Z^{L-1}}
+\right)}^{\text{Layer } L-1} \cdot \overbrace{\left( \frac{\partial Z^L}{\partial A^{L-1}} \cdot
+\frac{\partial A^L}{\partial Z^L} \right)}^{\text{Layer } L} \cdot \overbrace{\left(
+\frac{\partial \mathcal{L}}{\partial A^L} \right)}^{\text{Loss unit}}
+"""
+SEED_WEIGHT = r"""
+\frac{\partial \mathcal{L}}{\partial W^\ell} = \overbrace{\frac{\partial Z^\ell}{\partial
+W^\ell}}^{\text{Weight link}} \cdot \overbrace{\left( \frac{\partial \mathcal{L}}{\partial
+Z^\ell} \right)^T}^{\text{Other layers}}
+"""
+
+
+def tokens(latex: str) -> str:
+    """LaTeX without spaces and grouping braces, to compare what is printed."""
+    return re.sub(r"[\s{}]", "", latex)
+
+
+def first_row(rows) -> str:
+    return f"{rows[0].lhs} {rows[0].relation} {rows[0].rhs}"
+
+
+def test_general_chain_is_the_seeds_central_equation():
+    derivation = derive(GENERIC)
+    rows = chain_rows(derivation, GENERIC.indices()[0], SEED)
+    assert tokens(first_row(rows)) == tokens(SEED_CHAIN)
+
+
+def test_weight_gradient_is_the_seeds_notation_2_with_its_typo_corrected():
+    derivation = derive(GENERIC)
+    layer = derivation.layers[GENERIC.indices()[0]]
+    assert tokens(first_row(weight_rows(layer, SEED))) == tokens(SEED_WEIGHT)
+    assert r"\frac{\partial Z^{\ell}}{\partial W^{\ell}}}^{\text{Weight link}}" in (
+        weight_rows(layer, SEED)[0].rhs
+    )
+
+
+def test_each_factor_has_its_shape_under_it():
+    net = Network([Layer(3, "tanh"), Layer(2, "identity")], input=4)
+    link = derive(net).layers[2].weight_link
+    assert shaped_expr(link.value) == r"\underbrace{A^{1}}_{3\times 1}"
+    generic = derive(GENERIC).layers[GENERIC.indices()[0]].weight_link
+    assert shaped_expr(generic.value) == r"\underbrace{A^{l-1}}_{m^{l}\times 1}"
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+def test_concrete_chain_has_one_brace_per_layer_from_l_to_the_loss(depth):
+    net = Network([Layer(2, "tanh")] * depth, input=3)
+    derivation = derive(net)
+    labels = [group_latex(g) for g in derivation.chain(1)]
+    expected = [f"\\text{{Layer }} {l}" for l in range(1, depth + 1)] + [r"\text{Loss unit}"]
+    assert [re.search(r"\^\{(\\text\{.*\}(?: \w+)?)\}$", text).group(1) for text in labels] == (
+        expected
+    )
+
+
+def test_long_chains_break_between_layers_and_keep_every_factor():
+    net = Network([Layer(2, "sigmoid")] * 8, input=3)
+    derivation = derive(net)
+    rows = chain_rows(derivation, 1)
+    named = [r for r in rows if r.note.startswith("by the chain rule")]
+    assert len(named) == 1
+    continued = rows[1 : rows.index(next(r for r in rows[1:] if r.relation == "="))]
+    assert continued and all(r.relation == "" and r.rhs.startswith(r"\cdot") for r in continued)
+    named_text = " ".join(r.rhs for r in [named[0], *continued])
+    assert named_text.count(r"\overbrace") == 8 + 1  # eight layers and the loss
+    assert named_text.count(r"\underbrace") == 1 + 2 * 7 + 1  # dA/dZ, then dZ/dA dA/dZ, dL/dA
+
+
+def test_hiding_shapes_removes_every_underbrace():
+    derivation = derive(Network([Layer(2, "tanh"), Layer(2, "sigmoid")], input=3, loss="nll"))
+    rows = chain_rows(derivation, 1, Notation(shapes=False))
+    assert r"\underbrace" not in " ".join(r.rhs for r in rows)
