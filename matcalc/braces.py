@@ -20,11 +20,6 @@ from matcalc.shapes import Shape
 
 CHAIN_RULE = "by the chain rule in matrix form, denominator layout (MIT 6.390 notes, Notation 2)"
 
-FACTORS_PER_ROW = 6
-"""How many factors with shapes fit on one row of a page (A4, 2 cm margins) or a notebook."""
-FACTORS_PER_ROW_BARE = 8
-"""How many factors without shapes fit on one row."""
-
 
 @dataclass(frozen=True)
 class Row:
@@ -86,26 +81,95 @@ def _values_latex(group: ChainGroup, notation: Notation) -> str:
     return r" \cdot ".join(values)
 
 
-def broken(
-    lhs: str, parts: list[tuple[str, int]], notation: Notation = DEFAULT, note: str = ""
-) -> list[Row]:
-    """``lhs = part · part · ...``, broken into rows of as many factors as fit the page."""
-    per_row = FACTORS_PER_ROW if notation.shapes else FACTORS_PER_ROW_BARE
+def broken(lhs: str, parts: list[str], note: str = "") -> list[Row]:
+    """``lhs = part · part · ...``, broken between parts into rows that fit the page."""
     rows: list[list[str]] = [[]]
-    width = 0
-    for text, factors in parts:
-        if rows[-1] and width + factors > per_row:
+    width = 0.0
+    for text in parts:
+        size = visual_width(text) + visual_width(r"\cdot")
+        if rows[-1] and width + size > ROW_WIDTH:
             rows.append([])
-            width = 0
+            width = 0.0
         rows[-1].append(text)
-        width += factors
+        width += size
     result = [Row(lhs, r" \cdot ".join(rows[0]), note=note)]
     result.extend(Row("", r"\cdot " + r" \cdot ".join(row), relation="") for row in rows[1:])
     return result
 
 
-def _weight(group: ChainGroup) -> int:
-    return max(1, len(group.factors))
+ROW_WIDTH = 44.0
+"""The width of a row's right side, in the units of :func:`visual_width` (A4, 2 cm margins)."""
+
+_COMMAND_WIDTH = {
+    "cdot": 0.8, "cdots": 1.6, "odot": 1.5, "partial": 0.75, "times": 1.2, ",": 0.2,
+    ";": 0.3, " ": 0.3, "quad": 1.0, "qquad": 2.0, "top": 0.8, "ell": 0.5, "|": 0.4,
+}  # fmt: skip
+
+
+def _group(text: str, i: int) -> tuple[str, int]:
+    """The brace group (or single character) at ``text[i]`` and the index after it."""
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i >= len(text):
+        return "", i
+    if text[i] != "{":
+        if text[i] == "\\":
+            j = i + 1
+            while j < len(text) and text[j].isalpha():
+                j += 1
+            return text[i : max(j, i + 2)], max(j, i + 2)
+        return text[i], i + 1
+    depth, j = 0, i
+    while j < len(text):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1 : j], j + 1
+        j += 1
+    return text[i + 1 :], len(text)
+
+
+def visual_width(text: str) -> float:
+    """A rough printed width of math LaTeX, about one unit per letter, to break long rows."""
+    width, i = 0.0, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            j = i + 1
+            while j < len(text) and text[j].isalpha():
+                j += 1
+            name = text[i + 1 : max(j, i + 2)]
+            i = max(j, i + 2)
+            if name in ("frac", "tfrac"):
+                top, i = _group(text, i)
+                bottom, i = _group(text, i)
+                width += max(visual_width(top), visual_width(bottom)) + 0.4
+            elif name in ("underbrace", "overbrace"):
+                body, i = _group(text, i)
+                label = ""
+                if i < len(text) and text[i] in "^_":
+                    label, i = _group(text, i + 1)
+                width += max(visual_width(body), 0.7 * visual_width(label))
+            elif name in ("text", "operatorname"):
+                body, i = _group(text, i)
+                width += 0.8 * len(body) + 0.3
+            elif name in ("left", "right", "Bigl", "Bigr", "bigl", "bigr"):
+                _, i = _group(text, i)
+                width += 0.6
+            elif name in ("mathcal", "mathbf", "mathrm"):
+                body, i = _group(text, i)
+                width += visual_width(body)
+            else:
+                width += _COMMAND_WIDTH.get(name, 1.0)
+        elif char in "^_":
+            body, i = _group(text, i + 1)
+            width += 0.7 * visual_width(body)
+        elif char == "{":
+            body, i = _group(text, i)
+            width += visual_width(body)
+        else:
+            width += 1.6 if char in "+-=" else 0.0 if char in " }" else 0.5 if char in "()" else 0.8
+            i += 1
+    return width
 
 
 def chain_rows(
@@ -115,12 +179,12 @@ def chain_rows(
     layer = derivation.layers[l]
     groups = derivation.chain(l)
     lhs = lhs or to_latex(layer.dz, notation)
-    named = [(group_latex(g, notation), _weight(g)) for g in groups]
-    values = [(_values_latex(g, notation), _weight(g)) for g in groups]
+    named = [group_latex(g, notation) for g in groups]
+    values = [_values_latex(g, notation) for g in groups]
     rules = _unique(r for g in groups for f in g.factors for r in f.rules)
     return [
-        *broken(lhs, named, notation, note=CHAIN_RULE),
-        *broken("", values, notation, note=rules_note(rules)),
+        *broken(lhs, named, note=CHAIN_RULE),
+        *broken("", values, note=rules_note(rules)),
     ]
 
 
@@ -134,8 +198,15 @@ def weight_link_latex(layer: LayerDerivation, notation: Notation = DEFAULT) -> s
     )
 
 
-def weight_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Row]:
-    """dL/dW^l = weight link · (other layers)^T = A^{l-1} (dL/dZ^l)^T."""
+def weight_rows(derivation: Derivation, l: object, notation: Notation = DEFAULT) -> list[Row]:
+    """dL/dW^l = weight link · (other layers)^T = A^{l-1} (dL/dZ^l)^T.
+
+    Conventions with Z = W A (or a batch) print the engine's backprop form, without braces.
+    """
+    layer = derivation.layers[l]
+    net = derivation.network
+    if net.batch is not None or not net.declaration.weight_is_transposed:
+        return [Row(to_latex(layer.dw, notation), to_latex(layer.dw_value, notation))]
     product = matmul(layer.weight_link.value, Transpose(layer.dz))
     return [
         Row(to_latex(layer.dw, notation), weight_link_latex(layer, notation)),
@@ -145,28 +216,6 @@ def weight_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Ro
 
 def bias_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Row]:
     return [Row(to_latex(layer.dw0, notation), to_latex(layer.dw0_value, notation))]
-
-
-def layer_rows(
-    derivation: Derivation, l: object, notation: Notation = DEFAULT, parts: str = "wbz"
-) -> list[Row]:
-    """Everything about layer l: dL/dW^l (w), dL/dW_0^l (b), dL/dZ^l's chain and value (z)."""
-    layer = derivation.layers[l]
-    rows: list[Row] = []
-    if "w" in parts:
-        rows += weight_rows(layer, notation)
-    if "b" in parts:
-        rows += bias_rows(layer, notation)
-    if "z" in parts:
-        rows += chain_rows(derivation, l, notation)
-        rows.append(
-            Row(
-                "",
-                to_latex(layer.dz_form(notation.derivative), notation),
-                note=rules_note(layer.dz_rules),
-            )
-        )
-    return rows
 
 
 def _shaped_product(product: Expr, notation: Notation) -> str:

@@ -83,7 +83,7 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
     )
     return (
         f"A network of {len(net.layers)} layer{'s' if len(net.layers) > 1 else ''} with "
-        f"input $x = A^{{{plain_index(0, notation)}}}$ of size "
+        f"input $x = {to_latex(net.activation(0), notation)}$ of size "
         f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_LOSS_WORDS[net.loss]}."
     )
 
@@ -107,6 +107,14 @@ _ACTIVATION_WORDS = {
 
 
 def convention_sentences(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+    """The convention and the notation, as sentences."""
+    declaration = derivation.network.declaration
+    if declaration.name != "6.390":
+        equations = ", ".join(f"${e}$" for e in declaration.equations)
+        return (
+            f"Convention: {declaration.title}, {equations}; {declaration.layout} layout. "
+            f"{notation.describe()}"
+        )
     return (
         "Convention: MIT 6.390, $Z^l = (W^l)^T A^{l-1} + W_0^l$, $A^l = f^l(Z^l)$, "
         "denominator layout ($\\partial \\mathcal{L}/\\partial X$ has the shape of $X$; "
@@ -135,7 +143,7 @@ def derivation_blocks(
         weight_key = next(g.key for g in derivation.gradients() if g.target == layer.dw)
         bias_key = next(g.key for g in derivation.gradients() if g.target == layer.dw0)
         if chosen is None or weight_key in chosen:
-            rows += weight_rows(layer, notation)
+            rows += weight_rows(derivation, l, notation)
         if chosen is None or bias_key in chosen:
             rows += bias_rows(layer, notation)
         rows += chain_rows(derivation, l, notation)

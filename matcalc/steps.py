@@ -38,7 +38,8 @@ def steps(derivation: Derivation) -> list[Step]:
     result = []
     for number, l in enumerate(layers):
         layer = derivation.layers[l]
-        result.append(Step(_title(number, l, len(layers), net.symbolic), l, _lines(layer)))
+        title = _title(number, l, len(layers), net.symbolic)
+        result.append(Step(title, l, _lines(derivation, layer)))
     if net.symbolic:
         general = derivation.layers[LAYER]
         unrolled = Step(
@@ -68,29 +69,33 @@ def _title(number: int, l: object, count: int, symbolic: bool) -> str:
     return f"Layer {l}"
 
 
-def _lines(layer: LayerDerivation) -> tuple[Line, ...]:
+def _lines(derivation: Derivation, layer: LayerDerivation) -> tuple[Line, ...]:
+    net = derivation.network
+    if net.batch is not None or not net.declaration.weight_is_transposed:
+        return (
+            Line(layer.dz, layer.dz_value, layer.dz_rules, shapes=False),
+            Line(layer.dw, layer.dw_value, layer.weight_link.rules, shapes=False),
+            Line(layer.dw0, layer.dw0_value, shapes=False),
+        )
     return (*_dz_lines(layer), *_weight_lines(layer))
 
 
 def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
+    """dL/dZ^l = dA^l/dZ^l · (dZ^{l+1}/dA^l · dL/dZ^{l+1} or dL/dA^L), named, valued, simplified."""
     activation = layer.activation
     lines = []
     if layer.loss is not None:
-        loss = layer.loss
-        lines.append(Line(loss.name, loss.value, loss.rules))
-        upstream, factors = loss, (activation, loss)
+        lines.append(Line(layer.loss.name, layer.loss.value, layer.loss.rules))
+        factors = (activation, layer.loss)
+        upstream: tuple[Derivative, ...] = ()
     else:
-        upstream_name = layer.dz_diag.factors[-1] if isinstance(layer.dz_diag, MatMul) else None
         factors = (activation, layer.link)
-        upstream = upstream_name
-    names = [f.name for f in factors]
-    values = [f.value_with_prime for f in factors]
+        upstream = (Derivative(layer.dz.num, layer.link.name.num),)
     rules = tuple(dict.fromkeys(r for f in factors for r in f.rules))
-    if layer.loss is None:
-        names.append(upstream)
-        values.append(upstream)
-    lines.append(Line(layer.dz, matmul(*names), note=CHAIN_RULE))
-    lines.append(Line(None, matmul(*values), rules))
+    names = matmul(*(f.name for f in factors), *upstream)
+    values = matmul(*(f.value_with_prime for f in factors), *upstream)
+    lines.append(Line(layer.dz, names, note=CHAIN_RULE))
+    lines.append(Line(None, values, rules))
     lines.append(Line(None, layer.dz_value, layer.dz_rules, shapes=False))
     return tuple(lines)
 
@@ -149,8 +154,8 @@ def line_rows(line: Line, notation: Notation = DEFAULT) -> list[Row]:
     if not shapes:
         return [Row(lhs, to_latex(line.rhs, notation), note=note)]
     factors = line.rhs.factors if isinstance(line.rhs, MatMul) else (line.rhs,)
-    parts = [(shaped(_operand(f, notation), f.shape, notation), 1) for f in factors]
-    return broken(lhs, parts, notation, note=note)
+    parts = [shaped(_operand(f, notation), f.shape, notation) for f in factors]
+    return broken(lhs, parts, note=note)
 
 
 def _operand(expr: Expr, notation: Notation) -> str:
@@ -178,7 +183,7 @@ def steps_blocks(records: list[Step], notation: Notation = DEFAULT) -> list[Bloc
                 Symbol("L", (sympy.Integer(1), sympy.Integer(1))),
                 Symbol("Z", (sympy.Integer(1), sympy.Integer(1)), step.layer),
             )
-            parts = [(group_latex(g, notation), max(1, len(g.factors))) for g in step.chain]
-            rows += broken(to_latex(dz, notation), parts, notation, note=CHAIN_RULE)
+            parts = [group_latex(g, notation) for g in step.chain]
+            rows += broken(to_latex(dz, notation), parts, note=CHAIN_RULE)
         blocks.append(Display(tuple(rows), notes=True))
     return blocks

@@ -124,3 +124,37 @@ def assert_gradients_close(actual: dict, expected: dict, scale: float = 1.0) -> 
         np.testing.assert_allclose(
             actual[key], expected[key], rtol=1e-4, atol=1e-6 * max(1.0, scale), err_msg=key
         )
+
+
+# ------------------------------------------------------------------ LaTeX documents
+
+OVERFULL_TOLERANCE_PT = 2.0
+
+
+def compile_tex(tex: str, directory) -> str:
+    """pdflatex's log of ``tex`` compiled in ``directory``; fails the test on any error."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    pdflatex = require_tool("pdflatex")
+    source = Path(directory) / "document.tex"
+    source.write_text(tex, encoding="utf-8")
+    result = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", source.name],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = source.with_suffix(".log").read_text(encoding="latin-1")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert result.returncode == 0 and not errors, errors or result.stdout[-2000:]
+    overfull = [
+        line
+        for line in log.splitlines()
+        if (match := re.match(r"Overfull \\hbox \(([\d.]+)pt too wide\)", line))
+        and float(match.group(1)) > OVERFULL_TOLERANCE_PT
+    ]
+    assert not overfull, overfull
+    return log

@@ -45,11 +45,9 @@ def test_general_chain_is_the_seeds_central_equation():
 
 def test_weight_gradient_is_the_seeds_notation_2_with_its_typo_corrected():
     derivation = derive(GENERIC)
-    layer = derivation.layers[GENERIC.indices()[0]]
-    assert tokens(first_row(weight_rows(layer, SEED))) == tokens(SEED_WEIGHT)
-    assert r"\frac{\partial Z^{\ell}}{\partial W^{\ell}}}^{\text{Weight link}}" in (
-        weight_rows(layer, SEED)[0].rhs
-    )
+    rows = weight_rows(derivation, GENERIC.indices()[0], SEED)
+    assert tokens(first_row(rows)) == tokens(SEED_WEIGHT)
+    assert r"\frac{\partial Z^{\ell}}{\partial W^{\ell}}}^{\text{Weight link}}" in rows[0].rhs
 
 
 def test_each_factor_has_its_shape_under_it():

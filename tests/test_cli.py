@@ -1,5 +1,8 @@
 import json
 
+import pytest
+from conftest import require_tool
+
 from matcalc.cli import main
 
 
@@ -20,3 +23,83 @@ def test_missing_spec_file_is_exit_2_with_one_line(capsys, tmp_path):
     assert main(["derive", str(tmp_path / "none.toml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such file" in err
+
+
+# ------------------------------------------------------------------ lecture-notes output
+
+NOTATION_FLAGS = [
+    (["--layer-index", "paren"], r"\partial W^{(2)}"),
+    (["--layer-index", "bracket"], r"\partial W^{[2]}"),
+    (["--ell", "--wrt", "W^2"], r"\text{Layer } 3"),
+    (["--transpose", "top"], r"^{\top}"),
+    (["--loss-name", "J"], r"\frac{\partial J}{\partial W^{2}}"),
+    (["--loss-name", "loss"], r"\frac{\partial \text{loss}}{\partial W^{2}}"),
+    (["--loss-name", "L"], r"\frac{\partial L}{\partial W^{2}}"),
+    (["--sizes", "d"], r"_{d_{1}\times d_{2}}"),
+    (["--activation-derivative", "prime"], r"\tanh'\left(Z^{2}\right) \odot"),
+    (
+        ["--activation-derivative", "diag"],
+        r"\operatorname{diag}\left(\tanh'\left(Z^{2}\right)\right)\,W^{3}",
+    ),
+    (["--activation-derivative", "closed"], r"\left(1 - A^{2} \odot A^{2}\right) \odot"),
+]
+
+
+@pytest.mark.parametrize(("flags", "expected"), NOTATION_FLAGS)
+def test_notation_flags_change_the_latex(flags, expected, capsys):
+    assert main(["derive", *flags]) == 0
+    out = capsys.readouterr().out
+    assert expected in out
+    assert out.startswith("% ") and "% Notation:" in out
+
+
+def test_no_shapes_flag_drops_the_underbraces(capsys):
+    assert main(["derive"]) == 0
+    assert r"\underbrace" in capsys.readouterr().out
+    assert main(["derive", "--no-shapes"]) == 0
+    out = capsys.readouterr().out
+    assert r"\underbrace" not in out and r"\overbrace" in out
+
+
+def test_steps_start_from_the_loss_and_end_with_the_first_weight(capsys):
+    assert main(["derive", "--steps"]) == 0
+    out = capsys.readouterr().out
+    assert "Step 1: Start from the loss" in out and out.count(r"\begin{align*}") == 3
+    last = out.rsplit(r"\begin{align*}", 1)[1]
+    assert r"\partial W^{1}" in last and "weight link" in last
+
+
+def test_diagram_flag_draws_tikz(capsys):
+    assert main(["derive", "--diagram"]) == 0
+    assert r"\begin{tikzpicture}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", ["tex", "markdown"])
+def test_document_formats(fmt, capsys):
+    assert main(["derive", "--format", fmt, "--steps", "--diagram"]) == 0
+    out = capsys.readouterr().out
+    if fmt == "tex":
+        assert out.count(r"\begin{document}") == 1 and r"\usepackage{tikz}" in out
+    else:
+        assert "$$\n\\begin{aligned}" in out and "tikz" not in out and "align*" not in out
+
+
+def test_pdf_needs_pdflatex_or_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert main(["derive", "--format", "pdf"]) == 2
+    assert "needs pdflatex" in capsys.readouterr().err
+
+
+def test_pdf_default_name_is_the_specs(tmp_path, monkeypatch):
+    require_tool("pdflatex")
+    spec = tmp_path / "tiny.toml"
+    spec.write_text('input = 2\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["derive", str(spec), "--format", "pdf"]) == 0
+    assert (tmp_path / "tiny.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_unknown_notation_choice_is_exit_2(capsys):
+    assert main(["derive", "--layer-index", "curly"]) == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Documents compile with pdflatex and nothing runs off the page."""
+
+import numpy as np
+import pytest
+from conftest import compile_tex, require_tool
+
+from matcalc.derive import derive
+from matcalc.document import compile_pdf
+from matcalc.errors import MatcalcError
+from matcalc.latex import Notation
+from matcalc.network import Layer, Network
+from matcalc.render import Layout, render_derivation
+
+GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")
+OUTPUT = {"nll": "sigmoid", "nllm": "softmax", "squared": "identity"}
+
+
+def random_network(seed: int) -> Network:
+    """A network of 1..9 layers with random activations and symbolic or integer sizes."""
+    rng = np.random.default_rng(seed)
+    depth = int(rng.integers(1, 10))
+    loss = str(rng.choice(list(OUTPUT)))
+    activations = [str(a) for a in rng.choice(ACTIVATIONS, size=depth)]
+    activations[-1] = OUTPUT[loss] if loss != "squared" else activations[-1]
+    symbolic = bool(rng.integers(2))
+    sizes = [None if symbolic else int(s) for s in rng.integers(1, 30, size=depth + 1)]
+    layers = [Layer(s, a) for s, a in zip(sizes[1:], activations, strict=True)]
+    return Network(layers, input=sizes[0], loss=loss)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_networks_documents_compile_without_overfull_lines(seed, tmp_path):
+    net = random_network(seed)
+    tex = render_derivation(derive(net), "tex", layout=Layout(steps=True, diagram=True))
+    compile_tex(tex, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "notation",
+    [
+        Notation(),
+        Notation(layer_style="bracket", ell=True, transpose=r"\top", loss="J", sizes="d"),
+        Notation(layer_style="paren", derivative="diag", shapes=False, loss=r"\text{loss}"),
+    ],
+)
+def test_a_deep_networks_chains_fit_the_page_in_every_notation(notation, tmp_path):
+    net = Network([Layer(12, "tanh")] * 12 + [Layer(10, "softmax")], input=784, loss="nllm")
+    tex = render_derivation(derive(net), "tex", notation=notation, layout=Layout(diagram=True))
+    compile_tex(tex, tmp_path)
+
+
+def test_general_network_with_steps_and_diagram_compiles(tmp_path):
+    layout = Layout(steps=True, diagram=True)
+    compile_tex(render_derivation(derive(GENERIC), "tex", layout=layout), tmp_path)
+
+
+def test_pdf_is_written(tmp_path):
+    require_tool("pdflatex")
+    tex = render_derivation(derive(GENERIC), "tex")
+    output = compile_pdf(tex, tmp_path / "generic.pdf")
+    assert output.read_bytes().startswith(b"%PDF")
+
+
+def test_pdf_without_pdflatex_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(MatcalcError, match="needs pdflatex"):
+        compile_pdf("\\documentclass{article}", tmp_path / "x.pdf")
+
+
+def test_every_output_states_its_convention_and_notation():
+    derivation = derive(Network([Layer(2, "tanh")], input=3))
+    notation = Notation(layer_style="bracket")
+    for fmt in ("latex", "tex", "markdown"):
+        text = render_derivation(derivation, fmt, notation=notation)
+        assert "6.390" in text and "Notation: weights $W^{[l]}$" in text
