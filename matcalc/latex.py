@@ -84,8 +84,6 @@ class Notation:
     def __post_init__(self) -> None:
         if self.layer_style not in LAYER_STYLES:
             raise ValueError(f"layer style {self.layer_style!r}: one of {', '.join(LAYER_STYLES)}")
-        if self.loss not in LOSS_NAMES:
-            raise ValueError(f"loss name {self.loss!r}: one of {', '.join(LOSS_NAMES)}")
         if self.transpose not in ("T", r"\top"):
             raise ValueError(f"transpose {self.transpose!r}: T or \\top")
         if self.sizes not in SIZE_STYLES:
