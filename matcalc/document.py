@@ -74,18 +74,27 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
         return (
             f"A network of $L$ layers; layer ${plain_index(net.indices()[0], notation)}$ applies "
             f"the activation ${_activation(derivation, net.indices()[0], notation)}$; "
-            f"loss: {_LOSS_WORDS[net.loss]}."
+            f"loss: {_loss_words(net.loss)}."
         )
     layers = "; ".join(
         f"layer {l}: ${dim_latex(net.size(l), notation)}$ units, "
-        f"{_ACTIVATION_WORDS.get(net.activation_name(l), net.activation_name(l))}"
+        f"{_activation_words(derivation, l, notation)}"
         for l in net.indices()
     )
     return (
         f"A network of {len(net.layers)} layer{'s' if len(net.layers) > 1 else ''} with "
         f"input $x = {to_latex(net.activation(0), notation)}$ of size "
-        f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_LOSS_WORDS[net.loss]}."
+        f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_loss_words(net.loss)}."
     )
+
+
+def _activation_words(derivation: Derivation, l: object, notation: Notation) -> str:
+    name = derivation.network.activation_name(l)
+    return _ACTIVATION_WORDS.get(name) or f"${_activation(derivation, l, notation)}$"
+
+
+def _loss_words(loss: str) -> str:
+    return _LOSS_WORDS.get(loss) or f"{text_latex(loss)} (user-defined)"
 
 
 def _activation(derivation: Derivation, l: object, notation: Notation) -> str:

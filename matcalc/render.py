@@ -91,12 +91,20 @@ def document_blocks(
         from matcalc.steps import steps, steps_blocks
 
         blocks += steps_blocks(steps(derivation), notation)
-    elif notation.gradients == "fraction":
+    elif lecture_notes_layout(derivation, notation):
         blocks += derivation_blocks(derivation, notation, gradients)
     else:
-        # dW (Ng) and nabla_W J (Goodfellow): the convention's own layout of backprop.
         blocks.append(Equations(convention_derivation_latex(derivation, notation)))
     return blocks
+
+
+def lecture_notes_layout(derivation: Derivation, notation: Notation) -> bool:
+    """Whether the gradients print as the 6.390 notes' braced chains (one example, dL/dX).
+
+    Otherwise they print in the convention's own layout: Ng's dW, Goodfellow's nabla_W J,
+    a batch's backprop form.
+    """
+    return notation.gradients == "fraction" and derivation.network.batch is None
 
 
 def title(derivation: Derivation, layout: Layout) -> str:
@@ -110,6 +118,8 @@ def title(derivation: Derivation, layout: Layout) -> str:
 def _latex(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
+    if not (lecture_notes_layout(derivation, notation) or layout.steps or layout.diagram):
+        return f"% {derivation.convention}\n" + convention_derivation_latex(derivation, notation)
     blocks = document_blocks(derivation, gradients, notation, layout, convention=False)
     return latex_body(blocks, comment(derivation, notation))
 
