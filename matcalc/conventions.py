@@ -14,6 +14,7 @@ A convention fixes how a feed-forward network is written, not what it computes:
   column per example, the 1/K applied in the weight and bias gradients: 6.390 and Ng's dZ) or
   ``cost`` (Goodfellow's running gradient g = nabla_{a^{(k)}} J, the 1/K already inside);
 * the layout (denominator for all three: a gradient has the shape of its variable);
+* the letter for the number of examples in a batch (K, Ng's and Goodfellow's m);
 * how a formula writes the elementwise product and the transpose;
 * where the convention comes from.
 
@@ -73,6 +74,7 @@ class Convention:
     gradient_names: str
     running_gradient: str
     layout: str
+    batch_letter: str
     hadamard: str
     transpose: str
     transpose_in_superscript: bool
@@ -107,6 +109,7 @@ MIT_6390 = Convention(
     gradient_names="fraction",
     running_gradient="loss",
     layout="denominator",
+    batch_letter="K",
     hadamard=r"\odot",
     transpose="T",
     transpose_in_superscript=False,
@@ -132,6 +135,7 @@ NG = Convention(
     gradient_names="d-prefix",
     running_gradient="loss",
     layout="denominator",
+    batch_letter="m",
     hadamard="*",
     transpose="T",
     transpose_in_superscript=True,
@@ -155,6 +159,7 @@ GOODFELLOW = Convention(
     gradient_names="nabla",
     running_gradient="cost",
     layout="denominator",
+    batch_letter="m",
     hadamard=r"\odot",
     transpose=r"\top",
     transpose_in_superscript=True,

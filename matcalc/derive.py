@@ -183,8 +183,8 @@ class LayerDerivation:
 
     The last four fields are the steps of the recursion one at a time, as Goodfellow's
     Algorithm 6.4 writes them: the carried gradient at A^l (``output_gradient``), the carried
-    dL/dZ^l from a named dL/dA^l (``dz_from_output``), and at A^{l-1} (``input_gradient``, None
-    for the first layer); ``fused`` is the rule that gave dL/dZ^L in one step, if any.
+    dL/dZ^l from a named dL/dA^l (``dz_from_output``), and at A^{l-1} (``input_gradient``);
+    ``fused`` is the rule that gave dL/dZ^L in one step, if any.
     """
 
     layer: int | sympy.Expr
@@ -444,11 +444,9 @@ def derive(network: Network) -> Derivation:
         dz_from_output = pullback(
             network.activation_expr(l), network.pre_activation(l), d(carried, network.activation(l))
         )
-        input_gradient = None
-        if l != 1:
-            input_gradient = simplify(
-                pullback(network.pre_activation_expr(l), network.layer_input(l), dz)
-            )
+        input_gradient = simplify(
+            pullback(network.pre_activation_expr(l), network.layer_input(l), dz)
+        )
         if fused is not None:
             dz_diag = dz_value
         elif network.batch is not None:

@@ -480,7 +480,7 @@ def _running_gradient_algorithm(derivation: Derivation, notation: Notation) -> l
             lines.append(update(layer.dz, layer.dz_from_output))
         lines.append(f"{to_latex(layer.dw0, notation)} &= {named(layer.dw0_value)}")
         lines.append(f"{to_latex(layer.dw, notation)} &= {named(layer.dw_value)}")
-        if layer.input_gradient is not None:
+        if layer.input_gradient is not None and l != 1:
             lhs = Derivative(layer.dz.num, network.layer_input(l))
             lines.append(update(lhs, layer.input_gradient))
     return lines

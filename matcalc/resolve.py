@@ -126,6 +126,14 @@ class Namespace:
         """d num / d den as a named quantity."""
         return Derivative(num, den)
 
+    def prefixed_gradient(self, quantity: Expr) -> Expr | None:
+        """What ``dX`` means where names like dW, dZ are gradients (Ng), or None elsewhere."""
+        return None
+
+    def constant(self, ref: NameRef) -> sympy.Expr | None:
+        """A name that stands for a number (the batch size m), or None."""
+        return None
+
     def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
         """The Jacobians a \\cdots stands for between two factors of a chain."""
         raise MatcalcError("\\cdots is read only inside a chain of a network's Jacobians")
@@ -135,10 +143,14 @@ class Namespace:
 
 
 class NetworkNamespace(Namespace):
-    """The names of a network in 6.390 notation, at concrete layers.
+    """The names of a network in its convention's notation, at concrete layers.
 
-    W^k, W_0^k, Z^k, A^k (also w, z, a), x = A^0, y the target, g = \\hat{y} = A^L, the loss
-    L / \\mathcal{L} / \\text{loss} / J (any subscript), f^k the activation of layer k.
+    6.390: W^k, W_0^k, Z^k, A^k (also w, z, a), x = A^0, y the target, g = \\hat{y} = A^L, the
+    loss L / \\mathcal{L} / \\text{loss} / J (any subscript), f^k the activation of layer k.
+    Ng: W^{[k]}, b^{[k]}, Z^{[k]}, A^{[k]}, X = A^{[0]}, Y, g^{[k]} the activation, and dX for the
+    gradients (dW = dJ/dW, dZ = dL/dZ).  Goodfellow: W^{(k)}, b^{(k)}, a^{(k)} (pre-activation),
+    h^{(k)}, x = h^{(0)}, y, f the activation, \\nabla_X J.  J is the cost (the mean over a
+    batch) where the convention or a batch distinguishes it from the loss L.
     """
 
     LOSS_NAMES = ("L", "J", "loss", "ell", "E", "C")
@@ -148,6 +160,8 @@ class NetworkNamespace(Namespace):
             raise MatcalcError("names resolve against a network of concrete depth")
         self.network = network
         self.last = len(network.layers)
+        self.spelling = spellings(network)
+        self.running: Expr | None = None
 
     def _layer(self, ref: NameRef, low: int) -> int:
         if ref.index is None:
@@ -169,34 +183,67 @@ class NetworkNamespace(Namespace):
     def symbol(self, ref: NameRef) -> Expr | None:
         net = self.network
         text, sub = ref.text, ref.sub
+        spelling = self.spelling
         if ref.mark == "hat" and text == "y" and ref.index is None:
             return net.activation(self.last)
         if ref.mark is not None:
             return None
         if text in self.LOSS_NAMES and ref.index is None:
-            return net.loss_symbol()
-        if text in ("W", "w") and sub in ("0", None):
-            k = self._layer(ref, 1)
-            return net.bias(k) if sub == "0" else net.weight(k)
+            return objective_named(net, text)
+        if text in spelling["bias"] and sub == spelling["bias_sub"]:
+            return net.bias(self._layer(ref, 1))
+        if text in spelling["weight"] and sub is None:
+            return net.weight(self._layer(ref, 1))
         if sub is not None:
             return None
-        if text in ("Z", "z"):
+        if text in spelling["pre_activation"]:
             return net.pre_activation(self._layer(ref, 1))
-        if text in ("A", "a"):
+        if text in spelling["activation"]:
             k = self._layer(ref, 0)
             # A^{k} as the input of layer k+1 is m^{k+1} x 1, as the 6.390 notes write it
             return net.layer_input(k + 1) if k < self.last else net.activation(k)
         if ref.index is None:
-            if text == "x":
+            if text in spelling["input"]:
                 return net.activation(0)
-            if text == "y":
+            if text in spelling["target"]:
                 return net.target()
-            if text == "g":
+            if text in spelling["output"]:
                 return net.activation(self.last)
+            if text == "g" and self.running is not None:
+                return self.running
         return None
 
     def known_names(self) -> tuple[str, ...]:
-        return ("W^l", "W_0^l", "Z^l", "A^l", "x", "y", "g", "L")
+        s = self.spelling
+        bias = s["bias"][0] + (f"_{s['bias_sub']}" if s["bias_sub"] else "")
+        return (
+            *(f"{s[role][0]}^l" for role in ("weight",)),
+            f"{bias}^l",
+            *(f"{s[role][0]}^l" for role in ("pre_activation", "activation")),
+            s["input"][0],
+            s["target"][0],
+            *s["output"],
+            "L",
+        )
+
+    def constant(self, ref: NameRef) -> sympy.Expr | None:
+        """The number of examples of a batch, by the convention's letter or the spec's name."""
+        batch = self.network.batch_size
+        if batch is None or ref.index is not None or ref.sub is not None or ref.mark:
+            return None
+        if ref.text in (self.network.declaration.batch_letter, str(batch)):
+            return batch
+        return None
+
+    def prefixed_gradient(self, quantity: Expr) -> Expr | None:
+        """Ng's dX: dJ/dW and dJ/db for the parameters, the per-example dL/dX otherwise."""
+        net = self.network
+        if net.declaration.gradient_names != "d-prefix" or not isinstance(quantity, Symbol):
+            return None
+        if quantity.index is None:
+            return None
+        parameter = quantity in (net.weight(quantity.index), net.bias(quantity.index))
+        return Derivative(net.objective() if parameter else net.carried_symbol(), quantity)
 
     def function(self, ref: NameRef, order: int) -> ScalarFn | None:
         if ref.text == "f" or (ref.text == "g" and (order or ref.index is not None)):
@@ -221,23 +268,30 @@ class NetworkNamespace(Namespace):
         return lambda arg: Apply(fn, arg)
 
     def _layer_of(self, arg: Expr) -> int:
-        if isinstance(arg, Symbol) and arg.name in ("Z", "A") and arg.index is not None:
-            return int(arg.index) if arg.name == "Z" else int(arg.index) + 1
-        raise MatcalcError("write f^l(Z^l) to say which layer's activation f is")
+        names = self.network.declaration.names
+        if isinstance(arg, Symbol) and arg.index is not None:
+            if arg.name == names.pre_activation:
+                return int(arg.index)
+            if arg.name == names.activation:  # the input of the next layer; A^L: the last's
+                return min(int(arg.index) + 1, self.last)
+        raise MatcalcError(
+            f"write f^l({names.pre_activation}^l) to say which layer's activation f is"
+        )
 
     def derivative(self, num: Expr, den: Expr) -> Expr:
         net = self.network
+        names = net.declaration.names
         if (
             isinstance(num, Symbol)
             and isinstance(den, Symbol)
-            and num.name == "Z"
-            and den.name == "W"
+            and num.name == names.pre_activation
+            and den.name == names.weight
             and den.sub is None
             and num.index == den.index
         ):
             # the 6.390 weight link dZ^l/dW^l, which the notes contract to A^{l-1}
             return Derivative(num, den, net.layer_input(den.index).shape)
-        if isinstance(den, Symbol) and den.name == "W" and not is_scalar(num.shape):
+        if isinstance(den, Symbol) and den == net.weight(den.index) and not is_scalar(num.shape):
             raise MatcalcError(
                 "the derivative of a vector by a matrix is read only as the weight link "
                 "\\frac{\\partial Z^l}{\\partial W^l}"
@@ -248,7 +302,7 @@ class NetworkNamespace(Namespace):
         """dZ^{k+1}/dA^k, dA^{k+1}/dZ^{k+1}, ... from left's numerator up to right's denominator."""
         if not (isinstance(left, Derivative) and isinstance(right, Derivative)):
             raise MatcalcError("\\cdots must stand between two Jacobians of the chain")
-        start, stop = _position(left.num), _position(right.den)
+        start, stop = _position(left.num, self.network), _position(right.den, self.network)
         if start is None or stop is None:
             raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
         if stop < start:
@@ -262,13 +316,46 @@ class NetworkNamespace(Namespace):
         return net.activation(t // 2) if t % 2 == 0 else net.pre_activation((t + 1) // 2)
 
 
-def _position(symbol: Expr) -> int | None:
+def objective_named(network: Network, text: str) -> Symbol:
+    """The loss L, or the cost J where J names the objective (Ng, Goodfellow, a batch)."""
+    if text == network.declaration.names.cost and network.objective() == network.cost_symbol():
+        return network.cost_symbol()
+    return network.loss_symbol()
+
+
+def spellings(network: Network) -> dict:
+    """How the convention's quantities may be written: its letters and their lower-case forms
+    where those do not name something else (z and a for Z and A, but not h for a in Goodfellow).
+    """
+    names = network.declaration.names
+    primary = {
+        "weight": names.weight,
+        "pre_activation": names.pre_activation,
+        "activation": names.activation,
+    }
+    taken = {*primary.values(), names.bias}
+
+    def variants(letter: str) -> tuple[str, ...]:
+        lower = letter.lower()
+        return (letter,) if lower == letter or lower in taken else (letter, lower)
+
+    result: dict = {role: variants(letter) for role, letter in primary.items()}
+    result["bias"] = (names.bias,) if names.bias_sub else variants(names.bias)
+    result["bias_sub"] = names.bias_sub
+    result["input"] = ("x", "X") if network.convention == "ng" else ("x",)
+    result["target"] = tuple(dict.fromkeys((names.target, names.batch_target, "y")))
+    result["output"] = ("g",) if network.convention == "6.390" else ()
+    return result
+
+
+def _position(symbol: Expr, network: Network | None = None) -> int | None:
     """Forward order of the chain's quantities: A^0, Z^1, A^1, Z^2, ... -> 0, 1, 2, 3, ..."""
     if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
         return None
-    if symbol.name == "A":
+    names = network.declaration.names if network is not None else None
+    if symbol.name == (names.activation if names else "A"):
         return 2 * int(symbol.index)
-    if symbol.name == "Z":
+    if symbol.name == (names.pre_activation if names else "Z"):
         return 2 * int(symbol.index) - 1
     return None
 
@@ -418,6 +505,9 @@ class Resolver:
             return _Operator(fn, node)
         if order:
             raise self.error(f"{ref.text} is not a function, so {ref.text}' means nothing", node)
+        constant = self.namespace.constant(ref)
+        if constant is not None:
+            return _Const(constant)
         symbol = self.namespace.symbol(ref)
         if symbol is None:
             raise self.error(self._unknown(ref), node)
@@ -474,6 +564,11 @@ class Resolver:
         values: list[Expr | _Const | Node] = []
         position = 0
         while position < len(factors):
+            prefixed = self._prefixed(factors, position)
+            if prefixed is not None:
+                values.append(prefixed)
+                position += 2
+                continue
             node = factors[position]
             if _is_cdots(node):
                 values.append(node)
@@ -493,6 +588,29 @@ class Resolver:
         if result is None:
             return _Const(coeff)
         return scale(coeff, result)
+
+    def _prefixed(self, factors: tuple[Node, ...], position: int) -> Expr | None:
+        """dZ^{[l]}, dW^{[l]T}: a d written against a name, where the namespace reads it so."""
+        node = factors[position]
+        if not (isinstance(node, Name) and node.text == "d" and node.mark is None):
+            return None
+        if position + 1 >= len(factors) or factors[position + 1].start != node.end:
+            return None
+        following = factors[position + 1]
+        transposed = isinstance(following, Transposed)
+        named = following.arg if transposed else following
+        if not isinstance(named, Name | Scripted):
+            return None
+        try:
+            quantity = self._name(named, 0)
+        except ResolveError:
+            return None
+        if not isinstance(quantity, Expr):
+            return None
+        gradient = self.namespace.prefixed_gradient(quantity)
+        if gradient is None:
+            return None
+        return transpose(gradient) if transposed else gradient
 
     def _take(self, factors: tuple[Node, ...], position: int) -> tuple[_Value, int]:
         """The value at ``position``; a function or operator takes the value after it."""

@@ -33,7 +33,7 @@ from matcalc.expr import (
     Identity,
     ShapeError,
     Symbol,
-    matmul,
+    scale,
 )
 from matcalc.latex import DEFAULT, Notation, shape_latex, to_latex
 from matcalc.network import Layer, Network
@@ -43,6 +43,7 @@ from matcalc.parse import (
     Equation,
     Group,
     Index,
+    Nabla,
     Name,
     Neg,
     Node,
@@ -54,10 +55,18 @@ from matcalc.parse import (
     parse_latex,
     walk,
 )
-from matcalc.resolve import NetworkNamespace, NoSuchLayerError, Resolver, index_symbols
-from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, shapes_equal
+from matcalc.resolve import (
+    NetworkNamespace,
+    NoSuchLayerError,
+    Resolver,
+    index_symbols,
+    objective_named,
+    spellings,
+)
+from matcalc.shapes import BATCH, DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, shapes_equal
 
 DRAWS = 3
+BATCH_DRAWN = 3
 SYMBOLIC_DEPTH = 4
 RTOL = 1e-6
 ATOL = 1e-9
@@ -141,13 +150,29 @@ class Check:
 
     @cached_property
     def generic(self) -> Network:
-        """The instance with every size a symbol (sizes 1 stay 1: a scalar output is structural)."""
+        """The instance with every size a symbol (sizes 1 stay 1: a scalar output is structural);
+        a batch of K > 1 examples has K columns, K a symbol too."""
         inst = self.instance
         layers = tuple(
             Layer(1 if inst.size(k) == 1 else LAYER_SIZE[k], layer.activation)
             for k, layer in enumerate(inst.layers, start=1)
         )
-        return Network(layers, 1 if inst.size(0) == 1 else INPUT_SIZE[1], inst.loss)
+        batch = inst.batch_size
+        if batch is not None and batch != 1:
+            batch = batch if batch.is_Symbol else BATCH
+        input_size = INPUT_SIZE[1] if inst.convention == "6.390" else LAYER_SIZE[0]
+        return Network(
+            layers, 1 if inst.size(0) == 1 else input_size, inst.loss, inst.convention,
+            batch=batch,
+        )  # fmt: skip
+
+    @cached_property
+    def batch(self) -> int | None:
+        """The number of examples to evaluate at: the spec's, or 3 for a symbolic batch."""
+        batch = self.instance.batch_size
+        if batch is None:
+            return None
+        return int(batch) if batch.is_Integer else BATCH_DRAWN
 
     @cached_property
     def last(self) -> int:
@@ -191,7 +216,7 @@ class Check:
         result = []
         rng = np.random.default_rng(390)
         for sizes in self.size_sets:
-            net = self.instance.at_sizes(sizes)
+            net = self.instance.at_sizes(sizes, batch=self.batch)
             derivation = derive(net)
             envs = []
             for _ in range(DRAWS):
@@ -210,7 +235,8 @@ def _instance(network: Network) -> Network:
     generic = len(pattern) == 1
     chosen = [("tanh", "sigmoid")[k % 2] if generic else pattern for k in range(SYMBOLIC_DEPTH)]
     chosen[-1] = {"nll": "sigmoid", "nllm": "softmax"}.get(network.loss, chosen[-1])
-    return Network(tuple(Layer(None, a) for a in chosen), None, network.loss)
+    layers = tuple(Layer(None, a) for a in chosen)
+    return Network(layers, None, network.loss, network.convention, batch=network.batch)
 
 
 # ------------------------------------------------------------------------------ values
@@ -219,24 +245,37 @@ def _instance(network: Network) -> Network:
 def derivative_value(
     target: Derivative, network: Network, derivation: Derivation, env: dict
 ) -> np.ndarray:
-    """The value of a named derivative from the derivation: dL/dZ^k, dA^k/dZ^k, dZ^k/dA^j ..."""
+    """The value of a named derivative from the derivation: dL/dZ^k, dA^k/dZ^k, dZ^k/dA^j ...
+
+    The loss L and the cost J = L / K differ by the batch's 1/K: a derivative of one is read
+    from the other's where only that one is derived.
+    """
     if target in env:
         return env[target]
     num, den = target.num, target.den
     last = len(network.layers)
-    if num == network.loss_symbol() and isinstance(den, Symbol):
-        if den.name == "A" and den.index is not None:
+    names = network.declaration.names
+    objectives = (network.loss_symbol(), network.cost_symbol())
+    if num in objectives and isinstance(den, Symbol):
+        other = objectives[1] if num == objectives[0] else objectives[0]
+        if Derivative(other, den) in env:
+            ratio = float(network.cost_scale) if num == network.cost_symbol() else 1
+            ratio /= float(network.cost_scale) if other == network.cost_symbol() else 1
+            return ratio * env[Derivative(other, den)]
+        if den.name == names.activation and den.index is not None:
             k = int(den.index)
-            if k == last:
-                loss = derivation.layers[last].loss
-                assert loss is not None
-                return numeric.evaluate(loss.value, env)
-            upstream = Derivative(network.loss_symbol(), network.pre_activation(k + 1))
-            return numeric.evaluate(matmul(network.weight(k + 1), upstream), env)
+            layer = derivation.layers[last] if k == last else derivation.layers[k + 1]
+            carried = layer.dz.num
+            value = layer.output_gradient if k == last else layer.input_gradient
+            assert value is not None
+            found = numeric.evaluate(value, env)
+            if num == carried:
+                return found
+            return found * float(network.cost_scale) ** (1 if num == objectives[1] else -1)
         raise VerifyError(f"matcalc has no value for {to_latex(target)}")
-    if isinstance(den, Symbol) and den.name == "W" and isinstance(num, Symbol):
+    if isinstance(den, Symbol) and den.name == names.weight and isinstance(num, Symbol):
         return numeric.evaluate(network.layer_input(int(den.index)), env)
-    start, stop = _position(den), _position(num)
+    start, stop = _position(den, network), _position(num, network)
     if start is None or stop is None or stop < start:
         raise VerifyError(f"matcalc has no value for {to_latex(target)}")
     result = numeric.evaluate(Identity(den.shape[0]), env)
@@ -249,12 +288,13 @@ def derivative_value(
     return result
 
 
-def _position(symbol: Expr) -> int | None:
+def _position(symbol: Expr, network: Network) -> int | None:
     if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
         return None
-    if symbol.name == "A":
+    names = network.declaration.names
+    if symbol.name == names.activation:
         return 2 * int(symbol.index)
-    if symbol.name == "Z":
+    if symbol.name == names.pre_activation:
         return 2 * int(symbol.index) - 1
     return None
 
@@ -286,7 +326,12 @@ class _Checker:
         self.text = check.equation.text
 
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
-        return Resolver(NetworkNamespace(network), self.check.bindings(k), self.text).expr(node)
+        namespace = NetworkNamespace(network)
+        lhs = self.check.equation.sides[0]
+        if node is not lhs and network.declaration.running_gradient == "cost":
+            target = Resolver(namespace, self.check.bindings(k), self.text).expr(lhs)
+            namespace.running = running_gradient(target, network)
+        return Resolver(namespace, self.check.bindings(k), self.text).expr(node)
 
     def target(self, k: int | None) -> Derivative | None:
         try:
@@ -340,15 +385,53 @@ class _Checker:
         return outcome
 
 
+def running_gradient(target: Expr, network: Network) -> Expr | None:
+    """What Goodfellow's g stands for on the right of a line of Algorithm 6.4.
+
+    nabla_{W^{(k)}} J = g h^{(k-1)T} and nabla_{b^{(k)}} J = g: g = nabla_{a^{(k)}} J;
+    nabla_{a^{(k)}} J = g ⊙ f'(a^{(k)}): g = nabla_{h^{(k)}} J; nabla_{h^{(k-1)}} J = W^{(k)T} g:
+    g = nabla_{a^{(k)}} J.
+    """
+    if not isinstance(target, Derivative) or not isinstance(target.den, Symbol):
+        return None
+    den, cost = target.den, network.cost_symbol()
+    k = den.index
+    if k is None:
+        return None
+    if den in (network.weight(k), network.bias(k)):
+        return Derivative(cost, network.pre_activation(k))
+    if den == network.pre_activation(k):
+        return Derivative(cost, network.activation(k))
+    if den.name == network.declaration.names.activation and k < network.last:
+        return Derivative(cost, network.pre_activation(k + 1))
+    return None
+
+
+def with_layer_letter(equation: Equation, letter: str) -> Equation:
+    """The equation with the convention's letter for the general layer (Goodfellow's k) read
+    as l."""
+    if letter == "l":
+        return equation
+    symbol = sympy.Symbol(letter, integer=True)
+    for path, node in list(_paths(equation)):
+        if isinstance(node, Scripted) and node.index and symbol in node.index.expr.free_symbols:
+            index = replace(node.index, expr=node.index.expr.subs(symbol, LAYER))
+            equation = _replace_at(equation, path, replace(node, index=index))
+    return equation
+
+
 # ------------------------------------------------------------------------------ notation
 
 
-def detect_notation(equation: Equation) -> Notation:
-    """The user's notation: W^{(l)} or W^{[l]}, \\ell, ^\\top, the loss's name."""
-    style, ell, top = "plain", False, "T"
+def detect_notation(equation: Equation, network: Network | None = None) -> Notation:
+    """The user's notation: W^{(l)} or W^{[l]}, \\ell, ^\\top, the loss's name; what the
+    formula does not show is the network's convention's (dX for Ng, \\nabla_X J for Goodfellow).
+    """
+    base = DEFAULT if network is None else Notation.of(network.declaration)
+    style, ell, top = base.layer_style, False, base.transpose
     for node in walk(equation):
         if isinstance(node, Scripted) and node.index is not None:
-            if node.index.style != "plain" and style == "plain":
+            if node.index.style != "plain" and style == base.layer_style:
                 style = node.index.style
             ell = ell or node.index.ell
         if isinstance(node, Transposed) and node.spelling == "\\top":
@@ -359,7 +442,7 @@ def detect_notation(equation: Equation) -> Notation:
         raw = equation.text[lhs.num.start : lhs.num.end].strip()
         if _is_loss_name(lhs.num) and raw:
             loss = raw
-    return Notation(layer_style=style, ell=ell, transpose=top, loss=loss)
+    return base.with_(layer_style=style, ell=ell, transpose=top, loss=loss)
 
 
 def _is_loss_name(node: Node) -> bool:
@@ -392,29 +475,48 @@ def relabel(expr: Expr, index_map: Callable[[sympy.Expr], sympy.Expr]) -> Expr:
 def expected_value(derivation: Derivation, target: Derivative) -> Expr:
     """matcalc's formula for a target: the simplified backprop form, or the Jacobian's value."""
     net = derivation.network
+    names = net.declaration.names
     num, den = target.num, target.den
-    k = den.index if isinstance(den, Symbol) else None
-    if num == net.loss_symbol() and isinstance(den, Symbol):
-        layer = derivation.layers.get(k) if den.name != "A" else None
-        if den.name == "W" and layer is not None:
-            return layer.dw0_value if den.sub == "0" else layer.dw_value
-        if den.name == "Z" and layer is not None:
-            return layer.dz_value
-        if den.name == "A":
-            if k == net.last:
-                loss = derivation.layers[k].loss
-                return loss.value if loss else target
-            return matmul(net.weight(k + 1), Derivative(num, net.pre_activation(k + 1)))
+    if num in (net.loss_symbol(), net.cost_symbol()) and isinstance(den, Symbol):
+        value = _gradient_formula(derivation, den)
+        if value is None:
+            return target
+        formula, of = value
+        if of == num:
+            return formula
+        ratio = net.cost_scale if num == net.cost_symbol() else 1 / net.cost_scale
+        return scale(ratio, formula)
     if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
-        if num.name == "A" and den.name == "Z" and num.index == den.index:
+        act, pre = names.activation, names.pre_activation
+        if num.name == act and den.name == pre and num.index == den.index:
             layer = derivation.layers.get(num.index)
             if layer is not None:
                 return layer.activation.value
-        if num.name == "Z" and den.name == "A" and num.index == den.index + 1:
+        if num.name == pre and den.name == act and num.index == den.index + 1:
             return net.weight(num.index)
-        if num.name == "Z" and den.name == "W" and num.index == den.index:
+        if num.name == pre and den.name == names.weight and num.index == den.index:
             return net.layer_input(num.index)
     return target
+
+
+def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] | None:
+    """The derivation's formula for the gradient by ``den`` and whose gradient it is (L or J)."""
+    net = derivation.network
+    k = den.index
+    layer = derivation.layers.get(k)
+    if layer is not None and den == net.weight(k):
+        return layer.dw_value, layer.dw.num
+    if layer is not None and den == net.bias(k):
+        return layer.dw0_value, layer.dw0.num
+    if layer is not None and den == net.pre_activation(k):
+        return layer.dz_value, layer.dz.num
+    if den.name == net.declaration.names.activation and k is not None:
+        if k == net.last:
+            return layer.output_gradient, layer.dz.num
+        following = derivation.layers.get(k + 1)
+        if following is not None and following.input_gradient is not None:
+            return following.input_gradient, following.dz.num
+    return None
 
 
 def _expected(
@@ -423,7 +525,12 @@ def _expected(
     """The right formula, in the user's notation and indices."""
     if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
         symbolic = Network(
-            (Layer(None, "f"),), None, check.network.loss, check.network.convention, "L"
+            (Layer(None, "f"),),
+            None,
+            check.network.loss,
+            check.network.convention,
+            "L",
+            batch=check.network.batch,
         )
         derivation = derive(symbolic)
         user = lhs_index.expr
@@ -461,7 +568,6 @@ def _target_at(check: Check, k, network: Network) -> Derivative:
 
 def _symbolic_target(lhs: Node, network: Network, bindings: dict, text: str) -> Derivative:
     """The target in a network of symbolic depth (only the loss and one layer's symbols)."""
-    assert isinstance(lhs, DerivativeOf) and lhs.num is not None
     ns = _SymbolicNamespace(network)
     return Resolver(ns, bindings, text).expr(lhs)
 
@@ -478,13 +584,16 @@ class _SymbolicNamespace(NetworkNamespace):
 
     def symbol(self, ref):  # type: ignore[override]
         net = self.network
+        spelling = spellings(net)
         if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
-            return net.loss_symbol()
-        if ref.text in ("W", "w"):
-            return net.bias(ref.index) if ref.sub == "0" else net.weight(ref.index)
-        if ref.text in ("Z", "z"):
+            return objective_named(net, ref.text)
+        if ref.text in spelling["bias"] and ref.sub == spelling["bias_sub"]:
+            return net.bias(ref.index)
+        if ref.text in spelling["weight"]:
+            return net.weight(ref.index)
+        if ref.text in spelling["pre_activation"]:
             return net.pre_activation(ref.index)
-        if ref.text in ("A", "a"):
+        if ref.text in spelling["activation"]:
             return net.activation(ref.index)
         return None
 
@@ -494,7 +603,7 @@ class _SymbolicNamespace(NetworkNamespace):
 
 def verify(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
-    parsed = parse_latex(equation)
+    parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
     if len(parsed.sides) < 2:
         raise VerifyError(
             "an equation is expected: the derivative on the left, the formula on the right, "
@@ -505,7 +614,7 @@ def verify(network: Network, equation: str) -> Verdict:
     layers = [k for k in check.candidate_layers if checker.target(k) is not None]
     if not layers:
         raise VerifyError("the left side names no layer of this network")
-    notation = detect_notation(parsed)
+    notation = detect_notation(parsed, network)
     lhs = parsed.sides[0]
     lhs_index = _target_index(lhs)
     target_text, expected = _expected(check, lhs_index, notation, layers[0])
@@ -557,6 +666,12 @@ def _nth(number: int, parsed: Equation) -> str:
 
 
 def _target_index(lhs: Node) -> Index | None:
+    if isinstance(lhs, Product) and len(lhs.factors) == 2:
+        first, second = lhs.factors
+        if isinstance(first, Nabla) and first.wrt is not None:  # \nabla_{W^{(l)}} J
+            lhs = DerivativeOf(second, first.wrt)
+        elif isinstance(first, Name) and first.text == "d":  # dW^{[l]}
+            lhs = DerivativeOf(first, second)
     if isinstance(lhs, DerivativeOf):
         node = lhs.den
         while isinstance(node, Group):

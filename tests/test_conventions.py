@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - tables of formulas as people type them
 """Conventions (6.390, ng, goodfellow) and mini-batches: shapes, names, and numbers."""
 
 import json
@@ -14,6 +15,7 @@ from matcalc.network import Layer, Network, SpecError
 from matcalc.numeric import central_difference, evaluate
 from matcalc.render import render_derivation
 from matcalc.shapes import LAYER_SIZE, ONE, dims_equal
+from matcalc.verify import verify
 
 PROPERTY = settings(max_examples=30, deadline=None)
 OUTPUT_OF_LOSS = {"squared": ("identity", "tanh", "sigmoid", "softmax"), "nll": ("sigmoid",)}
@@ -355,3 +357,200 @@ def test_the_printed_latex_compiles(convention, batch, tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+def ng_network(batch) -> Network:
+    return Network([Layer(3, "tanh"), Layer(1, "sigmoid")], 4, "nll", "ng", batch=batch)
+
+
+def goodfellow_network(batch) -> Network:
+    layers = [Layer(3, "tanh"), Layer(4, "relu"), Layer(2, "sigmoid")]
+    return Network(layers, 3, "nll", "goodfellow", batch=batch)
+
+
+def mit_batch_network(batch) -> Network:
+    return Network([Layer(3, "relu"), Layer(4, "softmax")], 5, "nllm", "6.390", batch=batch)
+
+
+# (network, formula, correct, error classes of the diagnosis when one is expected)
+VERIFY_CASES = {
+    # Ng, Neural Networks and Deep Learning, weeks 3-4: the backprop summary
+    "ng-dZ-output": (ng_network("m"), r"dZ^{[2]} = A^{[2]} - Y", True, ()),
+    "ng-dW": (ng_network("m"), r"dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T}", True, ()),
+    "ng-dW-no-mean": (ng_network("m"), r"dW^{[2]} = dZ^{[2]} A^{[1]T}", False, ()),
+    "ng-dZ-general": (
+        ng_network(6),
+        r"dZ^{[l]} = W^{[l+1]T}dZ^{[l+1]} * g^{[l]\prime}\left(Z^{[l]}\right)",
+        True,
+        (),
+    ),
+    "ng-dZ-tanh": (
+        ng_network(6),
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - A^{[1]} * A^{[1]})",
+        True,
+        (),
+    ),
+    "ng-dZ-no-transpose": (
+        ng_network(6),
+        r"dZ^{[1]} = W^{[2]} dZ^{[2]} * g^{[1]\prime}(Z^{[1]})",
+        False,
+        ("missing_transpose",),
+    ),
+    "ng-dZ-wrong-argument": (
+        ng_network(6),
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]\prime}(A^{[1]})",
+        False,
+        ("wrong_factor",),
+    ),
+    "ng-dA": (ng_network(6), r"dA^{[1]} = W^{[2]T} dZ^{[2]}", True, ()),
+    "ng-dW-6390-habit": (
+        ng_network(6),
+        r"dW^{[l]} = \frac{1}{m} A^{[l-1]} dZ^{[l]T}",
+        False,
+        ("missing_transpose",),
+    ),
+    "ng-one-example-X": (ng_network(None), r"dW^{[1]} = dZ^{[1]} X^T", True, ()),
+    "ng-one-example": (ng_network(None), r"dW^{[l]} = dZ^{[l]} A^{[l-1]T}", True, ()),
+    "ng-db-one-example": (ng_network(None), r"db^{[l]} = dZ^{[l]}", True, ()),
+    # Goodfellow, Bengio and Courville, Deep Learning, Algorithm 6.4 (g the running gradient)
+    "gf-weights": (goodfellow_network(None), r"\nabla_{W^{(k)}} J = g h^{(k-1)\top}", True, ()),
+    "gf-weights-transposed": (
+        goodfellow_network(None),
+        r"\nabla_{W^{(k)}} J = h^{(k-1)} g^\top",
+        False,
+        ("missing_transpose",),
+    ),
+    "gf-pre-activation": (
+        goodfellow_network(None),
+        r"\nabla_{a^{(k)}} J = g \odot f'(a^{(k)})",
+        True,
+        (),
+    ),
+    "gf-pre-activation-at-h": (
+        goodfellow_network(None),
+        r"\nabla_{a^{(k)}} J = g \odot f'(h^{(k)})",
+        False,
+        (),
+    ),
+    "gf-lower-layer": (goodfellow_network(None), r"\nabla_{h^{(k-1)}} J = W^{(k)\top} g", True, ()),
+    "gf-lower-layer-no-transpose": (
+        goodfellow_network(None),
+        r"\nabla_{h^{(k-1)}} J = W^{(k)} g",
+        False,
+        ("missing_transpose",),
+    ),
+    "gf-bias": (goodfellow_network(None), r"\nabla_{b^{(k)}} J = g", True, ()),
+    "gf-output": (goodfellow_network(None), r"\nabla_{a^{(3)}} J = \hat{y} - y", True, ()),
+    "gf-output-sign": (
+        goodfellow_network(None),
+        r"\nabla_{a^{(3)}} J = y - \hat{y}",
+        False,
+        ("wrong_sign",),
+    ),
+    "gf-batch-output": (
+        goodfellow_network("m"),
+        r"\nabla_{a^{(3)}} J = \frac{1}{m}(h^{(3)} - y)",
+        True,
+        (),
+    ),
+    "gf-batch-weights": (
+        goodfellow_network("m"),
+        r"\nabla_{W^{(k)}} J = g h^{(k-1)\top}",
+        True,
+        (),
+    ),
+    "gf-batch-weights-twice-the-mean": (
+        goodfellow_network("m"),
+        r"\nabla_{W^{(k)}} J = \frac{1}{m} g h^{(k-1)\top}",
+        False,
+        (),
+    ),
+    # 6.390 over a batch; CS231n's dW = X^T dscores, with dscores = dJ/dZ already holding 1/K
+    "mit-batch-weights": (
+        mit_batch_network("K"),
+        r"\frac{\partial J}{\partial W^{l}} = \frac{1}{K} A^{l-1} "
+        r"\left(\frac{\partial L}{\partial Z^{l}}\right)^T",
+        True,
+        (),
+    ),
+    "mit-batch-weights-sum": (
+        mit_batch_network("K"),
+        r"\frac{\partial J}{\partial W^{l}} = A^{l-1} \left(\frac{\partial L}{\partial Z^{l}}\right)^T",
+        False,
+        (),
+    ),
+    "cs231n-dW-from-dscores": (
+        mit_batch_network("K"),
+        r"\frac{\partial J}{\partial W^{l}} = A^{l-1} \left(\frac{\partial J}{\partial Z^{l}}\right)^T",
+        True,
+        (),
+    ),
+    "mit-batch-softmax": (
+        mit_batch_network("K"),
+        r"\frac{\partial L}{\partial Z^{2}} = A^{2} - Y",
+        True,
+        (),
+    ),
+    "cs231n-dscores-without-mean": (
+        mit_batch_network("K"),
+        r"\frac{\partial J}{\partial Z^{2}} = A^{2} - Y",
+        False,
+        (),
+    ),
+    "cs231n-dscores": (
+        mit_batch_network(8),
+        r"\frac{\partial J}{\partial Z^{2}} = \frac{1}{K}(A^{2} - Y)",
+        True,
+        (),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("network", "equation", "correct", "classes"), VERIFY_CASES.values(), ids=VERIFY_CASES.keys()
+)
+def test_formulas_verify_under_the_specs_convention(network, equation, correct, classes):
+    verdict = verify(network, equation)
+    assert verdict.correct == correct, verdict.reason
+    assert set(classes) <= set(verdict.error_class), (verdict.error_class, verdict.reason)
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        (ng_network("m"), r"dW^{[l]} = \frac{1}{m}\,dZ^{[l]}\,A^{[l-1]T}"),
+        (goodfellow_network(None), r"\nabla_{W^{(k)}} J = \nabla_{a^{(k)}} J\,h^{(k-1)\top}"),
+    ],
+)
+def test_the_expected_formula_is_in_the_conventions_notation(network, expected):
+    lhs = "dW^{[l]}" if network.convention == "ng" else r"\nabla_{W^{(k)}} J"
+    verdict = verify(network, f"{lhs} = 0")
+    assert not verdict.correct
+    assert f"{verdict.target} = {verdict.expected}" == expected
+
+
+def test_a_formula_right_in_one_convention_is_wrong_in_another():
+    """Z = W A + b's weight gradient: right under Ng, the transpose of 6.390's answer."""
+    ng = verify(ng_network(None), r"dW^{[l]} = dZ^{[l]} A^{[l-1]T}")
+    mit = verify(
+        Network([Layer(3, "tanh"), Layer(1, "sigmoid")], 4, "nll"),
+        r"\frac{\partial L}{\partial W^l} = \frac{\partial L}{\partial Z^l} (A^{l-1})^T",
+    )
+    assert ng.correct and not mit.correct
+    assert "convention_mismatch" in mit.error_class
+
+
+def test_verify_cli_reads_the_specs_convention(tmp_path, capsys):
+    spec = tmp_path / "ng.toml"
+    spec.write_text(
+        'convention = "ng"\ninput = 4\nloss = "nll"\nbatch = 6\n[[layer]]\nsize = 3\n'
+        'activation = "tanh"\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n'
+    )
+    right = r"dZ^{[1]} = W^{[2]T}dZ^{[2]} * g^{[1]\prime}\left(Z^{[1]}\right)"
+    assert main(["verify", str(spec), right]) == 0
+    assert main(["verify", str(spec), right.replace("T}", "}"), "--json"]) == 1
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert record["verdict"] == "incorrect" and record["target"] == "dZ^{[1]}"

@@ -16,11 +16,13 @@ CASES = json.loads((Path(__file__).parent / "data" / "public_cases.json").read_t
 # Cases of another kind (other conventions, expression contexts) belong to issue 5.  Switch
 # them on here once matcalc reads those conventions.
 CONVENTION_CASES_PENDING = pytest.mark.skip(reason="issue 5: conventions")
+CONVENTION_CASES_READ = {"ng-03"}
 
 
 def _case_params():
     for case in CASES:
-        marks = [CONVENTION_CASES_PENDING] if case.get("kind") == "conventions" else []
+        pending = case.get("kind") == "conventions" and case["id"] not in CONVENTION_CASES_READ
+        marks = [CONVENTION_CASES_PENDING] if pending else []
         yield pytest.param(case, id=case["id"], marks=marks)
 
 
