@@ -16,8 +16,9 @@ weight and bias gradients) or, in Goodfellow's convention, the running gradient 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import sympy
@@ -219,15 +220,28 @@ class Gradient:
 
     ``chain`` is the Jacobian chain with every factor given its value; ``chain_names`` the same
     chain with each factor named (dA^l/dZ^l, ...); ``simplified`` is the backprop form, which
-    refers to dL/dZ^l, itself given by ``recursion``.
+    refers to dL/dZ^l, itself given by ``recursion``.  The chain forms are built when first
+    asked for (``forms`` returns them): a chain has a factor per layer above l, so all of them
+    together grow with the square of the depth, while the simplified forms grow linearly.
     """
 
     target: Derivative
-    chain_names: Expr
-    chain: Expr
     simplified: Expr
     recursion: tuple[Derivative, Expr]
     layer: int | sympy.Expr
+    forms: Callable[[], tuple[Expr, Expr]] = field(compare=False, repr=False)
+
+    @cached_property
+    def _chain_forms(self) -> tuple[Expr, Expr]:
+        return self.forms()
+
+    @property
+    def chain_names(self) -> Expr:
+        return self._chain_forms[0]
+
+    @property
+    def chain(self) -> Expr:
+        return self._chain_forms[1]
 
     @property
     def shape(self) -> tuple:
@@ -264,6 +278,9 @@ class Derivation:
         net = self.network.example_network()
         layer = self.layers[l]
         last = net.last
+        if not net.symbolic and l != last and l + 1 not in self._chains:
+            for k in range(last, int(l), -1):  # from the output down: no recursion in depth
+                self.chain(k)
         if l == last:
             groups = (
                 _layer_group(l, layer.activation),
@@ -321,28 +338,27 @@ class Derivation:
         chain forms are the backprop form, named and with every dL/dZ^k written out.
         """
         layer = self.layers[l]
-        recursion = (layer.dz, layer.dz_value)
-        if self.network.batch is not None:
-            expanded = self.expanded(layer.dw_value)
-            return Gradient(layer.dw, layer.dw_value, expanded, layer.dw_value, recursion, l)
-        names, values = self._chain_products(l)
-        link = layer.weight_link
-        if self.network.declaration.weight_is_transposed:
-            chain_names = matmul(link.name, transpose(names))
-            chain = matmul(link.value, transpose(values))
-        else:
-            chain_names = matmul(names, transpose(link.name))
-            chain = matmul(values, transpose(link.value))
-        return Gradient(layer.dw, chain_names, chain, layer.dw_value, recursion, l)
+
+        def forms() -> tuple[Expr, Expr]:
+            if self.network.batch is not None:
+                return layer.dw_value, self.expanded(layer.dw_value)
+            names, values = self._chain_products(l)
+            link = layer.weight_link
+            if self.network.declaration.weight_is_transposed:
+                return matmul(link.name, transpose(names)), matmul(link.value, transpose(values))
+            return matmul(names, transpose(link.name)), matmul(values, transpose(link.value))
+
+        return Gradient(layer.dw, layer.dw_value, (layer.dz, layer.dz_value), l, forms)
 
     def bias_gradient(self, l: int | sympy.Expr) -> Gradient:
         layer = self.layers[l]
-        recursion = (layer.dz, layer.dz_value)
-        if self.network.batch is not None:
-            value = layer.dw0_value
-            return Gradient(layer.dw0, value, self.expanded(value), value, recursion, l)
-        names, values = self._chain_products(l)
-        return Gradient(layer.dw0, names, values, layer.dw0_value, recursion, l)
+
+        def forms() -> tuple[Expr, Expr]:
+            if self.network.batch is not None:
+                return layer.dw0_value, self.expanded(layer.dw0_value)
+            return self._chain_products(l)
+
+        return Gradient(layer.dw0, layer.dw0_value, (layer.dz, layer.dz_value), l, forms)
 
     def expanded(self, expr: Expr) -> Expr:
         """``expr`` with every carried dL/dZ^k replaced by its value, recursively."""

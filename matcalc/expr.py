@@ -152,7 +152,7 @@ class Derivative(Expr):
     den: Expr
     shape_: Shape | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         if self.shape_ is not None:
             return self.shape_

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,19 @@ _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
 
 class SpecError(MatcalcError):
     """A network spec that cannot be used; the message names the key, the value and what fits."""
+
+
+def _per_layer(method: Callable[[Network, Any], Any]) -> Callable[[Network, Any], Any]:
+    """Build a layer's symbol or expression once: the network and its nodes are immutable."""
+
+    @wraps(method)
+    def memoized(self: Network, l: Any) -> Any:
+        key = (method.__name__, l)
+        if key not in self._memo:
+            self._memo[key] = method(self, l)
+        return self._memo[key]
+
+    return memoized
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class Network:
     batch: int | str | Dim | None = None
     sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
     batch_size: Dim | None = field(init=False, repr=False, compare=False)
+    _memo: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         layers = tuple(
@@ -268,12 +283,14 @@ class Network:
             return (LAYER, DEPTH)
         return tuple(range(1, len(self.layers) + 1))
 
+    @_per_layer
     def size(self, l: int | sympy.Expr) -> Dim:
         """n^l, the size of layer l (l = 0 is the input)."""
         if self.symbolic:
             return INPUT_SIZE[1] if l == 0 else LAYER_SIZE[l]
         return self.sizes[int(l)]
 
+    @_per_layer
     def input_size(self, l: int | sympy.Expr) -> Dim:
         """m^l, the size of the input of layer l, spelled m^l where the sizes are the defaults.
 
@@ -296,6 +313,7 @@ class Network:
 
     # ------------------------------------------------------------------ symbols
 
+    @_per_layer
     def weight(self, l: int | sympy.Expr) -> Symbol:
         """W^l: in x out (m^l x n^l) where Z = W^T A + W_0, out x in where Z = W A + b."""
         shape = (self.input_size(l), self.size(l))
@@ -303,18 +321,22 @@ class Network:
             shape = (shape[1], shape[0])
         return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
 
+    @_per_layer
     def bias(self, l: int | sympy.Expr) -> Symbol:
         names = self.declaration.names
         return Symbol(names.bias, (self.size(l), ONE), sympy.sympify(l), names.bias_sub)
 
+    @_per_layer
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.pre_activation
         return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
 
+    @_per_layer
     def activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.activation
         return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
 
+    @_per_layer
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
         """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
         name = self.declaration.names.activation
@@ -347,6 +369,7 @@ class Network:
 
     # ------------------------------------------------------------------ forward expressions
 
+    @_per_layer
     def pre_activation_expr(self, l: int | sympy.Expr) -> Expr:
         """(W^l)^T A^{l-1} + W_0^l, or W^l A^{l-1} + b^l; with a batch the bias is b 1_K^T."""
         weight = self.weight(l)
@@ -357,6 +380,7 @@ class Network:
             bias = matmul(bias, ones(ONE, self.columns))
         return add(matmul(weight, self.layer_input(l)), bias)
 
+    @_per_layer
     def activation_expr(self, l: int | sympy.Expr) -> Expr:
         """f^l(Z^l), or softmax(Z^l)."""
         z = self.pre_activation(l)

@@ -271,9 +271,13 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
             backward.append(f"{derivative_name(target)} = {printer.code(value)}")
     wanted = set(keys) if keys is not None else None
     results = [
-        f'"{g.key}": {derivative_name(g.target)}'
-        for g in derivation.gradients()
-        if wanted is None or g.key in wanted
+        f'"{network.parameter_key(parameter)}": {derivative_name(target)}'
+        for l in indices
+        for parameter, target in (
+            (network.weight(l), derivation.layers[l].dw),
+            (network.bias(l), derivation.layers[l].dw0),
+        )
+        if wanted is None or network.parameter_key(parameter) in wanted
     ]
 
     unpack = ", ".join(names)

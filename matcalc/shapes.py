@@ -8,7 +8,12 @@ layer l is ``m[l]`` and it equals ``n[l-1]``; :func:`canonical` rewrites every `
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
+
+# Dimensions recur across layers and nodes; deciding equality once each keeps derivation cheap.
+CACHE_SIZE = 1 << 16
 
 Dim = sympy.Expr
 Shape = tuple[Dim, Dim]
@@ -32,8 +37,11 @@ def dim(value: int | str | sympy.Expr) -> Dim:
     return sympy.Symbol(value, integer=True, positive=True)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def canonical(d: Dim) -> Dim:
     """Rewrite m^k as n^{k-1} (6.390: the input size of layer k is the size of layer k-1)."""
+    if isinstance(d, int | sympy.Integer | sympy.Symbol):
+        return d
     return d.replace(
         lambda e: isinstance(e, sympy.Indexed) and e.base == INPUT_SIZE,
         lambda e: LAYER_SIZE[e.indices[0] - 1],
@@ -42,6 +50,15 @@ def canonical(d: Dim) -> Dim:
 
 def dims_equal(a: Dim, b: Dim) -> bool:
     """Whether two dimensions are equal for every value of their symbols."""
+    if a is b:
+        return True
+    if isinstance(a, int | sympy.Integer) and isinstance(b, int | sympy.Integer):
+        return int(a) == int(b)
+    return _dims_equal(sympy.sympify(a), sympy.sympify(b))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _dims_equal(a: Dim, b: Dim) -> bool:
     if a == b:
         return True
     return sympy.expand(canonical(a) - canonical(b)) == 0

@@ -39,7 +39,7 @@ def require_tool(name: str) -> str:
 ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax")
 OUTPUT_OF_LOSS = {"nll": "sigmoid", "nllm": "softmax"}
 RELU_MARGIN = 1e-3
-SATURATION_MARGIN = 1e-6
+SATURATION_MARGIN = 1e-4  # log(1 - A) keeps ~12 digits, enough for a difference quotient
 
 
 def random_networks(
