@@ -506,6 +506,34 @@ class ScalarProduct(Expr):
         return scalar_product(children[0], children[1])
 
 
+@dataclass(frozen=True)
+class Opaque(Expr):
+    """An unspecified scalar function L(Y, ...) of declared matrices; dL/dY is a free quantity.
+
+    ``params`` are the declared arguments (Y), ``args`` what they stand for in this expression
+    (Y itself, or its definition X theta).
+    """
+
+    name: Symbol
+    params: tuple[Symbol, ...]
+    args: tuple[Expr, ...]
+
+    def __post_init__(self) -> None:
+        for param, arg in zip(self.params, self.args, strict=True):
+            _check_same_shape("argument of an opaque function", (param, arg))
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Opaque(self.name, self.params, children)
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -613,6 +641,7 @@ __all__ = [
     "Inverse",
     "LogDet",
     "MatMul",
+    "Opaque",
     "Scale",
     "ScalarProduct",
     "ShapeError",

@@ -27,6 +27,7 @@ from matcalc.expr import (
     Inverse,
     LogDet,
     MatMul,
+    Opaque,
     ScalarProduct,
     Scale,
     Softmax,
@@ -288,6 +289,10 @@ class _Printer:
 
     def _logdet(self, expr: LogDet) -> str:
         return f"\\log\\det\\left({self.print(expr.arg)}\\right)"
+
+    def _opaque(self, expr: Opaque) -> str:
+        args = ", ".join(self.print(a) for a in expr.args)
+        return f"{self.print(expr.name)}\\left({args}\\right)"
 
     def _scalarproduct(self, expr: ScalarProduct) -> str:
         scalar = self._operand(expr.scalar, (Add, Scale, MatMul, Hadamard, ScalarProduct))

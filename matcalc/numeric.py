@@ -22,6 +22,7 @@ from matcalc.expr import (
     Inverse,
     LogDet,
     MatMul,
+    Opaque,
     ScalarProduct,
     Scale,
     Softmax,
@@ -98,9 +99,20 @@ def evaluate(expr: Expr, env: Environment) -> np.ndarray:
             return np.array([[np.linalg.det(evaluate(arg, env))]])
         case LogDet(arg=arg):
             return np.array([[np.linalg.slogdet(evaluate(arg, env))[1]]])
+        case Opaque(name=name, params=params, args=args):
+            terms = zip(params, args, strict=True)
+            return np.array([[sum(_linear_term(name, p, a, env) for p, a in terms)]])
         case ScalarProduct(scalar=scalar, arg=arg):
             return evaluate(scalar, env)[0, 0] * evaluate(arg, env)
     raise EvaluationError(f"no numeric evaluation for {type(expr).__name__}")
+
+
+def _linear_term(name: Symbol, param: Symbol, arg: Expr, env: Environment) -> float:
+    """An opaque L(Y) is evaluated as its linear instance sum(dL/dY ⊙ Y), given dL/dY."""
+    gradient = Derivative(name, param)
+    if gradient not in env:
+        raise EvaluationError(f"{name} is an unspecified function; it has no value")
+    return float(np.sum(np.asarray(env[gradient]) * evaluate(arg, env)))
 
 
 def _number(coeff: sympy.Expr) -> float:

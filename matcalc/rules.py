@@ -42,6 +42,7 @@ from matcalc.errors import MatcalcError
 from matcalc.expr import (
     Add,
     Apply,
+    Derivative,
     Det,
     Diag,
     Expr,
@@ -52,6 +53,7 @@ from matcalc.expr import (
     Inverse,
     LogDet,
     MatMul,
+    Opaque,
     ScalarProduct,
     Scale,
     Softmax,
@@ -308,6 +310,21 @@ PULLBACKS: tuple[Rule, ...] = (
         lambda node, position, upstream: _scalar_times(upstream, _inverse_transposed(node.arg)),
         lambda: (LogDet(_matrix("X", 3, 3)), 0),
         node=LogDet,
+    ),
+    Rule(
+        "unspecified function",
+        Kind.PULLBACK,
+        r"\frac{\partial L(Y)}{\partial Y} = \frac{\partial L}{\partial Y}"
+        r"\ \text{(a free quantity of the shape of } Y\text{)}",
+        "chain rule (Matrix Cookbook sec. 2.8.1) through a function left unspecified",
+        lambda node, position, upstream: _scalar_times(
+            upstream, Derivative(node.name, node.params[position])
+        ),
+        lambda: (
+            Opaque(_matrix("L", 1, 1), (_matrix("Y", 3, 2),), (_matrix("Y", 3, 2),)),
+            0,
+        ),
+        node=Opaque,
     ),
     Rule(
         "scalar times a matrix, by the scalar",

@@ -12,6 +12,7 @@ import pytest
 
 from matcalc.expr import (
     Apply,
+    Derivative,
     Diag,
     Expr,
     Function,
@@ -68,6 +69,11 @@ def jacobian_by_differences(node: Expr, wrt: Symbol, env: dict) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def free_derivatives(expr: Expr) -> set:
+    """Derivatives standing as free quantities (dL/dY of an unspecified L)."""
+    return {node for node in expr.walk() if isinstance(node, Derivative)}
+
+
 def the_symbol_in(expr: Expr) -> Symbol:
     (symbol,) = symbols_of(expr)
     return symbol
@@ -84,6 +90,7 @@ def check_pullback(rule: Rule, rng: np.random.Generator) -> None:
     upstream = Symbol("G", node.shape)
     env = random_values(symbols_of(node) | {upstream}, rng)
     result = rule.apply(node, position, upstream)
+    env.update(random_values(free_derivatives(result), rng))
     assert shapes_equal(result.shape, argument.shape)
     expected = gradient_of_pairing(node, argument, upstream, env)
     np.testing.assert_allclose(evaluate(result, env), expected, **TOLERANCE)
