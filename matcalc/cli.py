@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matcalc.catalog import CATALOG_FORMATS, render_catalog
+from matcalc.context import Context, render_context, spec_from_file
 from matcalc.derive import Derivation, derive
 from matcalc.document import compile_pdf
 from matcalc.errors import MatcalcError
@@ -42,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
         "spec", nargs="?", help="network spec (TOML); default: built-in example"
     )
     derive_cmd.add_argument("--format", choices=FORMATS, default="latex")
-    derive_cmd.add_argument("--wrt", help='only this parameter, e.g. "W^2" or "W_0^1"')
+    derive_cmd.add_argument(
+        "--wrt",
+        help='only this parameter, e.g. "W^2" or "W_0^1"; in an expression context, "theta"',
+    )
+    derive_cmd.add_argument(
+        "--of", help="in an expression context: the defined function to differentiate (e.g. J)"
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     add_document_options(derive_cmd)
     add_notation_options(derive_cmd)
@@ -62,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd = commands.add_parser(
         "verify", help="check a hand-written gradient formula (exit 0 correct, 1 incorrect)"
     )
-    verify_cmd.add_argument("spec", nargs="?", help="network spec (TOML)")
+    verify_cmd.add_argument("spec", nargs="?", help="network spec or expression context (TOML)")
     verify_cmd.add_argument("equation", nargs="?", help="LaTeX: \\frac{\\partial L}{...} = ...")
     verify_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify_cmd.add_argument(
@@ -138,8 +145,19 @@ def load_network(spec: str | None) -> Network:
     return Network.from_file(spec)
 
 
+def load_spec(spec: str | None) -> Network | Context:
+    """A network, or an expression context (a spec without layers)."""
+    if spec is None:
+        return Network.from_toml(EXAMPLE_SPEC)
+    return spec_from_file(spec)
+
+
 def run_derive(args: argparse.Namespace) -> int:
-    network = load_network(args.spec)
+    subject = load_spec(args.spec)
+    if isinstance(subject, Context):
+        _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
+        return EXIT_OK
+    network = subject
     derivation: Derivation = derive(network)
     layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
     notation = notation_from(args, network)
@@ -178,6 +196,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     from matcalc.verify import verify, verify_batch
+    from matcalc.verify_context import verify_in_context
 
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
@@ -185,7 +204,11 @@ def run_verify(args: argparse.Namespace) -> int:
         return verify_batch(args.batch, sys.stdout)
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
-    verdict = verify(load_network(args.spec), args.equation)
+    subject = load_spec(args.spec)
+    if isinstance(subject, Context):
+        verdict = verify_in_context(subject, args.equation)
+    else:
+        verdict = verify(subject, args.equation)
     _emit(verdict.to_json() if args.json else verdict.summary(), None)
     return EXIT_OK if verdict.correct else EXIT_INCORRECT
 

@@ -25,7 +25,9 @@ class ShapeError(MatcalcError):
         self.left = left
         self.right = right
         message = (
-            f"{operation}: {left} is {shape_text(left.shape)} but "
+            f"{operation}: {left} is {shape_text(left.shape)}"
+            if left is right
+            else f"{operation}: {left} is {shape_text(left.shape)} but "
             f"{right} is {shape_text(right.shape)}"
         )
         super().__init__(message + (f" ({detail})" if detail else ""))

@@ -6,7 +6,8 @@ text is never evaluated.  It reads formulas as people type them in lecture notes
 * products by juxtaposition, ``\\cdot`` or ``\\times``; ``\\odot``, ``\\circ`` and ``*`` for the
   elementwise product; ``+``, ``-``; ``\\frac`` and ``/``;
 * superscripts ``^T``, ``^{T}``, ``^\\top``, ``^\\intercal``, ``^\\mathsf{T}`` as transposes,
-  ``^{-1}`` as an inverse, ``^2`` on a norm ``\\|v\\|^2`` as a square, ``'`` and ``^\\prime`` as
+  ``^{-1}`` as an inverse, ``^{-T}`` as the transposed inverse, ``^2`` on a norm ``\\|v\\|^2``
+  (also ``\\|X\\|_F^2``, ``\\|v\\|_2^2``) as a square, ``'`` and ``^\\prime`` as
   derivatives, and every other superscript as a layer index (``W^l``, ``W^{l+1}``,
   ``W^{(l)}``, ``W^{[l]}``, ``A^{L-1}``), never a power;
 * ``\\frac{\\partial X}{\\partial Y}`` (or ``\\partial X / \\partial Y``, ``\\nabla_Y X``) as a
@@ -688,6 +689,8 @@ class _Build(Transformer):
             raise self.error("a subscript needs a name or number", script.start)
         if isinstance(base, Nabla):
             return Nabla(script.node, **span)
+        if isinstance(base, Norm) and _names_a_norm(script.node):  # \|X\|_F, \|x\|_2
+            return Norm(base.arg, base.squared, **span)
         if isinstance(base, SumOf):
             return SumOf(script.node, **span)
         if isinstance(base, Scripted):
@@ -797,6 +800,13 @@ class _PrimeMark(Node):
 @dataclass(frozen=True)
 class _TopMark(Node):
     """\\top or \\intercal, which only means something in a superscript."""
+
+
+def _names_a_norm(node: Node) -> bool:
+    """F (Frobenius) or 2 (Euclidean) under a norm: both are the root of the sum of squares."""
+    return (isinstance(node, Name) and node.text == "F") or (
+        isinstance(node, Number) and node.value == 2
+    )
 
 
 def _is_transpose_mark(node: Node | None) -> bool:

@@ -35,6 +35,7 @@ from matcalc.expr import (
     Symbol,
     Trace,
     add,
+    broadcast,
     hadamard,
     matmul,
     scalar_product,
@@ -131,7 +132,7 @@ class Namespace:
         return None
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
-        """A name that stands for a number (the batch size m), or None."""
+        """A name that stands for a number (the batch size m, a size n in 1/n), or None."""
         return None
 
     def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
@@ -376,6 +377,8 @@ class _Operator:
 
     apply: Callable[[Expr], Expr]
     node: Node
+    # a derivative operator takes the whole product after it: d/dX (a^T X b)
+    greedy: bool = False
 
 
 _Value = Expr | _Const | _Operator
@@ -442,14 +445,14 @@ class Resolver:
                 return self._quotient(num, den)
             case DerivativeOf(num=None, den=den):
                 wrt = self._matrix(den)
-                return _Operator(lambda arg: self.namespace.derivative(arg, wrt), node)
+                return _Operator(lambda arg: self.namespace.derivative(arg, wrt), node, True)
             case DerivativeOf(num=num, den=den):
                 return self.namespace.derivative(self._matrix(num), self._matrix(den))
             case Nabla(wrt=None):
                 raise self.error("\\nabla needs a subscript: \\nabla_{W^l} L", node)
             case Nabla(wrt=wrt):
                 by = self._matrix(wrt)
-                return _Operator(lambda arg: self.namespace.derivative(arg, by), node)
+                return _Operator(lambda arg: self.namespace.derivative(arg, by), node, True)
             case SumOf():
                 return _Operator(Sum, node)
             case Norm(arg=arg, squared=True):
@@ -530,9 +533,10 @@ class Resolver:
         matrices = [v for v in values if isinstance(v, Expr)]
         if not matrices:
             return _Const(sympy.Add(*(v.value for v in values)))
-        shape = matrices[0].shape
+        shape = next((m.shape for m in matrices if not is_scalar(m.shape)), matrices[0].shape)
         parts = [Fill(v.value, shape) if isinstance(v, _Const) else v for v in values]
-        return add(*parts)
+        # a scalar added to a matrix is broadcast to every entry: X theta + theta_0
+        return add(*(broadcast(p, shape) if _broadcasts(p, shape) else p for p in parts))
 
     def _elementwise(self, factors: tuple[Node, ...]) -> _Value:
         coeff = sympy.Integer(1)
@@ -620,8 +624,13 @@ class Resolver:
             return value, position + 1
         if position + 1 >= len(factors) or _is_cdots(factors[position + 1]):
             raise self.error("this needs an argument after it, like \\sigma(Z^l)", node)
-        argument, after = self._take(factors, position + 1)
-        matrix = self._matrix(factors[position + 1], argument)
+        if value.greedy and position + 2 < len(factors):
+            rest = factors[position + 1 :]
+            argument, after = self._product(rest), len(factors)
+            matrix = self._matrix(Product(rest, start=rest[0].start, end=rest[-1].end), argument)
+        else:
+            argument, after = self._take(factors, position + 1)
+            matrix = self._matrix(factors[position + 1], argument)
         try:
             return value.apply(matrix), after
         except (ShapeError, NoSuchLayerError):
@@ -685,6 +694,10 @@ def times(left: Expr, right: Expr) -> Expr:
     if is_scalar(right.shape):
         return scalar_product(right, left)
     return matmul(left, right)
+
+
+def _broadcasts(term: Expr, shape: tuple) -> bool:
+    return is_scalar(term.shape) and not is_scalar(shape)
 
 
 def resolve(

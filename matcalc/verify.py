@@ -1021,12 +1021,18 @@ def verify_line(line: str, base: Path) -> dict:
     spec, equation = case.get("spec"), case.get("equation")
     if not isinstance(spec, str) or not isinstance(equation, str):
         raise MatcalcError('a case needs "spec" (a path or TOML text) and "equation" (LaTeX)')
+    from matcalc.context import Context, spec_from_file, spec_from_toml
+    from matcalc.verify_context import verify_in_context
+
     if "\n" in spec or "[[layer]]" in spec:
-        network = Network.from_toml(spec)
+        subject = spec_from_toml(spec)
     else:
         path = Path(spec)
-        network = Network.from_file(path if path.is_absolute() else base / path)
-    record = verify(network, equation).to_dict()
+        subject = spec_from_file(path if path.is_absolute() else base / path)
+    if isinstance(subject, Context):
+        record = verify_in_context(subject, equation).to_dict()
+    else:
+        record = verify(subject, equation).to_dict()
     if "id" in case:
         record = {"id": case["id"], **record}
     return record

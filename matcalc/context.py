@@ -1,0 +1,589 @@
+"""Expression contexts: matrices named by shape and scalar functions of them defined in LaTeX.
+
+A spec without layers is an expression context::
+
+    layout = "denominator"        # denominator | numerator | mixed
+    gradient_names = "d-prefix"   # optional: dX means dL/dX (CS231n)
+    [shapes]                      # "rows x cols", a single size for a column, or "scalar"
+    X = "n x d"
+    theta = "d"
+    lambda = "scalar"
+    [define]                      # LaTeX, read by the formula reader
+    J = '\\frac{1}{n}\\|X\\theta - Y\\|^2 + \\lambda \\|\\theta\\|^2'
+    [opaque]                      # an unspecified scalar function of these
+    L = ["Y"]
+
+Layouts.  For a scalar f and a matrix X, the *denominator* layout (6.390, the Matrix Cookbook)
+gives df/dX the shape of X, and for columns (dy/dx)_{ij} = dy_j/dx_i (dim x by dim y).  The
+*numerator* layout (Parr & Howard) transposes both: df/dx is a row, dy/dx is dim y by dim x.
+The *mixed* layout (Goodfellow, matrixcalculus.org) gives df/dX the shape of X and Jacobians
+dim y by dim x.  \\nabla_X f has the shape of X in every layout, and so has dX under d-prefix
+names.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from matcalc.derive import jacobian, pullback
+from matcalc.errors import MatcalcError
+from matcalc.expr import (
+    Derivative,
+    Expr,
+    Fill,
+    Identity,
+    Opaque,
+    Scale,
+    Symbol,
+    substitute,
+    transpose,
+)
+from matcalc.network import Network
+from matcalc.numeric import evaluate
+from matcalc.resolve import NameRef, Namespace, resolve
+from matcalc.shapes import ONE, SCALAR, Shape, is_column, is_scalar, shape_text
+from matcalc.simplify import simplify
+
+LAYOUTS = ("denominator", "numerator", "mixed")
+GRADIENT_NAMES = ("d-prefix",)
+COST_NAMES = ("L", "J", "loss", "ell", "E")
+CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque")
+MAX_NAMES = 200
+MAX_SPEC_BYTES = 100_000
+MAX_SIZE_NAME = 20
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+    "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
+    "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+}  # fmt: skip
+_WORD_COMMANDS = re.compile(
+    r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol|mathit)\s*\{([^{}]*)\}"
+)
+_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
+_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
+
+
+class ContextError(MatcalcError):
+    """An expression-context spec that cannot be used; the message names the key and value."""
+
+
+def name_key(text: str) -> str:
+    r"""The name a symbol is known by, however it is written: \theta_{0}, theta_0 -> theta_0;
+    J_{\text{ridge}} -> J_ridge."""
+    text = _WORD_COMMANDS.sub(r"\1", text.strip())
+    return text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
+
+
+def is_context_spec(data: Mapping[str, Any]) -> bool:
+    """A spec without layers that declares shapes, definitions or a layout."""
+    return "layer" not in data and "depth" not in data and any(k in data for k in CONTEXT_KEYS)
+
+
+def _size(text: str, key: str) -> sympy.Expr:
+    text = text.strip()
+    if not _SIZE.match(text) or len(text) > MAX_SIZE_NAME:
+        raise ContextError(
+            f'[shapes] {key} = {text!r}: a size is a positive integer or a name such as "n"'
+        )
+    if text.isdigit():
+        return sympy.Integer(int(text))
+    return sympy.Symbol(text, integer=True, positive=True)
+
+
+def parse_shape(value: Any, key: str) -> Shape:
+    """ "n x d" (or "n \\times d") -> (n, d); "d" -> (d, 1), a column; "scalar" -> (1, 1)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return (sympy.Integer(value), ONE)
+    if not isinstance(value, str):
+        raise ContextError(f'[shapes] {key} = {value!r}: write "rows x cols", "n" or "scalar"')
+    text = value.replace("\\times", " x ").replace("×", " x ").strip()
+    if text == "scalar":
+        return SCALAR
+    parts = [p for p in re.split(r"\s+x\s+|\s*\*\s*", text) if p]
+    if len(parts) == 1:
+        return (_size(parts[0], key), ONE)
+    if len(parts) == 2:
+        return (_size(parts[0], key), _size(parts[1], key))
+    raise ContextError(f'[shapes] {key} = {value!r}: write "rows x cols", "n" or "scalar"')
+
+
+def symbol_for(written: str, shape: Shape) -> Symbol:
+    r"""The symbol of a declared name, printed as LaTeX: theta_0 -> \theta_{0}."""
+    key = name_key(written)
+    if not _NAME.match(key):
+        raise ContextError(
+            f"{written!r}: a name is letters with an optional subscript, like theta_0 or "
+            r"J_{\text{ridge}}"
+        )
+    base, _, sub = key.partition("_")
+    latex = f"\\{base}" if base in GREEK else base
+    if sub and not sub.isdigit() and len(sub) > 1:
+        sub = f"\\text{{{sub}}}"
+    return Symbol(latex, shape, None, sub or None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Named matrices, defined scalar functions and the layout they are differentiated in."""
+
+    layout: str = "denominator"
+    symbols: dict[str, Symbol] = field(default_factory=dict)
+    definitions: dict[str, Expr] = field(default_factory=dict)
+    names: dict[str, Symbol] = field(default_factory=dict)
+    opaque: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gradient_names: str | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Context:
+        return cls.from_toml(_read(path), str(path))
+
+    @classmethod
+    def from_toml(cls, text: str, where: str = "spec") -> Context:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ContextError(f"{where}: not valid TOML ({error})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Context:
+        unknown = [key for key in data if key not in CONTEXT_KEYS]
+        if unknown:
+            raise ContextError(
+                f"unknown key {unknown[0]!r} in an expression context; known: "
+                f"{', '.join(CONTEXT_KEYS)}"
+            )
+        layout = data.get("layout", "denominator")
+        if layout not in LAYOUTS:
+            raise ContextError(f"layout = {layout!r}: one of {', '.join(LAYOUTS)}")
+        gradient_names = data.get("gradient_names")
+        if gradient_names is not None and gradient_names not in GRADIENT_NAMES:
+            raise ContextError(
+                f"gradient_names = {gradient_names!r}: one of {', '.join(GRADIENT_NAMES)}"
+            )
+        shapes = _table(data, "shapes")
+        defines = _table(data, "define")
+        opaque_table = _table(data, "opaque")
+        if len(shapes) + len(defines) + len(opaque_table) > MAX_NAMES:
+            raise ContextError(f"at most {MAX_NAMES} names in an expression context")
+        symbols = {name_key(k): symbol_for(k, parse_shape(v, k)) for k, v in shapes.items()}
+        context = cls(layout, symbols, {}, {}, {}, gradient_names)
+        for written, arguments in opaque_table.items():
+            context._declare_opaque(written, arguments)
+        for written, formula in defines.items():
+            context._define(written, formula)
+        for written, arguments in opaque_table.items():
+            for argument in arguments:
+                if name_key(argument) not in {**context.symbols, **context.definitions}:
+                    raise ContextError(
+                        f"[opaque] {written}: {argument!r} is neither in [shapes] nor in [define]"
+                    )
+        return context
+
+    def _declare_opaque(self, written: str, arguments: Any) -> None:
+        key = name_key(written)
+        if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+            raise ContextError(f'[opaque] {written} = {arguments!r}: a list of names, like ["Y"]')
+        self.opaque[key] = tuple(name_key(a) for a in arguments)
+        self.names[key] = symbol_for(written, SCALAR)
+
+    def _define(self, written: str, formula: Any) -> None:
+        from matcalc.parse import parse_expression
+
+        key = name_key(written)
+        if not isinstance(formula, str):
+            raise ContextError(f"[define] {written} = {formula!r}: a LaTeX formula in quotes")
+        if key in self.symbols or key in self.definitions:
+            raise ContextError(f"[define] {written}: the name is already declared")
+        try:
+            expr = self.resolve(parse_expression(formula), formula)
+        except MatcalcError as error:
+            raise ContextError(f"[define] {written}: {error}") from None
+        self.definitions[key] = expr
+        self.names[key] = symbol_for(written, expr.shape)
+
+    # ------------------------------------------------------------------ names
+
+    def resolve(self, node: Any, text: str = "") -> Expr:
+        """The expression of a syntax tree from :mod:`matcalc.parse` in this context."""
+        return resolve(node, ContextNamespace(self), text=text)
+
+    def lookup(self, written: str) -> Expr:
+        """A declared or defined name (plain or LaTeX) as a symbol: theta, \\theta, J."""
+        key = name_key(written)
+        if key in self.symbols:
+            return self.symbols[key]
+        if key in self.definitions:
+            return self.names[key]
+        if key in self.opaque:
+            return self.opaque_call(key)
+        known = ", ".join([*self.symbols, *self.definitions, *self.opaque])
+        raise ContextError(f"unknown name {written!r}; known here: {known}")
+
+    def opaque_call(self, key: str) -> Opaque:
+        """L(Y): its arguments by name (Y, for dL/dY) and by value (Y or its definition)."""
+        params, args = [], []
+        for argument in self.opaque[key]:
+            if argument in self.symbols:
+                params.append(self.symbols[argument])
+                args.append(self.symbols[argument])
+            elif argument in self.definitions:
+                params.append(self.names[argument])
+                args.append(self.names[argument])
+            else:
+                raise ContextError(f"[opaque] {key}: {argument} is not defined before it is used")
+        return Opaque(self.names[key], tuple(params), tuple(args))
+
+    def dimensions(self) -> set[sympy.Symbol]:
+        found: set[sympy.Symbol] = set()
+        for symbol in self.symbols.values():
+            for d in symbol.shape:
+                found |= d.free_symbols
+        return found
+
+    def expand(self, expr: Expr, keep: frozenset[Expr] = frozenset()) -> Expr:
+        """The expression with every defined name replaced by its definition, except ``keep``."""
+        mapping = {
+            self.names[key]: definition
+            for key, definition in self.definitions.items()
+            if self.names[key] not in keep
+        }
+        for _ in range(len(mapping) + 1):
+            expanded = substitute(expr, mapping)
+            if expanded == expr:
+                return expr
+            expr = expanded
+        return expr
+
+    def cost_name(self) -> str:
+        """What dX differentiates under d-prefix names: a defined scalar named L, J or loss
+        (or the only defined scalar), else an unspecified one (an opaque L)."""
+        defined = [k for k, e in self.definitions.items() if is_scalar(e.shape)]
+        for group in (defined, list(self.opaque)):
+            for name in COST_NAMES:
+                if name in group:
+                    return name
+            if len(group) == 1:
+                return group[0]
+        raise ContextError(
+            "d-prefix names (dW means dL/dW) need a cost named L, J or loss, or a single "
+            "defined scalar"
+        )
+
+    def is_free(self, derivative: Derivative) -> bool:
+        """dL/dY of an opaque L: a quantity of its own, not derived."""
+        return any(derivative.num == self.names[key] for key in self.opaque)
+
+    # ------------------------------------------------------------------ derivatives
+
+    def derivative_shape(self, num: Expr, den: Expr, nabla: bool = False) -> Shape:
+        """The shape of d num / d den in this layout (\\nabla: always den's shape)."""
+        if is_scalar(num.shape):
+            rows, cols = den.shape
+            if nabla or self.layout != "numerator":
+                return (rows, cols)
+            return (cols, rows)
+        if is_column(num.shape) and is_column(den.shape):
+            if self.layout == "denominator":
+                return (den.shape[0], num.shape[0])
+            return (num.shape[0], den.shape[0])
+        raise ContextError(
+            f"the derivative of {num} ({shape_text(num.shape)}) by {den} "
+            f"({shape_text(den.shape)}) is not a matrix; differentiate a scalar or a column"
+        )
+
+    def derivative_value(self, num: Expr, den: Expr, nabla: bool = False) -> Expr:
+        """d num / d den in this layout, derived with the rule table and simplified."""
+        if not isinstance(den, Symbol):
+            raise ContextError(f"differentiate by a declared or defined name, not by {den}")
+        num = self.expand(num, frozenset({den}))
+        if is_scalar(num.shape):
+            gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)))
+            if nabla or self.layout != "numerator":
+                return gradient
+            return simplify(transpose(gradient))
+        self.derivative_shape(num, den)
+        denominator = simplify(jacobian(num, den))
+        if self.layout == "denominator":
+            return denominator
+        return simplify(transpose(denominator))
+
+    def gradient(self, of: str, wrt: str) -> Expr:
+        """The derivative of a defined (or declared) name by a declared one, in the layout."""
+        return self.derivative_value(self.lookup(of), self._wrt(wrt))
+
+    def _wrt(self, written: str) -> Symbol:
+        key = name_key(written)
+        if key in self.symbols:
+            return self.symbols[key]
+        if key in self.definitions:
+            return self.names[key]
+        known = ", ".join([*self.symbols, *self.definitions])
+        raise ContextError(f"--wrt {written}: not a declared or defined name; known: {known}")
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ContextError(f"[{key}] must be a table of names")
+    return value
+
+
+def _read(path: str | Path) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ContextError(f"{path}: no such file") from None
+    except OSError as error:
+        raise ContextError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise ContextError(f"{path}: larger than {MAX_SPEC_BYTES} bytes")
+    return raw.decode("utf-8", errors="replace")
+
+
+def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
+    """A network, or an expression context for a spec without layers."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise ContextError(f"{where} is {len(text)} characters; at most {MAX_SPEC_BYTES}")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ContextError(f"{where} is not valid TOML: {error}") from None
+    if is_context_spec(data):
+        return Context.from_dict(data)
+    return Network.from_dict(data)
+
+
+def spec_from_file(path: str | Path) -> Network | Context:
+    """The spec in a file: a network, or an expression context."""
+    text = _read(path)
+    try:
+        return spec_from_toml(text, str(path))
+    except MatcalcError as error:
+        message = str(error)
+        raise type(error)(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
+
+
+# ---------------------------------------------------------------------- the formula reader
+
+
+class ContextNamespace(Namespace):
+    """Names of an expression context for the formula reader: declared matrices, defined
+    functions, opaque functions, sizes (the n of \\frac{1}{n}), tr, det and inverses."""
+
+    def __init__(
+        self, context: Context, nabla: bool = False, identity: sympy.Expr | None = None
+    ) -> None:
+        self.context = context
+        self.nabla = nabla
+        self.identity = identity
+
+    def _key(self, ref: NameRef) -> str:
+        return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
+
+    def symbol(self, ref: NameRef) -> Expr | None:
+        context = self.context
+        key = self._key(ref)
+        if key in context.symbols:
+            return context.symbols[key]
+        if key in context.definitions:
+            return context.names[key]
+        if key in context.opaque:
+            return context.opaque_call(key)
+        if key == "I" and self.identity is not None:
+            return Identity(self.identity)
+        return None
+
+    def constant(self, ref: NameRef) -> sympy.Expr | None:
+        """A size used as a number: the n of \\frac{1}{n}."""
+        if ref.sub is None and ref.index is None and self._key(ref) not in self.context.symbols:
+            for d in self.context.dimensions():
+                if d.name == ref.text:
+                    return d
+        return None
+
+    def known_names(self) -> tuple[str, ...]:
+        context = self.context
+        return (*context.symbols, *context.definitions, *context.opaque)
+
+    def prefixed_gradient(self, quantity: Expr) -> Expr | None:
+        """dX under d-prefix names: the derivative of the cost by X, with X's shape."""
+        context = self.context
+        if context.gradient_names != "d-prefix":
+            return None
+        cost = context.lookup(context.cost_name())
+        if isinstance(cost, Opaque) and quantity in cost.params:
+            return Derivative(cost.name, quantity)
+        return Derivative(cost, quantity, quantity.shape)
+
+    def derivative(self, num: Expr, den: Expr) -> Expr:
+        """d num/d den; dL/dY of an opaque L(Y) is a free quantity named by L and Y."""
+        if isinstance(num, Opaque) and den in num.params:
+            return Derivative(num.name, den)
+        return Derivative(num, den, self.context.derivative_shape(num, den, self.nabla))
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def concrete(expr: Expr, sizes: Mapping[sympy.Symbol, int]) -> Expr:
+    """The expression with every symbolic size replaced by a number (for evaluation)."""
+    from dataclasses import fields, replace
+
+    def dims(shape: Shape | None) -> Shape | None:
+        if shape is None:
+            return None
+        return (sympy.sympify(shape[0]).subs(sizes), sympy.sympify(shape[1]).subs(sizes))
+
+    def visit(node: Expr) -> Expr:
+        if isinstance(node, Symbol):
+            return Symbol(node.name, dims(node.shape_), node.index, node.sub)
+        if isinstance(node, Fill):
+            return Fill(sympy.sympify(node.value).subs(sizes), dims(node.shape_))
+        if isinstance(node, Identity):
+            return Identity(sympy.sympify(node.size).subs(sizes))
+        if isinstance(node, Derivative):
+            return Derivative(visit(node.num), visit(node.den), dims(node.shape_))
+        if isinstance(node, Scale):
+            return Scale(sympy.sympify(node.coeff).subs(sizes), visit(node.arg))
+        if not node.children:
+            names = {f.name for f in fields(node)}
+            return replace(node, shape_=dims(node.shape_)) if "shape_" in names else node
+        return node.rebuild(tuple(visit(child) for child in node.children))
+
+    return visit(expr)
+
+
+def random_environment(
+    exprs: tuple[Expr, ...], rng: np.random.Generator, symmetric: bool = False
+) -> dict[Expr, np.ndarray]:
+    """Random values for the symbols and free derivatives of concrete expressions.
+
+    Square matrices get 3 I added (invertible, positive determinant); ``symmetric`` makes them
+    symmetric too (to tell a formula that assumes symmetry).
+    """
+    env: dict[Expr, np.ndarray] = {}
+    for expr in exprs:
+        for node in expr.walk():
+            if node in env or not isinstance(node, Symbol | Derivative):
+                continue
+            rows, cols = (int(node.shape[0]), int(node.shape[1]))
+            value = rng.standard_normal((rows, cols))
+            if rows == cols > 1:
+                value = value + 3 * np.eye(rows)
+                if symmetric:
+                    value = (value + value.T) / 2
+            env[node] = value
+    return env
+
+
+def evaluate_concrete(expr: Expr, sizes: Mapping[sympy.Symbol, int], env: dict) -> np.ndarray:
+    return evaluate(concrete(expr, sizes), env)
+
+
+__all__ = [
+    "LAYOUTS",
+    "Context",
+    "ContextError",
+    "concrete",
+    "is_context_spec",
+    "name_key",
+    "parse_shape",
+    "substitute",
+]
+
+
+# ---------------------------------------------------------------------------- printing
+
+LAYOUT_NOTES = {
+    "denominator": "denominator layout: df/dX has the shape of X; (dy/dx)_{ij} = dy_j/dx_i",
+    "numerator": "numerator layout: df/dX has the shape of X^T; (dy/dx)_{ij} = dy_i/dx_j",
+    "mixed": "mixed layout: df/dX has the shape of X; (dy/dx)_{ij} = dy_i/dx_j",
+}
+CONTEXT_FORMATS = ("latex", "markdown", "json")
+
+
+@dataclass(frozen=True)
+class ContextGradient:
+    """d f / d x for a defined function f and a declared x, in the context's layout."""
+
+    of: str
+    wrt: str
+    target: Derivative
+    value: Expr
+
+
+def context_gradients(
+    context: Context, of: str | None = None, wrt: str | None = None
+) -> list[ContextGradient]:
+    """Every requested derivative: of one defined function or of each, by one name or by each
+    declared name it depends on."""
+    if of is not None:
+        context.lookup(of)
+        functions = [name_key(of)]
+    else:
+        functions = [k for k, e in context.definitions.items() if is_scalar(e.shape)]
+        if not functions:
+            raise ContextError("[define] has no scalar function to differentiate")
+    results = []
+    for key in functions:
+        expr = context.lookup(key)
+        if wrt is not None:
+            variables = [context._wrt(wrt)]
+        else:
+            used = set(context.expand(expr).walk())
+            variables = [s for s in context.symbols.values() if s in used]
+        for variable in variables:
+            value = context.derivative_value(expr, variable)
+            target = Derivative(expr, variable, context.derivative_shape(expr, variable))
+            results.append(ContextGradient(key, name_key(variable.name), target, value))
+    return results
+
+
+def render_context(
+    context: Context, fmt: str, of: str | None = None, wrt: str | None = None
+) -> str:
+    """The derivatives of an expression context as LaTeX, Markdown or JSON."""
+    if fmt not in CONTEXT_FORMATS:
+        raise ContextError(
+            f"--format {fmt}: an expression context prints as {', '.join(CONTEXT_FORMATS)}"
+        )
+    from matcalc.latex import to_latex
+
+    gradients = context_gradients(context, of, wrt)
+    note = LAYOUT_NOTES[context.layout]
+    if fmt == "json":
+        import json
+
+        records = [
+            {
+                "of": g.of,
+                "wrt": g.wrt,
+                "target": to_latex(g.target),
+                "shape": shape_text(g.value.shape),
+                "value": to_latex(g.value),
+            }
+            for g in gradients
+        ]
+        return json.dumps({"layout": context.layout, "note": note, "gradients": records}, indent=2)
+    lines = [
+        f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
+        for g in gradients
+    ]
+    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    if fmt == "markdown":
+        return f"{note}\n\n$$\n{body}\n$$\n"
+    return f"% {note}\n{body}\n"

@@ -1,0 +1,226 @@
+"""verify in an expression context: is a hand-written derivative of a function of matrices right?
+
+The left side names the derivative: ``\\nabla_\\theta J``,
+``\\frac{\\partial J}{\\partial \\theta}``, the function inline
+(``\\frac{\\partial}{\\partial X}\\operatorname{tr}(AX)``), or ``dW`` under d-prefix names.
+The right side is compared with the derivation, in the context's layout: first the shape (a
+transposed shape is the other layout's form), then the values at two sets of sizes with random
+matrices.  A wrong formula gets a diagnosis where one fits: right only for symmetric matrices,
+off by a constant factor, transposed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from matcalc.context import Context, ContextNamespace, concrete, random_environment
+from matcalc.errors import MatcalcError
+from matcalc.expr import Derivative, Expr, ShapeError, substitute, transpose
+from matcalc.latex import to_latex
+from matcalc.numeric import EvaluationError, evaluate
+from matcalc.parse import (
+    Group,
+    Nabla,
+    Node,
+    Product,
+    parse_latex,
+)
+from matcalc.resolve import resolve
+from matcalc.shapes import dims_equal, shape_text, shapes_equal
+from matcalc.verify import Verdict, VerifyError
+
+SIZE_SETS = ((5, 3, 4, 6, 7, 2), (3, 4, 6, 2, 5, 7))
+DRAWS = 2
+RTOL = 1e-6
+ATOL = 1e-9
+
+
+def verify_in_context(context: Context, equation: str) -> Verdict:
+    """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds in ``context``, and why."""
+    parsed = parse_latex(equation)
+    if len(parsed.sides) < 2:
+        raise VerifyError(
+            "an equation is expected: the derivative on the left, the formula on the right, "
+            "like \\nabla_\\theta J = ..."
+        )
+    sides = parsed.sides
+    lhs = sides[0]
+    nabla = _is_nabla(lhs)
+    target = resolve(lhs, ContextNamespace(context, nabla=nabla), text=equation)
+    if not isinstance(target, Derivative):
+        raise VerifyError(
+            "the left side must be a derivative: \\nabla_X f, \\frac{\\partial f}{\\partial X}"
+            " or \\frac{\\partial}{\\partial X} f(X)"
+        )
+    expected = context.derivative_value(target.num, target.den, nabla)
+    expected_full = context.expand(expected)
+    shown = target
+    target_text = (
+        f"\\nabla_{{{to_latex(target.den)}}} {to_latex(shown.num)}" if nabla else (to_latex(shown))
+    )
+    expected_text = to_latex(expected)
+    shape = shape_text(expected.shape)
+    for rhs in sides[1:]:
+        try:
+            namespace = ContextNamespace(context, identity=_identity_size(expected))
+            candidate = _bind(resolve(rhs, namespace, text=equation), context)
+        except ShapeError as error:
+            problem: tuple[str, tuple[str, ...]] | None = (
+                f"the right side does not fit together: {error}",
+                ("shape_mismatch",),
+            )
+        else:
+            problem = _compare(candidate, expected_full, context)
+        if problem is not None:
+            reason, classes = problem
+            return Verdict(
+                "incorrect",
+                target_text,
+                reason,
+                expected_text,
+                (),
+                reason,
+                classes,
+                equation,
+                shape,
+            )
+    return Verdict(
+        "correct",
+        target_text,
+        f"both sides agree in shape ({shape}, {context.layout} layout) and in value "
+        "at every size and draw checked",
+        expected_text,
+        (),
+        None,
+        (),
+        equation,
+        shape,
+    )
+
+
+# ------------------------------------------------------------------------- the left side
+
+
+def _is_nabla(node: Node) -> bool:
+    while isinstance(node, Group):
+        node = node.inner
+    return isinstance(node, Nabla) or (
+        isinstance(node, Product) and isinstance(node.factors[0], Nabla)
+    )
+
+
+# ------------------------------------------------------------------------- the right side
+
+
+def _identity_size(expected: Expr) -> sympy.Expr | None:
+    """I on the right side of a square derivative is the identity of its size."""
+    rows, cols = expected.shape
+    return rows if dims_equal(rows, cols) else None
+
+
+def _bind(candidate: Expr, context: Context) -> Expr:
+    """Derivatives written on the right side: an opaque function's gradient stays a free
+    quantity; any other is replaced by its value."""
+    mapping: dict[Expr, Expr] = {}
+    for node in candidate.walk():
+        if isinstance(node, Derivative) and not context.is_free(node):
+            mapping[node] = context.derivative_value(node.num, node.den)
+    return context.expand(substitute(candidate, mapping) if mapping else candidate)
+
+
+# ----------------------------------------------------------------------------- comparing
+
+
+def _sizes(context: Context, exprs: tuple[Expr, ...]) -> list[dict[sympy.Symbol, int]]:
+    dims: set[sympy.Symbol] = set(context.dimensions())
+    for expr in exprs:
+        for node in expr.walk():
+            for d in getattr(node, "shape", ()):
+                dims |= sympy.sympify(d).free_symbols
+    ordered = sorted(dims, key=str)
+    return [
+        {
+            d: values[i % len(values)] + len(values) * (i // len(values))
+            for i, d in enumerate(ordered)
+        }
+        for values in SIZE_SETS
+    ]
+
+
+def _values(
+    exprs: tuple[Expr, ...], context: Context, symmetric: bool = False
+) -> list[tuple[np.ndarray, ...]]:
+    results = []
+    for number, sizes in enumerate(_sizes(context, exprs)):
+        concrete_exprs = tuple(concrete(e, sizes) for e in exprs)
+        for draw in range(DRAWS):
+            rng = np.random.default_rng(1000 * number + draw)
+            env = random_environment(concrete_exprs, rng, symmetric)
+            try:
+                results.append(tuple(evaluate(e, env) for e in concrete_exprs))
+            except EvaluationError as error:
+                raise MatcalcError(f"cannot check numerically: {error}") from None
+    return results
+
+
+def _agree(pairs: list[tuple[np.ndarray, ...]]) -> bool:
+    return all(
+        a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL * (1 + np.abs(b).max()))
+        for a, b in pairs
+    )
+
+
+def _compare(
+    candidate: Expr, expected: Expr, context: Context
+) -> tuple[str, tuple[str, ...]] | None:
+    layout = context.layout
+    if not shapes_equal(candidate.shape, expected.shape):
+        shapes = (
+            f"the right side is {shape_text(candidate.shape)} but the derivative is "
+            f"{shape_text(expected.shape)} in {layout} layout"
+        )
+        if shapes_equal(transpose(candidate).shape, expected.shape) and _agree(
+            _values((transpose(candidate), expected), context)
+        ):
+            other = "numerator" if layout != "numerator" else "denominator"
+            return (
+                f"{shapes}; it is the transpose of the right answer, the {other}-layout form "
+                f"(in {layout} layout: {to_latex(expected)})",
+                ("layout_mismatch", "shape_mismatch"),
+            )
+        return shapes, ("shape_mismatch",)
+    pairs = _values((candidate, expected), context)
+    if _agree(pairs):
+        return None
+    wrong = f"the values differ from the derivative {to_latex(expected)}"
+    if shapes_equal(transpose(candidate).shape, expected.shape) and _agree(
+        _values((transpose(candidate), expected), context)
+    ):
+        return f"{wrong}: it is the transpose of the right answer", ("missing_transpose",)
+    if _agree(_values((candidate, expected), context, symmetric=True)):
+        return (
+            f"{wrong}: the formula holds only when the square matrices are symmetric; in "
+            f"general it is {to_latex(expected)}",
+            ("unjustified_symmetry",),
+        )
+    factor = _constant_ratio(pairs)
+    if factor is not None:
+        return f"{wrong}: it is off by a constant factor of {factor:g}", ("wrong_factor",)
+    return wrong, ()
+
+
+def _constant_ratio(pairs: list[tuple[np.ndarray, ...]]) -> float | None:
+    ratios = []
+    for candidate, expected in pairs:
+        mask = np.abs(expected) > 1e-8
+        if not mask.any():
+            return None
+        ratios.extend((candidate[mask] / expected[mask]).ravel())
+    first = ratios[0]
+    if abs(first - 1) > 1e-6 and np.allclose(ratios, first, rtol=1e-6):
+        return float(first)
+    return None
+
+
+__all__ = ["verify_in_context"]

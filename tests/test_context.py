@@ -1,0 +1,167 @@
+"""Expression contexts: the spec, names plain or LaTeX, layouts, derive --wrt, and every
+derived gradient against finite differences of the defined function."""
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from matcalc.cli import main
+from matcalc.context import Context, ContextError, concrete, name_key, parse_shape
+from matcalc.latex import to_latex
+from matcalc.numeric import central_difference, evaluate
+from matcalc.shapes import ONE
+
+RIDGE = """
+layout = "denominator"
+[shapes]
+X = "n x d"
+theta = "d"
+theta_0 = "scalar"
+Y = "n"
+lambda = "scalar"
+[define]
+J = '\\frac{1}{n}\\|X\\theta + \\theta_0 - Y\\|^2 + \\lambda \\|\\theta\\|^2'
+"""
+
+FUNCTIONS = """
+[shapes]
+A = "n x n"
+X = "n x n"
+B = "n x m"
+v = "n"
+s = "scalar"
+[define]
+f = '\\operatorname{tr}(AX^{-1}) + \\log\\det(X^T X) + s\\, v^T X B B^T v'
+g = '\\sum \\tanh(X B) + \\det(X) \\|X^T v\\|_2^2 - \\operatorname{tr}(X \\odot A)'
+h = '\\sum \\sigma(Xv + s) + v^T X^{-T} v'
+"""
+
+
+def n_d(n, d):
+    return (
+        sympy.Symbol(n, integer=True, positive=True),
+        sympy.Symbol(d, integer=True, positive=True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("n x d", n_d("n", "d")),
+        ("n \\times d", n_d("n", "d")),
+        ("3 x 2", (sympy.Integer(3), sympy.Integer(2))),
+        ("d", (n_d("d", "d")[0], ONE)),
+        ("scalar", (ONE, ONE)),
+    ],
+)
+def test_shapes(text, shape):
+    assert parse_shape(text, "X") == shape
+
+
+@pytest.mark.parametrize("text", ["n x", "n x d x k", "n-1", "", "0 x 2"])
+def test_bad_shapes_name_the_key(text):
+    with pytest.raises(ContextError, match=r"\[shapes\] X"):
+        parse_shape(text, "X")
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [("theta", "theta"), ("\\theta", "theta"), ("\\theta_{0}", "theta_0"), ("theta_0", "theta_0"),
+     ("J_{\\text{ridge}}", "J_ridge"), ("J_ridge", "J_ridge")],
+)  # fmt: skip
+def test_names_plain_or_latex(written, key):
+    assert name_key(written) == key
+
+
+def test_ridge_gradients_in_textbook_form():
+    context = Context.from_toml(RIDGE)
+    assert to_latex(context.gradient("J", "\\theta")) == (
+        r"\frac{2}{n}\,X^{T}\,\left(X\,\theta + \theta_{0}\,\mathbf{1} - Y\right)"
+        r" + 2\,\lambda\,\theta"
+    )
+    assert to_latex(context.gradient("J", "lambda")) == r"\left\|\theta\right\|^2"
+    assert context.gradient("J", "theta_0").shape == (ONE, ONE)
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator", "mixed"])
+def test_layouts_shape_the_derivative(layout):
+    context = Context.from_toml(
+        f'layout = "{layout}"\n' + RIDGE.replace('layout = "denominator"', "")
+    )
+    gradient = context.gradient("J", "theta")
+    column = gradient.shape[1] == ONE
+    assert column == (layout != "numerator")
+
+
+def _check_against_differences(context: Context, name: str, rng) -> None:
+    sizes = {
+        d: size for d, size in zip(sorted(context.dimensions(), key=str), (4, 3, 5), strict=False)
+    }
+    function = context.expand(context.lookup(name))
+    for written in context.symbols:
+        symbol = context.symbols[written]
+        if symbol not in set(function.walk()):
+            continue
+        exact = concrete(function, sizes)
+        env = {}
+        for node in exact.walk():
+            if node in context.symbols.values() and node not in env:
+                rows, cols = int(node.shape[0]), int(node.shape[1])
+                value = 0.5 * rng.standard_normal((rows, cols))
+                env[node] = value + 2 * np.eye(rows) if rows == cols > 1 else value
+
+        def value_at(point, symbol=symbol, exact=exact, env=env):
+            return float(evaluate(exact, {**env, symbol: point})[0, 0])
+
+        expected = central_difference(value_at, env[symbol])
+        derived = concrete(context.gradient(name, written), sizes)
+        np.testing.assert_allclose(evaluate(derived, env), expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("spec", "name"), [(RIDGE, "J"), (FUNCTIONS, "f"), (FUNCTIONS, "g"), (FUNCTIONS, "h")]
+)
+def test_every_gradient_matches_finite_differences(spec, name, rng):
+    _check_against_differences(Context.from_toml(spec), name, rng)
+
+
+def test_derive_cli_json_and_latex(tmp_path, capsys):
+    path = tmp_path / "ridge.toml"
+    path.write_text(RIDGE, encoding="utf-8")
+    assert main(["derive", str(path), "--wrt", "theta", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["layout"] == "denominator"
+    (gradient,) = record["gradients"]
+    assert gradient["target"] == r"\frac{\partial J}{\partial \theta}"
+    assert gradient["shape"] == r"d \times 1"
+    assert main(["derive", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("&=") == 5 and r"\begin{aligned}" in out
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('layout = "sideways"\n[shapes]\nX = "n"', "layout = 'sideways'"),
+        ("[shapes]\nX = \"n\"\n[define]\nJ = 'X^T Y'", "unknown symbol Y"),
+        ("[shapes]\nX = \"n x d\"\n[define]\nJ = '\\det X'", "needs a square matrix"),
+        ('[shapes]\nX = "n"\n[opaque]\nL = ["Z"]', "'Z' is neither in [shapes] nor in [define]"),
+        ('[shapes]\nX = "n"\ncolour = 3.5', "[shapes] colour"),
+        ('weights = 3\n[shapes]\nX = "n"', "unknown key 'weights'"),
+    ],
+)
+def test_bad_spec_is_one_line_exit_2(spec, message, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(spec, encoding="utf-8")
+    assert main(["derive", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_wrt_names_the_known(tmp_path, capsys):
+    path = tmp_path / "ridge.toml"
+    path.write_text(RIDGE, encoding="utf-8")
+    assert main(["derive", str(path), "--wrt", "phi"]) == 2
+    assert "theta" in capsys.readouterr().err
