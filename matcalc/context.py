@@ -349,7 +349,10 @@ def _read(path: str | Path) -> str:
         raise ContextError(f"{path}: cannot be read ({error.strerror})") from None
     if len(raw) > MAX_SPEC_BYTES:
         raise ContextError(f"{path}: larger than {MAX_SPEC_BYTES} bytes")
-    return raw.decode("utf-8", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ContextError(f"{path}: cannot be read ({error})") from None
 
 
 def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
@@ -366,15 +369,17 @@ def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
 
 
 def spec_from_file(path: str | Path) -> Network | Context:
-    """The spec in a file: a network, or an expression context."""
-    text = _read(path)
+    """The spec in a file: an expression context, or else a network (with its own messages)."""
     try:
-        return spec_from_toml(text, str(path))
+        data = tomllib.loads(_read(path))
+    except (MatcalcError, tomllib.TOMLDecodeError):
+        return Network.from_file(path)
+    if not is_context_spec(data):
+        return Network.from_file(path)
+    try:
+        return Context.from_dict(data)
     except MatcalcError as error:
-        message = str(error)
-        raise type(error)(
-            message if message.startswith(str(path)) else f"{path}: {message}"
-        ) from None
+        raise ContextError(f"{path}: {error}") from None
 
 
 # ---------------------------------------------------------------------- the formula reader
