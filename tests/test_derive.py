@@ -1,5 +1,6 @@
 """Every derived gradient, in both forms, against central finite differences of the loss."""
 
+from collections import Counter
 from dataclasses import fields
 
 import numpy as np
@@ -233,3 +234,51 @@ def substituted(node: object, values: dict) -> object:
     if isinstance(node, sympy.Basic):
         return canonical(node).subs(values)
     return node
+
+
+# ------------------------------------------------------------------------------- cost
+
+
+def derivation_work(monkeypatch, depth: int) -> int:
+    """Rule lookups and rewrite passes made while deriving every layer of a depth-deep net."""
+    import matcalc.derive
+    import matcalc.simplify
+
+    calls = Counter()
+    for module, name in (
+        (matcalc.derive, "pullback_rule"),
+        (matcalc.derive, "jacobian_rule"),
+        (matcalc.simplify, "_rewrite_once"),
+    ):
+        original = getattr(module, name)
+
+        def counted(*args, original=original, name=name, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    layers = [Layer(None, "tanh")] * (depth - 1) + [Layer(None, "softmax")]
+    Network(layers, loss="nllm").derive()
+    monkeypatch.undo()
+    return sum(calls.values())
+
+
+def is_affine(values: list[int]) -> bool:
+    """Work at depths d, 2d, 4d grows by equal amounts per layer: a + b * depth."""
+    small, medium, large = values
+    return large - medium == 2 * (medium - small)
+
+
+def test_derivation_work_is_linear_in_depth(monkeypatch):
+    """Backprop shares dL/dZ^l: each added layer costs the same fixed amount of rule work."""
+    work = [derivation_work(monkeypatch, depth) for depth in (8, 16, 32)]
+    assert is_affine(work) and work[0] > 0
+
+
+def test_the_linearity_check_sees_quadratic_work():
+    """Every chain form together is quadratic (a factor per layer above l): not affine."""
+    sizes = []
+    for depth in (8, 16, 32):
+        derivation = Network([Layer(None, "tanh")] * depth).derive()
+        sizes.append(sum(len(list(g.chain.walk())) for g in derivation.gradients()))
+    assert not is_affine(sizes)
