@@ -11,6 +11,7 @@ Long chains break between layers, so a deep network's chain still fits the page.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from matcalc.derive import ChainGroup, Derivation, Factor, LayerDerivation
@@ -231,25 +232,45 @@ def _unique(items):  # noqa: ANN001, ANN202 - any hashables, order kept
     return tuple(dict.fromkeys(items))
 
 
+_SUPERSCRIPT = re.compile(r"(\w+\^\{?[\w+\-]+\}?)")
+_TEXT_ESCAPES = (
+    ("\\", r"\textbackslash "),
+    ("{", r"\{"),
+    ("}", r"\}"),
+    ("&", r"\&"),
+    ("%", r"\%"),
+    ("$", r"\$"),
+    ("#", r"\#"),
+    ("_", r"\_"),
+    ("^", ""),
+    ("~", " "),
+)
+
+
 def text_latex(text: str) -> str:
-    """Plain text made safe for \\text{...} in pdflatex, MathJax and KaTeX."""
-    for char, escaped in (
-        ("\\", r"\textbackslash "),
-        ("{", r"\{"),
-        ("}", r"\}"),
-        ("&", r"\&"),
-        ("%", r"\%"),
-        ("$", r"\$"),
-        ("#", r"\#"),
-        ("_", r"\_"),
-        ("^", r"\textasciicircum{}"),
-        ("~", r"\textasciitilde{}"),
-    ):
-        text = text.replace(char, escaped)
-    return text
+    """Plain text made safe for \\text{...} in pdflatex, MathJax and KaTeX; A^l becomes math."""
+    pieces = []
+    for number, piece in enumerate(_SUPERSCRIPT.split(text)):
+        if number % 2:
+            base, exponent = piece.split("^", 1)
+            pieces.append(f"${base}^{{{exponent.strip('{}')}}}$")
+            continue
+        for char, escaped in _TEXT_ESCAPES:
+            piece = piece.replace(char, escaped)
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+_SOURCE_ABBREVIATIONS = (("MIT 6.390 notes, Neural Networks, ", "6.390 notes, "),)
 
 
 def rules_note(rules) -> str:  # noqa: ANN001 - an iterable of Rule
     """The identities used, each with its source: "linear map (Matrix Cookbook eq. 69)"."""
-    text = "; ".join(f"{rule.name} ({rule.source})" for rule in rules)
+    text = "; ".join(f"{rule.name} ({_abbreviated(rule.source)})" for rule in rules)
     return f"by {text}" if text else ""
+
+
+def _abbreviated(source: str) -> str:
+    for long, short in _SOURCE_ABBREVIATIONS:
+        source = source.replace(long, short)
+    return source

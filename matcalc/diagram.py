@@ -91,7 +91,7 @@ def tikz(derivation: Derivation, notation: Notation = DEFAULT) -> str:
     for left, right in zip(chain, chain[1:], strict=False):
         label = f"node[label, above] {{${left.activation}$}} " if left.activation else ""
         lines.append(f"  \\draw[->] ({left.key}) -- {label}({right.key});")
-    for left, right in zip(chain[1:], chain[2:], strict=False):
+    for left, right in reversed(list(zip(chain[1:], chain[2:], strict=False))):
         label = (
             "" if left.key == "dots" else f"node[label, below] {{${_gradient(left, notation)}$}} "
         )

@@ -20,6 +20,7 @@ from matcalc.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
 from matcalc.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.latex import DEFAULT, Notation, dim_latex, function_latex, plain_index, to_latex
+from matcalc.shapes import LAYER
 
 NOTE_WIDTH = 95
 """Characters of a note row, in footnote size, that fit the width of a page."""
@@ -77,7 +78,7 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
             f"loss: {_loss_words(net.loss)}."
         )
     layers = "; ".join(
-        f"layer {l}: ${dim_latex(net.size(l), notation)}$ units, "
+        f"layer {l}: ${dim_latex(net.size(l), notation)}$ {_units(net.size(l))}, "
         f"{_activation_words(derivation, l, notation)}"
         for l in net.indices()
     )
@@ -86,6 +87,10 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
         f"input $x = {to_latex(net.activation(0), notation)}$ of size "
         f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_loss_words(net.loss)}."
     )
+
+
+def _units(size: object) -> str:
+    return "unit" if size == 1 else "units"
 
 
 def _activation_words(derivation: Derivation, l: object, notation: Notation) -> str:
@@ -124,8 +129,10 @@ def convention_sentences(derivation: Derivation, notation: Notation = DEFAULT) -
             f"Convention: {declaration.title}, {equations}; {declaration.layout} layout. "
             f"{notation.describe()}"
         )
+    l = plain_index(LAYER, notation)
     return (
-        "Convention: MIT 6.390, $Z^l = (W^l)^T A^{l-1} + W_0^l$, $A^l = f^l(Z^l)$, "
+        f"Convention: MIT 6.390, $Z^{{{l}}} = (W^{{{l}}})^{{{notation.transpose}}} A^{{{l}-1}} + "
+        f"W_0^{{{l}}}$, $A^{{{l}}} = f^{{{l}}}(Z^{{{l}}})$, "
         "denominator layout ($\\partial \\mathcal{L}/\\partial X$ has the shape of $X$; "
         "$(\\partial Y/\\partial X)_{ij} = \\partial Y_j/\\partial X_i$), so chains multiply "
         f"right to left toward the loss. {notation.describe()}"

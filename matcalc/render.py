@@ -10,6 +10,7 @@ from matcalc.derive import Derivation, Gradient
 from matcalc.document import (
     Block,
     Equations,
+    Heading,
     Paragraph,
     convention_sentences,
     derivation_blocks,
@@ -35,6 +36,17 @@ class Layout:
     steps: bool = False
     diagram: bool = False
     title: str = ""
+    gradients: bool | None = None
+    """The layer-by-layer gradients; by default shown unless the steps are."""
+
+    @property
+    def sections(self) -> bool:
+        """Whether the document has more than one part, each under its own heading."""
+        return sum((self.steps, self.diagram, self.show_gradients)) > 1
+
+    @property
+    def show_gradients(self) -> bool:
+        return not self.steps if self.gradients is None else self.gradients
 
 
 def render_derivation(
@@ -86,15 +98,22 @@ def document_blocks(
     if layout.diagram:
         from matcalc.diagram import diagram_blocks
 
+        if layout.sections:
+            blocks.append(Heading("The network, forward and backward", 2))
         blocks += diagram_blocks(derivation, notation)
+    if layout.show_gradients:
+        if layout.sections:
+            blocks.append(Heading("The gradients, layer by layer", 2))
+        if lecture_notes_layout(derivation, notation):
+            blocks += derivation_blocks(derivation, notation, gradients)
+        else:
+            blocks.append(Equations(convention_derivation_latex(derivation, notation)))
     if layout.steps:
         from matcalc.steps import steps, steps_blocks
 
+        if layout.sections:
+            blocks.append(Heading("Step by step, back from the loss", 2))
         blocks += steps_blocks(steps(derivation), notation)
-    elif lecture_notes_layout(derivation, notation):
-        blocks += derivation_blocks(derivation, notation, gradients)
-    else:
-        blocks.append(Equations(convention_derivation_latex(derivation, notation)))
     return blocks
 
 

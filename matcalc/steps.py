@@ -30,6 +30,11 @@ from matcalc.latex import DEFAULT, Notation, plain_index, to_latex
 from matcalc.rules import Kind, rule_named
 from matcalc.shapes import LAYER
 
+WEIGHT_CHAIN = (
+    "by the chain rule with the weight link added separately, order reversed and transposed "
+    "(MIT 6.390 notes, 'How the chain rule changes in matrix form')"
+)
+
 
 def steps(derivation: Derivation) -> list[Step]:
     """From the loss back to layer 1: one step per layer, ending with dL/dW^1."""
@@ -92,8 +97,9 @@ def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
         factors = (activation, layer.link)
         upstream = (Derivative(layer.dz.num, layer.link.name.num),)
     rules = tuple(dict.fromkeys(r for f in factors for r in f.rules))
-    names = matmul(*(f.name for f in factors), *upstream)
-    values = matmul(*(f.value_with_prime for f in factors), *upstream)
+    names = MatMul((*(f.name for f in factors), *upstream))
+    # A product node, not the matmul builder, so a factor's sign stays in the factor.
+    values = MatMul((*(f.value_with_prime for f in factors), *upstream))
     lines.append(Line(layer.dz, names, note=CHAIN_RULE))
     lines.append(Line(None, values, rules))
     lines.append(Line(None, layer.dz_value, layer.dz_rules, shapes=False))
@@ -103,7 +109,7 @@ def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
 def _weight_lines(layer: LayerDerivation) -> tuple[Line, ...]:
     link = layer.weight_link
     return (
-        Line(layer.dw, matmul(link.name, Transpose(layer.dz))),
+        Line(layer.dw, matmul(link.name, Transpose(layer.dz)), note=WEIGHT_CHAIN),
         Line(None, layer.dw_value, link.rules),
         Line(layer.dw0, layer.dw0_value, (rule_named("sum", Kind.JACOBIAN),), shapes=False),
     )

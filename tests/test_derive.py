@@ -282,3 +282,20 @@ def test_the_linearity_check_sees_quadratic_work():
         derivation = Network([Layer(None, "tanh")] * depth).derive()
         sizes.append(sum(len(list(g.chain.walk())) for g in derivation.gradients()))
     assert not is_affine(sizes)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "identity"])
+def test_prime_and_diag_forms_of_dz_have_the_closed_forms_values(activation, rng):
+    """The f'(Z) and diag(f'(Z)) forms kept for printing compute the same numbers."""
+    network = Network([Layer(3, activation), Layer(2, activation), Layer(2, "identity")], input=2)
+    derivation = network.derive()
+    params, x, y = away_from_kinks(network, rng)
+    env = derivation.backward(network.forward(params, x, y))
+    for layer in derivation.layers.values():
+        closed = evaluate(layer.dz_value, env)
+        for form in ("prime", "diag"):
+            np.testing.assert_allclose(evaluate(layer.dz_form(form), env), closed, rtol=1e-10)
+        for factor in (layer.activation,):
+            np.testing.assert_allclose(
+                evaluate(factor.value_with_prime, env), evaluate(factor.value, env), rtol=1e-10
+            )

@@ -1,0 +1,47 @@
+"""The gallery in derivations/: up to date with the code, compiles, renders in KaTeX."""
+
+from pathlib import Path
+
+import pytest
+from conftest import compile_tex
+from test_markdown import assert_renders
+
+from matcalc.gallery import GALLERY, gallery_files, main, stale
+
+DERIVATIONS = Path(__file__).parent.parent / "derivations"
+NAMES = [entry.name for entry in GALLERY]
+
+
+def test_committed_gallery_is_what_the_code_writes():
+    assert stale(DERIVATIONS) == [], "run: python3 -m matcalc.gallery"
+
+
+def test_check_reports_a_stale_file(tmp_path):
+    assert main(["--directory", str(tmp_path)]) == 0
+    assert main(["--directory", str(tmp_path), "--check"]) == 0
+    (tmp_path / f"{NAMES[0]}.md").write_text("old\n")
+    assert main(["--directory", str(tmp_path), "--check"]) == 1
+
+
+def test_gallery_has_the_four_networks_in_both_formats_with_their_specs():
+    names = set(gallery_files())
+    for name in NAMES:
+        assert {f"{name}.toml", f"{name}.tex", f"{name}.md"} <= names
+    assert len(NAMES) == 4
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gallery_document_compiles(name, tmp_path):
+    compile_tex((DERIVATIONS / f"{name}.tex").read_text(encoding="utf-8"), tmp_path)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gallery_markdown_renders_in_katex(name):
+    assert_renders((DERIVATIONS / f"{name}.md").read_text(encoding="utf-8"))
+
+
+def test_generic_chapter_has_the_seeds_central_equation():
+    tex = (DERIVATIONS / "generic-L-layer.tex").read_text(encoding="utf-8")
+    assert r"\overbrace{\Bigl(\underbrace{\frac{\partial A^{\ell}}{\partial Z^{\ell}}}" in tex
+    assert r"^{\text{Loss unit}}" in tex and r"\left(\cdots\right)" in tex
+    assert r"^{\text{Weight link}}" in tex and r"^{\text{Other layers}}" in tex
