@@ -264,7 +264,7 @@ _CHARS = {
 _UNICODE = {"−": "-", "·": r"\cdot ", "⊙": r"\odot ", "∂": r"\partial ", "ᵀ": "^T", "×": r"\times "}
 _CLOSERS = {"LPAR": "RPAR", "LBRACK": "RBRACK", "LBRACE": "RBRACE", "NORM": "NORM"}
 _SHOWN = {"LPAR": "(", "LBRACK": "[", "LBRACE": "{", "NORM": "\\|"}
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _COMMAND = re.compile(r"\\([A-Za-z]+\*?|.)", re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _WORD_CONTENT = re.compile(rf"[A-Za-z0-9 \-]{{1,{MAX_TEXT}}}")
@@ -346,7 +346,7 @@ class _Tokenizer:
             elif char.isascii() and char.isalpha():
                 self.pos += 1
                 self.emit("LETTER", char, start, self.pos)
-            elif char.isdigit():
+            elif char in "0123456789":
                 match = _NUMBER.match(text, start)
                 assert match is not None
                 value = match.group()

@@ -163,6 +163,7 @@ class NetworkNamespace(Namespace):
         self.last = len(network.layers)
         self.spelling = spellings(network)
         self.running: Expr | None = None
+        self._symbols: dict[NameRef, Expr | None] = {}
 
     def _layer(self, ref: NameRef, low: int) -> int:
         if ref.index is None:
@@ -182,6 +183,13 @@ class NetworkNamespace(Namespace):
         return k
 
     def symbol(self, ref: NameRef) -> Expr | None:
+        if self.running is not None:  # g names the running gradient of the current target
+            return self._symbol(ref)
+        if ref not in self._symbols:
+            self._symbols[ref] = self._symbol(ref)
+        return self._symbols[ref]
+
+    def _symbol(self, ref: NameRef) -> Expr | None:
         net = self.network
         text, sub = ref.text, ref.sub
         spelling = self.spelling
@@ -271,10 +279,13 @@ class NetworkNamespace(Namespace):
     def _layer_of(self, arg: Expr) -> int:
         names = self.network.declaration.names
         if isinstance(arg, Symbol) and arg.index is not None:
+            k = None
             if arg.name == names.pre_activation:
-                return int(arg.index)
+                k = int(arg.index)
             if arg.name == names.activation:  # the input of the next layer; A^L: the last's
-                return min(int(arg.index) + 1, self.last)
+                k = min(int(arg.index) + 1, self.last)
+            if k is not None and 1 <= k <= self.last:
+                return k
         raise MatcalcError(
             f"write f^l({names.pre_activation}^l) to say which layer's activation f is"
         )
@@ -391,7 +402,10 @@ class Resolver:
         self, namespace: Namespace, bindings: Mapping[sympy.Symbol, int] | None = None, text=""
     ) -> None:
         self.namespace = namespace
-        self.bindings = dict(bindings or {})
+        self.bindings = {
+            symbol: sympy.Integer(value) if isinstance(value, int) else value
+            for symbol, value in (bindings or {}).items()
+        }
         self.text = text
 
     def error(self, message: str, node: Node) -> ResolveError:
@@ -479,7 +493,7 @@ class Resolver:
             if node.sub is not None:
                 sub = self._sub_text(node.sub)
             if node.index is not None:
-                index = node.index.expr.subs(self.bindings)
+                index = node.index.expr.xreplace(self.bindings)
             node = node.base
         while isinstance(node, Group) and node.delim == "{":
             node = node.inner

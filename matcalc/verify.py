@@ -12,6 +12,7 @@ tried until one makes it right, and that edit is the diagnosis.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -67,6 +68,8 @@ from matcalc.shapes import BATCH, DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, shapes_e
 
 DRAWS = 3
 BATCH_DRAWN = 3
+MAX_EDITS = 400
+DIAGNOSIS_SECONDS = 5.0
 SYMBOLIC_DEPTH = 4
 RTOL = 1e-6
 ATOL = 1e-9
@@ -324,13 +327,18 @@ class _Checker:
     def __init__(self, check: Check) -> None:
         self.check = check
         self.text = check.equation.text
+        self.namespaces: dict[int, NetworkNamespace] = {}
 
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
-        namespace = NetworkNamespace(network)
         lhs = self.check.equation.sides[0]
         if node is not lhs and network.declaration.running_gradient == "cost":
+            namespace = NetworkNamespace(network)
             target = Resolver(namespace, self.check.bindings(k), self.text).expr(lhs)
             namespace.running = running_gradient(target, network)
+        else:
+            namespace = self.namespaces.get(id(network))
+            if namespace is None:
+                namespace = self.namespaces[id(network)] = NetworkNamespace(network)
         return Resolver(namespace, self.check.bindings(k), self.text).expr(node)
 
     def target(self, k: int | None) -> Derivative | None:
@@ -747,7 +755,10 @@ def diagnose(
     checker: _Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
 ) -> tuple[str | None, tuple[str, ...]]:
     """The first small edit that makes the formula right: what it says and its classes."""
-    for edit in edits(checker, rhs, lhs_index, notation):
+    deadline = time.monotonic() + DIAGNOSIS_SECONDS
+    for count, edit in enumerate(edits(checker, rhs, lhs_index, notation)):
+        if count >= MAX_EDITS or time.monotonic() > deadline:
+            break
         try:
             result = checker.run(edit.rhs, quick=True)
             if result.shape_problem is None and result.layers:
@@ -837,6 +848,18 @@ def edits(
                 f"the factors of {_source(checker, node)} are in the wrong order",
                 ("swapped_order",),
             )
+            if len(node.factors) == 2:
+                first, second = node.factors
+                for new, says in (
+                    ((second, Transposed(first)), f"{_source(checker, first)} transposed"),
+                    ((Transposed(second), first), f"{_source(checker, second)} transposed"),
+                ):
+                    yield Edit(
+                        _replace_at(rhs, path, Product(new)),
+                        f"the factors of {_source(checker, node)} are in the wrong order, "
+                        f"with {says}",
+                        ("swapped_order", "missing_transpose"),
+                    )
             for i in range(len(node.factors) - 1):
                 factors = list(node.factors)
                 factors[i], factors[i + 1] = factors[i + 1], factors[i]

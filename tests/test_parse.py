@@ -1,9 +1,14 @@
 """The LaTeX reader: real-world spellings, what each superscript means, clean errors."""
 
+import time
+
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcalc.errors import MatcalcError
+from matcalc.network import Layer, Network
 from matcalc.parse import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -24,6 +29,7 @@ from matcalc.parse import (
     walk,
 )
 from matcalc.shapes import DEPTH, LAYER
+from matcalc.verify import verify
 
 l, L = LAYER, DEPTH
 
@@ -262,3 +268,44 @@ def test_parse_errors_are_matcalc_errors():
 def test_index_symbols_are_sympy():
     node = scripted(parse_expression("A^{l-1}"))
     assert node.index.expr == sympy.Symbol("l", integer=True) - 1
+
+
+# ------------------------------------------------------------------------------ fuzzing
+
+FRAGMENTS = [
+    "W", "A", "Z", "L", "x", "y", "g", "f", "l", "T", "0", "1", "2", "^", "_", "'", "+", "-",
+    "=", "/", "*", "(", ")", "[", "]", "{", "}", "\\|", "|", " ", "\\frac", "\\partial",
+    "\\cdot", "\\odot", "\\times", "\\top", "\\left(", "\\right)", "\\left.", "\\Big(", "\\,",
+    "\\!", "\\cdots", "\\sigma", "\\tanh", "\\operatorname{diag}", "\\operatorname{softmax}",
+    "\\mathcal{L}", "\\text{loss}", "\\mathbf{W}", "\\ell", "\\nabla", "\\sum", "\\overbrace",
+    "\\foo", "\\", "$", "^{-1}", "^{(l)}", "^{[l]}", "{l+1}", "\\prime", "\\hat{y}", "é", "\n",
+]  # fmt: skip
+
+latex_text = st.one_of(
+    st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join),
+    st.text(max_size=60),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=latex_text)
+def test_fuzz_only_clean_errors(text):
+    start = time.monotonic()
+    try:
+        parse_latex(text)
+    except MatcalcError as error:
+        assert str(error)
+    assert time.monotonic() - start < 1.0
+
+
+FUZZ_NETWORK = Network([Layer(3, "tanh"), Layer(2, "identity")], input=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=latex_text)
+def test_fuzz_verify_only_clean_errors(text):
+    equation = r"\frac{\partial L}{\partial W^l} = " + text
+    try:
+        verify(FUZZ_NETWORK, equation)
+    except MatcalcError as error:
+        assert str(error)

@@ -5,11 +5,27 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from matcalc.cli import main
 from matcalc.context import Context, spec_from_toml
+from matcalc.derive import derive
 from matcalc.errors import MatcalcError
-from matcalc.network import Network
+from matcalc.expr import (
+    Add,
+    Apply,
+    Derivative,
+    Diag,
+    Fill,
+    Hadamard,
+    Identity,
+    MatMul,
+    Symbol,
+    substitute,
+)
+from matcalc.latex import to_latex
+from matcalc.network import Layer, Network
 from matcalc.verify import verify
 from matcalc.verify_context import verify_in_context
 
@@ -215,3 +231,101 @@ def test_cli_batch(tmp_path, spec_file, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["verdict"] for r in records] == ["correct", "incorrect", "error", "error", "error"]
     assert records[1]["id"] == "x"
+
+
+# ------------------------------------------------------------------------------ properties
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
+
+
+@st.composite
+def networks(draw):
+    """A small random 6.390 network: depth 1-3, sizes 1-4, any loss with its output layer."""
+    depth = draw(st.integers(1, 3))
+    activations = [draw(st.sampled_from(ACTIVATIONS)) for _ in range(depth)]
+    loss = draw(st.sampled_from(("squared", "nll", "nllm")))
+    sizes = [draw(st.integers(1, 4)) for _ in range(depth + 1)]
+    if loss == "nll":
+        activations[-1], sizes[-1] = "sigmoid", 1
+    if loss == "nllm":
+        activations[-1], sizes[-1] = "softmax", max(sizes[-1], 2)
+    layers = tuple(Layer(s, a) for s, a in zip(sizes[1:], activations, strict=True))
+    return Network(layers, sizes[0], loss)
+
+
+def derived_equations(network):
+    """Every formula matcalc derives for the network, as 'target = formula' LaTeX."""
+    equations = []
+    for gradient in derive(network).gradients():
+        target = to_latex(gradient.target)
+        for form in (gradient.chain_names, gradient.chain, gradient.simplified):
+            equations.append((gradient.target, form, f"{target} = {to_latex(form)}"))
+        dz, value = gradient.recursion
+        equations.append((dz, value, f"{to_latex(dz)} = {to_latex(value)}"))
+    return equations
+
+
+@settings(max_examples=25, deadline=None)
+@given(network=networks(), data=st.data())
+def test_derived_formulas_read_back_verify_as_correct(network, data):
+    _, _, equation = data.draw(st.sampled_from(derived_equations(network)))
+    verdict = verify(network, equation)
+    assert verdict.correct, (equation, verdict.reason)
+
+
+_PLACEHOLDER = "EDITED"
+
+
+def _edits(form):
+    """(description, edited LaTeX of the node, node) for edits that must change the value."""
+    for node in form.walk():
+        if isinstance(node, Symbol | Derivative) and not _trivially_symmetric(node):
+            yield "transpose", f"\\left({to_latex(node)}\\right)^T", node
+        if isinstance(node, MatMul) and not any(f.shape == (1, 1) for f in node.factors):
+            swapped = r"\,".join(f"\\left({to_latex(f)}\\right)" for f in reversed(node.factors))
+            yield "swap", swapped, node
+        if isinstance(node, MatMul):
+            for position, factor in enumerate(node.factors):
+                if isinstance(factor, Diag) and _is_activation_derivative(factor.arg):
+                    rest = node.factors[:position] + node.factors[position + 1 :]
+                    kept = r"\,".join(f"\\left({to_latex(f)}\\right)" for f in rest)
+                    yield "drop f'", kept, node
+        if isinstance(node, Hadamard) and _is_activation_derivative(node.factors[0]):
+            kept = r" \odot ".join(f"\\left({to_latex(f)}\\right)" for f in node.factors[1:])
+            yield "drop f'", kept, node
+
+
+def _trivially_symmetric(node):
+    """Nodes whose transpose is themselves at every size: scalars, diagonals, dA/dZ."""
+    if node.shape == (1, 1) or isinstance(node, Diag | Identity | Fill):
+        return True
+    if isinstance(node, Derivative) and node.shape[0] == node.shape[1]:
+        return True
+    return isinstance(node, Add)
+
+
+def _is_activation_derivative(node):
+    """f'(Z) in any of its printed forms, other than the identity's (which is 1)."""
+    if isinstance(node, Fill):
+        return False
+    if isinstance(node, Apply):
+        return node.fn.order >= 1 and node.fn.name != "identity" or node.fn.name == "step"
+    return any(isinstance(n, Symbol) and n.name in ("A", "Z") for n in node.walk())
+
+
+@settings(max_examples=30, deadline=None)
+@given(network=networks(), data=st.data())
+def test_one_edit_of_a_derived_formula_verifies_as_incorrect(network, data):
+    candidates = [
+        (target, form, edit)
+        for target, form, _ in derived_equations(network)
+        for edit in _edits(form)
+    ]
+    assume(candidates)
+    target, form, (kind, edited, node) = data.draw(st.sampled_from(candidates))
+    placeholder = Symbol(_PLACEHOLDER, node.shape)
+    text = to_latex(substitute(form, {node: placeholder})).replace(_PLACEHOLDER, edited, 1)
+    text = text.replace(_PLACEHOLDER, to_latex(node))
+    equation = f"{to_latex(target)} = {text}"
+    verdict = verify(network, equation)
+    assert not verdict.correct, (kind, equation)
