@@ -5,9 +5,9 @@
 
 Each network alternates tanh and ReLU hidden layers with a softmax output and the nllm loss.
 A run derives every dL/dW^l and dL/dW_0^l (``Network.derive``: dL/dZ^l, then the simplified
-weight and bias gradients of each layer); the table shows the best of ``--repeat`` runs, each
-from cold caches.  Separately it times the chain forms of every layer, whose total size grows
-with the square of the depth, and the NumPy export.  The growth exponent is the slope of
+weight and bias gradients of each layer); the table shows the least CPU time of ``--repeat``
+runs, each from cold caches.  Separately it times the chain forms of every layer, whose total
+size grows with the square of the depth, and the NumPy export.  The growth exponent is the slope of
 log(time) against log(depth), fitted by least squares.
 """
 
@@ -38,14 +38,18 @@ def network(depth: int, width: int | None) -> Network:
 
 
 def best_time(task: Callable[[], object], repeat: int) -> float:
-    """The fastest of ``repeat`` runs, each after clearing the dimension caches."""
+    """The least CPU time of ``repeat`` runs, each after clearing the dimension caches.
+
+    CPU time of this process, not wall-clock time, so that other work on a shared machine
+    does not count.
+    """
     times = []
     for _ in range(repeat):
         shapes.canonical.cache_clear()
         shapes._dims_equal.cache_clear()
-        start = time.perf_counter()
+        start = time.process_time()
         task()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 
 
@@ -103,9 +107,9 @@ def main() -> None:
     args = parser.parse_args()
     depths = tuple(d for d in DEPTHS if d <= 100) if args.quick else DEPTHS
     print(f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}\n")
-    print("Derivation of every layer (Network.derive), seconds:\n")
+    print("Derivation of every layer (Network.derive), CPU seconds:\n")
     derive_table(depths, (None, *WIDTHS), args.repeat)
-    print("\nChain forms and NumPy export, symbolic sizes, seconds:\n")
+    print("\nChain forms and NumPy export, symbolic sizes, CPU seconds:\n")
     chain_table(tuple(d for d in depths if d <= 300), args.repeat)
 
 

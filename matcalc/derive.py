@@ -370,13 +370,21 @@ class Derivation:
                 expr = substitute(expr, {layer.dz: self._expansions[layer.dz]})
         return expr
 
-    def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
-        """Add to a forward environment the value of every dL/dZ^l, dL/dW^l and dL/dW_0^l."""
+    def assignments(self) -> Iterator[tuple[Derivative, Expr]]:
+        """Backprop in order: dL/dZ^l, dL/dW^l, dL/dW_0^l with their values, from l = L down.
+
+        Each value refers only to forward quantities and to what came before it.
+        """
         for l in reversed(self.network.indices()):
             layer = self.layers[l]
-            env[layer.dz] = numeric.evaluate(layer.dz_value, env)
-            env[layer.dw] = numeric.evaluate(layer.dw_value, env)
-            env[layer.dw0] = numeric.evaluate(layer.dw0_value, env)
+            yield layer.dz, layer.dz_value
+            yield layer.dw, layer.dw_value
+            yield layer.dw0, layer.dw0_value
+
+    def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
+        """Add to a forward environment the value of every dL/dZ^l, dL/dW^l and dL/dW_0^l."""
+        for target, value in self.assignments():
+            env[target] = numeric.evaluate(value, env)
         return env
 
     def numeric_gradients(

@@ -260,15 +260,10 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
         forward.append(f"{objective} = {printer.code(cost)}")
         names.append(objective)
 
-    backward: list[str] = []
-    for l in reversed(indices):
-        layer = derivation.layers[l]
-        for target, value in (
-            (layer.dz, layer.dz_value),
-            (layer.dw, layer.dw_value),
-            (layer.dw0, layer.dw0_value),
-        ):
-            backward.append(f"{derivative_name(target)} = {printer.code(value)}")
+    backward = [
+        f"{derivative_name(target)} = {printer.code(value)}"
+        for target, value in derivation.assignments()
+    ]
     wanted = set(keys) if keys is not None else None
     results = [
         f'"{network.parameter_key(parameter)}": {derivative_name(target)}'

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import require_tool
+from conftest import compile_tex
 
 import matcalc
 from matcalc import Derivation, Gradient, Layer, Network
@@ -78,20 +78,11 @@ def test_public_names():
 
 
 def test_repr_latex_compiles(derivation, tmp_path):
-    pdflatex = require_tool("pdflatex")
     reprs = [derivation._repr_latex_()] + [g._repr_latex_() for g in derivation.gradients()]
     body = "\n\n".join(f"\\noindent {text}" for text in reprs)
-    document = (
+    compile_tex(
         "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
-        f"\\usepackage[a3paper,landscape,margin=1cm]{{geometry}}\n\\begin{{document}}\n{body}\n"
-        "\\end{document}\n"
+        "\\usepackage[a3paper,landscape,margin=1cm]{geometry}\n"
+        f"\\begin{{document}}\n{body}\n\\end{{document}}\n",
+        tmp_path,
     )
-    (tmp_path / "reprs.tex").write_text(document, encoding="utf-8")
-    result = subprocess.run(
-        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "reprs.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
