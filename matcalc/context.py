@@ -219,15 +219,21 @@ class Context:
         """The expression of a syntax tree from :mod:`matcalc.parse` in this context."""
         return resolve(node, ContextNamespace(self), text=text)
 
-    def lookup(self, written: str) -> Expr:
-        """A declared or defined name (plain or LaTeX) as a symbol: theta, \\theta, J."""
-        key = name_key(written)
+    def find(self, key: str) -> Expr | None:
+        """The symbol of a declared or defined name, or an opaque function's call; None."""
         if key in self.symbols:
             return self.symbols[key]
         if key in self.definitions:
             return self.names[key]
         if key in self.opaque:
             return self.opaque_call(key)
+        return None
+
+    def lookup(self, written: str) -> Expr:
+        """A declared or defined name (plain or LaTeX) as a symbol: theta, \\theta, J."""
+        found = self.find(name_key(written))
+        if found is not None:
+            return found
         known = ", ".join([*self.symbols, *self.definitions, *self.opaque])
         raise ContextError(f"unknown name {written!r}; known here: {known}")
 
@@ -324,11 +330,9 @@ class Context:
         return self.derivative_value(self.lookup(of), self._wrt(wrt))
 
     def _wrt(self, written: str) -> Symbol:
-        key = name_key(written)
-        if key in self.symbols:
-            return self.symbols[key]
-        if key in self.definitions:
-            return self.names[key]
+        found = self.find(name_key(written))
+        if isinstance(found, Symbol):
+            return found
         known = ", ".join([*self.symbols, *self.definitions])
         raise ContextError(f"--wrt {written}: not a declared or defined name; known: {known}")
 
@@ -400,17 +404,11 @@ class ContextNamespace(Namespace):
         return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
-        context = self.context
         key = self._key(ref)
-        if key in context.symbols:
-            return context.symbols[key]
-        if key in context.definitions:
-            return context.names[key]
-        if key in context.opaque:
-            return context.opaque_call(key)
-        if key == "I" and self.identity is not None:
+        found = self.context.find(key)
+        if found is None and key == "I" and self.identity is not None:
             return Identity(self.identity)
-        return None
+        return found
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
         """A size used as a number: the n of \\frac{1}{n}."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import ClassVar
 
 import sympy
 
@@ -389,97 +390,61 @@ class SquaredNorm(Expr):
         return SquaredNorm(children[0])
 
 
-def _check_square(operation: str, arg: Expr) -> None:
-    if not dims_equal(arg.shape[0], arg.shape[1]):
-        raise ShapeError(f"{operation} needs a square matrix", arg, arg)
+@dataclass(frozen=True)
+class _OfSquare(Expr):
+    """A function of one square matrix; subclasses name it and give its shape."""
+
+    arg: Expr
+    what: ClassVar[str] = ""
+    scalar: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if not dims_equal(self.arg.shape[0], self.arg.shape[1]):
+            raise ShapeError(f"{self.what} needs a square matrix", self.arg, self.arg)
+
+    @property
+    def shape(self) -> Shape:
+        return SCALAR if self.scalar else self.arg.shape
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return type(self)(children[0])
 
 
 @dataclass(frozen=True)
-class Trace(Expr):
+class Trace(_OfSquare):
     """tr(X): the sum of the diagonal of a square matrix, a scalar."""
 
-    arg: Expr
-
-    def __post_init__(self) -> None:
-        _check_square("the trace", self.arg)
-
-    @property
-    def shape(self) -> Shape:
-        return SCALAR
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Trace(children[0])
+    what: ClassVar[str] = "the trace"
 
 
 @dataclass(frozen=True)
-class Inverse(Expr):
+class Inverse(_OfSquare):
     """X^{-1} of a square matrix.  X^{-T} is written Transpose(Inverse(X))."""
 
-    arg: Expr
-
-    def __post_init__(self) -> None:
-        _check_square("the inverse", self.arg)
-
-    @property
-    def shape(self) -> Shape:
-        return self.arg.shape
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Inverse(children[0])
+    what: ClassVar[str] = "the inverse"
+    scalar: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
-class Det(Expr):
+class Det(_OfSquare):
     """det(X) of a square matrix, a scalar."""
 
-    arg: Expr
-
-    def __post_init__(self) -> None:
-        _check_square("the determinant", self.arg)
-
-    @property
-    def shape(self) -> Shape:
-        return SCALAR
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Det(children[0])
+    what: ClassVar[str] = "the determinant"
 
 
 @dataclass(frozen=True)
-class LogDet(Expr):
+class LogDet(_OfSquare):
     """log det(X) of a square matrix, a scalar: log|det X|, which is log det X where det X > 0.
 
     A node of its own rather than log applied to det(X), so that its gradient is X^{-T}
     directly (Cookbook eq. 57); the rewrite rules turn log(det X) into it.
     """
 
-    arg: Expr
-
-    def __post_init__(self) -> None:
-        _check_square("the log-determinant", self.arg)
-
-    @property
-    def shape(self) -> Shape:
-        return SCALAR
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return LogDet(children[0])
+    what: ClassVar[str] = "the log-determinant"
 
 
 @dataclass(frozen=True)

@@ -648,6 +648,12 @@ def _inverse_cancels(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _multiple_out_of_sum(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Sum | Trace) and isinstance(expr.arg, Scale):
+        return scale(expr.arg.coeff, expr.rebuild((expr.arg.arg,)))
+    return None
+
+
 def _rewrite_example_transpose_product() -> Expr:
     return Transpose(matmul(_matrix("A", 3, 4), _matrix("B", 4, 2)))
 
@@ -818,6 +824,14 @@ REWRITES: tuple[Rule, ...] = (
             Transpose(_square("X")),
             _matrix("B", 3, 2),
         ),
+    ),
+    Rule(
+        "constants out of a sum or trace",
+        Kind.REWRITE,
+        r"\textstyle\sum (c X) = c \sum X,\quad \operatorname{tr}(c X) = c \operatorname{tr}(X)",
+        "linearity of the sum of entries and of the trace",
+        _multiple_out_of_sum,
+        lambda: Sum(scale(sympy.Rational(2, 3), _matrix("X", 3, 2))),
     ),
     Rule(
         "common right factor",
