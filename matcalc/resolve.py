@@ -38,6 +38,7 @@ from matcalc.expr import (
     broadcast,
     hadamard,
     matmul,
+    ones,
     scalar_product,
     scale,
     transpose,
@@ -135,6 +136,10 @@ class Namespace:
         """A name that stands for a number (the batch size m, a size n in 1/n), or None."""
         return None
 
+    def ones(self, size: str) -> Expr | None:
+        """The ones vector \\mathbf{1}_{size} (a column), or None where the size means nothing."""
+        return None
+
     def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
         """The Jacobians a \\cdots stands for between two factors of a chain."""
         raise MatcalcError("\\cdots is read only inside a chain of a network's Jacobians")
@@ -156,11 +161,12 @@ class NetworkNamespace(Namespace):
 
     LOSS_NAMES = ("L", "J", "loss", "ell", "E", "C")
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, batch_names: tuple[str, ...] = ()) -> None:
         if network.symbolic:
             raise MatcalcError("names resolve against a network of concrete depth")
         self.network = network
         self.last = len(network.layers)
+        self.batch_names = batch_names
         self.spelling = spellings(network)
         self.running: Expr | None = None
         self._symbols: dict[NameRef, Expr | None] = {}
@@ -240,9 +246,20 @@ class NetworkNamespace(Namespace):
         batch = self.network.batch_size
         if batch is None or ref.index is not None or ref.sub is not None or ref.mark:
             return None
-        if ref.text in (self.network.declaration.batch_letter, str(batch)):
+        if ref.text in self._batch_names():
             return batch
         return None
+
+    def _batch_names(self) -> tuple[str, ...]:
+        """The batch size's names: the convention's letter, the spec's symbol, its number."""
+        batch = self.network.batch_size
+        return (self.network.declaration.batch_letter, str(batch), *self.batch_names)
+
+    def ones(self, size: str) -> Expr | None:
+        """1_K, a column of ones for each example of the batch (as in b 1_K^T)."""
+        if self.network.batch_size is None or size not in self._batch_names():
+            return None
+        return ones(self.network.columns)
 
     def prefixed_gradient(self, quantity: Expr) -> Expr | None:
         """Ng's dX: dJ/dW and dJ/db for the parameters, the per-example dL/dX otherwise."""
@@ -516,6 +533,12 @@ class Resolver:
     def _name(self, node: Node, order: int) -> _Value:
         if order and not isinstance(node, Name | Scripted | Group):
             raise self.error("a prime ' marks the derivative of a function, like f'(Z)", node)
+        if _is_ones_vector(node):
+            size = self._sub_text(node.sub)
+            vector = self.namespace.ones(size)
+            if vector is None:
+                raise self.error(f"the ones vector's size {size} means nothing here", node)
+            return vector
         ref = self._ref(node)
         fn = self.namespace.function(ref, order)
         if fn is not None:
@@ -670,6 +693,16 @@ class Resolver:
             except MatcalcError as error:
                 raise self.error(str(error), value) from None
         return expanded
+
+
+def _is_ones_vector(node: Node) -> bool:
+    """\\mathbf{1}_K: a 1 with a subscript and no layer index."""
+    if not (isinstance(node, Scripted) and node.sub is not None and node.index is None):
+        return False
+    base = node.base
+    while isinstance(base, Group) and base.delim == "{":
+        base = base.inner
+    return isinstance(base, Number) and base.value == 1
 
 
 def _is_cdots(node: Node) -> bool:

@@ -170,6 +170,12 @@ class Check:
         )  # fmt: skip
 
     @cached_property
+    def batch_names(self) -> tuple[str, ...]:
+        """The spec's batch size (m, K or a number), which every instance reads as its own."""
+        batch = self.network.batch_size
+        return () if batch is None else (str(batch),)
+
+    @cached_property
     def batch(self) -> int | None:
         """The number of examples to evaluate at: the spec's, or 3 for a symbolic batch."""
         batch = self.instance.batch_size
@@ -332,13 +338,14 @@ class _Checker:
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
         lhs = self.check.equation.sides[0]
         if node is not lhs and network.declaration.running_gradient == "cost":
-            namespace = NetworkNamespace(network)
+            namespace = NetworkNamespace(network, self.check.batch_names)
             target = Resolver(namespace, self.check.bindings(k), self.text).expr(lhs)
             namespace.running = running_gradient(target, network)
         else:
             namespace = self.namespaces.get(id(network))
             if namespace is None:
-                namespace = self.namespaces[id(network)] = NetworkNamespace(network)
+                namespace = NetworkNamespace(network, self.check.batch_names)
+                self.namespaces[id(network)] = namespace
         return Resolver(namespace, self.check.bindings(k), self.text).expr(node)
 
     def target(self, k: int | None) -> Derivative | None:

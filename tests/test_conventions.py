@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from matcalc.cli import main
 from matcalc.conventions import CONVENTIONS, ConventionError, convention_named
+from matcalc.latex import Notation, convention_derivation_latex
 from matcalc.network import Layer, Network, SpecError
 from matcalc.numeric import central_difference, evaluate
 from matcalc.render import render_derivation
@@ -554,3 +555,24 @@ def test_verify_cli_reads_the_specs_convention(tmp_path, capsys):
     assert main(["verify", str(spec), right.replace("T}", "}"), "--json"]) == 1
     record = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert record["verdict"] == "incorrect" and record["target"] == "dZ^{[1]}"
+
+
+def derived_lines(network: Network) -> list[str]:
+    """Each line the convention's layout prints, as an equation (Goodfellow's g <- dropped)."""
+    body = convention_derivation_latex(network.derive(), Notation.of(network.declaration))
+    lines = body.removeprefix("\\begin{aligned}\n").removesuffix("\n\\end{aligned}")
+    equations = [line.replace("&", "") for line in lines.split(" \\\\\n")]
+    return [eq.split("\\leftarrow", 1)[-1] for eq in equations]
+
+
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
+@pytest.mark.parametrize("batch", [None, "m", 5])
+def test_what_derive_prints_verifies_as_correct(convention, batch):
+    """Printing and reading agree: every line of each convention's layout is right."""
+    layers = [Layer(3, "tanh"), Layer(4, "relu"), Layer(2, "sigmoid")]
+    network = Network(layers, 2, "nll", convention, batch=batch)
+    for equation in derived_lines(network):
+        if convention == "ng" and "\\sum" in equation:
+            continue  # the example index dZ^{[l](i)} is not read yet
+        verdict = verify(network, equation)
+        assert verdict.correct, (equation, verdict.reason)
