@@ -593,6 +593,7 @@ class _SymbolicNamespace(NetworkNamespace):
     def __init__(self, network: Network) -> None:  # noqa: D107
         self.network = network
         self.last = DEPTH
+        self.batch_names = ()
 
     def _layer(self, ref, low):  # type: ignore[override]
         return ref.index
