@@ -76,3 +76,9 @@ def test_every_format_renders():
 def test_latex_catalog_compiles(tmp_path):
     require_tool("pdflatex")
     compile_pdf(render_catalog("latex"), tmp_path / "rules.pdf")
+
+
+def test_docs_catalog_renders_in_katex():
+    from test_markdown import assert_renders
+
+    assert_renders(render_catalog("markdown"))

@@ -165,3 +165,12 @@ def test_unknown_wrt_names_the_known(tmp_path, capsys):
     path.write_text(RIDGE, encoding="utf-8")
     assert main(["derive", str(path), "--wrt", "phi"]) == 2
     assert "theta" in capsys.readouterr().err
+
+
+def test_markdown_of_a_context_renders_in_katex(tmp_path, capsys):
+    from test_markdown import assert_renders
+
+    path = tmp_path / "ridge.toml"
+    path.write_text(RIDGE, encoding="utf-8")
+    assert main(["derive", str(path), "--format", "markdown"]) == 0
+    assert_renders(capsys.readouterr().out)

@@ -72,3 +72,10 @@ def test_every_explanation_compiles(tmp_path):
     require_tool("pdflatex")
     body = "".join(explain(name) for name in EXPLANATIONS)
     compile_pdf(standalone(body), tmp_path / "explain.pdf")
+
+
+def test_every_explanation_renders_in_katex():
+    from test_markdown import katex_failures
+
+    blocks = [explain(name).split("\n", 2)[2].strip() for name in EXPLANATIONS]
+    assert katex_failures("\n\n".join(f"$$\n{block}\n$$" for block in blocks)) == []
