@@ -93,6 +93,7 @@ class Verdict:
     error_class: tuple[str, ...] = ()
     equation: str = ""
     shape: str = ""
+    where: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -108,6 +109,7 @@ class Verdict:
             "diagnosis": self.diagnosis,
             "error_class": list(self.error_class),
             "shape": self.shape,
+            "where": self.where,
             "equation": self.equation,
         }
 
@@ -121,6 +123,8 @@ class Verdict:
             lines.append(f"checked at layers {', '.join(self.layers)}")
         if not self.correct:
             lines.append(f"expected: {self.target} = {self.expected}")
+            if self.where:
+                lines.append(f"where: {self.where}")
         return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:
@@ -536,8 +540,9 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
 
 def _expected(
     check: Check, lhs_index: Index | None, notation: Notation, target_k: int | None
-) -> tuple[str, str]:
-    """The right formula, in the user's notation and indices."""
+) -> tuple[str, str, str | None]:
+    """The right formula in the user's notation and indices: (target, formula, where), where
+    ``where`` gives the dL/dZ of the target's layer that the formula refers to."""
     if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
         symbolic = Network(
             (Layer(None, "f"),),
@@ -551,26 +556,42 @@ def _expected(
         user = lhs_index.expr
         # bind l so that the target's own index reads l, then write l back as the user did
         target = _target_at(check, 2 * LAYER - user, symbolic)
-        value = expected_value(derivation, target)
-        mapping = {LAYER: user}
 
         def index_map(i: sympy.Expr) -> sympy.Expr:
-            return sympy.expand(i.subs(mapping))
+            return sympy.expand(i.subs({LAYER: user}))
 
-        return to_latex(relabel(target, index_map), notation), to_latex(
-            relabel(value, index_map), notation
-        )
-    derivation = derive(check.instance)
-    target = _target_at(check, target_k, check.instance)
-    value = expected_value(derivation, target)
-    if lhs_index is not None and DEPTH in lhs_index.expr.free_symbols:
+    else:
+        derivation = derive(check.instance)
+        target = _target_at(check, target_k, check.instance)
         last = check.last
 
-        def to_depth(i: sympy.Expr) -> sympy.Expr:
+        def index_map(i: sympy.Expr) -> sympy.Expr:
+            if lhs_index is None or DEPTH not in lhs_index.expr.free_symbols:
+                return i
             return DEPTH - (last - i) if i.is_Integer else i
 
-        target, value = relabel(target, to_depth), relabel(value, to_depth)
-    return to_latex(target, notation), to_latex(value, notation)
+    value = expected_value(derivation, target)
+    where = None
+    for node in value.walk():
+        if (
+            isinstance(node, Derivative)
+            and node != target
+            and isinstance(node.den, Symbol)
+            and isinstance(target.den, Symbol)
+            and node.den.index == target.den.index
+        ):
+            recursion = expected_value(derivation, node)
+            if recursion != node:
+                where = (
+                    f"{to_latex(relabel(node, index_map), notation)} = "
+                    f"{to_latex(relabel(recursion, index_map), notation)}"
+                )
+            break
+    return (
+        to_latex(relabel(target, index_map), notation),
+        to_latex(relabel(value, index_map), notation),
+        where,
+    )
 
 
 def _target_at(check: Check, k, network: Network) -> Derivative:
@@ -633,9 +654,11 @@ def verify(network: Network, equation: str) -> Verdict:
     notation = detect_notation(parsed, network)
     lhs = parsed.sides[0]
     lhs_index = _target_index(lhs)
-    target_text, expected = _expected(check, lhs_index, notation, layers[0])
-    target_shape = checker.target(layers[0]).shape
-    shape_text = _general_shape(target_shape, layers[0], lhs_index)
+    target_text, expected, where = _expected(check, lhs_index, notation, layers[0])
+    target = checker.target(layers[0])
+    display = _Display(check.last, lhs_index, notation)
+    shape_text = display.shape(target.shape, layers[0])
+    instance_note = f" (checked on an instance of depth {check.last})" if network.symbolic else ""
 
     for side_number, rhs in enumerate(parsed.sides[1:], start=1):
         outcome = checker.run(rhs)
@@ -646,7 +669,7 @@ def verify(network: Network, equation: str) -> Verdict:
             )
         if outcome.ok:
             continue
-        reason = _reason(outcome, checker, rhs, target_text, shape_text, lhs_index, notation)
+        reason = _reason(outcome, checker, rhs, target_text, shape_text, display)
         diagnosis, classes = diagnose(checker, rhs, outcome, notation, lhs_index)
         if outcome.shape_problem is not None and "shape_mismatch" not in classes:
             classes = ("shape_mismatch", *classes)
@@ -655,25 +678,28 @@ def verify(network: Network, equation: str) -> Verdict:
         return Verdict(
             "incorrect",
             target_text,
-            reason,
+            reason + instance_note,
             expected,
-            _layer_names(outcome.layers, lhs_index),
+            display.layers(outcome.layers, target),
             diagnosis,
             classes,
             equation,
             shape_text,
+            where,
         )
-    checked = _layer_names(checker.run(parsed.sides[-1]).layers, lhs_index)
+    checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
     return Verdict(
         "correct",
         target_text,
-        f"both sides agree in shape ({shape_text}) and in value at every layer checked",
+        f"both sides agree in shape ({shape_text}) and in value at every layer checked"
+        + instance_note,
         expected,
         checked,
         None,
         (),
         equation,
         shape_text,
+        where,
     )
 
 
@@ -697,54 +723,63 @@ def _target_index(lhs: Node) -> Index | None:
     return None
 
 
-def _layer_names(layers: list, lhs_index: Index | None) -> tuple[str, ...]:
-    return tuple(str(k) for k in layers if k is not None) or ("as written",)
+class _Display:
+    """Shapes, expressions and layers found at a concrete layer k, written as the user wrote
+    the target: in general l (n^{k+1} -> n^{l+1}), relative to L, or as numbers."""
+
+    def __init__(self, last: int, lhs_index: Index | None, notation: Notation) -> None:
+        self.last = last
+        self.notation = notation
+        index = lhs_index.expr if lhs_index is not None else sympy.Integer(0)
+        self.general = LAYER in index.free_symbols
+        self.from_depth = not self.general and DEPTH in index.free_symbols
+
+    def _index(self, i: sympy.Expr, k: int | None) -> sympy.Expr:
+        if not i.is_Integer:
+            return i
+        if self.general and k is not None:
+            return LAYER + (i - k)
+        if self.from_depth:
+            return DEPTH - (self.last - i)
+        return i
+
+    def shape(self, shape: tuple, k: int | None) -> str:
+        def dim(d: sympy.Expr) -> sympy.Expr:
+            return d.replace(
+                lambda e: isinstance(e, sympy.Indexed) and e.indices[0].is_Integer,
+                lambda e: e.base[self._index(e.indices[0], k)],
+            )
+
+        return shape_latex((dim(shape[0]), dim(shape[1])), self.notation)
+
+    def expr(self, expr: Expr, k: int | None) -> str:
+        return to_latex(relabel(expr, lambda i: self._index(i, k)), self.notation)
+
+    def layers(self, layers: list, target: Derivative) -> tuple[str, ...]:
+        """The layers checked: "1", "2", ... for a general formula, else the target's layer."""
+        named = tuple(str(k) for k in layers if k is not None)
+        if named:
+            return named
+        index = getattr(target.den, "index", None)
+        if index is None:
+            return ()
+        return (f"L = {index}",) if self.from_depth and index == self.last else (str(index),)
 
 
-def _general_shape(shape, k, lhs_index: Index | None) -> str:
-    """A shape at layer k, written in general l when the formula is general."""
-    return shape_latex(_general_dims(shape, k, lhs_index))
-
-
-def _general_dims(shape, k, lhs_index: Index | None):
-    if k is None or lhs_index is None or LAYER not in lhs_index.expr.free_symbols:
-        return shape
-
-    def general(d: sympy.Expr) -> sympy.Expr:
-        return d.replace(
-            lambda e: isinstance(e, sympy.Indexed) and e.indices[0].is_Integer,
-            lambda e: e.base[LAYER + (e.indices[0] - k)],
-        )
-
-    return (general(shape[0]), general(shape[1]))
-
-
-def _reason(outcome, checker, rhs, target_text, shape_text, lhs_index, notation) -> str:
+def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -> str:
     if outcome.shape_problem is not None:
         k, what, error = outcome.shape_problem
         if error is not None:
-            left = _general_expr(error.left, k, lhs_index)
-            right = _general_expr(error.right, k, lhs_index)
-            ls = _general_shape(error.left.shape, k, lhs_index)
-            rs = _general_shape(error.right.shape, k, lhs_index)
             return (
-                f"shapes do not fit: {error.operation}: {to_latex(left, notation)} is {ls} but "
-                f"{to_latex(right, notation)} is {rs}; {target_text} is {shape_text}"
+                f"shapes do not fit: {error.operation}: {display.expr(error.left, k)} is "
+                f"{display.shape(error.left.shape, k)} but {display.expr(error.right, k)} is "
+                f"{display.shape(error.right.shape, k)}; {target_text} is {shape_text}"
             )
         got = checker.resolve(rhs, checker.check.generic, k).shape
-        return (
-            f"the right side is {_general_shape(got, k, lhs_index)} but {target_text} is "
-            f"{shape_text}"
-        )
+        return f"the right side is {display.shape(got, k)} but {target_text} is {shape_text}"
     k = outcome.value_problem
     where = f" at layer {k}" if k is not None else ""
     return f"the shapes fit but the values differ from {target_text}{where}"
-
-
-def _general_expr(expr: Expr, k, lhs_index: Index | None) -> Expr:
-    if k is None or lhs_index is None or LAYER not in lhs_index.expr.free_symbols:
-        return expr
-    return relabel(expr, lambda i: LAYER + (i - k) if i.is_Integer else i)
 
 
 # ------------------------------------------------------------------------------ diagnosis

@@ -329,3 +329,83 @@ def test_one_edit_of_a_derived_formula_verifies_as_incorrect(network, data):
     equation = f"{to_latex(target)} = {text}"
     verdict = verify(network, equation)
     assert not verdict.correct, (kind, equation)
+
+
+# ------------------------------------------------------------------------------ notation
+
+SEED_CHAIN = (
+    r"\frac{\partial \mathcal{L}}{\partial Z^\ell} = \overbrace{\left( \frac{\partial A^\ell}"
+    r"{\partial Z^\ell} \right)}^{\text{Layer } \ell} \cdot \left( \cdots \right) \cdot "
+    r"\overbrace{\left( \frac{\partial Z^{L-1}}{\partial A^{L-2}} \cdot \frac{\partial A^{L-1}}"
+    r"{\partial Z^{L-1}} \right)}^{\text{Layer } L-1} \cdot \overbrace{\left( \frac{\partial Z^L}"
+    r"{\partial A^{L-1}} \cdot \frac{\partial A^L}{\partial Z^L} \right)}^{\text{Layer } L} \cdot "
+    r"\overbrace{\left( \frac{\partial \mathcal{L}}{\partial A^L} \right)}^{\text{Loss unit}}"
+)
+DEEP = Network(
+    tuple(
+        Layer(s, a)
+        for s, a in [(3, "tanh"), (5, "sigmoid"), (4, "relu"), (6, "tanh"), (2, "identity")]
+    ),
+    4,
+)
+SYMBOLIC_DEPTH = Network.from_toml('depth = "L"\n[[layer]]\nactivation = "f"\n')
+
+
+@pytest.mark.parametrize("network", [DEEP, SYMBOLIC_DEPTH], ids=["depth 5", "depth L"])
+def test_the_seed_chain_with_cdots_is_expanded_and_correct(network):
+    verdict = verify(network, SEED_CHAIN)
+    assert verdict.correct, verdict.reason
+    assert verdict.layers[0] == "1" and len(verdict.layers) == network_depth(network) - 2
+
+
+def network_depth(network):
+    return 4 if network.symbolic else len(network.layers)
+
+
+@pytest.mark.parametrize("network", [DEEP, SYMBOLIC_DEPTH], ids=["depth 5", "depth L"])
+def test_a_broken_seed_chain_is_incorrect(network):
+    broken = SEED_CHAIN.replace(
+        r"\frac{\partial A^\ell}{\partial Z^\ell}",
+        r"\frac{\partial A^\ell}{\partial Z^\ell} \cdot 2",
+    )
+    assert not verify(network, broken).correct
+
+
+@pytest.mark.parametrize(
+    ("equation", "expected"),
+    [
+        (
+            r"\frac{\partial L}{\partial W^{(l)}} = \frac{\partial L}{\partial Z^{(l)}} (A^{(l-1)})^\top",
+            r"A^{(l-1)}\,\left(\frac{\partial L}{\partial Z^{(l)}}\right)^{\top}",
+        ),
+        (
+            r"\frac{\partial J}{\partial W^{[\ell]}} = 0",
+            r"A^{[\ell-1]}\,\left(\frac{\partial J}{\partial Z^{[\ell]}}\right)^{T}",
+        ),
+        (
+            r"\frac{\partial \text{loss}}{\partial Z^{l}} = 0",
+            r"{f^{l}}'\left(Z^{l}\right) \odot \left(W^{l+1}\,\frac{\partial \text{loss}}{\partial Z^{l+1}}\right)",
+        ),
+        (
+            r"\frac{\partial \mathcal{L}_{\text{sq}}}{\partial W^{L}} = 0",
+            r"A^{L-1}\,\left(\frac{\partial \mathcal{L}_{\text{sq}}}{\partial Z^{L}}\right)^{T}",
+        ),
+    ],
+)
+def test_the_correct_formula_is_shown_in_the_users_notation(mit_network, equation, expected):
+    assert verify(mit_network, equation).expected == expected
+
+
+def test_expected_formula_comes_with_the_recursion_it_refers_to():
+    case = CASES[[c["id"] for c in CASES].index("mit-15")]
+    verdict = verify(Network.from_toml(case["spec"]), case["equation"].replace("^T", ""))
+    assert verdict.where == r"\frac{\partial \mathcal{L}_{\text{nll}}}{\partial Z^{L}} = A^{L} - y"
+    assert verdict.layers == ("L = 2",)
+
+
+def test_shapes_in_reasons_are_written_like_the_target(mit_network):
+    verdict = verify(
+        mit_network,
+        r"\frac{\partial L}{\partial W^L} = \frac{\partial L}{\partial Z^L} (A^{L-1})^T",
+    )
+    assert r"n^{L} \times m^{L}" in verdict.reason and r"m^{L} \times n^{L}" in verdict.reason
