@@ -232,7 +232,6 @@ def _unique(items):  # noqa: ANN001, ANN202 - any hashables, order kept
     return tuple(dict.fromkeys(items))
 
 
-_SUPERSCRIPT = re.compile(r"(\w+\^\{?[\w+\-]+\}?)")
 _TEXT_ESCAPES = (
     ("\\", r"\textbackslash "),
     ("{", r"\{"),
@@ -245,20 +244,52 @@ _TEXT_ESCAPES = (
     ("^", ""),
     ("~", " "),
 )
+_MATH_MARK = re.compile(r"[\\_^{}]")
+
+
+def _is_bridge(token: str) -> bool:
+    """A short token that may join two math tokens into one formula: =, -, /, b, dX."""
+    return len(token) <= 2 and not _MATH_MARK.search(token)
 
 
 def text_latex(text: str) -> str:
-    """Plain text made safe for \\text{...} in pdflatex, MathJax and KaTeX; A^l becomes math."""
-    pieces = []
-    for number, piece in enumerate(_SUPERSCRIPT.split(text)):
-        if number % 2:
-            base, exponent = piece.split("^", 1)
-            pieces.append(f"${base}^{{{exponent.strip('{}')}}}$")
-            continue
-        for char, escaped in _TEXT_ESCAPES:
-            piece = piece.replace(char, escaped)
-        pieces.append(piece)
-    return "".join(pieces)
+    """Plain text made safe for \\text{...} in pdflatex, MathJax and KaTeX.
+
+    Runs of words that are formulas (with \\, _, ^ or braces: "G^T", "(X \\odot Y)_{ij}") are
+    set as inline math; everything else is escaped.
+    """
+    tokens = text.split(" ")
+    math = [bool(_MATH_MARK.search(t)) and t.count("{") == t.count("}") for t in tokens]
+    # A short token between two formulas belongs to them: "X^{-1} b / dX = -X^{-T}".
+    for i, token in enumerate(tokens):
+        if not math[i] and _is_bridge(token):
+            before = any(math[j] for j in range(i - 1, -1, -1) if not _is_bridge(tokens[j]))
+            after_tokens = [j for j in range(i + 1, len(tokens)) if not _is_bridge(tokens[j])]
+            math[i] = (
+                before
+                and bool(after_tokens)
+                and math[after_tokens[0]]
+                and (_last_solid(tokens, math, i))
+            )
+    pieces: list[str] = []
+    for token, is_math in zip(tokens, math, strict=True):
+        if is_math and pieces and pieces[-1].endswith("$"):
+            pieces[-1] = pieces[-1][:-1] + " " + token + "$"
+        elif is_math:
+            pieces.append(f"${token}$")
+        else:
+            for char, escaped in _TEXT_ESCAPES:
+                token = token.replace(char, escaped)
+            pieces.append(token)
+    return " ".join(pieces)
+
+
+def _last_solid(tokens: list[str], math: list[bool], i: int) -> bool:
+    """Whether the nearest token before ``i`` that is not short is a formula."""
+    for j in range(i - 1, -1, -1):
+        if not _is_bridge(tokens[j]):
+            return math[j]
+    return False
 
 
 _SOURCE_ABBREVIATIONS = (("MIT 6.390 notes, Neural Networks, ", "6.390 notes, "),)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from matcalc.braces import chain_rows, group_latex, shaped_expr, weight_rows
+from matcalc.braces import chain_rows, group_latex, shaped_expr, text_latex, weight_rows
 from matcalc.derive import derive
 from matcalc.latex import Notation
 from matcalc.network import Layer, Network
@@ -86,3 +86,20 @@ def test_hiding_shapes_removes_every_underbrace():
     derivation = derive(Network([Layer(2, "tanh"), Layer(2, "sigmoid")], input=3, loss="nll"))
     rows = chain_rows(derivation, 1, Notation(shapes=False))
     assert r"\underbrace" not in " ".join(r.rhs for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [
+        ("Matrix Cookbook eq. 36", "Matrix Cookbook eq. 36"),
+        ("with G^T A for A", "with $G^T$ A for A"),
+        (r"(X \odot Y)_{ij} = X_{ij} Y_{ij}", r"(X $\odot Y)_{ij} = X_{ij} Y_{ij}$"),
+        ("50% & #1 ~ done", r"50\% \& \#1   done"),
+        (
+            "'The general case' (dA^l/dZ^l is diagonal)",
+            "'The general case' $(dA^l/dZ^l$ is diagonal)",
+        ),
+    ],
+)
+def test_notes_set_formulas_as_math_and_escape_the_rest(text, latex):
+    assert text_latex(text) == latex
