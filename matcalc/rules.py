@@ -890,7 +890,7 @@ LOSSES: tuple[Rule, ...] = (
     Rule(
         "nll",
         Kind.LOSS,
-        r"\frac{\partial}{\partial A}\left(-\sum y \log A + (1-y)\log(1-A)\right)"
+        r"\frac{\partial}{\partial A}\left(-\sum \left(y \log A + (1-y)\log(1-A)\right)\right)"
         r" = -\frac{y}{A} + \frac{1-y}{1-A}",
         f"{NOTES}, loss table (NLL with a sigmoid output); 6.390 notes, Classification",
         _nll,
