@@ -404,6 +404,11 @@ class ContextNamespace(Namespace):
         return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
+        if ref.index is not None:
+            raise ContextError(
+                f"{ref.text}^{{{ref.index}}}: a superscript is a transpose (T), an inverse "
+                "(-1 or -T) or, in a network, a layer index; powers are not read"
+            )
         key = self._key(ref)
         found = self.context.find(key)
         if found is None and key == "I" and self.identity is not None:
@@ -532,27 +537,33 @@ class ContextGradient:
 def context_gradients(
     context: Context, of: str | None = None, wrt: str | None = None
 ) -> list[ContextGradient]:
-    """Every requested derivative: of one defined function or of each, by one name or by each
-    declared name it depends on."""
+    """Every requested derivative: of one defined function or of each scalar one (each column
+    one, when none is scalar), by one name or by each declared name it depends on (the columns
+    among them, for a column function)."""
     if of is not None:
         context.lookup(of)
         functions = [name_key(of)]
     else:
         functions = [k for k, e in context.definitions.items() if is_scalar(e.shape)]
+        functions = functions or [k for k, e in context.definitions.items() if is_column(e.shape)]
         if not functions:
-            raise ContextError("[define] has no scalar function to differentiate")
+            raise ContextError("[define] has no scalar or column function to differentiate")
     results = []
     for key in functions:
         expr = context.lookup(key)
         if wrt is not None:
-            variables = [context._wrt(wrt)]
+            variables = {name_key(wrt): context._wrt(wrt)}
         else:
             used = set(context.expand(expr).walk())
-            variables = [s for s in context.symbols.values() if s in used]
-        for variable in variables:
+            variables = {
+                k: s
+                for k, s in context.symbols.items()
+                if s in used and (is_scalar(expr.shape) or is_column(s.shape))
+            }
+        for variable_key, variable in variables.items():
             value = context.derivative_value(expr, variable)
             target = Derivative(expr, variable, context.derivative_shape(expr, variable))
-            results.append(ContextGradient(key, name_key(variable.name), target, value))
+            results.append(ContextGradient(key, variable_key, target, value))
     return results
 
 

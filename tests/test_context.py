@@ -8,7 +8,14 @@ import pytest
 import sympy
 
 from matcalc.cli import main
-from matcalc.context import Context, ContextError, concrete, name_key, parse_shape
+from matcalc.context import (
+    Context,
+    ContextError,
+    concrete,
+    context_gradients,
+    name_key,
+    parse_shape,
+)
 from matcalc.latex import to_latex
 from matcalc.numeric import central_difference, evaluate
 from matcalc.shapes import ONE
@@ -174,3 +181,24 @@ def test_markdown_of_a_context_renders_in_katex(tmp_path, capsys):
     path.write_text(RIDGE, encoding="utf-8")
     assert main(["derive", str(path), "--format", "markdown"]) == 0
     assert_renders(capsys.readouterr().out)
+
+
+def test_a_column_function_gets_its_jacobian(tmp_path, capsys):
+    path = tmp_path / "map.toml"
+    path.write_text('[shapes]\nA = "n x n"\nx = "n"\n[define]\ny = \'Ax\'\n', encoding="utf-8")
+    assert main(["derive", str(path), "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)["gradients"]
+    assert (record["of"], record["wrt"], record["value"]) == ("y", "x", "A^{T}")
+
+
+def test_json_names_a_subscripted_variable_by_its_key():
+    records = [g.wrt for g in context_gradients(Context.from_toml(RIDGE), "J")]
+    assert records == ["X", "theta", "theta_0", "Y", "lambda"]
+
+
+def test_a_power_is_not_read_as_the_matrix(tmp_path, capsys):
+    path = tmp_path / "sq.toml"
+    path.write_text('[shapes]\nX = "n x n"\n', encoding="utf-8")
+    equation = r"\frac{\partial}{\partial X}\operatorname{tr}(X^{-1}) = -X^{-2}"
+    assert main(["verify", str(path), equation]) == 2
+    assert "powers are not read" in capsys.readouterr().err
