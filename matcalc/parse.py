@@ -166,9 +166,26 @@ class Norm(Node):
 
 @dataclass(frozen=True)
 class SumOf(Node):
-    """\\sum followed by what it sums."""
+    """\\sum followed by what it sums; \\sum_{i=1}^{m} sums over the examples i."""
 
     sub: Node | None = None
+    upper: Node | None = None
+
+
+@dataclass(frozen=True)
+class Bound(Node):
+    """i = 1 in the subscript of \\sum_{i=1}^{m}: the variable and where it starts."""
+
+    variable: str
+    low: Node
+
+
+@dataclass(frozen=True)
+class ExampleOf(Node):
+    """dZ^{[l](i)}: the column of one example i of a quantity (Ng's per-example index)."""
+
+    arg: Node
+    variable: str
 
 
 @dataclass(frozen=True)
@@ -491,6 +508,7 @@ start: side (EQ side)*
     | postfix SUB script       -> subscript
     | postfix PRIME            -> prime
 script: LBRACE side RBRACE     -> braced
+    | LBRACE side EQ side RBRACE -> braced_bound
     | LETTER                   -> bare
     | NUMBER                   -> bare
     | NAME                     -> bare
@@ -630,6 +648,15 @@ class _Build(Transformer):
     def braced(self, lbrace: Token, inner: Node, rbrace: Token) -> _Script:
         return _Script(inner, None, lbrace.start_pos, rbrace.end_pos)
 
+    def braced_bound(
+        self, lbrace: Token, variable: Node, eq: Token, low: Node, rbrace: Token
+    ) -> _Script:
+        """{i=1}, the subscript of \\sum_{i=1}^{m}."""
+        if not (isinstance(variable, Name) and len(variable.text) == 1):
+            raise self.error("a sum's subscript is a letter and its start, like i=1", eq.start_pos)
+        bound = Bound(variable.text, low, start=lbrace.start_pos, end=rbrace.end_pos)
+        return _Script(bound, None, lbrace.start_pos, rbrace.end_pos)
+
     def bare(self, token: Token) -> _Script:
         node = self.name(token) if token.type in ("LETTER", "NAME") else None
         if token.type == "NUMBER":
@@ -692,7 +719,7 @@ class _Build(Transformer):
         if isinstance(base, Norm) and _names_a_norm(script.node):  # \|X\|_F, \|x\|_2
             return Norm(base.arg, base.squared, **span)
         if isinstance(base, SumOf):
-            return SumOf(script.node, **span)
+            return SumOf(script.node, base.upper, **span)
         if isinstance(base, Scripted):
             if base.sub is not None:
                 raise self.error("a second subscript", token.start_pos)
@@ -725,6 +752,8 @@ class _Build(Transformer):
             raise self.error(
                 "a superscript is a layer index such as l, l+1, (l) or [l]", tok.start_pos
             )
+        if isinstance(base, SumOf) and base.upper is None:  # \sum_{i=1}^{m}
+            return SumOf(base.sub, node, **span)
         # trailing marks after the index: W^{[l]T}, g^{[1]\prime}
         trailing: list[Node] = []
         while isinstance(node, Product) and (
@@ -738,6 +767,9 @@ class _Build(Transformer):
         if isinstance(node, Primed):  # W^{l\prime}
             trailing.insert(0, _PrimeMark(start=node.end - 1, end=node.end))
             node = node.arg
+        example = _example_index(node)
+        if example is not None:  # dZ^{[l](i)}: layer l, example i
+            node = node.factors[0]
         index = self._index(node, script)
         if isinstance(base, Scripted):
             if base.index is not None:
@@ -745,6 +777,8 @@ class _Build(Transformer):
             result: Node = Scripted(base.base, base.sub, index, **span)
         else:
             result = Scripted(base, None, index, **span)
+        if example is not None:
+            result = ExampleOf(result, example, **span)
         for mark in trailing:
             if isinstance(mark, _PrimeMark):
                 result = self.prime(
@@ -790,6 +824,20 @@ class _Build(Transformer):
             "l, l+1, L-1, (l) or [l]",
             node.start if node.start >= 0 else where,
         )
+
+
+def _example_index(node: Node) -> str | None:
+    """The i of [l](i): a bracketed layer index followed by a parenthesized example letter."""
+    if not (isinstance(node, Product) and len(node.factors) == 2):
+        return None
+    layer, example = node.factors
+    if not (isinstance(layer, Group) and layer.delim == "["):
+        return None
+    if isinstance(example, Group) and example.delim == "(":
+        inner = example.inner
+        if isinstance(inner, Name) and len(inner.text) == 1 and inner.text not in "lL":
+            return inner.text
+    return None
 
 
 @dataclass(frozen=True)
@@ -945,10 +993,12 @@ def _strip_math_delimiters(text: str) -> str:
 
 
 __all__ = [
+    "Bound",
     "Cdots",
     "DerivativeOf",
     "Elementwise",
     "Equation",
+    "ExampleOf",
     "Frac",
     "Group",
     "Index",

@@ -45,9 +45,11 @@ from matcalc.expr import (
 )
 from matcalc.network import Network
 from matcalc.parse import (
+    Bound,
     Cdots,
     DerivativeOf,
     Elementwise,
+    ExampleOf,
     Frac,
     Group,
     Nabla,
@@ -139,6 +141,14 @@ class Namespace:
     def ones(self, size: str) -> Expr | None:
         """The ones vector \\mathbf{1}_{size} (a column), or None where the size means nothing."""
         return None
+
+    def examples(self) -> sympy.Expr | None:
+        """The number of examples a sum over i = 1..m runs through, or None (no batch)."""
+        return None
+
+    def names_batch(self, text: str) -> bool:
+        """Whether ``text`` (m, K, 6) is the batch size's name here."""
+        return False
 
     def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
         """The Jacobians a \\cdots stands for between two factors of a chain."""
@@ -255,9 +265,15 @@ class NetworkNamespace(Namespace):
         batch = self.network.batch_size
         return (self.network.declaration.batch_letter, str(batch), *self.batch_names)
 
+    def examples(self) -> sympy.Expr | None:
+        return self.network.batch_size
+
+    def names_batch(self, text: str) -> bool:
+        return self.network.batch_size is not None and text in self._batch_names()
+
     def ones(self, size: str) -> Expr | None:
         """1_K, a column of ones for each example of the batch (as in b 1_K^T)."""
-        if self.network.batch_size is None or size not in self._batch_names():
+        if not self.names_batch(size):
             return None
         return ones(self.network.columns)
 
@@ -407,6 +423,8 @@ class _Operator:
     node: Node
     # a derivative operator takes the whole product after it: d/dX (a^T X b)
     greedy: bool = False
+    # \sum_{i=1}^{m} binds the example index i in what it sums
+    binds: str | None = None
 
 
 _Value = Expr | _Const | _Operator
@@ -424,6 +442,7 @@ class Resolver:
             for symbol, value in (bindings or {}).items()
         }
         self.text = text
+        self.examples: list[str] = []  # the example indices of the sums being read
 
     def error(self, message: str, node: Node) -> ResolveError:
         return ResolveError(message, self.text, max(node.start, 0))
@@ -484,8 +503,14 @@ class Resolver:
             case Nabla(wrt=wrt):
                 by = self._matrix(wrt)
                 return _Operator(lambda arg: self.namespace.derivative(arg, by), node, True)
+            case SumOf(sub=Bound(variable=variable)):
+                self._summed_examples(node)
+                return _Operator(self._example_sum, node, greedy=True, binds=variable)
             case SumOf():
                 return _Operator(Sum, node)
+            case ExampleOf(arg=arg, variable=variable):
+                self._check_example(node, variable)
+                return self.value(arg)
             case Norm(arg=arg, squared=True):
                 return SquaredNorm(self._matrix(arg))
             case Norm():
@@ -630,6 +655,36 @@ class Resolver:
             return _Const(coeff)
         return scale(coeff, result)
 
+    def _summed_examples(self, node: SumOf) -> None:
+        """\\sum_{i=1}^{m} must run over the examples of the batch: from 1 to its size."""
+        batch = self.namespace.examples()
+        upper = node.upper
+        while isinstance(upper, Group) and upper.delim == "{":
+            upper = upper.inner
+        if batch is not None and upper is not None:
+            low = self.value(node.sub.low)
+            named = upper.start >= 0 and self.namespace.names_batch(
+                self.text[upper.start : upper.end].strip()
+            )
+            if named and isinstance(low, _Const) and low.value == 1:
+                return
+        raise self.error("a sum over examples runs from 1 to the batch size, like i=1..m", node)
+
+    def _check_example(self, node: Node, variable: str) -> None:
+        if variable not in self.examples:
+            raise self.error(
+                f"^{{({variable})}} is one example's column: sum it, \\sum_{{{variable}=1}}^{{m}}",
+                node,
+            )
+
+    def _example_sum(self, summand: Expr) -> Expr:
+        """\\sum_i over the examples: the columns X^{(i)} add up to X 1_K; a sum of products
+        of columns and rows (x^{(i)} y^{(i)T}) is already the matrix product X Y^T."""
+        batch = self.namespace.examples()
+        if batch is not None and dims_equal(summand.shape[1], batch) and not dims_equal(batch, 1):
+            return matmul(summand, ones(batch))
+        return summand
+
     def _prefixed(self, factors: tuple[Node, ...], position: int) -> Expr | None:
         """dZ^{[l]}, dW^{[l]T}: a d written against a name, where the namespace reads it so."""
         node = factors[position]
@@ -640,6 +695,9 @@ class Resolver:
         following = factors[position + 1]
         transposed = isinstance(following, Transposed)
         named = following.arg if transposed else following
+        if isinstance(named, ExampleOf):  # dZ^{[l](i)}
+            self._check_example(named, named.variable)
+            named = named.arg
         if not isinstance(named, Name | Scripted):
             return None
         try:
@@ -661,13 +719,20 @@ class Resolver:
             return value, position + 1
         if position + 1 >= len(factors) or _is_cdots(factors[position + 1]):
             raise self.error("this needs an argument after it, like \\sigma(Z^l)", node)
-        if value.greedy and position + 2 < len(factors):
-            rest = factors[position + 1 :]
-            argument, after = self._product(rest), len(factors)
-            matrix = self._matrix(Product(rest, start=rest[0].start, end=rest[-1].end), argument)
-        else:
-            argument, after = self._take(factors, position + 1)
-            matrix = self._matrix(factors[position + 1], argument)
+        if value.binds is not None:
+            self.examples.append(value.binds)
+        try:
+            if value.greedy and position + 2 < len(factors):
+                rest = factors[position + 1 :]
+                argument, after = self._product(rest), len(factors)
+                whole = Product(rest, start=rest[0].start, end=rest[-1].end)
+                matrix = self._matrix(whole, argument)
+            else:
+                argument, after = self._take(factors, position + 1)
+                matrix = self._matrix(factors[position + 1], argument)
+        finally:
+            if value.binds is not None:
+                self.examples.pop()
         try:
             return value.apply(matrix), after
         except (ShapeError, NoSuchLayerError):
