@@ -3,6 +3,7 @@
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,22 @@ def test_expression_code_computes_the_expression(expr, rng):
     namespace = load("import numpy\n" + function_helper(SIGMOID)[1])
     namespace["A_2"] = value
     assert np.allclose(eval(expr_code(expr), namespace), evaluate(expr, {A: value}))  # noqa: S307
+
+
+GALLERY = sorted((Path(__file__).resolve().parent.parent / "derivations").glob("*.toml"))
+
+
+@pytest.mark.parametrize("spec", GALLERY, ids=[path.stem for path in GALLERY])
+def test_gallery_exports_match_finite_differences(spec, capsys, rng):
+    network = Network.from_file(spec)
+    if network.symbolic:
+        assert main(["derive", str(spec), "--format", "numpy"]) == 2
+        return
+    assert main(["derive", str(spec), "--format", "numpy"]) == 0
+    module = load(capsys.readouterr().out)
+    sizes = [int(s) if s.is_Integer else 3 for s in network.sizes]
+    batch = None if network.batch_size is None or network.batch_size.is_Integer else 4
+    concrete = network.at_sizes(sizes, batch)
+    params, x, y = away_from_kinks(concrete, rng)
+    expected = finite_difference_gradients(concrete, params, x, y)
+    assert_gradients_close(module["gradients"](params, x, y), expected)
