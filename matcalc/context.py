@@ -47,7 +47,6 @@ from matcalc.expr import (
     transpose,
 )
 from matcalc.network import Network
-from matcalc.numeric import evaluate
 from matcalc.resolve import NameRef, Namespace, resolve
 from matcalc.shapes import ONE, SCALAR, Shape, is_column, is_scalar, shape_text
 from matcalc.simplify import simplify
@@ -59,6 +58,7 @@ CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque")
 MAX_NAMES = 200
 MAX_SPEC_BYTES = 100_000
 MAX_SIZE_NAME = 20
+MAX_SIZE = 1000  # integer sizes are used as they are in numeric checks
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
     "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
@@ -95,6 +95,10 @@ def _size(text: str, key: str) -> sympy.Expr:
             f'[shapes] {key} = {text!r}: a size is a positive integer or a name such as "n"'
         )
     if text.isdigit():
+        if int(text) > MAX_SIZE:
+            raise ContextError(
+                f"[shapes] {key}: the size {text} is above {MAX_SIZE}; name it (n) instead"
+            )
         return sympy.Integer(int(text))
     return sympy.Symbol(text, integer=True, positive=True)
 
@@ -467,6 +471,9 @@ def concrete(expr: Expr, sizes: Mapping[sympy.Symbol, int]) -> Expr:
             return Derivative(visit(node.num), visit(node.den), dims(node.shape_))
         if isinstance(node, Scale):
             return Scale(sympy.sympify(node.coeff).subs(sizes), visit(node.arg))
+        if isinstance(node, Opaque):
+            params = tuple(visit(p) for p in node.params)
+            return Opaque(visit(node.name), params, tuple(visit(a) for a in node.args))
         if not node.children:
             names = {f.name for f in fields(node)}
             return replace(node, shape_=dims(node.shape_)) if "shape_" in names else node
@@ -496,22 +503,6 @@ def random_environment(
                     value = (value + value.T) / 2
             env[node] = value
     return env
-
-
-def evaluate_concrete(expr: Expr, sizes: Mapping[sympy.Symbol, int], env: dict) -> np.ndarray:
-    return evaluate(concrete(expr, sizes), env)
-
-
-__all__ = [
-    "LAYOUTS",
-    "Context",
-    "ContextError",
-    "concrete",
-    "is_context_spec",
-    "name_key",
-    "parse_shape",
-    "substitute",
-]
 
 
 # ---------------------------------------------------------------------------- printing
@@ -601,3 +592,21 @@ def render_context(
     if fmt == "markdown":
         return f"{note}\n\n$$\n{body}\n$$\n"
     return f"% {note}\n{body}\n"
+
+
+__all__ = [
+    "LAYOUTS",
+    "Context",
+    "ContextError",
+    "ContextGradient",
+    "ContextNamespace",
+    "concrete",
+    "context_gradients",
+    "is_context_spec",
+    "name_key",
+    "parse_shape",
+    "random_environment",
+    "render_context",
+    "spec_from_file",
+    "spec_from_toml",
+]

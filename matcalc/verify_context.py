@@ -32,6 +32,8 @@ from matcalc.verify import Verdict, VerifyError
 
 SIZE_SETS = ((5, 3, 4, 6, 7, 2), (3, 4, 6, 2, 5, 7))
 DRAWS = 2
+# what differs, a diagnosis where one fits, error classes
+Problem = tuple[str, str | None, tuple[str, ...]]
 RTOL = 1e-6
 ATOL = 1e-9
 
@@ -55,9 +57,8 @@ def verify_in_context(context: Context, equation: str) -> Verdict:
         )
     expected = context.derivative_value(target.num, target.den, nabla)
     expected_full = context.expand(expected)
-    shown = target
     target_text = (
-        f"\\nabla_{{{to_latex(target.den)}}} {to_latex(shown.num)}" if nabla else (to_latex(shown))
+        f"\\nabla_{{{to_latex(target.den)}}} {to_latex(target.num)}" if nabla else to_latex(target)
     )
     expected_text = to_latex(expected)
     shape = shape_text(expected.shape)
@@ -66,21 +67,22 @@ def verify_in_context(context: Context, equation: str) -> Verdict:
             namespace = ContextNamespace(context, identity=_identity_size(expected))
             candidate = _bind(resolve(rhs, namespace, text=equation), context)
         except ShapeError as error:
-            problem: tuple[str, tuple[str, ...]] | None = (
+            problem: Problem | None = (
                 f"the right side does not fit together: {error}",
+                None,
                 ("shape_mismatch",),
             )
         else:
             problem = _compare(candidate, expected_full, context)
         if problem is not None:
-            reason, classes = problem
+            reason, diagnosis, classes = problem
             return Verdict(
                 "incorrect",
                 target_text,
-                reason,
+                f"{reason}: {diagnosis}" if diagnosis else reason,
                 expected_text,
                 (),
-                reason,
+                diagnosis,
                 classes,
                 equation,
                 shape,
@@ -171,9 +173,8 @@ def _agree(pairs: list[tuple[np.ndarray, ...]]) -> bool:
     )
 
 
-def _compare(
-    candidate: Expr, expected: Expr, context: Context
-) -> tuple[str, tuple[str, ...]] | None:
+def _compare(candidate: Expr, expected: Expr, context: Context) -> Problem | None:
+    """None when both sides agree; else what differs, a diagnosis if one fits, error classes."""
     layout = context.layout
     if not shapes_equal(candidate.shape, expected.shape):
         shapes = (
@@ -185,11 +186,12 @@ def _compare(
         ):
             other = "numerator" if layout != "numerator" else "denominator"
             return (
-                f"{shapes}; it is the transpose of the right answer, the {other}-layout form "
+                shapes,
+                f"it is the transpose of the right answer, the {other}-layout form "
                 f"(in {layout} layout: {to_latex(expected)})",
                 ("layout_mismatch", "shape_mismatch"),
             )
-        return shapes, ("shape_mismatch",)
+        return shapes, None, ("shape_mismatch",)
     pairs = _values((candidate, expected), context)
     if _agree(pairs):
         return None
@@ -197,17 +199,18 @@ def _compare(
     if shapes_equal(transpose(candidate).shape, expected.shape) and _agree(
         _values((transpose(candidate), expected), context)
     ):
-        return f"{wrong}: it is the transpose of the right answer", ("missing_transpose",)
+        return wrong, "it is the transpose of the right answer", ("missing_transpose",)
     if _agree(_values((candidate, expected), context, symmetric=True)):
         return (
-            f"{wrong}: the formula holds only when the square matrices are symmetric; in "
-            f"general it is {to_latex(expected)}",
+            wrong,
+            "the formula holds only when the square matrices are symmetric; in general it is "
+            f"{to_latex(expected)}",
             ("unjustified_symmetry",),
         )
     factor = _constant_ratio(pairs)
     if factor is not None:
-        return f"{wrong}: it is off by a constant factor of {factor:g}", ("wrong_factor",)
-    return wrong, ()
+        return wrong, f"it is off by a constant factor of {factor:g}", ("wrong_factor",)
+    return wrong, None, ()
 
 
 def _constant_ratio(pairs: list[tuple[np.ndarray, ...]]) -> float | None:
