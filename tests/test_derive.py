@@ -60,7 +60,7 @@ def test_every_activation_with_every_loss(activation, loss, rng):
 
 
 def test_a_wrong_gradient_is_caught(mit_network, rng):
-    """The check itself can fail: a gradient with a transpose too many does not pass."""
+    """The check itself can fail: a gradient 1% off does not pass."""
     params, x, y = away_from_kinks(mit_network, rng)
     derived = simplified_gradients(mit_network.derive(), params, x, y)
     derived["W^2"] = derived["W^2"] * 1.01
