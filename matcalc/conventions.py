@@ -15,7 +15,9 @@ A convention fixes how a feed-forward network is written, not what it computes:
   ``cost`` (Goodfellow's running gradient g = nabla_{a^{(k)}} J, the 1/K already inside);
 * the layout (denominator for all three: a gradient has the shape of its variable);
 * the letter for the number of examples in a batch (K, Ng's and Goodfellow's m);
-* how a formula writes the elementwise product and the transpose;
+* how a formula writes the elementwise product (and whether the propagated gradient comes
+  before f', as in Ng's W^T dZ * g'(Z)), the transpose, and a bias's sum over the batch
+  (``ones``: G 1_K; ``sum``: Ng's sum over the examples i of G^{(i)});
 * where the convention comes from.
 
 A mini-batch (``batch = K`` in the spec) stacks K examples as the columns of A^0, Z^l, A^l and
@@ -38,6 +40,7 @@ FORWARD_FORMS = ("transposed", "direct")
 INDEX_STYLES = ("plain", "bracket", "paren")
 GRADIENT_NAMES = ("fraction", "d-prefix", "nabla")
 RUNNING_GRADIENTS = ("loss", "cost")
+BIAS_SUMS = ("ones", "sum")
 
 
 class ConventionError(MatcalcError):
@@ -46,7 +49,12 @@ class ConventionError(MatcalcError):
 
 @dataclass(frozen=True)
 class Names:
-    """The letters a convention gives the quantities of a network."""
+    """The letters a convention gives the quantities of a network.
+
+    ``inputs`` are the names of A^0 besides A^0 itself (x, Ng's X), ``output`` those of A^L
+    (6.390's guess g; \\hat{y} everywhere), ``input_size`` the letter of the input size of a
+    layer where it has its own (6.390's m^l = n^{l-1}).
+    """
 
     weight: str
     bias: str
@@ -57,6 +65,9 @@ class Names:
     batch_target: str
     loss: str
     cost: str
+    inputs: tuple[str, ...] = ("x",)
+    output: tuple[str, ...] = ()
+    input_size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class Convention:
     layout: str
     batch_letter: str
     hadamard: str
+    gradient_first: bool
+    bias_sum: str
     transpose: str
     transpose_in_superscript: bool
     equations: tuple[str, ...]
@@ -87,6 +100,7 @@ class Convention:
             (self.index_style, INDEX_STYLES),
             (self.gradient_names, GRADIENT_NAMES),
             (self.running_gradient, RUNNING_GRADIENTS),
+            (self.bias_sum, BIAS_SUMS),
         ):
             if value not in allowed:
                 raise ValueError(f"{self.name}: {value!r} is not one of {', '.join(allowed)}")
@@ -102,7 +116,7 @@ MIT_6390 = Convention(
     title="MIT 6.390",
     source="MIT 6.390 notes, Neural Networks (introml.mit.edu/notes/neural_networks.html)",
     forward="transposed",
-    names=Names("W", "W", "0", "Z", "A", "y", "Y", "L", "J"),
+    names=Names("W", "W", "0", "Z", "A", "y", "Y", "L", "J", output=("g",), input_size="m"),
     index_style="plain",
     layer_letter="l",
     activation_letter="f",
@@ -111,6 +125,8 @@ MIT_6390 = Convention(
     layout="denominator",
     batch_letter="K",
     hadamard=r"\odot",
+    gradient_first=False,
+    bias_sum="ones",
     transpose="T",
     transpose_in_superscript=False,
     equations=(r"Z^l = (W^l)^T A^{l-1} + W_0^l", r"A^l = f^l(Z^l)"),
@@ -128,7 +144,7 @@ NG = Convention(
         "(forward and backward propagation summary)"
     ),
     forward="direct",
-    names=Names("W", "b", None, "Z", "A", "Y", "Y", "L", "J"),
+    names=Names("W", "b", None, "Z", "A", "Y", "Y", "L", "J", inputs=("x", "X")),
     index_style="bracket",
     layer_letter="l",
     activation_letter="g",
@@ -137,6 +153,8 @@ NG = Convention(
     layout="denominator",
     batch_letter="m",
     hadamard="*",
+    gradient_first=True,
+    bias_sum="sum",
     transpose="T",
     transpose_in_superscript=True,
     equations=(r"Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}", r"A^{[l]} = g^{[l]}(Z^{[l]})"),
@@ -161,6 +179,8 @@ GOODFELLOW = Convention(
     layout="denominator",
     batch_letter="m",
     hadamard=r"\odot",
+    gradient_first=True,
+    bias_sum="ones",
     transpose=r"\top",
     transpose_in_superscript=True,
     equations=(r"a^{(k)} = b^{(k)} + W^{(k)} h^{(k-1)}", r"h^{(k)} = f(a^{(k)})"),

@@ -105,8 +105,8 @@ class Notation:
             hadamard=convention.hadamard,
             transpose_in_superscript=convention.transpose_in_superscript,
             layer_letter=convention.layer_letter,
-            ones="sum" if convention.gradient_names == "d-prefix" else "vector",
-            derivative_last=convention.name != "6.390",
+            ones="sum" if convention.bias_sum == "sum" else "vector",
+            derivative_last=convention.gradient_first,
             running="g" if convention.running_gradient == "cost" else None,
         )
 

@@ -297,7 +297,8 @@ class Network:
         Conventions other than 6.390 have no m^l: there the input size is n^{l-1}.
         """
         previous = self.size(l - 1)
-        if self.convention == "6.390" and canonical(previous) == LAYER_SIZE[l - 1]:
+        own_letter = self.declaration.names.input_size is not None
+        if own_letter and canonical(previous) == LAYER_SIZE[l - 1]:
             return INPUT_SIZE[l]
         return previous
 

@@ -387,9 +387,9 @@ def spellings(network: Network) -> dict:
     result: dict = {role: variants(letter) for role, letter in primary.items()}
     result["bias"] = (names.bias,) if names.bias_sub else variants(names.bias)
     result["bias_sub"] = names.bias_sub
-    result["input"] = ("x", "X") if network.convention == "ng" else ("x",)
+    result["input"] = names.inputs
     result["target"] = tuple(dict.fromkeys((names.target, names.batch_target, "y")))
-    result["output"] = ("g",) if network.convention == "6.390" else ()
+    result["output"] = names.output
     return result
 
 

@@ -167,7 +167,8 @@ class Check:
         batch = inst.batch_size
         if batch is not None and batch != 1:
             batch = batch if batch.is_Symbol else BATCH
-        input_size = INPUT_SIZE[1] if inst.convention == "6.390" else LAYER_SIZE[0]
+        own_letter = inst.declaration.names.input_size is not None
+        input_size = INPUT_SIZE[1] if own_letter else LAYER_SIZE[0]
         return Network(
             layers, 1 if inst.size(0) == 1 else input_size, inst.loss, inst.convention,
             batch=batch,
