@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from matcalc.derive import ChainGroup, Derivation, Factor, LayerDerivation
-from matcalc.expr import Add, Expr, Hadamard, Scale, Transpose, matmul
+from matcalc.expr import Add, Cdots, Expr, Hadamard, Scale, Transpose, matmul
 from matcalc.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
 from matcalc.shapes import Shape
 
@@ -173,12 +173,27 @@ def visual_width(text: str) -> float:
     return width
 
 
+MAX_GROUPS = 8
+"""Chains with more layer groups than this show the first two, (\\cdots), the last two and the
+loss, as the notes' general chain does; printing every layer's chain stays linear in depth."""
+
+
+def elided(groups: tuple[ChainGroup, ...]) -> tuple[ChainGroup, ...]:
+    """The chain with its middle layers as one (\\cdots) of the right shape, when it is long."""
+    if len(groups) <= MAX_GROUPS:
+        return groups
+    head, tail = groups[:2], groups[-3:]
+    rows = head[-1].factors[-1].name.shape[1]
+    cols = tail[0].factors[0].name.shape[0]
+    return (*head, ChainGroup("", (), Cdots((rows, cols))), *tail)
+
+
 def chain_rows(
     derivation: Derivation, l: object, notation: Notation = DEFAULT, lhs: str = ""
 ) -> list[Row]:
     """dL/dZ^l as the braced chain of named factors, then with each factor's value."""
     layer = derivation.layers[l]
-    groups = derivation.chain(l)
+    groups = elided(derivation.chain(l))
     lhs = lhs or to_latex(layer.dz, notation)
     named = [group_latex(g, notation) for g in groups]
     values = [_values_latex(g, notation) for g in groups]

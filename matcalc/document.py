@@ -77,10 +77,18 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
             f"the activation ${_activation(derivation, net.indices()[0], notation)}$; "
             f"loss: {_loss_words(net.loss)}."
         )
+    runs: list[list] = []
+    for l in net.indices():
+        words = f"${dim_latex(net.size(l), notation)}$ {_units(net.size(l))}, " + (
+            _activation_words(derivation, l, notation)
+        )
+        if runs and runs[-1][2] == words:
+            runs[-1][1] = l
+        else:
+            runs.append([l, l, words])
     layers = "; ".join(
-        f"layer {l}: ${dim_latex(net.size(l), notation)}$ {_units(net.size(l))}, "
-        f"{_activation_words(derivation, l, notation)}"
-        for l in net.indices()
+        f"layer {first}: {words}" if first == last else f"layers {first} to {last}: {words}"
+        for first, last, words in runs
     )
     return (
         f"A network of {len(net.layers)} layer{'s' if len(net.layers) > 1 else ''} with "
@@ -152,15 +160,13 @@ def derivation_blocks(
 ) -> list[Block]:
     """Every selected gradient, layer by layer from the output back: braces, shapes, values."""
     blocks: list[Block] = []
-    chosen = None if gradients is None else {g.key for g in gradients}
+    chosen = None if gradients is None else {g.target for g in gradients}
     for l in layers_backwards(derivation, gradients):
         layer = derivation.layers[l]
         rows: list[Row] = []
-        weight_key = next(g.key for g in derivation.gradients() if g.target == layer.dw)
-        bias_key = next(g.key for g in derivation.gradients() if g.target == layer.dw0)
-        if chosen is None or weight_key in chosen:
+        if chosen is None or layer.dw in chosen:
             rows += weight_rows(derivation, l, notation)
-        if chosen is None or bias_key in chosen:
+        if chosen is None or layer.dw0 in chosen:
             rows += bias_rows(layer, notation)
         rows += chain_rows(derivation, l, notation)
         rows.append(Row("", to_latex(layer.dz_form(notation.derivative), notation)))

@@ -8,6 +8,7 @@ from matcalc.braces import chain_rows, group_latex, shaped_expr, text_latex, wei
 from matcalc.derive import derive
 from matcalc.latex import Notation
 from matcalc.network import Layer, Network
+from matcalc.render import render_derivation
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 SEED = Notation(ell=True, shapes=False)
@@ -70,7 +71,7 @@ def test_concrete_chain_has_one_brace_per_layer_from_l_to_the_loss(depth):
 
 
 def test_long_chains_break_between_layers_and_keep_every_factor():
-    net = Network([Layer(2, "sigmoid")] * 8, input=3)
+    net = Network([Layer(2, "sigmoid")] * 7, input=3)
     derivation = derive(net)
     rows = chain_rows(derivation, 1)
     named = [r for r in rows if r.note.startswith("by the chain rule")]
@@ -78,8 +79,28 @@ def test_long_chains_break_between_layers_and_keep_every_factor():
     continued = rows[1 : rows.index(next(r for r in rows[1:] if r.relation == "="))]
     assert continued and all(r.relation == "" and r.rhs.startswith(r"\cdot") for r in continued)
     named_text = " ".join(r.rhs for r in [named[0], *continued])
-    assert named_text.count(r"\overbrace") == 8 + 1  # eight layers and the loss
-    assert named_text.count(r"\underbrace") == 1 + 2 * 7 + 1  # dA/dZ, then dZ/dA dA/dZ, dL/dA
+    assert named_text.count(r"\overbrace") == 7 + 1  # seven layers and the loss
+    assert named_text.count(r"\underbrace") == 1 + 2 * 6 + 1  # dA/dZ, then dZ/dA dA/dZ, dL/dA
+    assert r"\cdots" not in named_text
+
+
+def test_very_long_chains_elide_the_middle_layers_like_the_notes():
+    net = Network([Layer(2, "tanh")] * 11 + [Layer(3, "identity")], input=3)
+    rows = chain_rows(derive(net), 1)
+    text = " ".join(r.rhs for r in rows)
+    labels = re.findall(r"\\text\{Layer \} (\d+)", text)
+    assert labels == ["1", "2", "11", "12"]
+    assert r"\underbrace{\left(\cdots\right)}_{2\times 2}" in text  # dZ^3/dA^2 ... dA^10/dZ^10
+    assert text.count(r"\left(\cdots\right)") == 2  # named and valued
+
+
+def test_printing_every_layer_grows_linearly_with_depth():
+    def size(depth: int) -> int:
+        net = Network([Layer(2, "tanh")] * depth, input=2)
+        return len(render_derivation(derive(net), "latex"))
+
+    small, large = size(20), size(40)
+    assert large < 2.3 * small
 
 
 def test_hiding_shapes_removes_every_underbrace():
