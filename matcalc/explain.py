@@ -289,6 +289,86 @@ EXPLANATIONS: dict[str, Explanation] = {
             Line(r"\frac{\partial L}{\partial X}", r"G", r"reassembled"),
         ),
     ),
+    "scalar multiple": Explanation(
+        r"Y = \alpha X,\ G = \frac{\partial L}{\partial Y}",
+        (
+            Line(r"Y_{ij}", r"\alpha X_{ij}", r"index notation"),
+            Line(
+                r"\frac{\partial L}{\partial X_{pq}}",
+                r"\sum_{i,j} G_{ij}\, \alpha\, \delta_{ip}\,\delta_{jq} = \alpha G_{pq}",
+                r"one entry of $X$",
+            ),
+            Line(r"\frac{\partial L}{\partial X}", r"\alpha G", r"reassembled"),
+        ),
+    ),
+    "elementwise product": Explanation(
+        r"Y = X \odot W,\ G = \frac{\partial L}{\partial Y}",
+        (
+            Line(r"Y_{ij}", r"X_{ij} W_{ij}", r"index notation"),
+            Line(
+                r"\frac{\partial L}{\partial W_{pq}}",
+                r"\sum_{i,j} G_{ij}\, X_{ij}\, \delta_{ip}\,\delta_{jq} = G_{pq} X_{pq}",
+                r"one entry of $W$",
+            ),
+            Line(r"\frac{\partial L}{\partial W}", r"G \odot X", r"reassembled"),
+        ),
+    ),
+    "sum of entries": Explanation(
+        r"f = \textstyle\sum X = \mathbf{1}^T X \mathbf{1}",
+        (
+            Line(r"f", r"\sum_{i,j} X_{ij}", r"index notation"),
+            Line(
+                r"\frac{\partial f}{\partial X_{pq}}",
+                r"\sum_{i,j} \delta_{ip}\,\delta_{jq} = 1",
+                r"one entry of $X$",
+            ),
+            Line(
+                r"\frac{\partial f}{\partial X}",
+                r"\mathbf{1}\mathbf{1}^T",
+                r"every entry is 1",
+            ),
+        ),
+    ),
+    "weight link": Explanation(
+        r"Z = W^T A,\ G = \frac{\partial L}{\partial Z}\ \text{(6.390: } W \text{ is } m \times n)",
+        (
+            Line(r"Z_j", r"\sum_i W_{ij} A_i", r"index notation"),
+            Line(
+                r"\frac{\partial Z_j}{\partial W_{pq}}",
+                r"\sum_i \delta_{ip}\,\delta_{jq}\, A_i = A_p\, \delta_{jq}",
+                r"one entry of $W$: only $Z_q$ depends on it",
+            ),
+            Line(
+                r"\frac{\partial L}{\partial W_{pq}}",
+                r"\sum_j G_j\, A_p\, \delta_{jq} = A_p G_q",
+                r"chain rule",
+            ),
+            Line(
+                r"\frac{\partial L}{\partial W}",
+                r"A\, G^T = A \left(\frac{\partial L}{\partial Z}\right)^T",
+                r"reassembled: why $\partial Z/\partial W$ contracts to $A$",
+            ),
+        ),
+    ),
+    "softmax": Explanation(
+        r"A = \operatorname{softmax}(Z),\ \left(\frac{\partial A}{\partial Z}\right)_{ij}"
+        r" = \frac{\partial A_j}{\partial Z_i}",
+        (
+            Line(r"A_j", r"\frac{e^{Z_j}}{\sum_k e^{Z_k}}", r"index notation"),
+            Line(
+                r"\frac{\partial A_j}{\partial Z_i}",
+                r"\frac{\delta_{ij}\, e^{Z_j}}{\sum_k e^{Z_k}}"
+                r" - \frac{e^{Z_j}\, e^{Z_i}}{\left(\sum_k e^{Z_k}\right)^2}"
+                r" = A_j \delta_{ij} - A_i A_j",
+                r"quotient rule, one entry of $Z$",
+            ),
+            Line(
+                r"\frac{\partial A}{\partial Z}",
+                r"\operatorname{diag}(A) - A A^T",
+                r"symmetric, so the same in every layout",
+            ),
+        ),
+    ),
 }
 
 

@@ -56,7 +56,7 @@ def test_steps_go_index_notation_one_entry_reassembled():
 
 def test_rule_without_explanation_is_a_clear_error(capsys):
     with pytest.raises(NoExplanationError, match="no entrywise explanation"):
-        explain("softmax")
+        explain("like terms")
     assert main(["explain", "no such rule"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no rule named 'no such rule'" in err
