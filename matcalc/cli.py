@@ -108,7 +108,9 @@ def add_notation_options(command: argparse.ArgumentParser) -> None:
         choices=LOSS_NAME_CHOICES,
         help="\\mathcal{L} (mathcal), L, \\text{loss} (loss) or J",
     )
-    group.add_argument("--sizes", choices=SIZE_STYLES, help="m^l and n^l (mn) or d_l (d)")
+    group.add_argument(
+        "--sizes", choices=SIZE_STYLES, help="m^l and n^l (mn), d_l (d) or n^l only (n)"
+    )
     group.add_argument(
         "--activation-derivative",
         choices=DERIVATIVE_STYLES,

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matcalc.conventions import GOODFELLOW, NG
 from matcalc.derive import derive
 from matcalc.latex import Notation
 from matcalc.network import Network
@@ -68,6 +69,25 @@ GALLERY: tuple[Entry, ...] = (
         "# Logistic regression: one sigmoid unit, negative log-likelihood.\n"
         'input = "d"\nloss = "nll"\n\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
         "Logistic regression: one sigmoid unit with NLL",
+    ),
+    Entry(
+        "ng-two-layer-batch",
+        "# Ng's notation (deeplearning.ai): Z = W A + b, m examples as columns, cost J the mean.\n"
+        'convention = "ng"\ninput = "n^0"\nloss = "nll"\nbatch = "m"\n\n'
+        '[[layer]]\nactivation = "tanh"\n\n'
+        '[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "A 2-layer network in Ng's notation, over a batch of m examples",
+        Notation.of(NG),
+    ),
+    Entry(
+        "goodfellow-three-layer",
+        "# Goodfellow, Deep Learning 6.5: Algorithm 6.4 with its running gradient g.\n"
+        'convention = "goodfellow"\ninput = "n^0"\nloss = "nllm"\n\n'
+        '[[layer]]\nactivation = "relu"\n\n'
+        '[[layer]]\nactivation = "tanh"\n\n'
+        '[[layer]]\nactivation = "softmax"\n',
+        "A 3-layer network as Algorithm 6.4 of Deep Learning backpropagates it",
+        Notation.of(GOODFELLOW),
     ),
 )
 

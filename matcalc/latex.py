@@ -60,7 +60,7 @@ GRADIENT_STYLES = ("fraction", "d-prefix", "nabla")
 ONES_STYLES = ("vector", "sum")
 LOSS_NAMES = (r"\mathcal{L}", "L", r"\text{loss}", "J")
 DERIVATIVE_STYLES = ("closed", "prime", "diag")
-SIZE_STYLES = ("mn", "d")
+SIZE_STYLES = ("mn", "d", "n")
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class Notation:
             transpose_in_superscript=convention.transpose_in_superscript,
             layer_letter=convention.layer_letter,
             ones="sum" if convention.bias_sum == "sum" else "vector",
+            sizes="mn" if convention.names.input_size else "n",
             derivative_last=convention.gradient_first,
             running="g" if convention.running_gradient == "cost" else None,
         )
@@ -115,23 +116,29 @@ class Notation:
 
     def describe(self) -> str:
         """The convention in one sentence, stated on every output."""
-        l = r"\ell" if self.ell else "l"
+        l = r"\ell" if self.ell else self.layer_letter
         weight = f"W^{{{LAYER_STYLES[self.layer_style].format(l)}}}"
-        sizes = (
-            f"m^{{{LAYER_STYLES[self.layer_style].format(l)}}} = n^{{"
-            f"{LAYER_STYLES[self.layer_style].format(l + '-1')}}}"
-            if self.sizes == "mn"
-            else f"d_{{{l}}}"
-        )
+        sizes = {
+            "mn": f"m^{{{LAYER_STYLES[self.layer_style].format(l)}}} = n^{{"
+            f"{LAYER_STYLES[self.layer_style].format(l + '-1')}}}",
+            "n": f"n^{{{LAYER_STYLES[self.layer_style].format(l)}}}",
+            "d": f"d_{{{l}}}",
+        }[self.sizes]
         derivative = {
             "closed": "in closed form from the layer's output",
             "prime": "as $f'(Z)$ (elementwise)",
             "diag": r"as $\operatorname{diag}(f'(Z))$ (a Jacobian matrix)",
         }[self.derivative]
+        gradients = {
+            "fraction": "",
+            "d-prefix": r", gradients $dX$ (of the cost $J$; $dZ$ per example)",
+            "nabla": r", gradients $\nabla_X J$ ($g$ the running one)",
+        }[self.gradients]
+        product = "" if self.hadamard == r"\odot" else f", elementwise product ${self.hadamard}$"
         return (
             f"Notation: weights ${weight}$, layer index ${l}$, transpose "
-            f"$X^{{{self.transpose}}}$, loss ${self.loss}$, sizes ${sizes}$; activation "
-            f"derivatives {derivative}."
+            f"$X^{{{self.transpose}}}$, loss ${self.loss}${gradients}{product}, sizes ${sizes}$; "
+            f"activation derivatives {derivative}."
         )
 
 
@@ -160,6 +167,8 @@ def dim_latex(d: Dim, notation: Notation = DEFAULT) -> str:
         if notation.sizes == "d":
             index = canonical(d).indices[0]
             return f"d_{{{plain_index(index, notation)}}}"
+        if notation.sizes == "n":
+            return f"n^{{{layer_index(canonical(d).indices[0], notation)}}}"
         return f"{d.base.label}^{{{layer_index(d.indices[0], notation)}}}"
     if isinstance(d, sympy.Indexed):
         return f"{d.base.label}^{{{index_text(d.indices[0])}}}"
