@@ -59,6 +59,7 @@ MAX_NAMES = 200
 MAX_SPEC_BYTES = 100_000
 MAX_SIZE_NAME = 20
 MAX_SIZE = 1000  # integer sizes are used as they are in numeric checks
+MAX_EXPANDED_NODES = 5000
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
     "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
@@ -145,6 +146,7 @@ class Context:
     names: dict[str, Symbol] = field(default_factory=dict)
     opaque: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gradient_names: str | None = None
+    expanded_sizes: dict[Symbol, int] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ construction
 
@@ -214,8 +216,16 @@ class Context:
             expr = self.resolve(parse_expression(formula), formula)
         except MatcalcError as error:
             raise ContextError(f"[define] {written}: {error}") from None
+        # how many nodes the formula has with every defined name in it written out
+        size = sum(self.expanded_sizes.get(node, 1) for node in expr.walk())
+        if size > MAX_EXPANDED_NODES:
+            raise ContextError(
+                f"[define] {written}: with the definitions it uses written out, the formula has "
+                f"more than {MAX_EXPANDED_NODES} parts"
+            )
         self.definitions[key] = expr
         self.names[key] = symbol_for(written, expr.shape)
+        self.expanded_sizes[self.names[key]] = size
 
     # ------------------------------------------------------------------ names
 

@@ -202,3 +202,10 @@ def test_a_power_is_not_read_as_the_matrix(tmp_path, capsys):
     equation = r"\frac{\partial}{\partial X}\operatorname{tr}(X^{-1}) = -X^{-2}"
     assert main(["verify", str(path), equation]) == 2
     assert "powers are not read" in capsys.readouterr().err
+
+
+def test_definitions_that_double_at_each_step_are_bounded():
+    lines = ["[shapes]", 'x = "n"', "[define]", "a_1 = 'x'"]
+    lines += [f"a_{k} = 'a_{{{k - 1}}} + a_{{{k - 1}}}'" for k in range(2, 40)]
+    with pytest.raises(ContextError, match="more than 5000 parts"):
+        Context.from_toml("\n".join(lines))
