@@ -36,7 +36,7 @@ from matcalc.expr import (
     Symbol,
     scale,
 )
-from matcalc.latex import DEFAULT, Notation, shape_latex, to_latex
+from matcalc.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
 from matcalc.network import Layer, Network
 from matcalc.parse import (
     DerivativeOf,
@@ -587,6 +587,9 @@ def _expected(
                     f"{to_latex(relabel(node, index_map), notation)} = "
                     f"{to_latex(relabel(recursion, index_map), notation)}"
                 )
+                if derivation.network.symbolic and node.den.index == LAYER:
+                    index = layer_index(index_map(LAYER), notation)
+                    where += f"\\quad ({index} < L)"
             break
     return (
         to_latex(relabel(target, index_map), notation),
