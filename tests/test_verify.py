@@ -281,7 +281,7 @@ def _edits(form):
     for node in form.walk():
         if isinstance(node, Symbol | Derivative) and not _trivially_symmetric(node):
             yield "transpose", f"\\left({to_latex(node)}\\right)^T", node
-        if isinstance(node, MatMul) and not any(f.shape == (1, 1) for f in node.factors):
+        if isinstance(node, MatMul) and not any(_commutes(f) for f in node.factors):
             swapped = r"\,".join(f"\\left({to_latex(f)}\\right)" for f in reversed(node.factors))
             yield "swap", swapped, node
         if isinstance(node, MatMul):
@@ -293,6 +293,12 @@ def _edits(form):
         if isinstance(node, Hadamard) and _is_activation_derivative(node.factors[0]):
             kept = r" \odot ".join(f"\\left({to_latex(f)}\\right)" for f in node.factors[1:])
             yield "drop f'", kept, node
+
+
+def _commutes(node):
+    """Scalars and multiples of the identity: diag(1) prints without its size."""
+    constant_diagonal = isinstance(node, Diag) and isinstance(node.arg, Fill)
+    return node.shape == (1, 1) or isinstance(node, Identity) or constant_diagonal
 
 
 def _trivially_symmetric(node):
