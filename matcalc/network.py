@@ -243,7 +243,13 @@ class Network:
         """K, the number of examples (columns), or None for one example as a column."""
         if self.batch is None:
             return None
-        return parse_size(self.batch, "batch")
+        size = parse_size(self.batch, "batch")
+        if isinstance(size, sympy.Indexed) or str(size) in ("l", "L"):
+            raise SpecError(
+                f"batch = {self.batch!r}: the batch size is an integer or a plain name such as "
+                '"K" or "m" (not a layer size or a layer index)'
+            )
+        return size
 
     # ------------------------------------------------------------------ structure
 
