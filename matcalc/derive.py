@@ -169,13 +169,15 @@ class Line:
 class Step:
     """One step of a derivation backwards from the loss: a title, then its lines.
 
-    ``chain`` is, where the step shows it, the whole chain of dL/dZ^l with its layers.
+    ``chain`` is, where the step shows it, the whole chain of ``chain_of`` (dL/dZ^l) with its
+    layers.
     """
 
     title: str
     layer: int | sympy.Expr | None
     lines: tuple[Line, ...]
     chain: tuple[ChainGroup, ...] = ()
+    chain_of: Expr | None = None
 
 
 @dataclass(frozen=True)

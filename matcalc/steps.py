@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import sympy
 
-from matcalc.braces import CHAIN_RULE, Row, broken, group_latex, rules_note, shaped, shaped_expr
+from matcalc.braces import (
+    CHAIN_RULE,
+    Row,
+    broken,
+    group_latex,
+    operand_latex,
+    rules_note,
+    shaped,
+    shaped_expr,
+)
 from matcalc.derive import Derivation, LayerDerivation, Line, Step
 from matcalc.document import Block, Display, Heading, Paragraph
 from matcalc.expr import (
@@ -43,7 +52,7 @@ def steps(derivation: Derivation) -> list[Step]:
     result = []
     for number, l in enumerate(layers):
         layer = derivation.layers[l]
-        title = _title(number, l, len(layers), net.symbolic)
+        title = _title(number, l, net.symbolic)
         result.append(Step(title, l, _lines(derivation, layer)))
     if net.symbolic:
         general = derivation.layers[LAYER]
@@ -52,6 +61,7 @@ def steps(derivation: Derivation) -> list[Step]:
             LAYER,
             (),
             derivation.chain(LAYER),
+            general.dz,
         )
         first = Step(
             "Finally, layer 1, whose input is $A^0 = x$",
@@ -62,7 +72,7 @@ def steps(derivation: Derivation) -> list[Step]:
     return result
 
 
-def _title(number: int, l: object, count: int, symbolic: bool) -> str:
+def _title(number: int, l: object, symbolic: bool) -> str:
     if number == 0:
         return "Start from the loss"
     if symbolic:
@@ -160,14 +170,8 @@ def line_rows(line: Line, notation: Notation = DEFAULT) -> list[Row]:
     if not shapes:
         return [Row(lhs, to_latex(line.rhs, notation), note=note)]
     factors = line.rhs.factors if isinstance(line.rhs, MatMul) else (line.rhs,)
-    parts = [shaped(_operand(f, notation), f.shape, notation) for f in factors]
+    parts = [shaped(operand_latex(f, notation), f.shape, notation) for f in factors]
     return broken(lhs, parts, note=note)
-
-
-def _operand(expr: Expr, notation: Notation) -> str:
-    from matcalc.braces import operand_latex
-
-    return operand_latex(expr, notation)
 
 
 def steps_blocks(records: list[Step], notation: Notation = DEFAULT) -> list[Block]:
@@ -184,12 +188,8 @@ def steps_blocks(records: list[Step], notation: Notation = DEFAULT) -> list[Bloc
         rows: list[Row] = []
         for line in step.lines:
             rows += line_rows(line, notation)
-        if step.chain:
-            dz = Derivative(
-                Symbol("L", (sympy.Integer(1), sympy.Integer(1))),
-                Symbol("Z", (sympy.Integer(1), sympy.Integer(1)), step.layer),
-            )
+        if step.chain_of is not None:
             parts = [group_latex(g, notation) for g in step.chain]
-            rows += broken(to_latex(dz, notation), parts, note=CHAIN_RULE)
+            rows += broken(to_latex(step.chain_of, notation), parts, note=CHAIN_RULE)
         blocks.append(Display(tuple(rows), notes=True))
     return blocks
