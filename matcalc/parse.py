@@ -12,6 +12,8 @@ text is never evaluated.  It reads formulas as people type them in lecture notes
   ``W^{(l)}``, ``W^{[l]}``, ``A^{L-1}``), never a power;
 * ``\\frac{\\partial X}{\\partial Y}`` (or ``\\partial X / \\partial Y``, ``\\nabla_Y X``) as a
   derivative; ``\\cdots`` inside a chain;
+* ``\\sum_{i=1}^{m}`` over the examples of a batch, and ``dZ^{[l](i)}`` (a bracketed layer
+  index followed by ``(i)``) as the column of example i;
 * spacing and sizing commands (``\\left``, ``\\right``, ``\\Big``, ``\\,``, ``\\!`` ...) and font
   commands (``\\mathbf``, ``\\boldsymbol``, ``\\mathcal`` ...) are read through.
 
