@@ -103,3 +103,8 @@ def test_pdf_default_name_is_the_specs(tmp_path, monkeypatch):
 def test_unknown_notation_choice_is_exit_2(capsys):
     assert main(["derive", "--layer-index", "curly"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_title_flag_names_the_document(capsys):
+    assert main(["derive", "--format", "markdown", "--title", "Backprop, week 5"]) == 0
+    assert "# Backprop, week 5\n" in capsys.readouterr().out

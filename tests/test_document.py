@@ -74,3 +74,19 @@ def test_every_output_states_its_convention_and_notation():
     for fmt in ("latex", "tex", "markdown"):
         text = render_derivation(derivation, fmt, notation=notation)
         assert "6.390" in text and "Notation: weights $W^{[l]}$" in text
+
+
+@pytest.mark.parametrize("convention", ["ng", "goodfellow"])
+@pytest.mark.parametrize("batch", [None, "m"])
+def test_other_conventions_documents_compile(convention, batch, tmp_path):
+    net = Network([Layer(4, "relu"), Layer(1, "sigmoid")], 3, "nll", convention, batch=batch)
+    layout = Layout(steps=True, diagram=True, gradients=True)
+    compile_tex(render_derivation(derive(net), "tex", layout=layout), tmp_path)
+
+
+def test_title_and_one_parameter(tmp_path):
+    net = Network([Layer(3, "tanh"), Layer(2, "identity")], input=2)
+    tex = render_derivation(derive(net), "tex", wrt="W^1", layout=Layout(title="Homework 3"))
+    assert r"\section*{Homework 3}" in tex
+    assert r"\partial W^{1}}" in tex and r"\partial W^{2}}" not in tex
+    compile_tex(tex, tmp_path)
