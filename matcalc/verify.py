@@ -42,6 +42,7 @@ from matcalc.parse import (
     DerivativeOf,
     Elementwise,
     Equation,
+    Frac,
     Group,
     Index,
     Nabla,
@@ -944,7 +945,29 @@ def edits(
         (Fraction(1, 2), "the right side is twice too large"),
     ):
         yield Edit(Product((Number(factor), Group(rhs, "("))), text, ("wrong_scale",))
+    yield from _batch_mean_edits(checker, rhs)
     yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+
+
+def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
+    """Over a batch: the cost's 1/m forgotten, or applied twice."""
+    network = checker.check.network
+    if network.batch_size is None:
+        return
+    size = str(network.batch_size)
+    letter = size if network.batch_size.is_Symbol else network.declaration.batch_letter
+    mean = Frac(Number(Fraction(1)), Name(letter))
+    yield Edit(
+        Product((mean, Group(rhs, "("))),
+        f"the 1/{letter} of the mean over the batch is missing (J is the mean of the {size} "
+        "per-example losses)",
+        ("wrong_scale", "missing_batch_mean"),
+    )
+    yield Edit(
+        Product((Name(letter), Group(rhs, "("))),
+        f"the 1/{letter} of the mean over the batch is there once too often",
+        ("wrong_scale", "extra_batch_mean"),
+    )
 
 
 def _is_weight_target(lhs: Node) -> bool:

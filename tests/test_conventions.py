@@ -385,7 +385,12 @@ VERIFY_CASES = {
     # Ng, Neural Networks and Deep Learning, weeks 3-4: the backprop summary
     "ng-dZ-output": (ng_network("m"), r"dZ^{[2]} = A^{[2]} - Y", True, ()),
     "ng-dW": (ng_network("m"), r"dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T}", True, ()),
-    "ng-dW-no-mean": (ng_network("m"), r"dW^{[2]} = dZ^{[2]} A^{[1]T}", False, ()),
+    "ng-dW-no-mean": (
+        ng_network("m"),
+        r"dW^{[2]} = dZ^{[2]} A^{[1]T}",
+        False,
+        ("missing_batch_mean",),
+    ),
     "ng-dZ-general": (
         ng_network(6),
         r"dZ^{[l]} = W^{[l+1]T}dZ^{[l+1]} * g^{[l]\prime}\left(Z^{[l]}\right)",
@@ -418,7 +423,12 @@ VERIFY_CASES = {
         ("missing_transpose",),
     ),
     "ng-db": (ng_network("m"), r"db^{[l]} = \frac{1}{m}\sum_{i=1}^{m} dZ^{[l](i)}", True, ()),
-    "ng-db-no-mean": (ng_network(6), r"db^{[l]} = \sum_{i=1}^{m} dZ^{[l](i)}", False, ()),
+    "ng-db-no-mean": (
+        ng_network(6),
+        r"db^{[l]} = \sum_{i=1}^{m} dZ^{[l](i)}",
+        False,
+        ("missing_batch_mean",),
+    ),
     "ng-dW-sum-over-examples": (
         ng_network(6),
         r"dW^{[l]} = \frac{1}{m}\sum_{i=1}^{m} dZ^{[l](i)} A^{[l-1](i)T}",
@@ -479,7 +489,7 @@ VERIFY_CASES = {
         goodfellow_network("m"),
         r"\nabla_{W^{(k)}} J = \frac{1}{m} g h^{(k-1)\top}",
         False,
-        (),
+        ("extra_batch_mean",),
     ),
     # 6.390 over a batch; CS231n's dW = X^T dscores, with dscores = dJ/dZ already holding 1/K
     "mit-batch-weights": (
@@ -493,7 +503,7 @@ VERIFY_CASES = {
         mit_batch_network("K"),
         r"\frac{\partial J}{\partial W^{l}} = A^{l-1} \left(\frac{\partial L}{\partial Z^{l}}\right)^T",
         False,
-        (),
+        ("missing_batch_mean",),
     ),
     "cs231n-dW-from-dscores": (
         mit_batch_network("K"),
@@ -511,7 +521,7 @@ VERIFY_CASES = {
         mit_batch_network("K"),
         r"\frac{\partial J}{\partial Z^{2}} = A^{2} - Y",
         False,
-        (),
+        ("missing_batch_mean",),
     ),
     "cs231n-dscores": (
         mit_batch_network(8),
