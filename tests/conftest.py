@@ -1,5 +1,8 @@
 """Shared fixtures: random generators and small networks."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -18,20 +21,22 @@ def mit_network() -> Network:
 
 
 def require_tool(name: str) -> str:
-    """The path of an external program the test needs.
-
-    Missing on a developer's machine, the test is skipped; missing in CI (CI=true), it fails,
-    since .ci/run installs it.
-    """
-    import os
-    import shutil
-
+    """The path of an external program the test needs (see :func:`missing`)."""
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed; .ci/run should install it")
-        pytest.skip(f"{name} is not installed")
+        missing(f"{name} is not installed")
     return path
+
+
+def missing(what: str) -> None:
+    """Something a test needs is not on this machine.
+
+    On a developer's machine the test is skipped; in CI (CI=true) it fails, since .ci/run
+    installs everything the tests need.
+    """
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what}; .ci/run should install it")
+    pytest.skip(what)
 
 
 # ------------------------------------------------------------------ random networks and numbers

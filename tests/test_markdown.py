@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from conftest import missing, require_tool
 
 from matcalc.derive import derive
 from matcalc.latex import Notation
@@ -30,7 +30,7 @@ def formulas(markdown: str) -> list[dict]:
 def katex_failures(markdown: str) -> list[dict]:
     node = require_tool("node")
     if not (JS / "node_modules" / "katex").is_dir():
-        pytest.fail("KaTeX is not installed: run npm install in tests/js (.ci/run does)")
+        missing("KaTeX is not installed: run npm install in tests/js")
     result = subprocess.run(
         [node, str(JS / "render_math.js")],
         input=json.dumps(formulas(markdown)),
