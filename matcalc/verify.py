@@ -130,19 +130,18 @@ class Verdict:
 
     def _repr_markdown_(self) -> str:
         mark = "✅" if self.correct else "❌"
-        text = f"{mark} **{self.verdict}**: {_markdown_math(self.reason)}\n\n"
+        text = f"{mark} **{self.verdict}**"
         if self.layers:
-            text += f"Checked at layers {', '.join(self.layers)}.\n\n"
-        text += f"$$ {self.target} = {self.expected} $$\n"
+            text += f" (layers {', '.join(self.layers)})"
+        text += f"\n\n{self.reason}\n\n$$\n{self.target} = {self.expected}\n$$\n"
+        if self.where and not self.correct:
+            text += f"\nwhere\n\n$$\n{self.where}\n$$\n"
         return text
 
     def _repr_latex_(self) -> str:
         verdict = r"\text{" + self.verdict + "}"
-        return f"$$ {verdict}:\\quad {self.target} = {self.expected} $$"
-
-
-def _markdown_math(text: str) -> str:
-    return text
+        where = f",\\quad {self.where}" if self.where and not self.correct else ""
+        return f"$$ {verdict}:\\quad {self.target} = {self.expected}{where} $$"
 
 
 # ------------------------------------------------------------------------------ targets

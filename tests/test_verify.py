@@ -189,6 +189,22 @@ def test_verdict_renders_in_a_notebook(mit_network):
     assert "incorrect" in verdict._repr_markdown_()
 
 
+@pytest.mark.parametrize(
+    "equation",
+    [
+        NOTATION_2["equation"],
+        CASES[0]["equation"],
+        r"\frac{\partial J}{\partial W^{[\ell]}} = A^{[\ell-1]} \frac{\partial J}{\partial Z^{[\ell]}}",
+        r"\frac{\partial L}{\partial Z^{1}} = \operatorname{diag}(Z^1) W^2 \frac{\partial L}{\partial Z^2}",
+    ],
+)
+def test_verdict_markdown_renders_in_katex(mit_network, equation):
+    from test_markdown import katex_failures
+
+    markdown = verify(mit_network, equation)._repr_markdown_()
+    assert "$$" in markdown and katex_failures(markdown) == []
+
+
 # ------------------------------------------------------------------------------ CLI
 
 
@@ -415,3 +431,47 @@ def test_shapes_in_reasons_are_written_like_the_target(mit_network):
         r"\frac{\partial L}{\partial W^L} = \frac{\partial L}{\partial Z^L} (A^{L-1})^T",
     )
     assert r"n^{L} \times m^{L}" in verdict.reason and r"m^{L} \times n^{L}" in verdict.reason
+
+
+BINARY = Network((Layer(3, "sigmoid"), Layer(4, "relu"), Layer(1, "sigmoid")), 2, "nll")
+
+
+@pytest.mark.parametrize(
+    ("equation", "correct"),
+    [
+        (r"\frac{\partial L}{\partial A^L} = -\frac{y}{A^L} + \frac{1-y}{1-A^L}", True),
+        (r"\frac{\partial L}{\partial A^L} = \frac{A^L - y}{A^L \odot (1 - A^L)}", True),
+        (r"\frac{\partial L}{\partial Z^L} = \hat{y} - y", True),
+        (r"\frac{\partial L}{\partial Z^L} = g - y", True),
+        (
+            r"\frac{\partial L}{\partial Z^1} = \sigma'(Z^1) \odot \left(W^2 \frac{\partial L}{\partial Z^2}\right)",
+            True,
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^1} = \mathrm{diag}\left(\sigma(Z^1) \odot (1 - \sigma(Z^1))\right) W^2 \frac{\partial L}{\partial Z^2}",
+            True,
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^2} = \operatorname{ReLU}'(Z^2) \odot W^3 \frac{\partial L}{\partial Z^3}",
+            True,
+        ),
+        (r"\frac{\partial L}{\partial Z^2} = \operatorname{step}(Z^2) \odot W^3 (A^3 - y)", True),
+        (r"\frac{\partial L}{\partial W_0^2} = \operatorname{step}(Z^2) \odot W^3 (A^3 - y)", True),
+        (r"\frac{\partial L}{\partial W^3} = (A^3 - y) A^2", True),
+        (r"\frac{\partial L}{\partial W^3} = A^2 (A^3 - y)", True),
+        (
+            r"\frac{\partial L}{\partial W^{1}} = x \left(\frac{\partial L}{\partial Z^{1}}\right)^{\!\top}",
+            True,
+        ),
+        (
+            r"\dfrac{\partial \mathcal{L}}{\partial \mathbf{W}^{[2]}} = \mathbf{A}^{[1]} \, \Big( \dfrac{\partial \mathcal{L}}{\partial \mathbf{Z}^{[2]}} \Big)^{\mathsf{T}}",
+            True,
+        ),
+        (
+            r"\frac{\partial L}{\partial Z^1} = \sigma'(Z^1) \odot \left((W^2)^T \frac{\partial L}{\partial Z^2}\right)",
+            False,
+        ),
+    ],
+)
+def test_real_world_spellings_with_a_single_sigmoid_output(equation, correct):
+    assert verify(BINARY, equation).correct == correct
