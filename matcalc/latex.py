@@ -321,11 +321,13 @@ class _Printer:
     def _factor(self, expr: Expr) -> str:
         if _is_ones(expr):
             rows, cols = expr.shape
-            if dims_equal(cols, ONE):
-                return f"\\mathbf{{1}}_{{{dim_latex(rows, self.notation)}}}"
-            return (
+            column = f"\\mathbf{{1}}_{{{dim_latex(rows, self.notation)}}}"
+            row = (
                 f"\\mathbf{{1}}_{{{dim_latex(cols, self.notation)}}}^{{{self.notation.transpose}}}"
             )
+            if dims_equal(cols, ONE):
+                return column
+            return row if dims_equal(rows, ONE) else f"{column}\\,{row}"
         return self._operand(expr, (Add, Scale, Hadamard))
 
     def _sum_of_columns(self, expr: Expr, count: Dim) -> str:

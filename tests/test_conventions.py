@@ -609,3 +609,12 @@ def test_what_derive_prints_verifies_as_correct(convention, batch):
 def test_a_misused_example_index_is_bad_input(equation, message):
     with pytest.raises(MatcalcError, match=message):
         verify(ng_network(6), equation)
+
+
+def test_columnwise_softmax_prints_its_ones_matrix_as_two_vectors():
+    network = Network([Layer(3, "softmax")], 3, "squared", "goodfellow", batch="m")
+    text = render_derivation(network.derive(), "latex")
+    assert (
+        r"g &\leftarrow \nabla_{a^{(1)}} J = \left(g - \mathbf{1}_{3}\,\mathbf{1}_{3}^{\top}\,"
+        r"\left(g \odot h^{(1)}\right)\right) \odot h^{(1)}" in text
+    )
