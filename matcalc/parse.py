@@ -321,9 +321,9 @@ class _Tokenizer:
         token = Token(kind, value, start_pos=start, end_pos=end, line=1, column=start + 1)
         self.out.append(token)
 
-    def _balance(self, kind: str, start: int) -> Token | None:
+    def _balance(self, kind: str, start: int) -> None:
         if kind == "NORM":
-            return None
+            return
         if kind in _CLOSERS:
             self.stack.append((kind, start))
             if len(self.stack) > MAX_DEPTH:
@@ -338,7 +338,6 @@ class _Tokenizer:
                     f"{self.text[start]!r}",
                     start,
                 )
-        return None
 
     def norm(self, start: int, end: int) -> None:
         """\\| opens a norm unless one is open at this depth."""
@@ -921,8 +920,14 @@ def parse_latex(text: str) -> Equation:
         raise
     except UnexpectedToken as error:
         token = error.token
+        if token.type == "$END" and text.rstrip().endswith("="):
+            raise ParseError("the right side is empty", text, len(text.rstrip())) from None
         if token.type == "$END":
             raise ParseError(_ends_early(error), text, len(text.rstrip())) from None
+        if token.type == "EQ" and not text[: token.start_pos].strip():
+            raise ParseError("the left side is empty", text, token.start_pos) from None
+        if token.type == "EQ" and text[: token.start_pos].rstrip().endswith("="):
+            raise ParseError("a side of the equation is empty", text, token.start_pos) from None
         shown = text[token.start_pos : token.end_pos] or token.value
         raise ParseError(f"unexpected {shown!r}{_expected(error)}", text, token.start_pos) from None
     except UnexpectedEOF as error:

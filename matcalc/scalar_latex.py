@@ -213,6 +213,8 @@ def define_loss(table: Mapping[str, Any], where: str = "loss") -> str:
         rules.loss_example,
         loss=name,
     )
+    if rules.is_custom_loss(name) and rules.loss_rule(name).statement != statement:
+        raise ScalarLatexError(f"{where}: the loss {name!r} is already defined otherwise")
     rules.register_loss(rule)
     return name
 

@@ -329,7 +329,8 @@ class _Outcome:
     """What checking one right side found."""
 
     layers: list[int | None] = field(default_factory=list)
-    shape_problem: tuple[int | None, str, ShapeError | None] | None = None
+    # the layer, and the product that did not fit (None: the side's shape is not the target's)
+    shape_problem: tuple[int | None, ShapeError | None] | None = None
     value_problem: int | None = None
     ok: bool = False
 
@@ -380,13 +381,13 @@ class _Checker:
             except ShapeError as error:
                 outcome.layers.append(k)
                 if outcome.shape_problem is None:
-                    outcome.shape_problem = (k, "product", error)
+                    outcome.shape_problem = (k, error)
                 if quick:
                     return outcome
                 continue
             outcome.layers.append(k)
             if not shapes_equal(value.shape, target.shape) and outcome.shape_problem is None:
-                outcome.shape_problem = (k, shape_latex(value.shape), None)
+                outcome.shape_problem = (k, None)
                 if quick:
                     return outcome
         if not outcome.layers or outcome.shape_problem is not None:
@@ -772,7 +773,7 @@ class _Display:
 
 def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -> str:
     if outcome.shape_problem is not None:
-        k, what, error = outcome.shape_problem
+        k, error = outcome.shape_problem
         if error is not None:
             return (
                 f"shapes do not fit: {error.operation}: {display.expr(error.left, k)} is "

@@ -119,3 +119,11 @@ def test_custom_loss_in_the_cli(tmp_path, capsys):
     spec.write_text(SPEC.replace("a - y", "a - q"))
     assert main(["derive", str(spec)]) == 2
     assert "unknown symbol q" in capsys.readouterr().err
+
+
+def test_a_name_keeps_its_definition():
+    Network.from_toml(SPEC)
+    with pytest.raises(MatcalcError, match="already defined"):
+        Network.from_toml(SPEC.replace("z \\\\sigma(z)", "z"))
+    with pytest.raises(MatcalcError, match="already defined"):
+        Network.from_toml(SPEC.replace("\\\\cosh(a - y)", "\\\\cosh(a + y)"))
