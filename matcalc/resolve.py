@@ -288,7 +288,8 @@ class NetworkNamespace(Namespace):
         return Derivative(net.objective() if parameter else net.carried_symbol(), quantity)
 
     def function(self, ref: NameRef, order: int) -> ScalarFn | None:
-        if ref.text == "f" or (ref.text == "g" and (order or ref.index is not None)):
+        letter = self.network.declaration.activation_letter  # Ng's g(Z^{[l]})
+        if ref.text in ("f", letter) or (ref.text == "g" and (order or ref.index is not None)):
             if ref.index is not None:
                 k = self._layer(ref, 1)
                 return self._activation(k, order)

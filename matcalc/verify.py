@@ -65,7 +65,7 @@ from matcalc.resolve import (
     objective_named,
     spellings,
 )
-from matcalc.shapes import BATCH, DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, shapes_equal
+from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 
 DRAWS = 3
 BATCH_DRAWN = 3
@@ -166,7 +166,7 @@ class Check:
         )
         batch = inst.batch_size
         if batch is not None and batch != 1:
-            batch = batch if batch.is_Symbol else BATCH
+            batch = batch if batch.is_Symbol else dim(inst.declaration.batch_letter)
         own_letter = inst.declaration.names.input_size is not None
         input_size = INPUT_SIZE[1] if own_letter else LAYER_SIZE[0]
         return Network(
