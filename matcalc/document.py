@@ -215,7 +215,7 @@ def _aligned(display: Display, environment: str) -> str:
 
 def latex_body(blocks: list[Block], comment: str = "") -> str:
     """LaTeX to paste into notes (needs amsmath, amssymb and, for pictures, TikZ)."""
-    parts = [f"% {line}" for line in comment.splitlines()] if comment else []
+    parts = ["\n".join(f"% {line}" for line in comment.splitlines())] if comment else []
     for block in blocks:
         match block:
             case Heading(text=text, level=level):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matcalc.derive import Derivation, Gradient
+from matcalc.diagram import diagram_blocks
 from matcalc.document import (
     Block,
     Equations,
@@ -27,6 +28,7 @@ from matcalc.latex import (
     shape_latex,
     to_latex,
 )
+from matcalc.steps import steps, steps_blocks
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,6 @@ def document_blocks(
     if convention:
         blocks.append(Paragraph(convention_sentences(derivation, notation)))
     if layout.diagram:
-        from matcalc.diagram import diagram_blocks
-
         if layout.sections:
             blocks.append(Heading("The network, forward and backward", 2))
         blocks += diagram_blocks(derivation, notation)
@@ -109,8 +109,6 @@ def document_blocks(
         else:
             blocks.append(Equations(convention_derivation_latex(derivation, notation)))
     if layout.steps:
-        from matcalc.steps import steps, steps_blocks
-
         if layout.sections:
             blocks.append(Heading("Step by step, back from the loss", 2))
         blocks += steps_blocks(steps(derivation), notation)
