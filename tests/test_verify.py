@@ -225,7 +225,15 @@ def test_cli_exit_codes_and_json(spec_file, capsys):
 
 @pytest.mark.parametrize(
     "equation",
-    [r"\frac{\partial L}{\partial W^l} = \foo", "{", r"\frac{\partial L}{\partial W^9} = A^8", ""],
+    [
+        r"\frac{\partial L}{\partial W^l} = \foo",
+        "{",
+        r"\frac{\partial L}{\partial W^9} = A^8",
+        "",
+        r"\frac{\partial L}{\partial W^l} = " + "A^l" * 1000,
+        r"\frac{\partial L}{\partial W^l} = " + "(" * 100 + "A" + ")" * 100,
+        r"\frac{\partial L}{\partial B^l} = A^l",
+    ],
 )
 def test_cli_bad_input_is_exit_2_without_traceback(spec_file, capsys, equation):
     assert main(["verify", str(spec_file), equation]) == 2
