@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from matcalc import shapes  # noqa: E402
-from matcalc.network import Layer, Network  # noqa: E402
-from matcalc.render import render_derivation  # noqa: E402
+from matcalc.core import shapes  # noqa: E402
+from matcalc.printers.render import render_derivation  # noqa: E402
+from matcalc.specs.network import Layer, Network  # noqa: E402
 
 DEPTHS = (10, 30, 100, 300, 1000)
 WIDTHS = (10, 100, 1000)

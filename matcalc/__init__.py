@@ -8,21 +8,34 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 _PUBLIC = {
-    "Derivation": "matcalc.derive",
-    "Gradient": "matcalc.derive",
-    "derive": "matcalc.derive",
+    "Derivation": "matcalc.engine.derive",
+    "Gradient": "matcalc.engine.derive",
+    "derive": "matcalc.engine.derive",
     "MatcalcError": "matcalc.errors",
-    "Layer": "matcalc.network",
-    "Network": "matcalc.network",
-    "SpecError": "matcalc.network",
+    "Layer": "matcalc.specs.network",
+    "Network": "matcalc.specs.network",
+    "SpecError": "matcalc.specs.network",
+    "Verdict": "matcalc.checks.verify",
+    "verify": "matcalc.checks.verify",
 }
 
-__all__ = ["Derivation", "Gradient", "Layer", "MatcalcError", "Network", "SpecError", "derive"]
+__all__ = [
+    "Derivation",
+    "Gradient",
+    "Layer",
+    "MatcalcError",
+    "Network",
+    "SpecError",
+    "Verdict",
+    "derive",
+    "verify",
+]
 
 if TYPE_CHECKING:
-    from matcalc.derive import Derivation, Gradient, derive
+    from matcalc.engine.derive import Derivation, Gradient, derive
     from matcalc.errors import MatcalcError
-    from matcalc.network import Layer, Network, SpecError
+    from matcalc.checks.verify import Verdict, verify
+    from matcalc.specs.network import Layer, Network, SpecError
 
 
 def __getattr__(name: str) -> object:

@@ -11,16 +11,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from matcalc.catalog import CATALOG_FORMATS, render_catalog
-from matcalc.context import Context, render_context, spec_from_file
-from matcalc.derive import Derivation, derive
-from matcalc.document import compile_pdf
+from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
-from matcalc.examples import EXAMPLE_SPEC
-from matcalc.explain import explain, standalone
-from matcalc.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
-from matcalc.network import Network
-from matcalc.render import FORMATS, Layout, render_derivation
+from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
+from matcalc.printers.document import compile_pdf
+from matcalc.printers.explain import explain, standalone
+from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
+from matcalc.printers.render import FORMATS, Layout, render_derivation
+from matcalc.specs.context import Context, render_context, spec_from_file
+from matcalc.specs.examples import EXAMPLE_SPEC
+from matcalc.specs.network import Network
 
 EXIT_OK = 0
 EXIT_INCORRECT = 1
@@ -197,8 +197,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from matcalc.verify import verify, verify_batch
-    from matcalc.verify_context import verify_in_context
+    from matcalc.checks.verify import verify, verify_batch
+    from matcalc.checks.verify_context import verify_in_context
 
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:

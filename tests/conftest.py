@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from matcalc.network import Layer, Network
+from matcalc.specs.network import Layer, Network
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def objective_value(network: Network, params, x, y) -> float:
 
 def finite_difference_gradients(network: Network, params, x, y) -> dict[str, np.ndarray]:
     """Central differences of the forward objective with respect to every parameter."""
-    from matcalc.numeric import central_difference
+    from matcalc.core.numeric import central_difference
 
     gradients = {}
     for key, value in params.items():

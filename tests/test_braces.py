@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from matcalc.braces import chain_rows, group_latex, shaped_expr, text_latex, weight_rows
-from matcalc.derive import derive
-from matcalc.latex import Notation
-from matcalc.network import Layer, Network
-from matcalc.render import render_derivation
+from matcalc.engine.derive import derive
+from matcalc.printers.braces import chain_rows, group_latex, shaped_expr, text_latex, weight_rows
+from matcalc.printers.latex import Notation
+from matcalc.printers.render import render_derivation
+from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 SEED = Notation(ell=True, shapes=False)

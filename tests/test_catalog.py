@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from matcalc.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.cli import main
-from matcalc.document import compile_pdf
-from matcalc.rules import RULES, Kind
+from matcalc.engine.rules import RULES, Kind
+from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
+from matcalc.printers.document import compile_pdf
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 

@@ -8,7 +8,10 @@ import pytest
 import sympy
 
 from matcalc.cli import main
-from matcalc.context import (
+from matcalc.core.numeric import central_difference, evaluate
+from matcalc.core.shapes import ONE
+from matcalc.printers.latex import to_latex
+from matcalc.specs.context import (
     Context,
     ContextError,
     concrete,
@@ -16,9 +19,6 @@ from matcalc.context import (
     name_key,
     parse_shape,
 )
-from matcalc.latex import to_latex
-from matcalc.numeric import central_difference, evaluate
-from matcalc.shapes import ONE
 
 RIDGE = """
 layout = "denominator"

@@ -10,15 +10,15 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcalc.checks.verify import verify
 from matcalc.cli import main
-from matcalc.conventions import CONVENTIONS, ConventionError, convention_named
+from matcalc.core.numeric import central_difference, evaluate
+from matcalc.core.shapes import LAYER_SIZE, ONE, dims_equal
 from matcalc.errors import MatcalcError
-from matcalc.latex import Notation, convention_derivation_latex
-from matcalc.network import Layer, Network, SpecError
-from matcalc.numeric import central_difference, evaluate
-from matcalc.render import render_derivation
-from matcalc.shapes import LAYER_SIZE, ONE, dims_equal
-from matcalc.verify import verify
+from matcalc.printers.latex import Notation, convention_derivation_latex
+from matcalc.printers.render import render_derivation
+from matcalc.specs.conventions import CONVENTIONS, ConventionError, convention_named
+from matcalc.specs.network import Layer, Network, SpecError
 
 PROPERTY = settings(max_examples=50, deadline=None)
 OUTPUT_OF_LOSS = {"squared": ("identity", "tanh", "sigmoid", "softmax"), "nll": ("sigmoid",)}

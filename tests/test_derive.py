@@ -16,10 +16,10 @@ from conftest import (
 from hypothesis import given, settings
 
 from matcalc import Derivation, Gradient, Network
-from matcalc.expr import Cdots, Expr
-from matcalc.network import Layer
-from matcalc.numeric import evaluate
-from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, canonical, dims_equal
+from matcalc.core.expr import Cdots, Expr
+from matcalc.core.numeric import evaluate
+from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, canonical, dims_equal
+from matcalc.specs.network import Layer
 
 PROPERTY = settings(max_examples=40, deadline=None)
 
@@ -241,14 +241,14 @@ def substituted(node: object, values: dict) -> object:
 
 def derivation_work(monkeypatch, depth: int) -> int:
     """Rule lookups and rewrite passes made while deriving every layer of a depth-deep net."""
-    import matcalc.derive
-    import matcalc.simplify
+    import matcalc.engine.derive
+    import matcalc.engine.simplify
 
     calls = Counter()
     for module, name in (
-        (matcalc.derive, "pullback_rule"),
-        (matcalc.derive, "jacobian_rule"),
-        (matcalc.simplify, "_rewrite_once"),
+        (matcalc.engine.derive, "pullback_rule"),
+        (matcalc.engine.derive, "jacobian_rule"),
+        (matcalc.engine.simplify, "_rewrite_once"),
     ):
         original = getattr(module, name)
 

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from matcalc.derive import derive
-from matcalc.diagram import fallback_rows, nodes, shown_layers, tikz
-from matcalc.latex import Notation
-from matcalc.network import Layer, Network
+from matcalc.engine.derive import derive
+from matcalc.printers.diagram import fallback_rows, nodes, shown_layers, tikz
+from matcalc.printers.latex import Notation
+from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 

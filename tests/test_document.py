@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from conftest import compile_tex, require_tool
 
-from matcalc.derive import derive
-from matcalc.document import compile_pdf
+from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
-from matcalc.latex import Notation
-from matcalc.network import Layer, Network
-from matcalc.render import Layout, render_derivation
+from matcalc.printers.document import compile_pdf
+from matcalc.printers.latex import Notation
+from matcalc.printers.render import Layout, render_derivation
+from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")

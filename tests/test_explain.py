@@ -4,9 +4,9 @@ import pytest
 from conftest import require_tool
 
 from matcalc.cli import main
-from matcalc.document import compile_pdf
-from matcalc.explain import EXPLANATIONS, NoExplanationError, explain, standalone
-from matcalc.rules import RULES
+from matcalc.engine.rules import RULES
+from matcalc.printers.document import compile_pdf
+from matcalc.printers.explain import EXPLANATIONS, NoExplanationError, explain, standalone
 
 REQUIRED = (
     "product",

@@ -1,8 +1,8 @@
 import pytest
 import sympy
 
-from matcalc.expr import ShapeError, Symbol, matmul, transpose
-from matcalc.shapes import INPUT_SIZE, LAYER, LAYER_SIZE, ONE
+from matcalc.core.expr import ShapeError, Symbol, matmul, transpose
+from matcalc.core.shapes import INPUT_SIZE, LAYER, LAYER_SIZE, ONE
 
 
 def test_product_that_does_not_fit_names_both_factors_and_shapes():

@@ -6,14 +6,14 @@ import pytest
 from conftest import compile_tex
 from test_markdown import assert_renders
 
-from matcalc.gallery import GALLERY, gallery_files, main, stale
+from matcalc.printers.gallery import GALLERY, gallery_files, main, stale
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 NAMES = [entry.name for entry in GALLERY]
 
 
 def test_committed_gallery_is_what_the_code_writes():
-    assert stale(DERIVATIONS) == [], "run: python3 -m matcalc.gallery"
+    assert stale(DERIVATIONS) == [], "run: python3 -m matcalc.printers.gallery"
 
 
 def test_check_reports_a_stale_file(tmp_path):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import missing, require_tool
 
-from matcalc.derive import derive
-from matcalc.latex import Notation
-from matcalc.network import Layer, Network
-from matcalc.render import Layout, render_derivation
+from matcalc.engine.derive import derive
+from matcalc.printers.latex import Notation
+from matcalc.printers.render import Layout, render_derivation
+from matcalc.specs.network import Layer, Network
 
 JS = Path(__file__).parent / "js"
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})

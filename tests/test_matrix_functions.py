@@ -9,8 +9,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcalc.derive import pullback
-from matcalc.expr import (
+from matcalc.core.expr import (
     Apply,
     Det,
     Expr,
@@ -32,11 +31,12 @@ from matcalc.expr import (
     scale,
     transpose,
 )
-from matcalc.latex import to_latex
-from matcalc.numeric import central_difference, evaluate
-from matcalc.rules import NoRuleError
-from matcalc.shapes import SCALAR, dim, shapes_equal
-from matcalc.simplify import simplify
+from matcalc.core.numeric import central_difference, evaluate
+from matcalc.core.shapes import SCALAR, dim, shapes_equal
+from matcalc.engine.derive import pullback
+from matcalc.engine.rules import NoRuleError
+from matcalc.engine.simplify import simplify
+from matcalc.printers.latex import to_latex
 
 PROPERTY = settings(max_examples=60, deadline=None)
 N = dim(3)

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from matcalc.cli import main
-from matcalc.network import Layer, Network, SpecError
-from matcalc.shapes import INPUT_SIZE, LAYER_SIZE
+from matcalc.core.shapes import INPUT_SIZE, LAYER_SIZE
+from matcalc.specs.network import Layer, Network, SpecError
 
 # name, spec, fragments the message must contain (the key, the value, what is allowed)
 BAD_SPECS = [

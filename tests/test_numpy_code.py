@@ -17,12 +17,12 @@ from conftest import (
 from hypothesis import given, settings
 
 from matcalc.cli import load_network, main
-from matcalc.expr import Apply, Fill, Function, Symbol, add, hadamard, matmul, scale, transpose
-from matcalc.network import Layer, Network
-from matcalc.numeric import evaluate
-from matcalc.numpy_code import NumpyCodeError, expr_code, function_helper, network_code
-from matcalc.render import render_derivation
-from matcalc.shapes import dim
+from matcalc.core.expr import Apply, Fill, Function, Symbol, add, hadamard, matmul, scale, transpose
+from matcalc.core.numeric import evaluate
+from matcalc.core.shapes import dim
+from matcalc.printers.numpy_code import NumpyCodeError, expr_code, function_helper, network_code
+from matcalc.printers.render import render_derivation
+from matcalc.specs.network import Layer, Network
 
 
 def load(source: str) -> dict:

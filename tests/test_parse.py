@@ -7,9 +7,10 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcalc.checks.verify import verify
+from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
-from matcalc.network import Layer, Network
-from matcalc.parse import (
+from matcalc.reading.parse import (
     MAX_DEPTH,
     MAX_LENGTH,
     Cdots,
@@ -28,8 +29,7 @@ from matcalc.parse import (
     parse_latex,
     walk,
 )
-from matcalc.shapes import DEPTH, LAYER
-from matcalc.verify import verify
+from matcalc.specs.network import Layer, Network
 
 l, L = LAYER, DEPTH
 

@@ -1,6 +1,6 @@
 """Every identity of the rule table, checked entrywise on random instances.
 
-The checks dispatch on the rule's kind, so a rule added to :data:`matcalc.rules.RULES` gets
+The checks dispatch on the rule's kind, so a rule added to :data:`matcalc.engine.rules.RULES` gets
 its test with no change here.  Instances come from the rule's own ``example()``.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from matcalc.expr import (
+from matcalc.core.expr import (
     Apply,
     Derivative,
     Diag,
@@ -28,9 +28,9 @@ from matcalc.expr import (
     symbols_of,
     transpose,
 )
-from matcalc.numeric import central_difference, evaluate, size
-from matcalc.rules import RULES, Kind, Rule, loss_rule, pullback_rule, rule_named
-from matcalc.shapes import is_column, shapes_equal
+from matcalc.core.numeric import central_difference, evaluate, size
+from matcalc.core.shapes import is_column, shapes_equal
+from matcalc.engine.rules import RULES, Kind, Rule, loss_rule, pullback_rule, rule_named
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-7}
 
@@ -176,10 +176,10 @@ def check_fused(rule: Rule, rng: np.random.Generator) -> None:
 def check_identity(rule: Rule, rng: np.random.Generator) -> None:
     """The textbook gradient and the engine's (pullbacks, then simplification) against finite
     differences of f.  Square matrices get 3 I added, so inverses are well conditioned."""
-    from matcalc.derive import pullback
-    from matcalc.expr import Fill
-    from matcalc.shapes import SCALAR
-    from matcalc.simplify import simplify
+    from matcalc.core.expr import Fill
+    from matcalc.core.shapes import SCALAR
+    from matcalc.engine.derive import pullback
+    from matcalc.engine.simplify import simplify
 
     function, wrt = rule.example()
     env = random_values(symbols_of(function), rng)

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import sympy
 
-from matcalc import functions
+from matcalc.checks.verify import verify
 from matcalc.cli import main
-from matcalc.derive import derive
+from matcalc.core import functions
+from matcalc.core.numeric import central_difference
+from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
-from matcalc.network import Network
-from matcalc.numeric import central_difference
-from matcalc.scalar_latex import define_activation, read_scalar
-from matcalc.verify import verify
+from matcalc.reading.scalar_latex import define_activation, read_scalar
+from matcalc.specs.network import Network
 
 z = sympy.Symbol("z", real=True)
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from matcalc.derive import Line, derive
-from matcalc.expr import Cdots, MatMul
-from matcalc.network import Layer, Network
-from matcalc.numeric import EvaluationError, evaluate
-from matcalc.shapes import dims_equal
-from matcalc.steps import at_layer, line_rows, steps, steps_blocks
+from matcalc.core.expr import Cdots, MatMul
+from matcalc.core.numeric import EvaluationError, evaluate
+from matcalc.core.shapes import dims_equal
+from matcalc.engine.derive import Line, derive
+from matcalc.engine.steps import at_layer, line_rows, steps, steps_blocks
+from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 NETWORKS = [

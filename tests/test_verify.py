@@ -8,11 +8,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from matcalc.checks.verify import verify
+from matcalc.checks.verify_context import verify_in_context
 from matcalc.cli import main
-from matcalc.context import Context, spec_from_toml
-from matcalc.derive import derive
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core.expr import (
     Add,
     Apply,
     Derivative,
@@ -24,10 +23,11 @@ from matcalc.expr import (
     Symbol,
     substitute,
 )
-from matcalc.latex import to_latex
-from matcalc.network import Layer, Network
-from matcalc.verify import verify
-from matcalc.verify_context import verify_in_context
+from matcalc.engine.derive import derive
+from matcalc.errors import MatcalcError
+from matcalc.printers.latex import to_latex
+from matcalc.specs.context import Context, spec_from_toml
+from matcalc.specs.network import Layer, Network
 
 CASES = json.loads((Path(__file__).parent / "data" / "public_cases.json").read_text())["cases"]
 

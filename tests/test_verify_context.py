@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from matcalc.checks.verify_context import verify_in_context
 from matcalc.cli import main
-from matcalc.context import Context
 from matcalc.errors import MatcalcError
-from matcalc.verify_context import verify_in_context
+from matcalc.specs.context import Context
 
 DATA = json.loads((Path(__file__).parent / "data" / "context_cases.json").read_text())
 SPECS = DATA["specs"]

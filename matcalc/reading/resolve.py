@@ -1,10 +1,10 @@
-"""Give a syntax tree from :mod:`matcalc.parse` its meaning: matrix expressions with shapes.
+"""Give a syntax tree from :mod:`matcalc.reading.parse` its meaning: matrix expressions with shapes.
 
 Names are looked up in a :class:`Namespace` (a network at a concrete layer, or an expression
 context with declared shapes), so the grammar knows nothing about networks.  Layer indices in l
 and L are bound to numbers first (``bindings``).  Every node is built by the shape-checking
-constructors of :mod:`matcalc.expr`, so a product that does not fit raises
-:class:`~matcalc.expr.ShapeError` naming both factors and their shapes.
+constructors of :mod:`matcalc.core.expr`, so a product that does not fit raises
+:class:`~matcalc.core.expr.ShapeError` naming both factors and their shapes.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from matcalc import functions
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core import functions
+from matcalc.core.expr import (
     Apply,
     Derivative,
     Det,
@@ -43,8 +42,9 @@ from matcalc.expr import (
     scale,
     transpose,
 )
-from matcalc.network import Network
-from matcalc.parse import (
+from matcalc.core.shapes import DEPTH, LAYER, dims_equal, is_column, is_scalar
+from matcalc.errors import MatcalcError
+from matcalc.reading.parse import (
     Bound,
     Cdots,
     DerivativeOf,
@@ -65,9 +65,9 @@ from matcalc.parse import (
     SumOf,
     Transposed,
 )
-from matcalc.parse import Inverse as InverseOf
-from matcalc.parse import Sum as SumNode
-from matcalc.shapes import DEPTH, LAYER, dims_equal, is_column, is_scalar
+from matcalc.reading.parse import Inverse as InverseOf
+from matcalc.reading.parse import Sum as SumNode
+from matcalc.specs.network import Network
 
 
 class ResolveError(ParseError):
@@ -822,7 +822,7 @@ def resolve(
 
 def index_symbols(node: Node) -> set[sympy.Symbol]:
     """The index variables a formula uses (l, L, ...)."""
-    from matcalc.parse import walk
+    from matcalc.reading.parse import walk
 
     found: set[sympy.Symbol] = set()
     for item in walk(node):

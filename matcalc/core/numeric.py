@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import sympy
 
-from matcalc import functions
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core import functions
+from matcalc.core.expr import (
     Add,
     Apply,
     Derivative,
@@ -32,7 +31,8 @@ from matcalc.expr import (
     Trace,
     Transpose,
 )
-from matcalc.shapes import Dim
+from matcalc.core.shapes import Dim
+from matcalc.errors import MatcalcError
 
 Environment = Mapping[Expr, np.ndarray]
 

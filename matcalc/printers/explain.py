@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matcalc.engine.rules import RULES, Rule
 from matcalc.errors import MatcalcError
-from matcalc.rules import RULES, Rule
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,8 @@ from typing import Any
 
 import sympy
 
-from matcalc import functions
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core import functions
+from matcalc.core.expr import (
     Add,
     Apply,
     Derivative,
@@ -71,7 +70,8 @@ from matcalc.expr import (
     scale,
     transpose,
 )
-from matcalc.shapes import ONE, SCALAR, dim, is_column, is_scalar
+from matcalc.core.shapes import ONE, SCALAR, dim, is_column, is_scalar
+from matcalc.errors import MatcalcError
 
 Definitions = Mapping[Symbol, Expr]
 
@@ -1103,7 +1103,7 @@ _custom_losses: dict[str, Rule] = {}
 
 
 def register_loss(rule: Rule) -> Rule:
-    """Make a user-defined loss (see :mod:`matcalc.scalar_latex`) known by its name."""
+    """Make a user-defined loss (see :mod:`matcalc.reading.scalar_latex`) known by its name."""
     _custom_losses[rule.loss] = rule
     return rule
 

@@ -24,11 +24,12 @@ A mini-batch (``batch = K`` in the spec) stacks K examples as the columns of A^0
 the target; the cost is J = (1/K) times the sum of the per-example losses, and each bias enters
 as b 1_K^T, so the same engine's product rule gives the sum over the batch for its gradient.
 
-Consumers: :mod:`matcalc.network` builds the forward expressions and shapes from a convention,
-:mod:`matcalc.derive` runs the one backprop engine over them, :mod:`matcalc.latex` derives a
-``Notation`` from it (names, index style, gradient names), so every output is written in the
-convention's own notation and states which convention it is, and :mod:`matcalc.resolve` reads
-a formula's names in it (dW, \\nabla_W J, g^{[l]}, the batch size m) for ``verify``.
+Consumers: :mod:`matcalc.specs.network` builds the forward expressions and shapes from a
+convention, :mod:`matcalc.engine.derive` runs the one backprop engine over them,
+:mod:`matcalc.printers.latex` derives a ``Notation`` from it (names, index style, gradient
+names), so every output is written in the convention's own notation and states which
+convention it is, and :mod:`matcalc.reading.resolve` reads a formula's names in it (dW,
+\\nabla_W J, g^{[l]}, the batch size m) for ``verify``.
 """
 
 from __future__ import annotations

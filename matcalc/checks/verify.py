@@ -23,10 +23,8 @@ from typing import TextIO
 import numpy as np
 import sympy
 
-from matcalc import numeric
-from matcalc.derive import Derivation, derive
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core import numeric
+from matcalc.core.expr import (
     Apply,
     Derivative,
     Expr,
@@ -36,9 +34,11 @@ from matcalc.expr import (
     Symbol,
     scale,
 )
-from matcalc.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
-from matcalc.network import Layer, Network
-from matcalc.parse import (
+from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
+from matcalc.engine.derive import Derivation, derive
+from matcalc.errors import MatcalcError
+from matcalc.printers.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
+from matcalc.reading.parse import (
     DerivativeOf,
     Elementwise,
     Equation,
@@ -57,7 +57,7 @@ from matcalc.parse import (
     parse_latex,
     walk,
 )
-from matcalc.resolve import (
+from matcalc.reading.resolve import (
     NetworkNamespace,
     NoSuchLayerError,
     Resolver,
@@ -65,7 +65,7 @@ from matcalc.resolve import (
     objective_named,
     spellings,
 )
-from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
+from matcalc.specs.network import Layer, Network
 
 DRAWS = 3
 BATCH_DRAWN = 3
@@ -1074,7 +1074,7 @@ def _candidate_factors(lhs_index: Index | None) -> list[Node]:
 
 def _show(node: Node, notation: Notation) -> str:
     """LaTeX of a constructed piece of syntax, in the user's notation."""
-    from matcalc.latex import layer_index
+    from matcalc.printers.latex import layer_index
 
     if isinstance(node, Scripted) and isinstance(node.base, Name):
         sub = f"_{{{_sub_text(node.sub)}}}" if node.sub is not None else ""
@@ -1114,8 +1114,8 @@ def verify_line(line: str, base: Path) -> dict:
     spec, equation = case.get("spec"), case.get("equation")
     if not isinstance(spec, str) or not isinstance(equation, str):
         raise MatcalcError('a case needs "spec" (a path or TOML text) and "equation" (LaTeX)')
-    from matcalc.context import Context, spec_from_file, spec_from_toml
-    from matcalc.verify_context import verify_in_context
+    from matcalc.checks.verify_context import verify_in_context
+    from matcalc.specs.context import Context, spec_from_file, spec_from_toml
 
     if "\n" in spec or "[[layer]]" in spec:
         subject = spec_from_toml(spec)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matcalc.derive import ChainGroup, Derivation, Factor, LayerDerivation
-from matcalc.expr import Add, Cdots, Expr, Hadamard, Scale, Transpose, matmul
-from matcalc.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
-from matcalc.shapes import Shape
+from matcalc.core.expr import Add, Cdots, Expr, Hadamard, Scale, Transpose, matmul
+from matcalc.core.shapes import Shape
+from matcalc.engine.derive import ChainGroup, Derivation, Factor, LayerDerivation
+from matcalc.printers.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
 
 CHAIN_RULE = "by the chain rule in matrix form, denominator layout (MIT 6.390 notes, Notation 2)"
 

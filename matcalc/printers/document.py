@@ -16,11 +16,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcalc.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
-from matcalc.derive import Derivation, Gradient
+from matcalc.core.shapes import LAYER
+from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
-from matcalc.latex import DEFAULT, Notation, dim_latex, function_latex, plain_index, to_latex
-from matcalc.shapes import LAYER
+from matcalc.printers.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
+from matcalc.printers.latex import (
+    DEFAULT,
+    Notation,
+    dim_latex,
+    function_latex,
+    plain_index,
+    to_latex,
+)
 
 NOTE_WIDTH = 95
 """Characters of a note row, in footnote size, that fit the width of a page."""

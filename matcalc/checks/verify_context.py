@@ -14,21 +14,21 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from matcalc.context import Context, ContextNamespace, concrete, random_environment
+from matcalc.checks.verify import Verdict, VerifyError
+from matcalc.core.expr import Derivative, Expr, ShapeError, substitute, transpose
+from matcalc.core.numeric import EvaluationError, evaluate
+from matcalc.core.shapes import dims_equal, shape_text, shapes_equal
 from matcalc.errors import MatcalcError
-from matcalc.expr import Derivative, Expr, ShapeError, substitute, transpose
-from matcalc.latex import to_latex
-from matcalc.numeric import EvaluationError, evaluate
-from matcalc.parse import (
+from matcalc.printers.latex import to_latex
+from matcalc.reading.parse import (
     Group,
     Nabla,
     Node,
     Product,
     parse_latex,
 )
-from matcalc.resolve import resolve
-from matcalc.shapes import dims_equal, shape_text, shapes_equal
-from matcalc.verify import Verdict, VerifyError
+from matcalc.reading.resolve import resolve
+from matcalc.specs.context import Context, ContextNamespace, concrete, random_environment
 
 SIZE_SETS = ((5, 3, 4, 6, 7, 2), (3, 4, 6, 2, 5, 7))
 DRAWS = 2

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
-from matcalc.expr import (
+from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
@@ -37,8 +37,8 @@ from matcalc.expr import (
     Trace,
     Transpose,
 )
-from matcalc.functions import lookup
-from matcalc.shapes import (
+from matcalc.core.functions import lookup
+from matcalc.core.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
     ONE,
@@ -52,8 +52,8 @@ from matcalc.shapes import (
 )
 
 if TYPE_CHECKING:
-    from matcalc.conventions import Convention
-    from matcalc.derive import Derivation, Gradient
+    from matcalc.engine.derive import Derivation, Gradient
+    from matcalc.specs.conventions import Convention
 
 LAYER_STYLES = {"plain": "{}", "paren": "({})", "bracket": "[{}]"}
 GRADIENT_STYLES = ("fraction", "d-prefix", "nabla")
@@ -470,7 +470,7 @@ def _backprop_summary(derivation: Derivation, notation: Notation) -> list[str]:
 
 def _running_gradient_algorithm(derivation: Derivation, notation: Notation) -> list[str]:
     """Goodfellow's Algorithm 6.4: g <- nabla_{a^{(k)}} J = g ⊙ f'(a^{(k)}), and so on."""
-    from matcalc.expr import substitute
+    from matcalc.core.expr import substitute
 
     running = notation.running or "g"
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcalc.braces import Row
-from matcalc.derive import Derivation
-from matcalc.document import Block, Paragraph, Picture
-from matcalc.latex import DEFAULT, Notation, function_latex, to_latex
-from matcalc.network import Network
+from matcalc.engine.derive import Derivation
+from matcalc.printers.braces import Row
+from matcalc.printers.document import Block, Paragraph, Picture
+from matcalc.printers.latex import DEFAULT, Notation, function_latex, to_latex
+from matcalc.specs.network import Network
 
 SHOWN_LAYERS = 4
 """Networks deeper than this show layers 1, 2 and L, with \\cdots between."""

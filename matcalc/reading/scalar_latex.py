@@ -18,7 +18,7 @@ corrected so that it means what a lecturer means:
 * only the allowed variables may appear; input length and nesting are bounded, since the
   parser's time grows steeply with nesting.
 
-Derivatives come from SymPy and numbers from NumPy, through :func:`matcalc.functions.register`,
+Derivatives come from SymPy and numbers from NumPy, through :func:`matcalc.core.functions.register`,
 so a definition works in ``derive``, in numeric checks and in ``verify`` alike.
 """
 
@@ -31,9 +31,10 @@ from typing import Any
 import sympy
 from sympy.core.function import AppliedUndef
 
-from matcalc import functions, rules
+from matcalc.core import functions
+from matcalc.core.expr import Apply, Expr, Fill, Function, Sum, add, hadamard, scale
+from matcalc.engine import rules
 from matcalc.errors import MatcalcError
-from matcalc.expr import Apply, Expr, Fill, Function, Sum, add, hadamard, scale
 
 MAX_LENGTH = 300
 MAX_NESTING = 6

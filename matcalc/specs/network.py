@@ -5,7 +5,7 @@
 W^l is m^l x n^l, W_0^l is n^l x 1, A^{l-1} is m^l x 1, Z^l and A^l are n^l x 1, and
 m^l = n^{l-1}.  Sizes are integers or symbols; omitted sizes are m^1 (input) and n^l.
 
-Other conventions (:mod:`matcalc.conventions`) change the forward equation (Z = W A + b with W
+Other conventions (:mod:`matcalc.specs.conventions`) change the forward equation (Z = W A + b with W
 n^l x n^{l-1}) and the names.  With ``batch = K`` the K examples are the columns of A^0, Z^l,
 A^l and y, each bias enters as b 1_K^T, L is the sum of the per-example losses and the cost is
 J = L / K.
@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import sympy
 
-from matcalc import functions, numeric
-from matcalc.conventions import CONVENTIONS, Convention, ConventionError, convention_named
+from matcalc.core import functions, numeric
+from matcalc.core.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
+from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
+from matcalc.engine.rules import is_custom_loss, loss_rule
 from matcalc.errors import MatcalcError
-from matcalc.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
-from matcalc.rules import is_custom_loss, loss_rule
-from matcalc.scalar_latex import activation_from_spec, loss_from_spec
-from matcalc.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
+from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
+from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
 
 LOSSES = ("squared", "nll", "nllm")
 LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
@@ -416,7 +416,7 @@ class Network:
 
     def derive(self):  # noqa: ANN201 - Derivation, imported late to keep the data flow one way
         """Every dL/dW^l and dL/dW_0^l of this network."""
-        from matcalc.derive import derive
+        from matcalc.engine.derive import derive
 
         return derive(self)
 

@@ -1,28 +1,16 @@
 """The derivation step by step, backwards from the loss, as the 6.390 notes narrate it.
 
-:func:`steps` turns a :class:`~matcalc.derive.Derivation` into :class:`~matcalc.derive.Step`
-records: start from the loss (layer L), then one layer per step down to layer 1, each line
-naming the identity it used.  :func:`steps_blocks` prints them; the two know nothing of each
-other's details.
+:func:`steps` turns a :class:`~matcalc.engine.derive.Derivation` into
+:class:`~matcalc.engine.derive.Step` records: start from the loss (layer L), then one layer
+per step down to layer 1, each line naming the identity it used.  :func:`steps_blocks` prints
+them; the two know nothing of each other's details.
 """
 
 from __future__ import annotations
 
 import sympy
 
-from matcalc.braces import (
-    CHAIN_RULE,
-    Row,
-    broken,
-    group_latex,
-    operand_latex,
-    rules_note,
-    shaped,
-    shaped_expr,
-)
-from matcalc.derive import Derivation, LayerDerivation, Line, Step
-from matcalc.document import Block, Display, Heading, Paragraph
-from matcalc.expr import (
+from matcalc.core.expr import (
     Apply,
     Cdots,
     Derivative,
@@ -35,9 +23,21 @@ from matcalc.expr import (
     Transpose,
     matmul,
 )
-from matcalc.latex import DEFAULT, Notation, plain_index, to_latex
-from matcalc.rules import Kind, rule_named
-from matcalc.shapes import LAYER
+from matcalc.core.shapes import LAYER
+from matcalc.engine.derive import Derivation, LayerDerivation, Line, Step
+from matcalc.engine.rules import Kind, rule_named
+from matcalc.printers.braces import (
+    CHAIN_RULE,
+    Row,
+    broken,
+    group_latex,
+    operand_latex,
+    rules_note,
+    shaped,
+    shaped_expr,
+)
+from matcalc.printers.document import Block, Display, Heading, Paragraph
+from matcalc.printers.latex import DEFAULT, Notation, plain_index, to_latex
 
 WEIGHT_CHAIN = (
     "by the chain rule with the weight link added separately, order reversed and transposed "

@@ -14,8 +14,17 @@ from typing import ClassVar
 
 import sympy
 
+from matcalc.core.shapes import (
+    ONE,
+    SCALAR,
+    Dim,
+    Shape,
+    dims_equal,
+    is_column,
+    is_scalar,
+    shape_text,
+)
 from matcalc.errors import MatcalcError
-from matcalc.shapes import ONE, SCALAR, Dim, Shape, dims_equal, is_column, is_scalar, shape_text
 
 
 class ShapeError(MatcalcError):
@@ -58,7 +67,7 @@ class Expr:
             yield from child.walk()
 
     def __str__(self) -> str:
-        from matcalc.latex import to_latex
+        from matcalc.printers.latex import to_latex
 
         return to_latex(self)
 

@@ -33,9 +33,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from matcalc.derive import jacobian, pullback
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core.expr import (
     Derivative,
     Expr,
     Fill,
@@ -46,10 +44,12 @@ from matcalc.expr import (
     substitute,
     transpose,
 )
-from matcalc.network import Network
-from matcalc.resolve import NameRef, Namespace, resolve
-from matcalc.shapes import ONE, SCALAR, Shape, is_column, is_scalar, shape_text
-from matcalc.simplify import simplify
+from matcalc.core.shapes import ONE, SCALAR, Shape, is_column, is_scalar, shape_text
+from matcalc.engine.derive import jacobian, pullback
+from matcalc.engine.simplify import simplify
+from matcalc.errors import MatcalcError
+from matcalc.reading.resolve import NameRef, Namespace, resolve
+from matcalc.specs.network import Network
 
 LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
@@ -205,7 +205,7 @@ class Context:
         self.names[key] = symbol_for(written, SCALAR)
 
     def _define(self, written: str, formula: Any) -> None:
-        from matcalc.parse import parse_expression
+        from matcalc.reading.parse import parse_expression
 
         key = name_key(written)
         if not isinstance(formula, str):
@@ -230,7 +230,7 @@ class Context:
     # ------------------------------------------------------------------ names
 
     def resolve(self, node: Any, text: str = "") -> Expr:
-        """The expression of a syntax tree from :mod:`matcalc.parse` in this context."""
+        """The expression of a syntax tree from :mod:`matcalc.reading.parse` in this context."""
         return resolve(node, ContextNamespace(self), text=text)
 
     def find(self, key: str) -> Expr | None:
@@ -576,7 +576,7 @@ def render_context(
         raise ContextError(
             f"--format {fmt}: an expression context prints as {', '.join(CONTEXT_FORMATS)}"
         )
-    from matcalc.latex import to_latex
+    from matcalc.printers.latex import to_latex
 
     gradients = context_gradients(context, of, wrt)
     note = LAYOUT_NOTES[context.layout]

@@ -3,12 +3,12 @@
 :func:`pullback` walks an expression from the top down, turning the gradient of a scalar loss
 with respect to a node into its gradient with respect to a symbol inside it (reverse mode);
 :func:`jacobian` builds dY/dX for columns in denominator layout.  Both look up every step in the
-rule table and fail with :class:`~matcalc.rules.NoRuleError` when no rule applies.
+rule table and fail with :class:`~matcalc.engine.rules.NoRuleError` when no rule applies.
 
 :func:`derive` runs them backwards over a network.  Backprop shares dL/dZ^l between layers
 (dL/dZ^l refers to dL/dZ^{l+1} by name), so deriving every layer costs time linear in depth.
 
-The same engine serves every convention (:mod:`matcalc.conventions`): the network supplies the
+The same engine serves every convention (:mod:`matcalc.specs.conventions`): the network supplies the
 forward expressions (W^T A + W_0 or W A + b, with b 1_K^T over a batch), and the quantity
 carried from layer to layer is the per-example dL/dZ^l (the 1/K of the cost applied in the
 weight and bias gradients) or, in Goodfellow's convention, the running gradient dJ/da^{(k)}.
@@ -23,9 +23,8 @@ from functools import cached_property
 import numpy as np
 import sympy
 
-from matcalc import numeric
-from matcalc.conventions import MIT_6390
-from matcalc.expr import (
+from matcalc.core import numeric
+from matcalc.core.expr import (
     Cdots,
     Derivative,
     Expr,
@@ -37,8 +36,8 @@ from matcalc.expr import (
     substitute,
     transpose,
 )
-from matcalc.network import Network
-from matcalc.rules import (
+from matcalc.core.shapes import index_text
+from matcalc.engine.rules import (
     REWRITES,
     NoRuleError,
     Rule,
@@ -48,8 +47,9 @@ from matcalc.rules import (
     pullback_rule,
     rule_named,
 )
-from matcalc.shapes import index_text
-from matcalc.simplify import simplify
+from matcalc.engine.simplify import simplify
+from matcalc.specs.conventions import MIT_6390
+from matcalc.specs.network import Network
 
 CONVENTION_NOTE = MIT_6390.note
 
@@ -258,7 +258,7 @@ class Gradient:
         return f"{symbol.name}{sub}^{index_text(symbol.index)}"
 
     def _repr_latex_(self) -> str:
-        from matcalc.latex import gradient_latex
+        from matcalc.printers.latex import gradient_latex
 
         return f"$\\displaystyle {gradient_latex(self)}$"
 
@@ -397,7 +397,7 @@ class Derivation:
         return {g.key: env[g.target] for g in self.gradients()}
 
     def _repr_latex_(self) -> str:
-        from matcalc.latex import derivation_latex
+        from matcalc.printers.latex import derivation_latex
 
         return f"$$\n{derivation_latex(self)}\n$$"
 

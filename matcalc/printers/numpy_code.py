@@ -19,9 +19,8 @@ from collections.abc import Iterable
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from matcalc import functions
-from matcalc.errors import MatcalcError
-from matcalc.expr import (
+from matcalc.core import functions
+from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
@@ -41,7 +40,8 @@ from matcalc.expr import (
     Transpose,
     scale,
 )
-from matcalc.shapes import Dim, canonical, shape_text
+from matcalc.core.shapes import Dim, canonical, shape_text
+from matcalc.errors import MatcalcError
 
 # f(z) and f'(z) of the built-in functions, in NumPy, stable for large |z|.
 SCALAR_CODE: dict[tuple[str, int], str] = {

@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matcalc.derive import Derivation, Gradient
-from matcalc.diagram import diagram_blocks
-from matcalc.document import (
+from matcalc.engine.derive import Derivation, Gradient
+from matcalc.engine.steps import steps, steps_blocks
+from matcalc.errors import MatcalcError
+from matcalc.printers.diagram import diagram_blocks
+from matcalc.printers.document import (
     Block,
     Equations,
     Heading,
@@ -20,15 +22,13 @@ from matcalc.document import (
     network_sentence,
     tex_document,
 )
-from matcalc.errors import MatcalcError
-from matcalc.latex import (
+from matcalc.printers.latex import (
     DEFAULT,
     Notation,
     convention_derivation_latex,
     shape_latex,
     to_latex,
 )
-from matcalc.steps import steps, steps_blocks
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _json(derivation: Derivation, gradients: list[Gradient], notation: Notation)
 
 
 def _numpy(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:
-    from matcalc.numpy_code import network_code
+    from matcalc.printers.numpy_code import network_code
 
     return network_code(derivation, [g.key for g in gradients])
 

@@ -6,8 +6,8 @@ constructors check again on every rebuild.
 
 from __future__ import annotations
 
-from matcalc.expr import Expr
-from matcalc.rules import REWRITES, Definitions, Rule
+from matcalc.core.expr import Expr
+from matcalc.engine.rules import REWRITES, Definitions, Rule
 
 MAX_PASSES = 64
 

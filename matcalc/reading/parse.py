@@ -18,7 +18,7 @@ text is never evaluated.  It reads formulas as people type them in lecture notes
   commands (``\\mathbf``, ``\\boldsymbol``, ``\\mathcal`` ...) are read through.
 
 What the names mean (W^l, \\sigma, \\operatorname{diag}) is decided later, by
-:mod:`matcalc.resolve`, against a namespace such as a network.
+:mod:`matcalc.reading.resolve`, against a namespace such as a network.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from lark.lexer import Lexer
 
+from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
-from matcalc.shapes import DEPTH, LAYER
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40

@@ -1,0 +1,1 @@
+"""Verdicts on hand-written formulas: shapes first, then values against matcalc's own derivation."""
