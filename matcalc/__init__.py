@@ -32,9 +32,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from matcalc.checks.verify import Verdict, verify
     from matcalc.engine.derive import Derivation, Gradient, derive
     from matcalc.errors import MatcalcError
-    from matcalc.checks.verify import Verdict, verify
     from matcalc.specs.network import Layer, Network, SpecError
 
 

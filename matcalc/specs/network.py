@@ -106,6 +106,7 @@ class Network:
     convention: str = "6.390"
     depth: str | None = None
     batch: int | str | Dim | None = None
+    defined: frozenset[str] | None = field(default=None, repr=False, compare=False)
     sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
     batch_size: Dim | None = field(init=False, repr=False, compare=False)
     _memo: dict = field(init=False, repr=False, compare=False, default_factory=dict)
@@ -158,6 +159,7 @@ class Network:
                 f"layer = {raw_layers!r}: layers are a list of tables, written [[layer]]"
             )
         layers = []
+        defined = set()
         for number, raw in enumerate(raw_layers, start=1):
             if not isinstance(raw, dict):
                 raise SpecError(
@@ -168,15 +170,22 @@ class Network:
                     raise SpecError(
                         f"layer {number}: unknown key {key!r}; a layer has size and activation"
                     )
-            activation = activation_from_spec(raw.get("activation", "identity"), f"layer {number}")
+            written = raw.get("activation", "identity")
+            activation = activation_from_spec(written, f"layer {number}")
+            if isinstance(written, Mapping):
+                defined.add(activation)
             layers.append(Layer(raw.get("size"), activation))
+        loss = loss_from_spec(spec.get("loss", "squared"))
+        if isinstance(spec.get("loss"), Mapping):
+            defined.add(loss)
         return cls(
             layers=tuple(layers),
             input=spec.get("input"),
-            loss=loss_from_spec(spec.get("loss", "squared")),
+            loss=loss,
             convention=spec.get("convention", "6.390"),
             depth=spec.get("depth"),
             batch=spec.get("batch"),
+            defined=frozenset(defined),
         )
 
     def _validate(self) -> None:
@@ -189,7 +198,8 @@ class Network:
             raise SpecError(NO_LAYERS)
         if len(self.layers) > MAX_LAYERS:
             raise SpecError(f"{len(self.layers)} layers; at most {MAX_LAYERS}")
-        if not isinstance(self.loss, str) or not (self.loss in LOSSES or is_custom_loss(self.loss)):
+        custom = self._own_definition(self.loss) and is_custom_loss(self.loss)
+        if not isinstance(self.loss, str) or not (self.loss in LOSSES or custom):
             raise SpecError(
                 f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}, or define one: "
                 'loss = { name = "...", latex = "..." } in a and y'
@@ -209,6 +219,12 @@ class Network:
                 f"{len(self.layers)} has activation = {output!r}"
             )
 
+    def _own_definition(self, name: Any) -> bool:
+        """Whether a user-defined function may be used here: a spec uses only its own definitions
+        (definitions are known process-wide, so one spec's must not serve another's); a network
+        built in Python may use any registered one."""
+        return self.defined is None or name in self.defined
+
     def _validate_activation(self, number: int, activation: Any) -> None:
         if not isinstance(activation, str):
             raise SpecError(
@@ -216,7 +232,9 @@ class Network:
                 + ", ".join(functions.ACTIVATIONS)
             )
         known = activation in functions.ACTIVATIONS or (
-            functions.lookup(activation) is not None and activation not in ("log", "reciprocal")
+            self._own_definition(activation)
+            and functions.lookup(activation) is not None
+            and activation not in ("log", "reciprocal")
         )
         generic = self.depth is not None and _GENERIC_ACTIVATION.match(activation)
         if not (known or generic):

@@ -1,14 +1,12 @@
 """The gallery in derivations/: up to date with the code, compiles, renders in KaTeX."""
 
-from pathlib import Path
-
 import pytest
-from conftest import compile_tex
+from conftest import ROOT, compile_tex
 from test_markdown import assert_renders
 
 from matcalc.printers.gallery import GALLERY, gallery_files, main, stale
 
-DERIVATIONS = Path(__file__).parent.parent / "derivations"
+DERIVATIONS = ROOT / "derivations"
 NAMES = [entry.name for entry in GALLERY]
 
 

@@ -2,9 +2,9 @@
 """verify: the public cases get their true verdicts, wrong ones a diagnosis that fits."""
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import TESTS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +29,7 @@ from matcalc.printers.latex import to_latex
 from matcalc.specs.context import Context, spec_from_toml
 from matcalc.specs.network import Layer, Network
 
-CASES = json.loads((Path(__file__).parent / "data" / "public_cases.json").read_text())["cases"]
+CASES = json.loads((TESTS / "data" / "public_cases.json").read_text())["cases"]
 
 # Cases of another kind (other conventions, expression contexts) belong to issue 5.  Switch
 # them on here once matcalc reads those conventions.

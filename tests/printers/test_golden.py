@@ -5,16 +5,16 @@ After an intended change of output, rewrite the files with
 """
 
 import os
-from pathlib import Path
 
 import pytest
+from conftest import TESTS
 
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
 from matcalc.specs.network import Layer, Network
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = TESTS / "golden"
 NETWORKS = {
     "logistic": Network([Layer(1, "sigmoid")], input=2, loss="nll"),
     "two-layer": Network([Layer(3, "tanh"), Layer(1, "identity")], input=2, loss="squared"),

@@ -2,16 +2,16 @@
 and CS231n-style d-prefix formulas get their true verdicts (tests/data/context_cases.json)."""
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import TESTS
 
 from matcalc.checks.verify_context import verify_in_context
 from matcalc.cli import main
 from matcalc.errors import MatcalcError
 from matcalc.specs.context import Context
 
-DATA = json.loads((Path(__file__).parent / "data" / "context_cases.json").read_text())
+DATA = json.loads((TESTS / "data" / "context_cases.json").read_text())
 SPECS = DATA["specs"]
 CASES = DATA["cases"]
 

@@ -3,17 +3,16 @@
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import missing, require_tool
+from conftest import TESTS, missing, require_tool
 
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
 from matcalc.specs.network import Layer, Network
 
-JS = Path(__file__).parent / "js"
+JS = TESTS / "js"
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
 
 

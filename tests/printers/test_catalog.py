@@ -1,17 +1,16 @@
 """The rule catalog: matcalc rules in every format, and docs/rules.md generated from it."""
 
 import json
-from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from conftest import ROOT, require_tool
 
 from matcalc.cli import main
 from matcalc.engine.rules import RULES, Kind
 from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.printers.document import compile_pdf
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+DOCS = ROOT / "docs" / "rules.md"
 
 
 def test_json_lists_every_rule_with_name_latex_source_and_kind(capsys):

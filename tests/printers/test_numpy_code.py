@@ -3,11 +3,11 @@
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import (
+    ROOT,
     assert_gradients_close,
     away_from_kinks,
     finite_difference_gradients,
@@ -156,7 +156,7 @@ def test_expression_code_computes_the_expression(expr, rng):
     assert np.allclose(eval(expr_code(expr), namespace), evaluate(expr, {A: value}))  # noqa: S307
 
 
-GALLERY = sorted((Path(__file__).resolve().parent.parent / "derivations").glob("*.toml"))
+GALLERY = sorted((ROOT / "derivations").glob("*.toml"))
 
 
 @pytest.mark.parametrize("spec", GALLERY, ids=[path.stem for path in GALLERY])

@@ -147,3 +147,11 @@ def test_omitted_sizes_default_to_m1_and_nl():
 def test_size_spellings(size, expected):
     network = Network([Layer(size, "identity")], input=2)
     assert str(network.sizes[1]) == expected
+
+
+def test_a_spec_uses_only_its_own_definitions():
+    """Definitions are known process-wide (verify --batch reads many specs in one process):
+    a spec that names a function another spec defined is still told it is unknown."""
+    Network.from_toml('[[layer]]\nactivation = { name = "swish", latex = "z \\\\sigma(z)" }\n')
+    with pytest.raises(SpecError, match="'swish'"):
+        Network.from_toml('[[layer]]\nactivation = "swish"\n')
