@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matcalc.engine.derive import Derivation, Gradient
-from matcalc.engine.steps import steps, steps_blocks
 from matcalc.errors import MatcalcError
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
@@ -29,6 +28,7 @@ from matcalc.printers.latex import (
     shape_latex,
     to_latex,
 )
+from matcalc.printers.steps import steps, steps_blocks
 
 
 @dataclass(frozen=True)

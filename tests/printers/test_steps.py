@@ -7,7 +7,7 @@ from matcalc.core.expr import Cdots, MatMul
 from matcalc.core.numeric import EvaluationError, evaluate
 from matcalc.core.shapes import dims_equal
 from matcalc.engine.derive import Line, derive
-from matcalc.engine.steps import at_layer, line_rows, steps, steps_blocks
+from matcalc.printers.steps import at_layer, line_rows, steps, steps_blocks
 from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
