@@ -1,9 +1,9 @@
 """The identities matcalc derives with, declared as data.
 
 Each :class:`Rule` is one identity with its name, its statement in LaTeX and its source (a
-Matrix Cookbook equation number, K. B. Petersen and M. S. Pedersen, Nov 2012 edition, or a
-section of the MIT 6.390 notes).  The derivation engine looks rules up here; the catalog is
-printed, documented and tested by iterating over :data:`RULES`.
+Matrix Cookbook equation number, K. B. Petersen and M. S. Pedersen, edition of November 15,
+2012, or a section of the MIT 6.390 notes).  The derivation engine looks rules up here; the
+catalog is printed, documented and tested by iterating over :data:`RULES`.
 
 Layout is denominator throughout: dL/dX has the shape of X, and for columns the Jacobian
 (dy/dx)_{ij} = dy_j / dx_i, so chains multiply right to left toward the loss.
@@ -265,7 +265,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "squared norm",
         Kind.PULLBACK,
         r"\frac{\partial \|X\|_F^2}{\partial X} = 2X",
-        f"{COOKBOOK} eq. 131 (vectors); eq. 115 for matrices (squared norm = tr(X^T X))",
+        f"{COOKBOOK} eq. 131 (vectors), eq. 132 (Frobenius norm of a matrix)",
         lambda node, position, upstream: _scalar_times(upstream, scale(2, node.arg)),
         lambda: (SquaredNorm(_matrix("X", 3, 2)), 0),
         node=SquaredNorm,
@@ -306,7 +306,7 @@ PULLBACKS: tuple[Rule, ...] = (
         "log-determinant",
         Kind.PULLBACK,
         r"\frac{\partial \log\det(X)}{\partial X} = X^{-T}",
-        f"{COOKBOOK} eq. 57 (log|det X|)",
+        f"{COOKBOOK} eq. 57 (ln|det X|, which is log det X where det X > 0)",
         lambda node, position, upstream: _scalar_times(upstream, _inverse_transposed(node.arg)),
         lambda: (LogDet(_matrix("X", 3, 3)), 0),
         node=LogDet,
@@ -358,7 +358,7 @@ JACOBIANS: tuple[Rule, ...] = (
         "linear map",
         Kind.JACOBIAN,
         r"\frac{\partial (M x)}{\partial x} = M^T",
-        f"{COOKBOOK} eq. 69, one column of M at a time",
+        f"{COOKBOOK} eq. 69, one row of M at a time",
         lambda node, position: transpose(matmul(*node.factors[:position])),
         lambda: (matmul(_matrix("M", 3, 4), _column("x")), 1),
         node=MatMul,
@@ -684,7 +684,7 @@ REWRITES: tuple[Rule, ...] = (
         "transpose of a multiple",
         Kind.REWRITE,
         r"(\alpha A)^T = \alpha A^T",
-        f"{COOKBOOK} sec. 1.1",
+        "definition of the transpose: a scalar multiple transposes entry by entry",
         _transpose_of_multiple,
         lambda: Transpose(scale(2, _matrix("A", 3, 2))),
     ),
@@ -700,7 +700,7 @@ REWRITES: tuple[Rule, ...] = (
         "identity factor",
         Kind.REWRITE,
         r"I X = X I = X",
-        f"{COOKBOOK} sec. 1",
+        "definition of the identity matrix: ones on the diagonal, zeros elsewhere",
         _identity_factor,
         lambda: matmul(Identity(dim(3)), _matrix("X", 3, 2)),
     ),
@@ -773,7 +773,7 @@ REWRITES: tuple[Rule, ...] = (
         "log of a determinant",
         Kind.REWRITE,
         r"\log\left(\det X\right) = \log\det X,\ \det X > 0",
-        f"{COOKBOOK} eq. 57 (notation)",
+        f"notation: {COOKBOOK} eq. 43 writes ln(det(X))",
         _log_of_determinant,
         lambda: Apply(
             Function("log"),
@@ -979,7 +979,7 @@ IDENTITIES: tuple[Rule, ...] = (
         "least squares",
         Kind.IDENTITY,
         r"\frac{\partial \|A x - b\|^2}{\partial x} = 2 A^T (A x - b)",
-        f"{COOKBOOK} eq. 78 (B = D = A, C = I, d = b)",
+        f"{COOKBOOK} eq. 78 with B = D = A, C = I and -b for both constant vectors",
         lambda f, x: scale(2, matmul(transpose(f.arg.terms[0].factors[0]), f.arg)),
         lambda: (
             SquaredNorm(add(matmul(_matrix("A", 4, 3), _column("x", 3)), scale(-1, _column("b")))),
@@ -1011,7 +1011,7 @@ IDENTITIES: tuple[Rule, ...] = (
         Kind.IDENTITY,
         r"\frac{\partial \operatorname{tr}(X^T X)}{\partial X}"
         r" = \frac{\partial \|X\|_F^2}{\partial X} = 2 X",
-        f"{COOKBOOK} eq. 115",
+        f"{COOKBOOK} eq. 115; eq. 132 for the Frobenius norm",
         lambda f, x: scale(2, x),
         lambda: (
             Trace(matmul(Transpose(_matrix("X", 3, 2)), _matrix("X", 3, 2))),

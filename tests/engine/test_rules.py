@@ -4,6 +4,7 @@ The checks dispatch on the rule's kind, so a rule added to :data:`matcalc.engine
 its test with no change here.  Instances come from the rule's own ``example()``.
 """
 
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -221,6 +222,55 @@ def test_every_kind_has_a_check():
 @pytest.mark.parametrize("rule", RULES, ids=[f"{r.kind.value}: {r.name}" for r in RULES])
 def test_rule_is_documented(rule: Rule):
     assert rule.name.strip() and rule.statement.strip() and rule.source.strip()
+
+
+# The Matrix Cookbook (Petersen & Pedersen, November 15, 2012) equations the table cites, each
+# checked against two transcriptions of that edition: SymPy's matrix-derivative tests, which cite
+# "Cookbook example N" (61-64, 69-72, 77-83, 99-127), and the Lean formalisation
+# eric-wieser/lean-matrix-cookbook, whose theorem eq_N states equation N (1-46) and whose
+# numbered skeleton of sections 2.1-2.8, read beside its transcription of the text, places the
+# rest (49: first of "Linear forms", 57: third of "Other nonlinear forms", 131: third of
+# "Two-norm", 132: the one of "Frobenius norm").
+COOKBOOK_EQUATIONS = {
+    3: "(A^T)^{-1} = (A^{-1})^T",
+    4: "(A + B)^T = A^T + B^T",
+    5: "(AB)^T = B^T A^T",
+    11: "Tr(A) = sum_i A_ii",
+    14: "Tr(AB) = Tr(BA)",
+    34: "d(alpha X) = alpha dX",
+    35: "d(X + Y) = dX + dY",
+    37: "d(XY) = (dX) Y + X (dY)",
+    38: "d(X o Y) = (dX) o Y + X o (dY)",
+    40: "d(X^{-1}) = -X^{-1} (dX) X^{-1}",
+    43: "d(ln(det(X))) = Tr(X^{-1} dX)",
+    49: "d det(X) / dX = det(X) (X^{-1})^T",
+    57: "d ln|det(X)| / dX = (X^{-1})^T = (X^T)^{-1}",
+    61: "d a^T X^{-1} b / dX = -X^{-T} a b^T X^{-T}",
+    62: "d det(X^{-1}) / dX = -det(X^{-1}) (X^{-1})^T",
+    63: "d Tr(A X^{-1} B) / dX = -(X^{-1} B A X^{-1})^T",
+    69: "d x^T a / dx = d a^T x / dx = a",
+    70: "d a^T X b / dX = a b^T",
+    71: "d a^T X^T b / dX = b a^T",
+    78: "d (Bx + b)^T C (Dx + d) / dx = B^T C (Dx + d) + D^T C^T (Bx + b)",
+    81: "d x^T B x / dx = (B + B^T) x",
+    99: "d Tr(X) / dX = I",
+    100: "d Tr(XA) / dX = A^T",
+    101: "d Tr(AXB) / dX = A^T B^T",
+    104: "d Tr(A X^T) / dX = A",
+    108: "d Tr(X^T B X) / dX = B X + B^T X",
+    115: "d Tr(X^T X) / dX = d Tr(X X^T) / dX = 2 X",
+    131: "d ||x||_2^2 / dx = 2 x",
+    132: "d ||X||_F^2 / dX = d Tr(X X^H) / dX = 2 X",
+}
+COOKBOOK_SECTIONS = {"2.8.1": "The Chain Rule (of Derivatives of Structured Matrices)"}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[f"{r.kind.value}: {r.name}" for r in RULES])
+def test_cited_cookbook_equations_are_verified(rule: Rule):
+    cited = {int(n) for n in re.findall(r"\beq\. (\d+)", rule.source)}
+    assert cited <= set(COOKBOOK_EQUATIONS), f"unverified: {cited - set(COOKBOOK_EQUATIONS)}"
+    assert set(re.findall(r"\bsec\. ([\d.]+\d)", rule.source)) <= set(COOKBOOK_SECTIONS)
+    assert not cited or "Matrix Cookbook" in rule.source
 
 
 def test_names_are_unique_per_kind():
