@@ -61,10 +61,12 @@ class Expr:
         return self
 
     def walk(self) -> Iterator[Expr]:
-        """Every node of the tree, parents before children."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """Every node of the tree, parents before children (iteratively: trees can be deep)."""
+        pending: list[Expr] = [self]
+        while pending:
+            node = pending.pop()
+            yield node
+            pending.extend(reversed(node.children))
 
     def __str__(self) -> str:
         from matcalc.printers.latex import to_latex

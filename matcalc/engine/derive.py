@@ -363,14 +363,16 @@ class Derivation:
         return Gradient(layer.dw0, layer.dw0_value, (layer.dz, layer.dz_value), l, forms)
 
     def expanded(self, expr: Expr) -> Expr:
-        """``expr`` with every carried dL/dZ^k replaced by its value, recursively."""
-        for l in self.network.indices():
-            layer = self.layers[l]
-            if _depends_on(expr, layer.dz):
-                if layer.dz not in self._expansions:
-                    self._expansions[layer.dz] = self.expanded(layer.dz_value)
-                expr = substitute(expr, {layer.dz: self._expansions[layer.dz]})
-        return expr
+        """``expr`` with every carried dL/dZ^k replaced by its value, recursively.
+
+        dL/dZ^k's value refers only to layers above k (see :meth:`assignments`), so the
+        expansions are built once from the output down, each over the ones before it.
+        """
+        if not self._expansions:
+            for l in reversed(self.network.indices()):
+                layer = self.layers[l]
+                self._expansions[layer.dz] = substitute(layer.dz_value, self._expansions)
+        return substitute(expr, self._expansions)
 
     def assignments(self) -> Iterator[tuple[Derivative, Expr]]:
         """Backprop in order: dL/dZ^l, dL/dW^l, dL/dW_0^l with their values, from l = L down.

@@ -223,10 +223,44 @@ def to_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
 
 
 class _Printer:
+    """Prints a tree bottom up, so that a node's children are printed before it.
+
+    A deep network's expanded chain nests a level per layer; printing each child from its
+    parent would recurse as deep as the tree.  Instead :meth:`print` visits the tree from the
+    leaves up with an explicit stack and keeps every node's text (by identity), so a node's
+    method finds its children already printed.  The node is kept with its text (and whether it
+    holds a gradient, see :meth:`_holds_a_gradient`), so that its identity is not reused while
+    the printer lives.
+    """
+
     def __init__(self, notation: Notation) -> None:
         self.notation = notation
+        self._printed: dict[int, tuple[Expr, str, bool]] = {}
 
     def print(self, expr: Expr) -> str:
+        if id(expr) in self._printed:
+            return self._printed[id(expr)][1]
+        pending: list[tuple[Expr, bool]] = [(expr, False)]
+        while pending:
+            node, ready = pending.pop()
+            if id(node) in self._printed:
+                continue
+            if ready:
+                holds = _is_a_gradient(node, self.notation.running) or any(
+                    self._holds_a_gradient(child) for child in node.children
+                )
+                self._printed[id(node)] = (node, self._print_node(node), holds)
+            else:
+                pending.append((node, True))
+                pending.extend((child, False) for child in node.children)
+        return self._printed[id(expr)][1]
+
+    def _holds_a_gradient(self, expr: Expr) -> bool:
+        """Whether a printed factor carries a gradient (W^T dZ, g): Ng and Goodfellow write it
+        first."""
+        return self._printed[id(expr)][2]
+
+    def _print_node(self, expr: Expr) -> str:
         method = getattr(self, f"_{type(expr).__name__.lower()}", None)
         if method is None:
             raise TypeError(f"no LaTeX for {type(expr).__name__}")
@@ -359,7 +393,7 @@ class _Printer:
         wrap: tuple[type, ...] = (Add, MatMul, Hadamard, Scale, ScalarProduct)
         if self.notation.derivative_last:
             # Ng and Goodfellow: W^T dZ * g'(Z), the product binding tighter than *.
-            numerators.sort(key=lambda f: not _holds_a_gradient(f, self.notation.running))
+            numerators.sort(key=lambda f: not self._holds_a_gradient(f))
             wrap = (Add, Hadamard, Scale, ScalarProduct)
         times = f" {self.notation.hadamard} "
         top = times.join(self._operand(f, wrap) for f in numerators) or "1"
@@ -398,12 +432,9 @@ def _is_ones(expr: Expr) -> bool:
     return isinstance(expr, Fill) and expr.value == 1 and not is_scalar(expr.shape)
 
 
-def _holds_a_gradient(expr: Expr, running: str | None) -> bool:
-    """Whether a factor carries a gradient (W^T dZ, g): Ng and Goodfellow write it first."""
-    return any(
-        isinstance(node, Derivative) or (isinstance(node, Symbol) and node.name == running)
-        for node in expr.walk()
-    )
+def _is_a_gradient(expr: Expr, running: str | None) -> bool:
+    """A gradient itself: a derivative, or the running gradient's symbol g."""
+    return isinstance(expr, Derivative) or (isinstance(expr, Symbol) and expr.name == running)
 
 
 def _is_reciprocal(expr: Expr) -> bool:
