@@ -15,7 +15,7 @@ from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.printers.document import compile_pdf
-from matcalc.printers.explain import explain, standalone
+from matcalc.printers.explain import explain, explain_expression, standalone
 from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
 from matcalc.printers.render import FORMATS, Layout, render_derivation
 from matcalc.specs.context import Context, render_context, spec_from_file
@@ -62,7 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd = commands.add_parser(
         "explain", help="derive a rule entry by entry (index notation), as LaTeX"
     )
-    explain_cmd.add_argument("rule", help="a rule name from 'matcalc rules', e.g. \"trace\"")
+    explain_cmd.add_argument(
+        "rule",
+        metavar="RULE_OR_EXPRESSION",
+        help="a rule name from 'matcalc rules', e.g. \"trace\"; with --wrt, an expression "
+        "in LaTeX, e.g. 'a^T X b'",
+    )
+    explain_cmd.add_argument("--wrt", help="the variable to differentiate the expression by")
+    explain_cmd.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=SHAPE",
+        help='the shape of a name in the expression: X="n x m", a=n (a column), s=scalar',
+    )
+    explain_cmd.add_argument(
+        "--spec", help="an expression context (TOML with [shapes]) instead of --shape"
+    )
     explain_cmd.add_argument("--standalone", action="store_true", help="a complete LaTeX document")
     explain_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
 
@@ -191,9 +207,34 @@ def run_rules(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    text = explain(args.rule)
+    if args.wrt is None:
+        if args.shape or args.spec:
+            raise MatcalcError("explain: --shape and --spec go with an expression and --wrt")
+        text = explain(args.rule)
+    else:
+        text = explain_expression(args.rule, args.wrt, explain_context(args.shape, args.spec))
     _emit(standalone(text) if args.standalone else text, args.output)
     return EXIT_OK
+
+
+def explain_context(shapes: Sequence[str], spec: str | None) -> Context:
+    """The names of an expression to explain: from --shape NAME=SHAPE, or from a spec file."""
+    if spec is not None:
+        if shapes:
+            raise MatcalcError("explain: give the shapes with --shape or with --spec, not both")
+        context = spec_from_file(spec)
+        if not isinstance(context, Context):
+            raise MatcalcError(f"{spec}: a network; explain needs an expression context")
+        return context
+    if not shapes:
+        raise MatcalcError('explain --wrt needs the shapes: --shape X="n x m" ... or --spec FILE')
+    table = {}
+    for option in shapes:
+        name, equals, shape = option.partition("=")
+        if not equals or not name.strip():
+            raise MatcalcError(f'--shape {option}: write NAME=SHAPE, e.g. X="n x m" or a=n')
+        table[name.strip()] = shape.strip()
+    return Context.from_dict({"shapes": table})
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -9,10 +9,30 @@ that arrives at the node's output Y.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import sympy
+
+from matcalc.core.expr import (
+    Apply,
+    Det,
+    Expr,
+    Function,
+    LogDet,
+    MatMul,
+    SquaredNorm,
+    Symbol,
+    Trace,
+    Transpose,
+)
+from matcalc.core.shapes import is_column
 from matcalc.engine.rules import RULES, Rule
 from matcalc.errors import MatcalcError
+from matcalc.printers.latex import symbol_latex, to_latex
+from matcalc.reading.parse import parse_expression
+from matcalc.specs.context import Context
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,7 @@ class Explanation:
 
 
 ENTRY = r"\frac{\partial X_{ij}}{\partial X_{pq}} = \delta_{ip}\,\delta_{jq}"
+COLUMN_ENTRY = r"\frac{\partial x_i}{\partial x_p} = \delta_{ip}"
 
 EXPLANATIONS: dict[str, Explanation] = {
     "product": Explanation(
@@ -194,6 +215,31 @@ EXPLANATIONS: dict[str, Explanation] = {
                 r"\frac{\partial f}{\partial x}",
                 r"(B + B^T)\, x",
                 r"$2Bx$ only when $B$ is symmetric",
+            ),
+        ),
+    ),
+    "trace of a quadratic form": Explanation(
+        r"f = \operatorname{tr}(X^T B X),\ B \text{ square, not necessarily symmetric}",
+        (
+            Line(
+                r"f",
+                r"\sum_i (X^T B X)_{ii} = \sum_{i,k,l} X_{ki} B_{kl} X_{li}",
+                r"index notation",
+            ),
+            Line(
+                r"\frac{\partial f}{\partial X_{pq}}",
+                r"\sum_{i,k,l} \left(\delta_{kp}\,\delta_{iq} B_{kl} X_{li}"
+                r" + X_{ki} B_{kl}\,\delta_{lp}\,\delta_{iq}\right)",
+                r"product rule, $X$ twice",
+            ),
+            Line(
+                r"",
+                r"\sum_l B_{pl} X_{lq} + \sum_k (B^T)_{pk} X_{kq} = (B X)_{pq} + (B^T X)_{pq}",
+            ),
+            Line(
+                r"\frac{\partial f}{\partial X}",
+                r"B X + B^T X",
+                r"$2BX$ only if $B = B^T$",
             ),
         ),
     ),
@@ -395,13 +441,21 @@ def explain(name: str) -> str:
         raise NoExplanationError(
             f"the rule {name!r} has no entrywise explanation yet; explained rules: {known}"
         )
-    rows = [f"&\\text{{{_text(rule.name)}: }} {explanation.setting} && {ENTRY}"]
+    header = f"% {rule.name}: {rule.source}\n% {rule.statement}\n"
+    return header + _align(rule, explanation, ENTRY)
+
+
+def _align(rule: Rule, explanation: Explanation, entry: str, shapes: str = "") -> str:
+    setting = f"&\\text{{{_text(rule.name)}: }} {explanation.setting}"
+    if shapes:
+        rows = [setting, f"&\\text{{shapes: }} {shapes} && {entry}"]
+    else:
+        rows = [f"{setting} && {entry}"]
     for line in explanation.lines:
         why = f" && \\text{{{_text(line.why)}}}" if line.why else ""
         rows.append(f"{line.lhs} &= {line.rhs}{why}")
-    header = f"% {rule.name}: {rule.source}\n% {rule.statement}\n"
     body = " \\\\\n".join(rows)
-    return f"{header}\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
+    return f"\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
 
 
 def _text(words: str) -> str:
@@ -413,5 +467,208 @@ def standalone(latex: str) -> str:
     """A complete document around an explanation, for pdflatex."""
     return (
         "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
+        "\\usepackage[margin=2cm]{geometry}\n"
         "\\begin{document}\n" + latex + "\\end{document}\n"
     )
+
+
+# ------------------------------------------------------------------ an expression and a variable
+
+Roles = dict[str, Symbol]
+
+
+def _constant(expr: Expr, wrt: Symbol) -> bool:
+    return isinstance(expr, Symbol) and expr != wrt
+
+
+def _linear_form(f: Expr, x: Symbol) -> Roles | None:
+    """a^T x, or x^T a: the same scalar."""
+    if not (isinstance(f, MatMul) and len(f.factors) == 2 and is_column(x.shape)):
+        return None
+    for first, second in (f.factors, f.factors[::-1]):
+        if isinstance(first, Transpose) and x in (first.arg, second):
+            a = second if first.arg == x else first.arg
+            if _constant(a, x) and is_column(a.shape):
+                return {"a": a, "x": x}
+    return None
+
+
+def _bilinear_form(f: Expr, x: Symbol) -> Roles | None:
+    match f:
+        case MatMul(factors=(Transpose(arg=a), y, b)) if y == x:
+            if _constant(a, x) and _constant(b, x) and is_column(a.shape) and is_column(b.shape):
+                return {"a": a, "X": x, "b": b}
+    return None
+
+
+def _bilinear_form_of_a_transpose(f: Expr, x: Symbol) -> Roles | None:
+    match f:
+        case MatMul(factors=(Transpose(arg=a), Transpose(arg=y), b)) if y == x:
+            if _constant(a, x) and _constant(b, x) and is_column(a.shape) and is_column(b.shape):
+                return {"a": a, "X": x, "b": b}
+    return None
+
+
+def _quadratic_form(f: Expr, x: Symbol) -> Roles | None:
+    match f:
+        case MatMul(factors=(Transpose(arg=y), b, z)) if y == z == x and _constant(b, x):
+            if is_column(x.shape):
+                return {"x": x, "B": b}
+    return None
+
+
+def _trace_of_a_product(f: Expr, x: Symbol) -> Roles | None:
+    match f:
+        case Trace(arg=MatMul(factors=(a, y))) if y == x and _constant(a, x):
+            return {"A": a, "X": x}
+    return None
+
+
+def _trace_of_a_quadratic_form(f: Expr, x: Symbol) -> Roles | None:
+    match f:
+        case Trace(arg=MatMul(factors=(Transpose(arg=y), b, z))) if y == z == x:
+            if _constant(b, x):
+                return {"X": x, "B": b}
+    return None
+
+
+def _of_the_variable(node: type) -> Callable[[Expr, Symbol], Roles | None]:
+    def match(f: Expr, x: Symbol) -> Roles | None:
+        return {"X": x} if isinstance(f, node) and f.arg == x else None
+
+    return match
+
+
+def _log_determinant(f: Expr, x: Symbol) -> Roles | None:
+    if isinstance(f, Apply) and f.fn == Function("log"):
+        return _of_the_variable(Det)(f.arg, x)
+    return _of_the_variable(LogDet)(f, x)
+
+
+@dataclass(frozen=True)
+class Form:
+    """Expressions a rule's explanation derives: how they are written, and who plays which role
+    (the explanation's letters a, b, x, X, A, B) in one of them."""
+
+    rule: str
+    written: str
+    match: Callable[[Expr, Symbol], Roles | None]
+
+
+FORMS: tuple[Form, ...] = (
+    Form("linear form", "a^T x or x^T a by x", _linear_form),
+    Form("bilinear form", "a^T X b by X", _bilinear_form),
+    Form("bilinear form of a transpose", "a^T X^T b by X", _bilinear_form_of_a_transpose),
+    Form("quadratic form", "x^T B x by x", _quadratic_form),
+    Form("trace of a product", "tr(A X) by X", _trace_of_a_product),
+    Form("trace of a quadratic form", "tr(X^T B X) by X", _trace_of_a_quadratic_form),
+    Form("squared norm", "||X||_F^2 or ||x||^2 by X", _of_the_variable(SquaredNorm)),
+    Form("trace", "tr(X) by X", _of_the_variable(Trace)),
+    Form("determinant", "det(X) by X", _of_the_variable(Det)),
+    Form("log-determinant", "log det(X) by X", _log_determinant),
+)
+
+_LETTERS = re.compile(r"(\\?)([A-Za-z]+)")
+_TEXT = re.compile(r"(\\text\{[^{}]*\})")
+_DOLLARS = re.compile(r"(\$[^$]*\$)")
+
+
+def _renamed_math(latex: str, names: Mapping[str, str]) -> str:
+    """Math with the explanation's role letters written as the user's names; a run of letters
+    is renamed only where every letter is a role (AX, Bx), never inside a command or a word."""
+
+    def letters(found: re.Match[str]) -> str:
+        backslash, run = found.groups()
+        if backslash or not all(letter in names for letter in run):
+            return found.group(0)
+        return " ".join(names[letter] for letter in run) if len(run) > 1 else names[run]
+
+    parts = _TEXT.split(latex)
+    return "".join(
+        _renamed_text(part, names) if part.startswith(r"\text{") else _LETTERS.sub(letters, part)
+        for part in parts
+    )
+
+
+def _renamed_text(words: str, names: Mapping[str, str]) -> str:
+    """Words with their $math$ renamed."""
+    parts = _DOLLARS.split(words)
+    return "".join(_renamed_math(part, names) if part.startswith("$") else part for part in parts)
+
+
+def _letters_used(explanation: Explanation) -> set[str]:
+    """The single letters the explanation writes as math (indices, f, G, C, I, ...)."""
+    pieces = [explanation.setting]
+    for line in explanation.lines:
+        pieces += [line.lhs, line.rhs, *_DOLLARS.findall(line.why)]
+    used = set()
+    for piece in pieces:
+        for part in _TEXT.split(piece):
+            if not part.startswith(r"\text{"):
+                used |= {run for slash, run in _LETTERS.findall(part) if not slash}
+    return {run for run in used if len(run) == 1}
+
+
+def _name(symbol: Symbol) -> str:
+    """The symbol as LaTeX, braced where an index or a transpose will follow its own ones."""
+    written = symbol_latex(symbol)
+    return f"{{{written}}}" if "_" in written or "^" in written else written
+
+
+def _renamed(explanation: Explanation, names: Mapping[str, str]) -> Explanation:
+    lines = tuple(
+        Line(_renamed_math(line.lhs, names), _renamed_math(line.rhs, names),
+             _renamed_text(line.why, names))
+        for line in explanation.lines
+    )  # fmt: skip
+    return Explanation(_renamed_math(explanation.setting, names), lines)
+
+
+def _size(d: sympy.Expr) -> str:
+    return sympy.latex(d)
+
+
+def _shapes(roles: Roles) -> str:
+    return r",\ ".join(
+        f"{symbol_latex(symbol)}: {_size(symbol.shape[0])} \\times {_size(symbol.shape[1])}"
+        for symbol in dict.fromkeys(roles.values())
+    )
+
+
+def explain_expression(text: str, wrt: str, context: Context) -> str:
+    """The derivative of a scalar expression by one of its symbols, derived entry by entry:
+    the explanation of the rule whose form the expression has, in the expression's own names."""
+    expr = context.expand(context.resolve(parse_expression(text), text))
+    variable = context.lookup(wrt)
+    if not isinstance(variable, Symbol):
+        raise NoExplanationError(f"--wrt {wrt}: differentiate by a declared name")
+    for form in FORMS:
+        roles = form.match(expr, variable)
+        if roles is not None:
+            return _explain_form(form, roles, expr, variable)
+    forms = "; ".join(form.written for form in FORMS)
+    raise NoExplanationError(
+        f"cannot explain {text!r} by {wrt} entry by entry (use 'matcalc derive' for its "
+        f"gradient); explained forms: {forms}"
+    )
+
+
+def _explain_form(form: Form, roles: Roles, expr: Expr, variable: Symbol) -> str:
+    rule = _rule(form.rule)
+    explanation = EXPLANATIONS[form.rule]
+    names = {letter: _name(symbol) for letter, symbol in roles.items()}
+    taken = (_letters_used(explanation) - set(names)) & set(names.values())
+    if taken:
+        raise NoExplanationError(
+            f"the name {sorted(taken)[0]} is a letter the explanation of {form.rule!r} uses "
+            "for something else (an index, f, G, C or I); rename it in the shapes"
+        )
+    if is_column(variable.shape):
+        entry = _renamed_math(COLUMN_ENTRY, {"x": _name(variable)})
+    else:
+        entry = _renamed_math(ENTRY, {"X": _name(variable)})
+    header = (
+        f"% {to_latex(expr)} by {symbol_latex(variable)}: {rule.name}, {rule.source}\n"
+        f"% {_renamed_math(rule.statement, names)}\n"
+    )
+    return header + _align(rule, _renamed(explanation, names), entry, _shapes(roles))

@@ -1,12 +1,23 @@
 """matcalc explain: identities derived entry by entry, as LaTeX that compiles."""
 
+import numpy as np
 import pytest
-from conftest import require_tool
+from conftest import compile_tex, require_tool
 
 from matcalc.cli import main
+from matcalc.core.numeric import evaluate
 from matcalc.engine.rules import RULES
 from matcalc.printers.document import compile_pdf
-from matcalc.printers.explain import EXPLANATIONS, NoExplanationError, explain, standalone
+from matcalc.printers.explain import (
+    EXPLANATIONS,
+    FORMS,
+    NoExplanationError,
+    explain,
+    explain_expression,
+    standalone,
+)
+from matcalc.reading.parse import parse_expression
+from matcalc.specs.context import Context
 
 REQUIRED = (
     "product",
@@ -79,3 +90,136 @@ def test_every_explanation_renders_in_katex():
 
     blocks = [explain(name).split("\n", 2)[2].strip() for name in EXPLANATIONS]
     assert katex_failures("\n\n".join(f"$$\n{block}\n$$" for block in blocks)) == []
+
+
+# ------------------------------------------------------------------ an expression and a variable
+
+SHAPES = {
+    "u": "3", "v": "4", "w": "3", "M": "3 x 4", "S": "3 x 3", "P": "4 x 3", "Q": "3 x 4",
+    "theta": "3", "W_0": "3 x 3",
+}  # fmt: skip
+EXPRESSIONS = [
+    # (expression, by, the rule whose explanation it gets)
+    ("u^T w", "w", "linear form"),
+    (r"\theta^T u", r"\theta", "linear form"),
+    ("u^T M v", "M", "bilinear form"),
+    ("v^T M^T u", "M", "bilinear form of a transpose"),
+    ("w^T S w", "w", "quadratic form"),
+    ("w^T W_0 w", "w", "quadratic form"),
+    (r"\operatorname{tr}(P M)", "M", "trace of a product"),
+    (r"\operatorname{tr}(Q^T S Q)", "Q", "trace of a quadratic form"),
+    (r"\|M\|_F^2", "M", "squared norm"),
+    (r"\|w\|^2", "w", "squared norm"),
+    (r"\det(S)", "S", "determinant"),
+    (r"\log\det(S)", "S", "log-determinant"),
+]
+
+
+def context() -> Context:
+    return Context.from_dict({"shapes": SHAPES})
+
+
+def final_matrix(latex: str) -> str:
+    """The right side of the explanation's last line: the reassembled matrix."""
+    last = latex.strip().splitlines()[-2]
+    rhs = last.split("&=", 1)[1].split("&&", 1)[0]
+    return rhs.rsplit("=", 1)[-1].strip()
+
+
+@pytest.mark.parametrize(("text", "by", "rule"), EXPRESSIONS)
+def test_the_reassembled_matrix_is_the_engines_gradient(text, by, rule, rng):
+    names = context()
+    latex = explain_expression(text, by, names)
+    assert f"{rule}, " in latex.splitlines()[0]
+    printed = names.resolve(parse_expression(final_matrix(latex)))
+    expr = names.resolve(parse_expression(text))
+    derived = names.derivative_value(expr, names.lookup(by))
+    for _ in range(2):
+        env = {
+            symbol: rng.standard_normal(tuple(int(d) for d in symbol.shape))
+            + (3 * np.eye(3) if symbol.shape == (3, 3) else 0)
+            for symbol in names.symbols.values()
+        }
+        assert np.allclose(evaluate(printed, env), evaluate(derived, env))
+
+
+def test_the_checks_can_fail(rng):
+    """A printed result in the wrong names (S for S^T) differs from the engine's gradient."""
+    names = context()
+    env = {s: rng.standard_normal(tuple(int(d) for d in s.shape)) for s in names.symbols.values()}
+    expr = names.resolve(parse_expression(r"w^T S w"))
+    derived = names.derivative_value(expr, names.lookup("w"))
+    wrong = names.resolve(parse_expression(r"2 S w"))
+    assert not np.allclose(evaluate(wrong, env), evaluate(derived, env))
+
+
+def test_explanations_speak_the_expressions_names():
+    latex = explain_expression(r"\operatorname{tr}(Q^T S Q)", "Q", context())
+    assert r"\sum_{i,k,l} Q_{ki} S_{kl} Q_{li}" in latex
+    assert r"\text{product rule, $Q$ twice}" in latex
+    assert r"Q: 3 \times 4,\ S: 3 \times 3" in latex
+    assert "X" not in latex.split("\n", 2)[2] and "B" not in latex.split("\n", 2)[2]
+    column = explain_expression(r"\theta^T u", r"\theta", context())
+    assert r"\frac{\partial \theta_i}{\partial \theta_p} = \delta_{ip}" in column
+    assert r"f &= \sum_i u_i \theta_i" in column
+
+
+def test_every_form_has_an_explanation():
+    assert {form.rule for form in FORMS} <= set(EXPLANATIONS)
+    assert {rule for _, _, rule in EXPRESSIONS} | {"trace"} == {form.rule for form in FORMS}
+
+
+def expression_explanations() -> list[str]:
+    names = context()
+    cases = [*EXPRESSIONS, (r"\operatorname{tr}(S)", "S", "trace")]
+    return [explain_expression(text, by, names) for text, by, _ in cases]
+
+
+def test_expression_explanations_compile_without_overfull_lines(tmp_path):
+    compile_tex(standalone("".join(expression_explanations())), tmp_path)
+
+
+def test_expression_explanations_render_in_katex():
+    from test_markdown import katex_failures
+
+    blocks = expression_explanations()
+    bodies = [block.split("\n", 2)[2].strip() for block in blocks]
+    assert katex_failures("\n\n".join(f"$$\n{body}\n$$" for body in bodies)) == []
+
+
+def test_cli_explains_an_expression_with_shapes_or_a_spec(capsys, tmp_path):
+    shapes = ["--shape", "a=n", "--shape", "X=n x m", "--shape", "b=m"]
+    assert main(["explain", "a^T X b", "--wrt", "X", *shapes]) == 0
+    out = capsys.readouterr().out
+    assert r"\frac{\partial f}{\partial X} &= a b^T" in out
+    assert r"a: n \times 1,\ X: n \times m,\ b: m \times 1" in out
+    spec = tmp_path / "ridge.toml"
+    spec.write_text(
+        '[shapes]\nX = "n x d"\nA = "n x n"\n[define]\nJ = \'\\operatorname{tr}(X^T A X)\'\n'
+    )
+    assert main(["explain", "J", "--wrt", "X", "--spec", str(spec), "--standalone"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(r"\documentclass") and r"&= A X + A^T X" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["a^T X b", "--wrt", "a", "--shape", "a=n", "--shape", "X=n x n", "--shape", "b=n"],
+            "cannot explain",
+        ),
+        ([r"\operatorname{tr}(X^T X)", "--wrt", "X", "--shape", "X=n x m"], "explained forms"),
+        (["a^T x", "--wrt", "x"], "needs the shapes"),
+        (["a^T x", "--wrt", "x", "--shape", "a"], "NAME=SHAPE"),
+        (["a^T x", "--wrt", "x", "--shape", "a=n"], "unknown symbol x"),
+        (["a^T x", "--wrt", "y", "--shape", "a=n", "--shape", "x=n"], "unknown name 'y'"),
+        (["trace", "--shape", "a=n"], "go with an expression and --wrt"),
+        (["p^T x", "--wrt", "x", "--shape", "p=n", "--shape", "x=n"], "the name p"),
+    ],
+)
+def test_cli_expression_errors_are_one_line_exit_2(argv, message, capsys):
+    assert main(["explain", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matcalc: error:") and message in err
+    assert err.count("\n") == 1 or "^" in err  # a reader error points at the column
