@@ -455,6 +455,12 @@ def _diagonal_times_column(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _diagonal_of_ones(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Diag) and isinstance(expr.arg, Fill) and expr.arg.value == 1:
+        return Identity(expr.shape[0])
+    return None
+
+
 def _identity_factor(expr: Expr, definitions: Definitions) -> Expr | None:
     if isinstance(expr, MatMul) and any(isinstance(f, Identity) for f in expr.factors):
         kept = [f for f in expr.factors if not isinstance(f, Identity)]
@@ -695,6 +701,14 @@ REWRITES: tuple[Rule, ...] = (
         f"definition of diag: (diag(v) u)_i = v_i u_i; {NOTES} (backprop with elementwise f')",
         _diagonal_times_column,
         lambda: matmul(Diag(_column("v", 3)), _matrix("W", 3, 4), _column("u", 4)),
+    ),
+    Rule(
+        "diagonal of ones",
+        Kind.REWRITE,
+        r"\operatorname{diag}(\mathbf{1}_n) = I_n",
+        "definition of the identity matrix: ones on the diagonal, zeros elsewhere",
+        _diagonal_of_ones,
+        lambda: Diag(ones(dim(3))),
     ),
     Rule(
         "identity factor",

@@ -16,7 +16,7 @@ import sympy
 from matcalc.core.expr import Expr, Symbol
 from matcalc.engine.rules import RULES, Kind, Rule
 from matcalc.errors import MatcalcError
-from matcalc.printers.latex import symbol_latex
+from matcalc.printers.latex import to_latex
 
 SIZE_LETTERS = {2: "p", 3: "n", 4: "m", 5: "q"}
 KIND_TITLES = {
@@ -71,11 +71,14 @@ def _symbols(value: object) -> list[Symbol]:
 
 
 def shapes_latex(rule: Rule) -> str:
-    """The shapes of the example's operands: A: n \\times m, x: m \\times 1."""
+    """The shapes of the example's operands: A: n \\times m, x: m \\times 1 (or of the example
+    itself where it has no symbols, as diag(1))."""
+    example = rule.example()
+    operands = _symbols(example) or ([example] if isinstance(example, Expr) else [])
     parts = []
-    for symbol in _symbols(rule.example()):
-        rows, cols = symbol.shape
-        parts.append(f"{symbol_latex(symbol)}: {_size_latex(rows)} \\times {_size_latex(cols)}")
+    for operand in operands:
+        rows, cols = operand.shape
+        parts.append(f"{to_latex(operand)}: {_size_latex(rows)} \\times {_size_latex(cols)}")
     return ",\\ ".join(parts)
 
 

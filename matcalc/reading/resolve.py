@@ -629,6 +629,7 @@ class Resolver:
 
     def _product(self, factors: tuple[Node, ...]) -> _Value:
         values: list[Expr | _Const | Node] = []
+        identity: Node | None = None
         position = 0
         while position < len(factors):
             prefixed = self._prefixed(factors, position)
@@ -639,6 +640,10 @@ class Resolver:
             node = factors[position]
             if _is_cdots(node):
                 values.append(node)
+                position += 1
+                continue
+            if self._is_identity(node):  # I X = X I = X
+                identity = node
                 position += 1
                 continue
             value, position = self._take(factors, position)
@@ -653,8 +658,21 @@ class Resolver:
             assert isinstance(value, Expr)
             result = value if result is None else times(result, value)
         if result is None:
+            if identity is not None:
+                raise self.error("the identity I takes its size from a matrix beside it", identity)
             return _Const(coeff)
         return scale(coeff, result)
+
+    def _is_identity(self, node: Node) -> bool:
+        """I or (I), the identity matrix, where no symbol is named I."""
+        while isinstance(node, Group) and not isinstance(node.inner, Cdots):
+            node = node.inner
+        return (
+            isinstance(node, Name)
+            and node.text == "I"
+            and node.mark is None
+            and self.namespace.symbol(NameRef("I")) is None
+        )
 
     def _summed_examples(self, node: SumOf) -> None:
         """\\sum_{i=1}^{m} must run over the examples of the batch: from 1 to its size."""

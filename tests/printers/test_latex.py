@@ -4,8 +4,11 @@ import json
 
 import pytest
 
+from matcalc import verify
+from matcalc.core.expr import Identity
+from matcalc.printers.latex import to_latex
 from matcalc.printers.render import render_derivation
-from matcalc.specs.network import Network
+from matcalc.specs.network import Layer, Network
 
 DEEP = 150
 TOP_WEIGHT = {"6.390": "W^{150}", "ng": "W^{[150]T}", "goodfellow": "W^{(150)\\top}"}
@@ -26,3 +29,17 @@ def test_a_deep_batch_network_prints_as_json_and_latex(convention):
     assert TOP_WEIGHT[convention] in first["chain"]["value"]
     latex = render_derivation(derivation, "latex")
     assert TOP_WEIGHT[convention] in latex and latex.count(" \\\\\n") >= 3 * DEEP - 1
+
+
+def test_the_jacobian_of_an_identity_layer_is_the_identity_and_reads_back():
+    """diag(1) would lose its size (it reads back as 1 x 1): the chain writes I, whose size the
+    reader takes from the matrix beside it."""
+    network = Network([Layer(3, "tanh"), Layer(3, "identity")], input=2)
+    derivation = network.derive()
+    factor = derivation.layers[2].activation
+    assert factor.value == Identity(3) and to_latex(factor.value) == "I"
+    chain = derivation.bias_gradient(1).chain
+    assert r"\,I\," in to_latex(chain)
+    assert verify(network, f"{to_latex(derivation.layers[1].dz)} = {to_latex(chain)}").correct
+    wrong = to_latex(chain).replace(r"\,I\,", r"\,I\,2\,")
+    assert not verify(network, f"{to_latex(derivation.layers[1].dz)} = {wrong}").correct
