@@ -624,13 +624,10 @@ def _renamed(explanation: Explanation, names: Mapping[str, str]) -> Explanation:
     return Explanation(_renamed_math(explanation.setting, names), lines)
 
 
-def _size(d: sympy.Expr) -> str:
-    return sympy.latex(d)
-
-
 def _shapes(roles: Roles) -> str:
     return r",\ ".join(
-        f"{symbol_latex(symbol)}: {_size(symbol.shape[0])} \\times {_size(symbol.shape[1])}"
+        f"{symbol_latex(symbol)}: {sympy.latex(symbol.shape[0])} \\times "
+        f"{sympy.latex(symbol.shape[1])}"
         for symbol in dict.fromkeys(roles.values())
     )
 
