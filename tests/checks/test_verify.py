@@ -3,12 +3,13 @@
 
 import json
 
+import numpy as np
 import pytest
 from conftest import TESTS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from matcalc.checks.verify import verify
+from matcalc.checks.verify import MARGIN, Check, verify, with_layer_letter
 from matcalc.checks.verify_context import verify_in_context
 from matcalc.cli import main
 from matcalc.core.expr import (
@@ -26,6 +27,7 @@ from matcalc.core.expr import (
 from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import to_latex
+from matcalc.reading.parse import parse_latex
 from matcalc.specs.context import Context, spec_from_toml
 from matcalc.specs.network import Layer, Network
 
@@ -199,7 +201,7 @@ def test_verdict_renders_in_a_notebook(mit_network):
     ],
 )
 def test_verdict_markdown_renders_in_katex(mit_network, equation):
-    from test_markdown import katex_failures
+    from printers.test_markdown import katex_failures
 
     markdown = verify(mit_network, equation)._repr_markdown_()
     assert "$$" in markdown and katex_failures(markdown) == []
@@ -359,6 +361,61 @@ def test_one_edit_of_a_derived_formula_verifies_as_incorrect(network, data):
     equation = f"{to_latex(target)} = {text}"
     verdict = verify(network, equation)
     assert not verdict.correct, (kind, equation)
+
+
+# A dropped f' of a ReLU is invisible in a draw where the unit is positive, and blocked where a
+# later unit of size 1 is negative: every unit must be seen on both sides, with a gradient
+# reaching it.
+DROPPED_STEP = {
+    "6.390": (
+        r"\frac{\partial L}{\partial Z^1} = {f^1}'(Z^1) \odot W^2 \frac{\partial L}{\partial Z^2}",
+        r"\frac{\partial L}{\partial Z^1} = W^2 \frac{\partial L}{\partial Z^2}",
+    ),
+    "ng": (r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]}'(Z^{[1]})", r"dZ^{[1]} = W^{[2]T} dZ^{[2]}"),
+    "goodfellow": (
+        r"\nabla_{a^{(1)}} J = f'(a^{(1)}) \odot W^{(2)\top} \nabla_{a^{(2)}} J",
+        r"\nabla_{a^{(1)}} J = W^{(2)\top} \nabla_{a^{(2)}} J",
+    ),
+}
+
+
+@pytest.mark.parametrize("batch", [None, 2, "K"])
+@pytest.mark.parametrize("depth", [2, 4])
+@pytest.mark.parametrize("convention", list(DROPPED_STEP))
+def test_a_dropped_relu_step_is_caught_in_units_of_size_1(convention, depth, batch):
+    network = Network(
+        tuple(Layer(1, "relu") for _ in range(depth)), 3, "squared", convention, batch=batch
+    )
+    right, dropped = DROPPED_STEP[convention]
+    assert verify(network, right).correct
+    verdict = verify(network, dropped)
+    assert not verdict.correct, verdict.reason
+
+
+def test_a_dropped_relu_step_is_caught_before_a_wider_layer():
+    network = Network((Layer(1, "relu"), Layer(2, "identity")), 3, "squared")
+    verdict = verify(network, DROPPED_STEP["6.390"][1])
+    assert not verdict.correct and "missing_factor" in verdict.error_class
+
+
+def test_every_relu_unit_is_seen_on_both_sides_with_a_gradient_behind_it():
+    """In every convention and batch, each unit's pre-activation is positive in one draw and,
+    away from 0, negative in another where every other layer is positive."""
+    layers = (Layer(1, "relu"), Layer(3, "relu"), Layer(1, "relu"), Layer(2, "identity"))
+    for convention, batch in [("6.390", None), ("ng", 3), ("goodfellow", "m")]:
+        network = Network(layers, 2, "squared", convention, batch=batch)
+        equation = with_layer_letter(parse_latex(DROPPED_STEP[convention][0]), "l")
+        for net, _, envs in Check(network, network, equation).environments:
+            z = [[env[net.pre_activation(l)] for l in net.indices()] for env in envs]
+            assert all(np.abs(v).min() >= MARGIN for draw in z for v in draw)
+            for l, size in enumerate(int(net.size(k)) for k in net.indices()):
+                for unit in range(size):
+                    assert any((draw[l][unit] > 0).all() for draw in z)
+                    assert any(
+                        (draw[l][unit] < 0).all()
+                        and all((v > 0).all() for k, v in enumerate(draw) if k != l)
+                        for draw in z
+                    )
 
 
 # ------------------------------------------------------------------------------ notation
