@@ -36,6 +36,7 @@ from matcalc.core.expr import (
     Symbol,
     Trace,
     Transpose,
+    substitute,
 )
 from matcalc.core.functions import lookup
 from matcalc.core.shapes import (
@@ -462,7 +463,7 @@ def derivation_latex(derivation: Derivation, notation: Notation = DEFAULT) -> st
     for l in reversed(derivation.network.indices()):
         layer = derivation.layers[l]
         lines.append(f"{to_latex(layer.dz, notation)} &= {to_latex(layer.dz_value, notation)}")
-    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    return _aligned(lines)
 
 
 # --------------------------------------------------------------- each convention's own layout
@@ -487,22 +488,15 @@ def _aligned(lines: list[str]) -> str:
 
 
 def _backprop_summary(derivation: Derivation, notation: Notation) -> list[str]:
-    lines = []
-    for l in reversed(derivation.network.indices()):
-        layer = derivation.layers[l]
-        for lhs, rhs in (
-            (layer.dz, layer.dz_value),
-            (layer.dw, layer.dw_value),
-            (layer.dw0, layer.dw0_value),
-        ):
-            lines.append(f"{to_latex(lhs, notation)} &= {to_latex(rhs, notation)}")
-    return lines
+    """Ng's summary: dZ^{[l]}, dW^{[l]}, db^{[l]} layer by layer from the output."""
+    return [
+        f"{to_latex(lhs, notation)} &= {to_latex(rhs, notation)}"
+        for lhs, rhs in derivation.assignments()
+    ]
 
 
 def _running_gradient_algorithm(derivation: Derivation, notation: Notation) -> list[str]:
     """Goodfellow's Algorithm 6.4: g <- nabla_{a^{(k)}} J = g ⊙ f'(a^{(k)}), and so on."""
-    from matcalc.core.expr import substitute
-
     running = notation.running or "g"
 
     def named(expr: Expr) -> str:
