@@ -3,12 +3,11 @@
 import json
 
 import pytest
-from conftest import ROOT, require_tool
+from conftest import ROOT, compile_tex
 
 from matcalc.cli import main
 from matcalc.engine.rules import RULES, Kind
 from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
-from matcalc.printers.document import compile_pdf
 
 DOCS = ROOT / "docs" / "rules.md"
 
@@ -73,8 +72,7 @@ def test_every_format_renders():
 
 
 def test_latex_catalog_compiles(tmp_path):
-    require_tool("pdflatex")
-    compile_pdf(render_catalog("latex"), tmp_path / "rules.pdf")
+    compile_tex(render_catalog("latex"), tmp_path)
 
 
 def test_docs_catalog_renders_in_katex():

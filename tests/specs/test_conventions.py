@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 import sympy
+from conftest import compile_tex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from matcalc.cli import main
 from matcalc.core.numeric import central_difference, evaluate
 from matcalc.core.shapes import LAYER_SIZE, ONE, dims_equal
 from matcalc.errors import MatcalcError
+from matcalc.printers.explain import standalone
 from matcalc.printers.latex import Notation, convention_derivation_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.conventions import CONVENTIONS, ConventionError, convention_named
@@ -343,25 +345,8 @@ def test_wrt_accepts_the_conventions_own_spelling(convention, name, key):
 
 @pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
 def test_the_printed_latex_compiles(convention, batch, tmp_path):
-    import subprocess
-
-    from conftest import require_tool
-
-    pdflatex = require_tool("pdflatex")
     body = render_derivation(small_network(convention, batch).derive(), "latex")
-    document = (
-        "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
-        f"\\[\n{body}\n\\]\n\\end{{document}}\n"
-    )
-    (tmp_path / "d.tex").write_text(document)
-    result = subprocess.run(
-        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
+    compile_tex(standalone(f"\\[\n{body}\n\\]\n"), tmp_path)
 
 
 # ----------------------------------------------------------------------------- verify
