@@ -1,7 +1,7 @@
 """The exact LaTeX of small networks in every notation option, pinned in tests/golden/.
 
 After an intended change of output, rewrite the files with
-``MATCALC_UPDATE_GOLDEN=1 python3 -m pytest tests/test_golden.py`` and review the diff.
+``MATCALC_UPDATE_GOLDEN=1 python3 -m pytest tests/printers/test_golden.py`` and review the diff.
 """
 
 import os
