@@ -65,6 +65,7 @@ from matcalc.reading.resolve import (
     objective_named,
     spellings,
 )
+from matcalc.specs.conventions import Convention
 from matcalc.specs.network import Layer, Network
 
 BATCH_DRAWN = 3
@@ -418,7 +419,7 @@ class _Checker:
             if target is None:
                 continue
             try:
-                value = self.resolve(rhs, generic, k)
+                shape = self.resolve(rhs, generic, k).shape  # a derivative's shape is lazy
             except NoSuchLayerError:
                 continue
             except ShapeError as error:
@@ -429,7 +430,7 @@ class _Checker:
                     return outcome
                 continue
             outcome.layers.append(k)
-            if not shapes_equal(value.shape, target.shape) and outcome.shape_problem is None:
+            if not shapes_equal(shape, target.shape) and outcome.shape_problem is None:
                 outcome.shape_problem = (k, None)
                 if quick:
                     return outcome
@@ -756,20 +757,25 @@ def _nth(number: int, parsed: Equation) -> str:
     return f" number {number}" if len(parsed.sides) > 2 else ""
 
 
-def _target_index(lhs: Node) -> Index | None:
+def _target_node(lhs: Node) -> Node | None:
+    """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J."""
     if isinstance(lhs, Product) and len(lhs.factors) == 2:
         first, second = lhs.factors
         if isinstance(first, Nabla) and first.wrt is not None:  # \nabla_{W^{(l)}} J
             lhs = DerivativeOf(second, first.wrt)
         elif isinstance(first, Name) and first.text == "d":  # dW^{[l]}
             lhs = DerivativeOf(first, second)
-    if isinstance(lhs, DerivativeOf):
-        node = lhs.den
-        while isinstance(node, Group):
-            node = node.inner
-        if isinstance(node, Scripted):
-            return node.index
-    return None
+    if not isinstance(lhs, DerivativeOf):
+        return None
+    node = lhs.den
+    while isinstance(node, Group):
+        node = node.inner
+    return node
+
+
+def _target_index(lhs: Node) -> Index | None:
+    node = _target_node(lhs)
+    return node.index if isinstance(node, Scripted) else None
 
 
 class _Display:
@@ -891,33 +897,79 @@ def _source(checker: _Checker, node: Node) -> str:
     return "?"
 
 
-def _is_factor(node: Node) -> bool:
-    return isinstance(node, Scripted | DerivativeOf | Group | Transposed) or (
-        isinstance(node, Name) and node.text in ("x", "y", "g")
+def _is_factor(node: Node, named: tuple[str, ...]) -> bool:
+    return (
+        isinstance(node, Scripted | DerivativeOf | Group | Transposed)
+        or _is_gradient_name(node)
+        or (isinstance(node, Name) and node.text in named)
     )
+
+
+def _named_factors(network: Network) -> tuple[str, ...]:
+    """Names that stand for a whole quantity: the input (x), the target (y), 6.390's guess g,
+    Goodfellow's running gradient g."""
+    spelling = spellings(network)
+    running = ("g",) if network.declaration.running_gradient == "cost" else ()
+    return (*spelling["input"], *spelling["target"], *spelling["output"], *running)
+
+
+def _starts_gradient_name(node: Node) -> bool:
+    return (isinstance(node, Name) and node.text == "d" and node.mark is None) or (
+        isinstance(node, Nabla) and node.wrt is not None
+    )
+
+
+def _is_gradient_name(node: Node) -> bool:
+    """Ng's dX and Goodfellow's \\nabla_X J, grouped by ``_grouped_gradients``."""
+    return (
+        isinstance(node, Product)
+        and len(node.factors) == 2
+        and _starts_gradient_name(node.factors[0])
+    )
+
+
+def _grouped_gradients(node: Node) -> Node:
+    """The right side with each dX and \\nabla_X J one factor of its product, so that edits
+    move, transpose and replace it whole."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = _grouped_gradients(value)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(_grouped_gradients(item) for item in value)
+    node = replace(node, **changes) if changes else node
+    if not isinstance(node, Product) or len(node.factors) <= 2:
+        return node
+    factors: list[Node] = []
+    rest = list(node.factors)
+    while rest:
+        first = rest.pop(0)
+        if _starts_gradient_name(first) and rest:
+            second = rest.pop(0)
+            first = Product((first, second), start=first.start, end=second.end)
+        factors.append(first)
+    return replace(node, factors=tuple(factors))
 
 
 def edits(
     checker: _Checker, rhs: Node, lhs_index: Index | None, notation: Notation
 ) -> Iterator[Edit]:
     """Small edits of the right side, the likeliest first."""
-    weight_target = _is_weight_target(checker.check.equation.sides[0])
+    network = checker.check.network
+    rhs = _grouped_gradients(rhs)
+    named = _named_factors(network)
+    weight_target = _is_weight_target(checker.check.equation.sides[0], network)
     whole = Transposed(Group(rhs, "("))
     classes = (
         ("missing_transpose", "convention_mismatch") if weight_target else ("missing_transpose",)
     )
-    note = (
-        " (it is the gradient for Z = W A + b; the 6.390 convention is "
-        "Z^l = (W^l)^T A^{l-1} + W_0^l)"
-        if weight_target
-        else ""
-    )
+    note = _convention_note(network.declaration) if weight_target else ""
     yield Edit(whole, f"the whole right side should be transposed{note}", classes)
     if isinstance(rhs, Transposed):
         yield Edit(rhs.arg, "the right side should not be transposed", ("extra_transpose",))
     paths = list(_paths(rhs))
     for path, node in paths:
-        if not path or not _is_factor(node):
+        if not path or not _is_factor(node, named):
             continue
         shown = _source(checker, node)
         if isinstance(node, Transposed):
@@ -961,7 +1013,7 @@ def edits(
                     f"{_source(checker, node.factors[i + 1])} are in the wrong order",
                     ("swapped_order",),
                 )
-    yield from _derivative_edits(checker, rhs, paths, lhs_index)
+    yield from _derivative_edits(checker, rhs, paths, lhs_index, notation)
     for path, node in paths:
         if isinstance(node, Scripted) and node.index is not None:
             for shift in (1, -1):
@@ -1014,21 +1066,26 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     )
 
 
-def _is_weight_target(lhs: Node) -> bool:
-    if not isinstance(lhs, DerivativeOf):
-        return False
-    node = lhs.den
-    while isinstance(node, Group):
-        node = node.inner
+def _convention_note(convention: Convention) -> str:
+    """Why a whole transposed weight gradient is a classic: the other forward equation."""
+    other = "Z = W A + b" if convention.weight_is_transposed else "Z = W^T A + W_0, as in 6.390"
+    return (
+        f" (it is the gradient for {other}; the {convention.name} convention is "
+        f"{convention.equations[0]})"
+    )
+
+
+def _is_weight_target(lhs: Node, network: Network) -> bool:
+    node = _target_node(lhs)
     return (
         isinstance(node, Scripted)
         and isinstance(node.base, Name)
-        and node.base.text in ("W", "w")
+        and node.base.text in spellings(network)["weight"]
         and node.sub is None
     )
 
 
-def _derivative_edits(checker, rhs, paths, lhs_index) -> Iterator[Edit]:
+def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
     """Drop an f'(..) factor; add f'(Z^l) ⊙ in front."""
     for path, node in paths:
         if isinstance(node, Product | Elementwise):
@@ -1046,23 +1103,28 @@ def _derivative_edits(checker, rhs, paths, lhs_index) -> Iterator[Edit]:
                     ("extra_factor",),
                 )
     if lhs_index is not None:
-        z = Scripted(Name("Z"), None, lhs_index)
-        f_prime = Primed(Group(Scripted(Name("f"), None, lhs_index), "{"))
+        convention = checker.check.network.declaration
+        letter, pre = convention.activation_letter, convention.names.pre_activation
+        z = Scripted(Name(pre), None, lhs_index)
+        f_prime = Primed(Group(Scripted(Name(letter), None, lhs_index), "{"))
         added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
+        at = lhs_index.expr
+        shown = to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
         yield Edit(
             added,
-            "the activation's derivative f'(Z) is missing (multiply entrywise by it)",
+            f"the activation's derivative {shown} is missing (multiply entrywise by it)",
             ("missing_factor",),
         )
 
 
 def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
     """Replace one factor by another quantity of the network; swap Z and A in arguments."""
-    candidates = _candidate_factors(lhs_index)
+    network = checker.check.network
+    candidates = _candidate_factors(lhs_index, network)
+    named = _named_factors(network)
     for path, node in paths:
-        if not isinstance(node, Scripted | DerivativeOf | Name) or not path:
-            continue
-        if isinstance(node, Name) and node.text not in ("x", "y", "g"):
+        replaceable = isinstance(node, Scripted | DerivativeOf) or _is_gradient_name(node)
+        if not path or not (replaceable or isinstance(node, Name) and node.text in named):
             continue
         for candidate in candidates:
             if candidate == node:
@@ -1072,18 +1134,20 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
                 f"the factor {_source(checker, node)} should be {_show(candidate, notation)}",
                 ("wrong_factor",),
             )
+    spelling = spellings(network)
+    pairs = list(zip(spelling["pre_activation"], spelling["activation"], strict=False))
+    swapped_letter = {**dict(pairs), **{act: pre for pre, act in pairs}}
     swaps: dict = {}
     for path, node in paths:
         if (
             isinstance(node, Scripted)
             and isinstance(node.base, Name)
-            and node.base.text in ("Z", "A")
+            and node.base.text in swapped_letter
             and node.index is not None
         ):
             swaps.setdefault(node, []).append(path)
     for node, where in swaps.items():
-        other = "A" if node.base.text == "Z" else "Z"
-        new = replace(node, base=Name(other))
+        new = replace(node, base=Name(swapped_letter[node.base.text]))
         edited = rhs
         for path in where:
             edited = _replace_at(edited, path, new)
@@ -1095,24 +1159,33 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
         )
 
 
-def _candidate_factors(lhs_index: Index | None) -> list[Node]:
+def _candidate_factors(lhs_index: Index | None, network: Network) -> list[Node]:
+    """The quantities near the target's layer, in the convention's names and gradients."""
     if lhs_index is None:
         return []
-    index = lhs_index
+    convention = network.declaration
+    names = convention.names
 
-    def at(shift: int) -> Index:
-        return replace(index, expr=index.expr + shift)
+    def at(letter: str, shift: int) -> Scripted:
+        return Scripted(Name(letter), None, replace(lhs_index, expr=lhs_index.expr + shift))
 
-    loss = Name("L")
+    def gradient(by: Node) -> Node:
+        if convention.gradient_names == "d-prefix":
+            return Product((Name("d"), by))
+        if convention.gradient_names == "nabla":
+            return Product((Nabla(by), Name(names.cost)))
+        return DerivativeOf(Name(names.loss), by)
+
+    pre, act = names.pre_activation, names.activation
     return [
-        Scripted(Name("A"), None, at(-1)),
-        Scripted(Name("A"), None, at(0)),
-        Scripted(Name("Z"), None, at(0)),
-        Scripted(Name("W"), None, at(0)),
-        Scripted(Name("W"), None, at(1)),
-        DerivativeOf(loss, Scripted(Name("Z"), None, at(0))),
-        DerivativeOf(loss, Scripted(Name("Z"), None, at(1))),
-        DerivativeOf(loss, Scripted(Name("A"), None, at(0))),
+        at(act, -1),
+        at(act, 0),
+        at(pre, 0),
+        at(names.weight, 0),
+        at(names.weight, 1),
+        gradient(at(pre, 0)),
+        gradient(at(pre, 1)),
+        gradient(at(act, 0)),
     ]
 
 
@@ -1126,6 +1199,11 @@ def _show(node: Node, notation: Notation) -> str:
         return f"{node.base.text}{sub}{sup}"
     if isinstance(node, DerivativeOf) and node.num is not None:
         return f"\\frac{{\\partial {notation.loss}}}{{\\partial {_show(node.den, notation)}}}"
+    if _is_gradient_name(node):
+        first, second = node.factors
+        if isinstance(first, Nabla):
+            return f"\\nabla_{{{_show(first.wrt, notation)}}} {_show(second, notation)}"
+        return f"d{_show(second, notation)}"
     if isinstance(node, Name):
         return node.text
     return "?"

@@ -159,7 +159,7 @@ def test_spellings_and_targets(mit_network, equation, correct):
         ),
         (
             r"\frac{\partial L}{\partial Z^l} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}",
-            "f'",
+            r"{f^{l}}'\left(Z^{l}\right) is missing",
             "missing_factor",
         ),
     ],
@@ -205,6 +205,83 @@ def test_verdict_markdown_renders_in_katex(mit_network, equation):
 
     markdown = verify(mit_network, equation)._repr_markdown_()
     assert "$$" in markdown and katex_failures(markdown) == []
+
+
+def _ng(batch):
+    return Network(
+        [Layer(3, "tanh"), Layer(4, "relu"), Layer(1, "sigmoid")], 4, "nll", "ng", batch=batch
+    )
+
+
+def _goodfellow(batch):
+    layers = [Layer(3, "tanh"), Layer(4, "relu"), Layer(2, "sigmoid")]
+    return Network(layers, 3, "nll", "goodfellow", batch=batch)
+
+
+@pytest.mark.parametrize(
+    ("network", "equation", "says", "error_class"),
+    [
+        (
+            _ng(6),
+            r"dZ^{[l]} = W^{[l+1]T}dZ^{[l+1]}",
+            r"g^{[l]\prime}\left(Z^{[l]}\right) is missing",
+            "missing_factor",
+        ),
+        (
+            _ng(6),
+            r"dZ^{[l]} = W^{[l+1]T}dZ^{[l+1]} * g^{[l]\prime}(A^{[l]})",
+            "A^{[l]} should be Z^{[l]}",
+            "wrong_factor",
+        ),
+        (
+            _ng(None),
+            r"dW^{[l]} = dA^{[l]} A^{[l-1]T}",
+            "dA^{[l]} should be dZ^{[l]}",
+            "wrong_factor",
+        ),
+        (
+            _ng(6),
+            r"dW^{[l]} = \frac{1}{m} A^{[l-1]} dZ^{[l]T}",
+            "the ng convention is Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}",
+            "convention_mismatch",
+        ),
+        (
+            _ng(6),
+            r"dW^{[l]} = \frac{1}{m} A^{[l-1]T} dZ^{[l]}",
+            "dZ^{[l]} are in the wrong order",
+            "swapped_order",
+        ),
+        (
+            _goodfellow(None),
+            r"\nabla_{a^{(k)}} J = g \odot f'(h^{(k)})",
+            "h^{(k)} should be a^{(k)}",
+            "wrong_factor",
+        ),
+        (
+            _goodfellow(None),
+            r"\nabla_{a^{(k)}} J = W^{(k+1)\top} \nabla_{a^{(k+1)}} J",
+            r"f^{(k)\prime}\left(a^{(k)}\right) is missing",
+            "missing_factor",
+        ),
+        (
+            _goodfellow("m"),
+            r"\nabla_{W^{(k)}} J = g a^{(k-1)\top}",
+            r"a^{(k-1)\top} should be h^{(k-1)}",
+            "wrong_factor",
+        ),
+        (
+            _goodfellow(None),
+            r"\nabla_{W^{(k)}} J = \nabla_{h^{(k)}} J h^{(k-1)\top}",
+            r"should be \nabla_{a^{(k)}} J",
+            "wrong_factor",
+        ),
+    ],
+)
+def test_diagnosis_is_named_in_the_conventions_own_names(network, equation, says, error_class):
+    verdict = verify(network, equation)
+    assert not verdict.correct
+    assert verdict.diagnosis and says in verdict.diagnosis, verdict.reason
+    assert error_class in verdict.error_class
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -389,7 +466,7 @@ def test_a_dropped_relu_step_is_caught_in_units_of_size_1(convention, depth, bat
     right, dropped = DROPPED_STEP[convention]
     assert verify(network, right).correct
     verdict = verify(network, dropped)
-    assert not verdict.correct, verdict.reason
+    assert not verdict.correct and "missing_factor" in verdict.error_class, verdict.reason
 
 
 def test_a_dropped_relu_step_is_caught_before_a_wider_layer():
