@@ -326,28 +326,31 @@ class Apply(Expr):
 
 
 @dataclass(frozen=True)
-class Softmax(Expr):
-    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column; of each column of a matrix."""
+class _OfOne(Expr):
+    """A node over one matrix, ``arg``, rebuilt as the same kind of node."""
 
     arg: Expr
-
-    @property
-    def shape(self) -> Shape:
-        return self.arg.shape
 
     @property
     def children(self) -> tuple[Expr, ...]:
         return (self.arg,)
 
     def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Softmax(children[0])
+        return type(self)(children[0])
 
 
 @dataclass(frozen=True)
-class Diag(Expr):
-    """diag(v): the square matrix with the column v on its diagonal."""
+class Softmax(_OfOne):
+    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column; of each column of a matrix."""
 
-    arg: Expr
+    @property
+    def shape(self) -> Shape:
+        return self.arg.shape
+
+
+@dataclass(frozen=True)
+class Diag(_OfOne):
+    """diag(v): the square matrix with the column v on its diagonal."""
 
     def __post_init__(self) -> None:
         if not is_column(self.arg.shape):
@@ -357,55 +360,29 @@ class Diag(Expr):
     def shape(self) -> Shape:
         return (self.arg.shape[0], self.arg.shape[0])
 
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Diag(children[0])
-
 
 @dataclass(frozen=True)
-class Sum(Expr):
+class Sum(_OfOne):
     """The sum of all entries, a scalar."""
 
-    arg: Expr
-
     @property
     def shape(self) -> Shape:
         return SCALAR
 
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return Sum(children[0])
-
 
 @dataclass(frozen=True)
-class SquaredNorm(Expr):
+class SquaredNorm(_OfOne):
     """||X||^2, the sum of squared entries (Frobenius norm squared), a scalar."""
 
-    arg: Expr
-
     @property
     def shape(self) -> Shape:
         return SCALAR
 
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return SquaredNorm(children[0])
-
 
 @dataclass(frozen=True)
-class _OfSquare(Expr):
+class _OfSquare(_OfOne):
     """A function of one square matrix; subclasses name it and give its shape."""
 
-    arg: Expr
     what: ClassVar[str] = ""
     scalar: ClassVar[bool] = True
 
@@ -416,13 +393,6 @@ class _OfSquare(Expr):
     @property
     def shape(self) -> Shape:
         return SCALAR if self.scalar else self.arg.shape
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return (self.arg,)
-
-    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
-        return type(self)(children[0])
 
 
 @dataclass(frozen=True)
