@@ -78,6 +78,29 @@ ATOL = 1e-9
 _LOSS_TEXTS = ("L", "J", "loss", "ell", "E", "C")
 
 
+MATH_OPEN, MATH_CLOSE = "\x02", "\x03"
+
+
+def math(tex: str) -> str:
+    """A piece of LaTeX inside a sentence: as it is in text and JSON, $...$ in Markdown."""
+    return f"{MATH_OPEN}{tex}{MATH_CLOSE}"
+
+
+def as_text(sentence: str) -> str:
+    """The sentence with its LaTeX as it is (the CLI and JSON ``reason``)."""
+    return sentence.replace(MATH_OPEN, "").replace(MATH_CLOSE, "")
+
+
+def as_markdown(sentence: str) -> str:
+    """The sentence with its LaTeX in $...$, for Markdown and notebooks."""
+    return sentence.replace(MATH_OPEN, "$").replace(MATH_CLOSE, "$")
+
+
+def layers_text(layers: tuple[str, ...]) -> str:
+    """ "layer 2", "layer L = 2", "layers 1, 2, 3"."""
+    return f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+
+
 class VerifyError(MatcalcError):
     """An equation that cannot be checked: no '=', a left side that is not a derivative..."""
 
@@ -96,6 +119,7 @@ class Verdict:
     equation: str = ""
     shape: str = ""
     where: str | None = None
+    reason_markdown: str = field(default="", repr=False, compare=False)
 
     @property
     def correct(self) -> bool:
@@ -122,7 +146,7 @@ class Verdict:
         """Plain text for a terminal."""
         lines = [f"{self.verdict}: {self.reason}"]
         if self.layers:
-            lines.append(f"checked at layers {', '.join(self.layers)}")
+            lines.append(f"checked at {layers_text(self.layers)}")
         if not self.correct:
             lines.append(f"expected: {self.target} = {self.expected}")
             if self.where:
@@ -133,8 +157,9 @@ class Verdict:
         mark = "✅" if self.correct else "❌"
         text = f"{mark} **{self.verdict}**"
         if self.layers:
-            text += f" (layers {', '.join(self.layers)})"
-        text += f"\n\n{self.reason}\n\n$$\n{self.target} = {self.expected}\n$$\n"
+            text += f" ({layers_text(self.layers)})"
+        reason = self.reason_markdown or self.reason
+        text += f"\n\n{reason}\n\n$$\n{self.target} = {self.expected}\n$$\n"
         if self.where and not self.correct:
             text += f"\nwhere\n\n$$\n{self.where}\n$$\n"
         return text
@@ -592,7 +617,7 @@ def _expected(
     ``where`` gives the dL/dZ of the target's layer that the formula refers to."""
     if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
         symbolic = Network(
-            (Layer(None, "f"),),
+            (Layer(None, check.network.declaration.activation_letter),),
             None,
             check.network.loss,
             check.network.convention,
@@ -634,7 +659,7 @@ def _expected(
                     f"{to_latex(relabel(recursion, index_map), notation)}"
                 )
                 if derivation.network.symbolic and node.den.index == LAYER:
-                    index = layer_index(index_map(LAYER), notation)
+                    index = layer_index(index_map(LAYER), notation.with_(layer_style="plain"))
                     where += f"\\quad ({index} < L)"
             break
     return (
@@ -725,24 +750,29 @@ def verify(network: Network, equation: str) -> Verdict:
             classes = ("shape_mismatch", *classes)
         if diagnosis:
             reason = f"{reason}; {diagnosis}"
+        reason += instance_note
         return Verdict(
             "incorrect",
             target_text,
-            reason + instance_note,
+            as_text(reason),
             expected,
             display.layers(outcome.layers, target),
-            diagnosis,
+            diagnosis and as_text(diagnosis),
             classes,
             equation,
             shape_text,
             where,
+            as_markdown(reason),
         )
     checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
+    reason = (
+        f"both sides agree in shape ({math(shape_text)}) and in value at {layers_text(checked)}"
+        + instance_note
+    )
     return Verdict(
         "correct",
         target_text,
-        f"both sides agree in shape ({shape_text}) and in value at every layer checked"
-        + instance_note,
+        as_text(reason),
         expected,
         checked,
         None,
@@ -750,6 +780,7 @@ def verify(network: Network, equation: str) -> Verdict:
         equation,
         shape_text,
         where,
+        as_markdown(reason),
     )
 
 
@@ -824,17 +855,19 @@ class _Display:
 def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -> str:
     if outcome.shape_problem is not None:
         k, error = outcome.shape_problem
+        target = f"{math(target_text)} is {math(shape_text)}"
         if error is not None:
             return (
-                f"shapes do not fit: {error.operation}: {display.expr(error.left, k)} is "
-                f"{display.shape(error.left.shape, k)} but {display.expr(error.right, k)} is "
-                f"{display.shape(error.right.shape, k)}; {target_text} is {shape_text}"
+                f"shapes do not fit: {error.operation}: {math(display.expr(error.left, k))} is "
+                f"{math(display.shape(error.left.shape, k))} but "
+                f"{math(display.expr(error.right, k))} is "
+                f"{math(display.shape(error.right.shape, k))}; {target}"
             )
         got = checker.resolve(rhs, checker.check.generic, k).shape
-        return f"the right side is {display.shape(got, k)} but {target_text} is {shape_text}"
+        return f"the right side is {math(display.shape(got, k))} but {target}"
     k = outcome.value_problem
     where = f" at layer {k}" if k is not None else ""
-    return f"the shapes fit but the values differ from {target_text}{where}"
+    return f"the shapes fit but the values differ from {math(target_text)}{where}"
 
 
 # ------------------------------------------------------------------------------ diagnosis
@@ -892,8 +925,9 @@ def _replace_at(node: Node, path: tuple, new: Node) -> Node:
 
 
 def _source(checker: _Checker, node: Node) -> str:
+    """The user's LaTeX of a piece of the formula, marked as math for the reason."""
     if node.start >= 0:
-        return checker.text[node.start : node.end].strip()
+        return math(checker.text[node.start : node.end].strip())
     return "?"
 
 
@@ -1055,23 +1089,23 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     mean = Frac(Number(Fraction(1)), Name(letter))
     yield Edit(
         Product((mean, Group(rhs, "("))),
-        f"the 1/{letter} of the mean over the batch is missing (J is the mean of the {size} "
-        "per-example losses)",
+        f"the {math('1/' + letter)} of the mean over the batch is missing ({math('J')} is the "
+        f"mean of the {math(size)} per-example losses)",
         ("wrong_scale", "missing_batch_mean"),
     )
     yield Edit(
         Product((Name(letter), Group(rhs, "("))),
-        f"the 1/{letter} of the mean over the batch is there once too often",
+        f"the {math('1/' + letter)} of the mean over the batch is there once too often",
         ("wrong_scale", "extra_batch_mean"),
     )
 
 
 def _convention_note(convention: Convention) -> str:
     """Why a whole transposed weight gradient is a classic: the other forward equation."""
-    other = "Z = W A + b" if convention.weight_is_transposed else "Z = W^T A + W_0, as in 6.390"
+    other = "Z = W A + b" if convention.weight_is_transposed else "Z = W^T A + W_0"
     return (
-        f" (it is the gradient for {other}; the {convention.name} convention is "
-        f"{convention.equations[0]})"
+        f" (it is the gradient for {math(other)}; the {convention.name} convention is "
+        f"{math(convention.equations[0])})"
     )
 
 
@@ -1096,7 +1130,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
                 if not rest:
                     continue
                 new = rest[0] if len(rest) == 1 else type(node)(rest)
-                applied = checker.text[factor.start : node.factors[i + 1].end].strip()
+                applied = math(checker.text[factor.start : node.factors[i + 1].end].strip())
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {applied} should not be there",
@@ -1109,7 +1143,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         f_prime = Primed(Group(Scripted(Name(letter), None, lhs_index), "{"))
         added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
         at = lhs_index.expr
-        shown = to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
+        shown = math(to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation))
         yield Edit(
             added,
             f"the activation's derivative {shown} is missing (multiply entrywise by it)",
@@ -1190,20 +1224,22 @@ def _candidate_factors(lhs_index: Index | None, network: Network) -> list[Node]:
 
 
 def _show(node: Node, notation: Notation) -> str:
-    """LaTeX of a constructed piece of syntax, in the user's notation."""
-    from matcalc.printers.latex import layer_index
+    """LaTeX of a constructed piece of syntax, in the user's notation, marked as math."""
+    return math(_show_tex(node, notation))
 
+
+def _show_tex(node: Node, notation: Notation) -> str:
     if isinstance(node, Scripted) and isinstance(node.base, Name):
         sub = f"_{{{_sub_text(node.sub)}}}" if node.sub is not None else ""
         sup = f"^{{{layer_index(node.index.expr, notation)}}}" if node.index else ""
         return f"{node.base.text}{sub}{sup}"
     if isinstance(node, DerivativeOf) and node.num is not None:
-        return f"\\frac{{\\partial {notation.loss}}}{{\\partial {_show(node.den, notation)}}}"
+        return f"\\frac{{\\partial {notation.loss}}}{{\\partial {_show_tex(node.den, notation)}}}"
     if _is_gradient_name(node):
         first, second = node.factors
         if isinstance(first, Nabla):
-            return f"\\nabla_{{{_show(first.wrt, notation)}}} {_show(second, notation)}"
-        return f"d{_show(second, notation)}"
+            return f"\\nabla_{{{_show_tex(first.wrt, notation)}}} {_show_tex(second, notation)}"
+        return f"d{_show_tex(second, notation)}"
     if isinstance(node, Name):
         return node.text
     return "?"

@@ -191,22 +191,6 @@ def test_verdict_renders_in_a_notebook(mit_network):
     assert "incorrect" in verdict._repr_markdown_()
 
 
-@pytest.mark.parametrize(
-    "equation",
-    [
-        NOTATION_2["equation"],
-        CASES[0]["equation"],
-        r"\frac{\partial J}{\partial W^{[\ell]}} = A^{[\ell-1]} \frac{\partial J}{\partial Z^{[\ell]}}",
-        r"\frac{\partial L}{\partial Z^{1}} = \operatorname{diag}(Z^1) W^2 \frac{\partial L}{\partial Z^2}",
-    ],
-)
-def test_verdict_markdown_renders_in_katex(mit_network, equation):
-    from printers.test_markdown import katex_failures
-
-    markdown = verify(mit_network, equation)._repr_markdown_()
-    assert "$$" in markdown and katex_failures(markdown) == []
-
-
 def _ng(batch):
     return Network(
         [Layer(3, "tanh"), Layer(4, "relu"), Layer(1, "sigmoid")], 4, "nll", "ng", batch=batch
@@ -282,6 +266,62 @@ def test_diagnosis_is_named_in_the_conventions_own_names(network, equation, says
     assert not verdict.correct
     assert verdict.diagnosis and says in verdict.diagnosis, verdict.reason
     assert error_class in verdict.error_class
+
+
+@pytest.mark.parametrize(
+    ("network", "equation"),
+    [
+        (None, NOTATION_2["equation"]),
+        (None, CASES[0]["equation"]),
+        (
+            None,
+            r"\frac{\partial J}{\partial W^{[\ell]}} = A^{[\ell-1]} \frac{\partial J}{\partial Z^{[\ell]}}",
+        ),
+        (
+            None,
+            r"\frac{\partial L}{\partial Z^{1}} = \operatorname{diag}(Z^1) W^2 \frac{\partial L}{\partial Z^2}",
+        ),
+        (None, r"\frac{\partial L}{\partial Z^l} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}"),
+        (
+            None,
+            r"\frac{\partial L}{\partial W^l} = \frac{\partial L}{\partial Z^l} \left(A^{l-1}\right)^T",
+        ),
+        (_ng(6), r"dW^{[l]} = \frac{1}{m} A^{[l-1]} dZ^{[l]T}"),
+        (_ng(6), r"dW^{[2]} = dZ^{[2]} A^{[1]T}"),
+        (_goodfellow(None), r"\nabla_{a^{(k)}} J = W^{(k+1)\top} \nabla_{a^{(k+1)}} J"),
+    ],
+)
+def test_verdict_markdown_renders_in_katex(mit_network, network, equation):
+    from printers.test_markdown import formulas, katex_failures
+
+    verdict = verify(network or mit_network, equation)
+    markdown = verdict._repr_markdown_()
+    assert "$$" in markdown and katex_failures(markdown) == []
+    reason = markdown.split("\n\n")[1]
+    assert formulas(reason), reason
+    assert verdict.reason == reason.replace("$", "")
+    assert "$" not in verdict.to_json() and "\x02" not in verdict.to_json()
+
+
+@pytest.mark.parametrize(
+    ("equation", "checked"),
+    [
+        (r"\frac{\partial L}{\partial W^2} = A^1 (\frac{\partial L}{\partial Z^2})^T", "layer 2"),
+        (
+            r"\frac{\partial L}{\partial W^L} = A^{L-1} (\frac{\partial L}{\partial Z^L})^T",
+            "layer L = 3",
+        ),
+        (
+            r"\frac{\partial L}{\partial W^l} = A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+            "layers 1, 2, 3",
+        ),
+    ],
+)
+def test_the_verdict_says_which_layer_was_checked(mit_network, equation, checked):
+    verdict = verify(mit_network, equation)
+    assert verdict.reason.endswith(f"in value at {checked}")
+    assert f"checked at {checked}\n" in verdict.summary() + "\n"
+    assert f"({checked})" in verdict._repr_markdown_()
 
 
 # ------------------------------------------------------------------------------ CLI
