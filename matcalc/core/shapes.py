@@ -20,7 +20,6 @@ Shape = tuple[Dim, Dim]
 
 LAYER = sympy.Symbol("l", integer=True)
 DEPTH = sympy.Symbol("L", integer=True, positive=True)
-BATCH = sympy.Symbol("K", integer=True, positive=True)
 INPUT_SIZE = sympy.IndexedBase("m")
 LAYER_SIZE = sympy.IndexedBase("n")
 

@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 LAYER_STYLES = {"plain": "{}", "paren": "({})", "bracket": "[{}]"}
 GRADIENT_STYLES = ("fraction", "d-prefix", "nabla")
 ONES_STYLES = ("vector", "sum")
-LOSS_NAMES = (r"\mathcal{L}", "L", r"\text{loss}", "J")
 DERIVATIVE_STYLES = ("closed", "prime", "diag")
 SIZE_STYLES = ("mn", "d", "n")
 
@@ -94,6 +93,10 @@ class Notation:
             raise ValueError(
                 f"derivative {self.derivative!r}: one of {', '.join(DERIVATIVE_STYLES)}"
             )
+        if self.gradients not in GRADIENT_STYLES:
+            raise ValueError(f"gradients {self.gradients!r}: one of {', '.join(GRADIENT_STYLES)}")
+        if self.ones not in ONES_STYLES:
+            raise ValueError(f"ones {self.ones!r}: one of {', '.join(ONES_STYLES)}")
 
     @classmethod
     def of(cls, convention: Convention) -> Notation:
