@@ -81,7 +81,7 @@ _LOSS_TEXTS = ("L", "J", "loss", "ell", "E", "C")
 MATH_OPEN, MATH_CLOSE = "\x02", "\x03"
 
 
-def math(tex: str) -> str:
+def inline_math(tex: str) -> str:
     """A piece of LaTeX inside a sentence: as it is in text and JSON, $...$ in Markdown."""
     return f"{MATH_OPEN}{tex}{MATH_CLOSE}"
 
@@ -97,7 +97,7 @@ def as_markdown(sentence: str) -> str:
 
 
 def layers_text(layers: tuple[str, ...]) -> str:
-    """ "layer 2", "layer L = 2", "layers 1, 2, 3"."""
+    """The layers checked, in words: layer 2, layer L = 2, layers 1, 2, 3."""
     return f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
 
 
@@ -766,7 +766,7 @@ def verify(network: Network, equation: str) -> Verdict:
         )
     checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
     reason = (
-        f"both sides agree in shape ({math(shape_text)}) and in value at {layers_text(checked)}"
+        f"both sides agree in shape ({inline_math(shape_text)}) and in value at {layers_text(checked)}"
         + instance_note
     )
     return Verdict(
@@ -855,19 +855,19 @@ class _Display:
 def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -> str:
     if outcome.shape_problem is not None:
         k, error = outcome.shape_problem
-        target = f"{math(target_text)} is {math(shape_text)}"
+        target = f"{inline_math(target_text)} is {inline_math(shape_text)}"
         if error is not None:
             return (
-                f"shapes do not fit: {error.operation}: {math(display.expr(error.left, k))} is "
-                f"{math(display.shape(error.left.shape, k))} but "
-                f"{math(display.expr(error.right, k))} is "
-                f"{math(display.shape(error.right.shape, k))}; {target}"
+                f"shapes do not fit: {error.operation}: {inline_math(display.expr(error.left, k))} is "
+                f"{inline_math(display.shape(error.left.shape, k))} but "
+                f"{inline_math(display.expr(error.right, k))} is "
+                f"{inline_math(display.shape(error.right.shape, k))}; {target}"
             )
         got = checker.resolve(rhs, checker.check.generic, k).shape
-        return f"the right side is {math(display.shape(got, k))} but {target}"
+        return f"the right side is {inline_math(display.shape(got, k))} but {target}"
     k = outcome.value_problem
     where = f" at layer {k}" if k is not None else ""
-    return f"the shapes fit but the values differ from {math(target_text)}{where}"
+    return f"the shapes fit but the values differ from {inline_math(target_text)}{where}"
 
 
 # ------------------------------------------------------------------------------ diagnosis
@@ -927,7 +927,7 @@ def _replace_at(node: Node, path: tuple, new: Node) -> Node:
 def _source(checker: _Checker, node: Node) -> str:
     """The user's LaTeX of a piece of the formula, marked as math for the reason."""
     if node.start >= 0:
-        return math(checker.text[node.start : node.end].strip())
+        return inline_math(checker.text[node.start : node.end].strip())
     return "?"
 
 
@@ -1089,13 +1089,13 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     mean = Frac(Number(Fraction(1)), Name(letter))
     yield Edit(
         Product((mean, Group(rhs, "("))),
-        f"the {math('1/' + letter)} of the mean over the batch is missing ({math('J')} is the "
-        f"mean of the {math(size)} per-example losses)",
+        f"the {inline_math('1/' + letter)} of the mean over the batch is missing ({inline_math('J')} is the "
+        f"mean of the {inline_math(size)} per-example losses)",
         ("wrong_scale", "missing_batch_mean"),
     )
     yield Edit(
         Product((Name(letter), Group(rhs, "("))),
-        f"the {math('1/' + letter)} of the mean over the batch is there once too often",
+        f"the {inline_math('1/' + letter)} of the mean over the batch is there once too often",
         ("wrong_scale", "extra_batch_mean"),
     )
 
@@ -1104,8 +1104,8 @@ def _convention_note(convention: Convention) -> str:
     """Why a whole transposed weight gradient is a classic: the other forward equation."""
     other = "Z = W A + b" if convention.weight_is_transposed else "Z = W^T A + W_0"
     return (
-        f" (it is the gradient for {math(other)}; the {convention.name} convention is "
-        f"{math(convention.equations[0])})"
+        f" (it is the gradient for {inline_math(other)}; the {convention.name} convention is "
+        f"{inline_math(convention.equations[0])})"
     )
 
 
@@ -1130,7 +1130,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
                 if not rest:
                     continue
                 new = rest[0] if len(rest) == 1 else type(node)(rest)
-                applied = math(checker.text[factor.start : node.factors[i + 1].end].strip())
+                applied = inline_math(checker.text[factor.start : node.factors[i + 1].end].strip())
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {applied} should not be there",
@@ -1143,7 +1143,9 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         f_prime = Primed(Group(Scripted(Name(letter), None, lhs_index), "{"))
         added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
         at = lhs_index.expr
-        shown = math(to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation))
+        shown = inline_math(
+            to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
+        )
         yield Edit(
             added,
             f"the activation's derivative {shown} is missing (multiply entrywise by it)",
@@ -1225,7 +1227,7 @@ def _candidate_factors(lhs_index: Index | None, network: Network) -> list[Node]:
 
 def _show(node: Node, notation: Notation) -> str:
     """LaTeX of a constructed piece of syntax, in the user's notation, marked as math."""
-    return math(_show_tex(node, notation))
+    return inline_math(_show_tex(node, notation))
 
 
 def _show_tex(node: Node, notation: Notation) -> str:

@@ -134,63 +134,6 @@ def test_spellings_and_targets(mit_network, equation, correct):
     assert verify(mit_network, equation).correct == correct
 
 
-@pytest.mark.parametrize(
-    ("equation", "says", "error_class"),
-    [
-        (
-            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left((W^{l+1})^T \frac{\partial L}{\partial Z^{l+1}}\right)",
-            "extra transpose on",
-            "extra_transpose",
-        ),
-        (
-            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left(W^{l} \frac{\partial L}{\partial Z^{l+1}}\right)",
-            "W^{l+1}",
-            "wrong_layer",
-        ),
-        (
-            r"\frac{\partial L}{\partial W^l} = -A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
-            "sign",
-            "wrong_sign",
-        ),
-        (
-            r"\frac{\partial L}{\partial W^l} = 2 A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
-            "should not be there",
-            "wrong_scale",
-        ),
-        (
-            r"\frac{\partial L}{\partial Z^l} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}",
-            r"{f^{l}}'\left(Z^{l}\right) is missing",
-            "missing_factor",
-        ),
-    ],
-)
-def test_diagnosis_names_the_edit(mit_network, equation, says, error_class):
-    verdict = verify(mit_network, equation)
-    assert not verdict.correct
-    assert says in verdict.diagnosis and error_class in verdict.error_class
-
-
-@pytest.mark.parametrize(
-    ("equation", "message"),
-    [
-        (r"\frac{\partial L}{\partial W^l}", "equation"),
-        (r"A^l = A^l", "left side"),
-        (r"\frac{\partial L}{\partial W^7} = A^6", "no layer"),
-        (r"\frac{\partial L}{\partial W^l} = B^{l}", "unknown symbol B"),
-        (r"\frac{\partial L}{\partial W^k} = A^{k-1}", "layer index k"),
-    ],
-)
-def test_bad_equations_are_clean_errors(mit_network, equation, message):
-    with pytest.raises(MatcalcError, match=message):
-        verify(mit_network, equation)
-
-
-def test_verdict_renders_in_a_notebook(mit_network):
-    verdict = verify(mit_network, NOTATION_2["equation"])
-    assert verdict._repr_latex_().startswith("$$")
-    assert "incorrect" in verdict._repr_markdown_()
-
-
 def _ng(batch):
     return Network(
         [Layer(3, "tanh"), Layer(4, "relu"), Layer(1, "sigmoid")], 4, "nll", "ng", batch=batch
@@ -205,6 +148,36 @@ def _goodfellow(batch):
 @pytest.mark.parametrize(
     ("network", "equation", "says", "error_class"),
     [
+        (
+            None,
+            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left((W^{l+1})^T \frac{\partial L}{\partial Z^{l+1}}\right)",
+            "extra transpose on",
+            "extra_transpose",
+        ),
+        (
+            None,
+            r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot \left(W^{l} \frac{\partial L}{\partial Z^{l+1}}\right)",
+            "W^{l+1}",
+            "wrong_layer",
+        ),
+        (
+            None,
+            r"\frac{\partial L}{\partial W^l} = -A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+            "sign",
+            "wrong_sign",
+        ),
+        (
+            None,
+            r"\frac{\partial L}{\partial W^l} = 2 A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+            "should not be there",
+            "wrong_scale",
+        ),
+        (
+            None,
+            r"\frac{\partial L}{\partial Z^l} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}",
+            r"{f^{l}}'\left(Z^{l}\right) is missing",
+            "missing_factor",
+        ),
         (
             _ng(6),
             r"dZ^{[l]} = W^{[l+1]T}dZ^{[l+1]}",
@@ -261,11 +234,34 @@ def _goodfellow(batch):
         ),
     ],
 )
-def test_diagnosis_is_named_in_the_conventions_own_names(network, equation, says, error_class):
-    verdict = verify(network, equation)
+def test_diagnosis_names_the_edit_in_the_conventions_own_names(
+    mit_network, network, equation, says, error_class
+):
+    verdict = verify(network or mit_network, equation)
     assert not verdict.correct
     assert verdict.diagnosis and says in verdict.diagnosis, verdict.reason
     assert error_class in verdict.error_class
+
+
+@pytest.mark.parametrize(
+    ("equation", "message"),
+    [
+        (r"\frac{\partial L}{\partial W^l}", "equation"),
+        (r"A^l = A^l", "left side"),
+        (r"\frac{\partial L}{\partial W^7} = A^6", "no layer"),
+        (r"\frac{\partial L}{\partial W^l} = B^{l}", "unknown symbol B"),
+        (r"\frac{\partial L}{\partial W^k} = A^{k-1}", "layer index k"),
+    ],
+)
+def test_bad_equations_are_clean_errors(mit_network, equation, message):
+    with pytest.raises(MatcalcError, match=message):
+        verify(mit_network, equation)
+
+
+def test_verdict_renders_in_a_notebook(mit_network):
+    verdict = verify(mit_network, NOTATION_2["equation"])
+    assert verdict._repr_latex_().startswith("$$")
+    assert "incorrect" in verdict._repr_markdown_()
 
 
 @pytest.mark.parametrize(
