@@ -766,8 +766,8 @@ def verify(network: Network, equation: str) -> Verdict:
         )
     checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
     reason = (
-        f"both sides agree in shape ({inline_math(shape_text)}) and in value at {layers_text(checked)}"
-        + instance_note
+        f"both sides agree in shape ({inline_math(shape_text)}) and in value at "
+        f"{layers_text(checked)}{instance_note}"
     )
     return Verdict(
         "correct",
@@ -858,7 +858,8 @@ def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -
         target = f"{inline_math(target_text)} is {inline_math(shape_text)}"
         if error is not None:
             return (
-                f"shapes do not fit: {error.operation}: {inline_math(display.expr(error.left, k))} is "
+                f"shapes do not fit: {error.operation}: "
+                f"{inline_math(display.expr(error.left, k))} is "
                 f"{inline_math(display.shape(error.left.shape, k))} but "
                 f"{inline_math(display.expr(error.right, k))} is "
                 f"{inline_math(display.shape(error.right.shape, k))}; {target}"
@@ -1089,8 +1090,8 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     mean = Frac(Number(Fraction(1)), Name(letter))
     yield Edit(
         Product((mean, Group(rhs, "("))),
-        f"the {inline_math('1/' + letter)} of the mean over the batch is missing ({inline_math('J')} is the "
-        f"mean of the {inline_math(size)} per-example losses)",
+        f"the {inline_math('1/' + letter)} of the mean over the batch is missing "
+        f"({inline_math('J')} is the mean of the {inline_math(size)} per-example losses)",
         ("wrong_scale", "missing_batch_mean"),
     )
     yield Edit(
