@@ -36,7 +36,7 @@ from matcalc.core.expr import (
     substitute,
     transpose,
 )
-from matcalc.core.shapes import index_text
+from matcalc.core.shapes import Shape, index_text
 from matcalc.engine.rules import (
     REWRITES,
     NoRuleError,
@@ -115,8 +115,8 @@ def _note(used: list[Rule] | None, rule: Rule) -> None:
 # ----------------------------------------------------------------------- network results
 
 
-def d(num: Expr, den: Expr, shape=None) -> Derivative:
-    """The derivative dnum/dden as a named quantity."""
+def d(num: Expr, den: Expr, shape: Shape | None = None) -> Derivative:
+    """The derivative dnum/dden as a named quantity (``shape`` where the layout gives none)."""
     return Derivative(num, den, shape)
 
 
@@ -246,7 +246,7 @@ class Gradient:
         return self._chain_forms[1]
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> Shape:
         return self.target.shape
 
     @property
