@@ -157,12 +157,6 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
     return Notation.of(network.declaration).with_(**changes)
 
 
-def load_network(spec: str | None) -> Network:
-    if spec is None:
-        return Network.from_toml(EXAMPLE_SPEC)
-    return Network.from_file(spec)
-
-
 def load_spec(spec: str | None) -> Network | Context:
     """A network, or an expression context (a spec without layers)."""
     if spec is None:

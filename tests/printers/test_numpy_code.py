@@ -16,12 +16,13 @@ from conftest import (
 )
 from hypothesis import given, settings
 
-from matcalc.cli import load_network, main
+from matcalc.cli import main
 from matcalc.core.expr import Apply, Fill, Function, Symbol, add, hadamard, matmul, scale, transpose
 from matcalc.core.numeric import evaluate
 from matcalc.core.shapes import dim
 from matcalc.printers.numpy_code import NumpyCodeError, expr_code, function_helper, network_code
 from matcalc.printers.render import render_derivation
+from matcalc.specs.examples import EXAMPLE_SPEC
 from matcalc.specs.network import Layer, Network
 
 
@@ -67,7 +68,7 @@ def test_builtin_example_at_any_sizes(sizes, capsys, rng):
     """The built-in example has symbolic sizes; its code reads them from the arrays."""
     assert main(["derive", "--format", "numpy"]) == 0
     module = load(capsys.readouterr().out)
-    concrete = load_network(None).at_sizes(sizes)
+    concrete = Network.from_toml(EXAMPLE_SPEC).at_sizes(sizes)
     params, x, y = away_from_kinks(concrete, rng)
     expected = finite_difference_gradients(concrete, params, x, y)
     assert module["loss"](params, x, y) == pytest.approx(concrete.loss_value(params, x, y))
