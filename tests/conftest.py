@@ -1,7 +1,10 @@
 """Shared fixtures: random generators and small networks."""
 
+import json
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +187,39 @@ def compile_tex(tex: str, directory) -> str:
     ]
     assert not overfull, overfull
     return log
+
+
+# ------------------------------------------------------------------ Markdown in KaTeX
+
+JS = TESTS / "js"
+
+
+def formulas(markdown: str) -> list[dict]:
+    """The $$ blocks (display) and the $...$ spans in the text (inline) of a Markdown file."""
+    displays = re.findall(r"^\$\$\n(.*?)\n\$\$$", markdown, flags=re.S | re.M)
+    text = re.sub(r"^\$\$\n.*?\n\$\$$", "", markdown, flags=re.S | re.M)
+    inline = re.findall(r"\$([^$\n]+)\$", text)
+    return [{"tex": t, "display": True} for t in displays] + [
+        {"tex": t, "display": False} for t in inline
+    ]
+
+
+def katex_failures(markdown: str) -> list[dict]:
+    node = require_tool("node")
+    if not (JS / "node_modules" / "katex").is_dir():
+        missing("KaTeX is not installed: run npm install in tests/js")
+    result = subprocess.run(
+        [node, str(JS / "render_math.js")],
+        input=json.dumps(formulas(markdown)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def assert_renders(markdown: str) -> None:
+    assert formulas(markdown), "no math found"
+    assert katex_failures(markdown) == []
+    assert not re.search(r"\\begin\{align\*?\}", markdown) and "tikz" not in markdown

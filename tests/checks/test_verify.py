@@ -288,7 +288,7 @@ def test_verdict_renders_in_a_notebook(mit_network):
     ],
 )
 def test_verdict_markdown_renders_in_katex(mit_network, network, equation):
-    from printers.test_markdown import formulas, katex_failures
+    from conftest import formulas, katex_failures
 
     verdict = verify(network or mit_network, equation)
     markdown = verdict._repr_markdown_()

@@ -76,6 +76,6 @@ def test_latex_catalog_compiles(tmp_path):
 
 
 def test_docs_catalog_renders_in_katex():
-    from test_markdown import assert_renders
+    from conftest import assert_renders
 
     assert_renders(render_catalog("markdown"))

@@ -84,7 +84,7 @@ def test_every_explanation_compiles(tmp_path):
 
 
 def test_every_explanation_renders_in_katex():
-    from test_markdown import katex_failures
+    from conftest import katex_failures
 
     blocks = [explain(name).split("\n", 2)[2].strip() for name in EXPLANATIONS]
     assert katex_failures("\n\n".join(f"$$\n{block}\n$$" for block in blocks)) == []
@@ -178,7 +178,7 @@ def test_expression_explanations_compile_without_overfull_lines(tmp_path):
 
 
 def test_expression_explanations_render_in_katex():
-    from test_markdown import katex_failures
+    from conftest import katex_failures
 
     blocks = expression_explanations()
     bodies = [block.split("\n", 2)[2].strip() for block in blocks]

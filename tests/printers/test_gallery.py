@@ -1,8 +1,7 @@
 """The gallery in derivations/: up to date with the code, compiles, renders in KaTeX."""
 
 import pytest
-from conftest import ROOT, compile_tex
-from test_markdown import assert_renders
+from conftest import ROOT, assert_renders, compile_tex
 
 from matcalc.printers.gallery import GALLERY, gallery_files, main, stale
 

@@ -1,50 +1,14 @@
 """Markdown exports: every formula renders in KaTeX (throwOnError), no TikZ, no align*."""
 
-import json
-import re
-import subprocess
-
 import pytest
-from conftest import TESTS, missing, require_tool
+from conftest import assert_renders, katex_failures
 
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
 from matcalc.specs.network import Layer, Network
 
-JS = TESTS / "js"
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
-
-
-def formulas(markdown: str) -> list[dict]:
-    """The $$ blocks (display) and the $...$ spans in the text (inline) of a Markdown file."""
-    displays = re.findall(r"^\$\$\n(.*?)\n\$\$$", markdown, flags=re.S | re.M)
-    text = re.sub(r"^\$\$\n.*?\n\$\$$", "", markdown, flags=re.S | re.M)
-    inline = re.findall(r"\$([^$\n]+)\$", text)
-    return [{"tex": t, "display": True} for t in displays] + [
-        {"tex": t, "display": False} for t in inline
-    ]
-
-
-def katex_failures(markdown: str) -> list[dict]:
-    node = require_tool("node")
-    if not (JS / "node_modules" / "katex").is_dir():
-        missing("KaTeX is not installed: run npm install in tests/js")
-    result = subprocess.run(
-        [node, str(JS / "render_math.js")],
-        input=json.dumps(formulas(markdown)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(result.stdout)
-
-
-def assert_renders(markdown: str) -> None:
-    assert formulas(markdown), "no math found"
-    assert katex_failures(markdown) == []
-    assert not re.search(r"\\begin\{align\*?\}", markdown) and "tikz" not in markdown
 
 
 def test_katex_catches_a_broken_formula():

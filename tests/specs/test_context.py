@@ -175,7 +175,7 @@ def test_unknown_wrt_names_the_known(tmp_path, capsys):
 
 
 def test_markdown_of_a_context_renders_in_katex(tmp_path, capsys):
-    from test_markdown import assert_renders
+    from conftest import assert_renders
 
     path = tmp_path / "ridge.toml"
     path.write_text(RIDGE, encoding="utf-8")
