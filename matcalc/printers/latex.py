@@ -400,6 +400,8 @@ class _Printer:
             numerators.sort(key=lambda f: not self._holds_a_gradient(f))
             wrap = (Add, Hadamard, Scale, ScalarProduct)
         times = f" {self.notation.hadamard} "
+        if denominators and len(numerators) == 1:
+            wrap = ()  # a fraction bar groups its numerator: \frac{1 - y}{1 - A}
         top = times.join(self._operand(f, wrap) for f in numerators) or "1"
         if not denominators:
             return top
