@@ -49,7 +49,7 @@ from matcalc.engine.derive import jacobian, pullback
 from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
-from matcalc.specs.network import Network
+from matcalc.specs.network import Network, parse_toml
 
 LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
@@ -157,7 +157,7 @@ class Context:
     @classmethod
     def from_toml(cls, text: str, where: str = "spec") -> Context:
         try:
-            data = tomllib.loads(text)
+            data = parse_toml(text)
         except tomllib.TOMLDecodeError as error:
             raise ContextError(f"{where}: not valid TOML ({error})") from None
         return cls.from_dict(data)
@@ -378,7 +378,7 @@ def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
     if len(text) > MAX_SPEC_BYTES:
         raise ContextError(f"{where} is {len(text)} characters; at most {MAX_SPEC_BYTES}")
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text)
     except tomllib.TOMLDecodeError as error:
         raise ContextError(f"{where} is not valid TOML: {error}") from None
     if is_context_spec(data):
@@ -389,7 +389,7 @@ def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
 def spec_from_file(path: str | Path) -> Network | Context:
     """The spec in a file: an expression context, or else a network (with its own messages)."""
     try:
-        data = tomllib.loads(_read(path))
+        data = parse_toml(_read(path))
     except (MatcalcError, tomllib.TOMLDecodeError):
         return Network.from_file(path)
     if not is_context_spec(data):

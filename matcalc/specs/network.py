@@ -47,6 +47,15 @@ _SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
 _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
 
 
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``; arrays or tables nested too deeply for its recursive reader are a
+    ``TOMLDecodeError`` too."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
+
+
 class SpecError(MatcalcError):
     """A network spec that cannot be used; the message names the key, the value and what fits."""
 
@@ -127,7 +136,7 @@ class Network:
         if len(text) > MAX_SPEC_BYTES:
             raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_BYTES}")
         try:
-            spec = tomllib.loads(text)
+            spec = parse_toml(text)
         except tomllib.TOMLDecodeError as error:
             raise SpecError(f"the spec is not valid TOML: {error}") from None
         return cls.from_dict(spec)

@@ -49,6 +49,7 @@ BAD_SPECS = [
     ("layer not a list", "layer = 3\n", ["layer = 3", "[[layer]]"]),
     ("layer not a table", "layer = [1, 2]\n", ["layer 1 = 1", "table"]),
     ("broken TOML", "[[layer]\nsize = 3\n", ["not valid TOML", "line 1"]),
+    ("TOML nested 5000 deep", "a = " + "[" * 5000 + "]" * 5000 + "\n", ["nested too deeply"]),
     (
         "unknown key",
         'color = "red"\n[[layer]]\nsize = 3\n',
