@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise MatcalcError(f"{message} (see 'matcalc {self.prog.split()[-1]} --help')")
+        raise MatcalcError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,6 +105,21 @@ def test_unknown_notation_choice_is_exit_2(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["bogus"], "(see 'matcalc --help')"),
+        (["derive", "--bogus"], "(see 'matcalc --help')"),
+        (["derive", "--format", "xml"], "(see 'matcalc derive --help')"),
+        (["rules", "--kind"], "(see 'matcalc rules --help')"),
+    ],
+)
+def test_usage_errors_name_the_right_help(argv, hint, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith(hint), err
+
+
 def test_title_flag_names_the_document(capsys):
     assert main(["derive", "--format", "markdown", "--title", "Backprop, week 5"]) == 0
     assert "# Backprop, week 5\n" in capsys.readouterr().out
