@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from lark.lexer import Lexer
 
@@ -39,6 +39,7 @@ from matcalc.errors import MatcalcError
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_TEXT = 40
+MAX_CHAIN = 200  # terms, factors and scripts in a row: each is a level of the syntax tree
 
 
 class ParseError(MatcalcError):
@@ -936,6 +937,7 @@ def parse_latex(text: str) -> Equation:
         raise ParseError("unexpected character", text, error.pos_in_stream) from None
     except LarkError as error:  # pragma: no cover - any other parser failure is still clean
         raise ParseError(f"cannot read the formula ({type(error).__name__})", text, 0) from None
+    _check_chain_length(tree, text)
     try:
         equation = _Build(text).transform(tree)
     except ParseError:
@@ -947,6 +949,27 @@ def parse_latex(text: str) -> Equation:
         raise ParseError("cannot read the formula", text, 0) from None
     _check_sides(equation, text)
     return equation
+
+
+def _check_chain_length(tree: Tree, text: str) -> None:
+    """Reject a syntax tree deeper than MAX_CHAIN (``x x x ...``, ``A^T^T...``), which every
+    recursive walk after parsing would otherwise exceed Python's recursion limit on."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_CHAIN:
+            raise ParseError(
+                f"the formula chains more than {MAX_CHAIN} terms, factors or scripts",
+                text,
+                _first_position(node),
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def _first_position(node: Tree | Token) -> int:
+    while isinstance(node, Tree) and node.children:
+        node = node.children[0]
+    return node.start_pos if isinstance(node, Token) and node.start_pos is not None else 0
 
 
 def parse_expression(text: str) -> Node:
@@ -1010,6 +1033,7 @@ __all__ = [
     "Group",
     "Index",
     "Inverse",
+    "MAX_CHAIN",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "Nabla",

@@ -11,6 +11,7 @@ from matcalc.checks.verify import verify
 from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
+    MAX_CHAIN,
     MAX_DEPTH,
     MAX_LENGTH,
     Cdots,
@@ -261,6 +262,16 @@ def test_too_long_and_too_deep_fail_quickly():
     with pytest.raises(ParseError, match="nested"):
         parse_latex("(" * (MAX_DEPTH + 1) + "A" + ")" * (MAX_DEPTH + 1))
     parse_latex("(" * (MAX_DEPTH - 1) + "A" + ")" * (MAX_DEPTH - 1))
+
+
+@pytest.mark.parametrize(
+    "rhs",
+    ["x" * 1900, "+".join(["x"] * 900), "A^0" + "'" * 1900, "A" + "_1" * 900, "A" + "^T" * 900],
+    ids=["juxtaposed letters", "sum", "primes", "subscripts", "transposes"],
+)
+def test_long_chains_are_a_parse_error_not_a_recursion_error(rhs):
+    with pytest.raises(ParseError, match=f"more than {MAX_CHAIN}"):
+        parse_latex(r"\frac{\partial L}{\partial W^1} = " + rhs)
 
 
 def test_parse_errors_are_matcalc_errors():
