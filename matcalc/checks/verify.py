@@ -1270,6 +1270,8 @@ def verify_line(line: str, base: Path) -> dict:
         case = json.loads(line)
     except json.JSONDecodeError as error:
         raise MatcalcError(f"not JSON: {error.msg} at column {error.colno}") from None
+    except RecursionError:
+        raise MatcalcError("not JSON: arrays or objects nested too deeply") from None
     if not isinstance(case, dict):
         raise MatcalcError('a case is a JSON object {"spec": ..., "equation": ...}')
     spec, equation = case.get("spec"), case.get("equation")

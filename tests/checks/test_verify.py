@@ -363,12 +363,15 @@ def test_cli_batch(tmp_path, spec_file, capsys):
         "not json",
         json.dumps({"spec": "missing.toml", "equation": "A"}),
         json.dumps({"spec": str(spec_file), "equation": r"\frac{"}),
+        "[" * 5000 + "]" * 5000,
     ]
     batch = tmp_path / "cases.jsonl"
     batch.write_text("\n".join(lines) + "\n")
     assert main(["verify", "--batch", str(batch)]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["verdict"] for r in records] == ["correct", "incorrect", "error", "error", "error"]
+    verdicts = [r["verdict"] for r in records]
+    assert verdicts == ["correct", "incorrect", "error", "error", "error", "error"]
+    assert "nested too deeply" in records[5]["error"]
     assert records[1]["id"] == "x"
 
 
