@@ -136,7 +136,8 @@ def _latex(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
     if not (lecture_notes_layout(derivation, notation) or layout.steps or layout.diagram):
-        return f"% {derivation.convention}\n" + convention_derivation_latex(derivation, notation)
+        body = convention_derivation_latex(derivation, notation)
+        return f"% {derivation.convention}\n\\[\n{body}\n\\]"
     blocks = document_blocks(derivation, gradients, notation, layout, convention=False)
     return latex_body(blocks, comment(derivation, notation))
 

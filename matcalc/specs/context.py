@@ -601,7 +601,7 @@ def render_context(
     body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
     if fmt == "markdown":
         return f"{note}\n\n$$\n{body}\n$$\n"
-    return f"% {note}\n{body}\n"
+    return f"% {note}\n\\[\n{body}\n\\]\n"
 
 
 __all__ = [

@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 import sympy
+from conftest import compile_tex
 
 from matcalc.cli import main
 from matcalc.core.numeric import central_difference, evaluate
 from matcalc.core.shapes import ONE
+from matcalc.printers.explain import standalone
 from matcalc.printers.latex import to_latex
 from matcalc.specs.context import (
     Context,
@@ -146,6 +148,13 @@ def test_derive_cli_json_and_latex(tmp_path, capsys):
     assert main(["derive", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.count("&=") == 5 and r"\begin{aligned}" in out
+
+
+def test_derive_latex_is_a_document_body_that_compiles(tmp_path, capsys):
+    path = tmp_path / "ridge.toml"
+    path.write_text(RIDGE, encoding="utf-8")
+    assert main(["derive", str(path)]) == 0
+    compile_tex(standalone(capsys.readouterr().out), tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -303,6 +303,8 @@ def test_each_convention_prints_in_its_own_notation(convention, batch):
     comment, body = text.split("\n", 1)
     assert comment.startswith(f"% {convention} convention")
     assert ("batch of m examples" in comment) == (batch is not None)
+    assert body.startswith("\\[\n") and body.endswith("\n\\]"), "a display, to paste in a body"
+    body = body.removeprefix("\\[\n").removesuffix("\n\\]")
     lines = body.removeprefix("\\begin{aligned}\n").removesuffix("\n\\end{aligned}")
     assert lines.split(" \\\\\n") == GOLDEN[convention, batch]
 
@@ -345,8 +347,9 @@ def test_wrt_accepts_the_conventions_own_spelling(convention, name, key):
 
 @pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
 def test_the_printed_latex_compiles(convention, batch, tmp_path):
+    """The latex format is a document body: pasted as it is, it compiles."""
     body = render_derivation(small_network(convention, batch).derive(), "latex")
-    compile_tex(standalone(f"\\[\n{body}\n\\]\n"), tmp_path)
+    compile_tex(standalone(body), tmp_path)
 
 
 # ----------------------------------------------------------------------------- verify
