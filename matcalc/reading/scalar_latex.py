@@ -132,6 +132,7 @@ def _checked(formula: sympy.Basic, variables: tuple[str, ...], where: str, text:
             "\\ln/\\log (natural), \\exp, e^{...}, \\max, \\min, \\sqrt, |...|"
         )
     formula = formula.subs({sympy.Symbol("e"): sympy.E})
+    _check_operations(formula, where, text)
     names = {str(s): s for s in formula.free_symbols}
     unknown = sorted(set(names) - set(variables))
     if unknown:
@@ -143,6 +144,36 @@ def _checked(formula: sympy.Basic, variables: tuple[str, ...], where: str, text:
     if formula.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise ScalarLatexError(f"{where}: {text!r} is not finite")
     return formula
+
+
+_OPERATIONS = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Abs, sympy.Max, sympy.Min, sympy.exp)
+_OPERATIONS += (sympy.log, sympy.tanh, sympy.sinh, sympy.cosh, sympy.sin, sympy.cos, sympy.tan)
+_OPERATIONS += (sympy.atan,)
+MAX_CONSTANT_EXPONENT = 64
+
+
+def _check_operations(formula: sympy.Basic, where: str, text: str) -> None:
+    """Only elementary functions, and no power of constants too large to compute: a factorial,
+    a sum, a product or 9^{9^9} would make every evaluation (and the NumPy export) hang."""
+    for node in sympy.preorder_traversal(formula):
+        if node.is_Atom:
+            continue
+        if not isinstance(node, _OPERATIONS):
+            raise ScalarLatexError(
+                f"{where}: {type(node).__name__.lower()} in {text!r} is not read; use "
+                "+ - * /, powers, e^{...}, \\exp, \\ln/\\log, \\sigma, \\tanh, "
+                "\\sinh, \\cosh, \\sin, \\cos, \\tan, \\arctan, \\max, \\min, \\sqrt, |...|"
+            )
+        if (
+            isinstance(node, sympy.Pow)
+            and node.base.is_number
+            and node.exp.is_number
+            and not (node.exp.is_Rational and abs(node.exp) <= MAX_CONSTANT_EXPONENT)
+        ):
+            raise ScalarLatexError(
+                f"{where}: the constant {node} in {text!r} is too large; "
+                f"a constant's exponent is at most {MAX_CONSTANT_EXPONENT}"
+            )
 
 
 def _check_name(name: Any, where: str, taken: bool) -> str:
