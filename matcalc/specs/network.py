@@ -152,7 +152,7 @@ class Network:
             raise SpecError(f"{path}: cannot be read ({error})") from None
         try:
             return cls.from_toml(text)
-        except SpecError as error:
+        except MatcalcError as error:  # also a custom activation's or a convention's error
             raise SpecError(f"{path}: {error}") from None
 
     @classmethod

@@ -49,6 +49,11 @@ BAD_SPECS = [
     ("layer not a list", "layer = 3\n", ["layer = 3", "[[layer]]"]),
     ("layer not a table", "layer = [1, 2]\n", ["layer 1 = 1", "table"]),
     ("broken TOML", "[[layer]\nsize = 3\n", ["not valid TOML", "line 1"]),
+    (
+        "custom activation unreadable",
+        '[[layer]]\nsize = 2\nactivation = { name = "myact", latex = "z!" }\n',
+        ["layer 1", "factorial"],
+    ),
     ("TOML nested 5000 deep", "a = " + "[" * 5000 + "]" * 5000 + "\n", ["nested too deeply"]),
     (
         "unknown key",
