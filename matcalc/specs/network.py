@@ -37,6 +37,7 @@ LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
 MAX_LAYERS = 5000
 MAX_SIZE = 10**6
 MAX_SPEC_BYTES = 100_000
+MAX_LAYERS = 1000  # chain forms grow with the square of the depth (docs/benchmarks.md)
 SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
 LAYER_KEYS = ("size", "activation")
 NO_LAYERS = (
@@ -167,6 +168,8 @@ class Network:
             raise SpecError(
                 f"layer = {raw_layers!r}: layers are a list of tables, written [[layer]]"
             )
+        if len(raw_layers) > MAX_LAYERS:
+            raise SpecError(f"{len(raw_layers)} [[layer]] tables; at most {MAX_LAYERS}")
         layers = []
         defined = set()
         for number, raw in enumerate(raw_layers, start=1):

@@ -54,6 +54,7 @@ BAD_SPECS = [
         '[[layer]]\nsize = 2\nactivation = { name = "myact", latex = "z!" }\n',
         ["layer 1", "factorial"],
     ),
+    ("5000 layers", "[[layer]]\nsize = 3\n" * 5000, ["5000 [[layer]] tables", "at most 1000"]),
     ("TOML nested 5000 deep", "a = " + "[" * 5000 + "]" * 5000 + "\n", ["nested too deeply"]),
     (
         "unknown key",
