@@ -426,8 +426,9 @@ def _rule(name: str) -> Rule:
     matches = [rule for rule in RULES if rule.name == name]
     if not matches:
         known = ", ".join(sorted(EXPLANATIONS))
+        shown = name if len(name) <= 60 else name[:60] + "..."
         raise NoExplanationError(
-            f"no rule named {name!r} (see 'matcalc rules'); explained rules: {known}"
+            f"no rule named {shown!r} (see 'matcalc rules'); explained rules: {known}"
         )
     return matches[0]
 

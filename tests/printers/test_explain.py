@@ -72,6 +72,12 @@ def test_rule_without_explanation_is_a_clear_error(capsys):
     assert err.count("\n") == 1 and "no rule named 'no such rule'" in err
 
 
+def test_a_huge_unknown_name_is_shortened_in_the_error(capsys):
+    assert main(["explain", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"'{'x' * 60}...'" in err and len(err) < 1000
+
+
 def test_cli_prints_the_steps(capsys):
     assert main(["explain", "trace"]) == 0
     out = capsys.readouterr().out
