@@ -263,8 +263,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except MatcalcError as error:
-        print(f"matcalc: error: {error}", file=sys.stderr)
+        print(f"matcalc: error: {shortened(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+MAX_ERROR_LINE = 500
+
+
+def shortened(message: str) -> str:
+    """Each line of an error cut to MAX_ERROR_LINE characters: a message may quote what the
+    user gave (a --wrt, a path, a name), which can be 100 KB."""
+    return "\n".join(
+        line if len(line) <= MAX_ERROR_LINE else line[: MAX_ERROR_LINE - 3] + "..."
+        for line in message.split("\n")
+    )
 
 
 if __name__ == "__main__":

@@ -123,3 +123,18 @@ def test_usage_errors_name_the_right_help(argv, hint, capsys):
 def test_title_flag_names_the_document(capsys):
     assert main(["derive", "--format", "markdown", "--title", "Backprop, week 5"]) == 0
     assert "# Backprop, week 5\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["derive", "--wrt", "x" * 50_000],
+        ["derive", "x" * 50_000 + ".toml"],
+        ["explain", "a", "--wrt", "a", "--shape", "a=" + "x" * 50_000],
+    ],
+    ids=["wrt", "spec path", "shape"],
+)
+def test_an_error_quoting_a_huge_input_stays_short(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) <= 520 and err.rstrip().endswith("...")
