@@ -1299,7 +1299,7 @@ def verify_batch(path: str, out: TextIO) -> int:
     record.  0 if every case is correct, 1 otherwise."""
     source = Path(path)
     try:
-        lines = source.read_text(encoding="utf-8").splitlines()
+        lines = source.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise MatcalcError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:

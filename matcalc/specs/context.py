@@ -368,7 +368,7 @@ def _read(path: str | Path) -> str:
     if len(raw) > MAX_SPEC_BYTES:
         raise ContextError(f"{path}: larger than {MAX_SPEC_BYTES} bytes")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ContextError(f"{path}: cannot be read ({error})") from None
 

@@ -146,7 +146,7 @@ class Network:
     def from_file(cls, path: str | Path) -> Network:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM, as some editors write, is not TOML
         except FileNotFoundError:
             raise SpecError(f"{path}: no such file") from None
         except (OSError, UnicodeDecodeError) as error:

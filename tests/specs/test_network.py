@@ -118,6 +118,20 @@ def test_unreadable_file_names_it(tmp_path, capsys):
     assert_one_line(capsys.readouterr().err, [str(path), "cannot be read"])
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        '[[layer]]\nsize = 3\nactivation = "tanh"\n',
+        '[shapes]\nX = "n x n"\n[define]\nf = "\\\\operatorname{tr}(X)"\n',
+    ],
+    ids=["network", "expression context"],
+)
+def test_a_file_starting_with_a_byte_order_mark_is_read(spec, tmp_path, capsys):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + spec.encode())
+    assert main(["derive", str(path)]) == 0, capsys.readouterr().err
+
+
 def test_bad_spec_from_the_command_line_has_no_traceback(tmp_path):
     path = write(tmp_path, '[[layer]]\nactivation = "swish"\n')
     result = subprocess.run(
