@@ -281,7 +281,15 @@ _CHARS = {
     "^": "SUP", "_": "SUB", "'": "PRIME", "+": "PLUS", "-": "MINUS", "=": "EQ", "/": "SLASH",
     "*": "HADAMARD",
 }  # fmt: skip
-_UNICODE = {"−": "-", "·": r"\cdot ", "⊙": r"\odot ", "∂": r"\partial ", "ᵀ": "^T", "×": r"\times "}
+_UNICODE = {
+    "−": "-",
+    "·": r"\cdot ",
+    "⊙": r"\odot ",
+    "∂": r"\partial ",
+    "ᵀ": "^T",
+    "⊤": r"\top ",
+    "×": r"\times ",
+}
 _CLOSERS = {"LPAR": "RPAR", "LBRACK": "RBRACK", "LBRACE": "RBRACE", "NORM": "NORM"}
 _SHOWN = {"LPAR": "(", "LBRACK": "[", "LBRACE": "{", "NORM": "\\|"}
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")

@@ -274,6 +274,12 @@ def test_long_chains_are_a_parse_error_not_a_recursion_error(rhs):
         parse_latex(r"\frac{\partial L}{\partial W^1} = " + rhs)
 
 
+@pytest.mark.parametrize("transpose", ["ᵀ", "^⊤", r"^\top", "^T"])
+def test_unicode_transposes_read_as_transposes(transpose):
+    (side,) = parse_latex(f"A{transpose}").sides
+    assert isinstance(side, Transposed) and side.arg.text == "A"
+
+
 def test_parse_errors_are_matcalc_errors():
     assert issubclass(ParseError, MatcalcError)
 
