@@ -170,6 +170,11 @@ def run_derive(args: argparse.Namespace) -> int:
         _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
         return EXIT_OK
     network = subject
+    if args.of is not None:
+        raise MatcalcError(
+            f"--of {args.of}: a network's loss is its only function; --of is for an expression "
+            "context (--wrt picks a parameter)"
+        )
     derivation: Derivation = derive(network)
     layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
     notation = notation_from(args, network)

@@ -138,3 +138,9 @@ def test_an_error_quoting_a_huge_input_stays_short(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and len(err) <= 520 and err.rstrip().endswith("...")
+
+
+def test_of_with_a_network_is_an_error_not_ignored(capsys):
+    assert main(["derive", "--of", "J"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--of J" in err and "expression context" in err
