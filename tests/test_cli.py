@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from conftest import require_tool
+from conftest import compile_tex, require_tool
 
 from matcalc.cli import main
 
@@ -118,6 +118,13 @@ def test_usage_errors_name_the_right_help(argv, hint, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.rstrip().endswith(hint), err
+
+
+def test_a_title_with_latex_specials_compiles(capsys, tmp_path):
+    assert main(["derive", "--format", "tex", "--title", "Week 5 & 6: 50% of #1,\n $W^l$"]) == 0
+    tex = capsys.readouterr().out
+    assert r"\section*{Week 5 \& 6: 50\% of \#1, $W^l$}" in tex
+    compile_tex(tex, tmp_path)
 
 
 def test_title_flag_names_the_document(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -125,8 +126,10 @@ def lecture_notes_layout(derivation: Derivation, notation: Notation) -> bool:
 
 
 def title(derivation: Derivation, layout: Layout) -> str:
+    """--title on one line, its &, % and # escaped for LaTeX (Markdown reads \\& as & too);
+    $...$ and commands in it stay LaTeX."""
     if layout.title:
-        return layout.title
+        return re.sub(r"(?<!\\)([&%#])", r"\\\1", " ".join(layout.title.split()))
     net = derivation.network
     depth = "$L$" if net.symbolic else str(len(net.layers))
     return f"Gradients of a {depth}-layer network"
