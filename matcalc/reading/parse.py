@@ -1000,6 +1000,17 @@ def _check_sides(equation: Equation, text: str) -> None:
                 text,
                 node.start,
             )
+    lhs = equation.sides[0]
+    if isinstance(lhs, DerivativeOf) and lhs.num is not None:
+        for side in equation.sides[1:]:
+            for node in walk(side):
+                if node == lhs:  # positions are not compared
+                    raise ParseError(
+                        "the right side uses the derivative the left side defines; write it "
+                        "in other quantities",
+                        text,
+                        node.start,
+                    )
 
 
 def _ends_early(error: LarkError) -> str:

@@ -280,6 +280,19 @@ def test_unicode_transposes_read_as_transposes(transpose):
     assert isinstance(side, Transposed) and side.arg.text == "A"
 
 
+@pytest.mark.parametrize(
+    "equation",
+    [
+        r"\frac{\partial L}{\partial W^1} = \frac{\partial L}{\partial W^{1}}",
+        r"\frac{\partial L}{\partial W^l} = 2 \frac{\partial L}{\partial W^l} A^{l-1}",
+        r"\frac{\partial J}{\partial \theta} = X^T X \frac{\partial J}{\partial \theta}",
+    ],
+)
+def test_a_right_side_using_the_derivative_it_defines_is_refused(equation):
+    with pytest.raises(ParseError, match="uses the derivative the left side defines"):
+        parse_latex(equation)
+
+
 def test_parse_errors_are_matcalc_errors():
     assert issubclass(ParseError, MatcalcError)
 
