@@ -166,6 +166,8 @@ def load_spec(spec: str | None) -> Network | Context:
 
 def run_derive(args: argparse.Namespace) -> int:
     subject = load_spec(args.spec)
+    if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
+        raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
     if isinstance(subject, Context):
         _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
         return EXIT_OK

@@ -151,3 +151,12 @@ def test_of_with_a_network_is_an_error_not_ignored(capsys):
     assert main(["derive", "--of", "J"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--of J" in err and "expression context" in err
+
+
+def test_output_onto_the_spec_itself_is_refused(tmp_path, capsys):
+    spec = tmp_path / "net.toml"
+    spec.write_text('[[layer]]\nsize = 2\nactivation = "tanh"\n', encoding="utf-8")
+    before = spec.read_text(encoding="utf-8")
+    assert main(["derive", str(spec), "-o", str(spec)]) == 2
+    assert "the spec itself" in capsys.readouterr().err
+    assert spec.read_text(encoding="utf-8") == before
