@@ -565,6 +565,13 @@ def context_gradients(
             value = context.derivative_value(expr, variable)
             target = Derivative(expr, variable, context.derivative_shape(expr, variable))
             results.append(ContextGradient(key, variable_key, target, value))
+    if not results:
+        defined = ", ".join(context.definitions) or "none"
+        asked = f"--of {of}: " if of is not None else ""
+        raise ContextError(
+            f"{asked}no derivative to print; differentiate a scalar or column function of "
+            f"[define] ({defined}) that depends on a name of [shapes]"
+        )
     return results
 
 

@@ -218,3 +218,11 @@ def test_definitions_that_double_at_each_step_are_bounded():
     lines += [f"a_{k} = 'a_{{{k - 1}}} + a_{{{k - 1}}}'" for k in range(2, 40)]
     with pytest.raises(ContextError, match="more than 5000 parts"):
         Context.from_toml("\n".join(lines))
+
+
+def test_of_a_declared_matrix_is_an_error_not_an_empty_display(tmp_path, capsys):
+    path = tmp_path / "ridge.toml"
+    path.write_text(RIDGE, encoding="utf-8")
+    assert main(["derive", str(path), "--of", "X"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--of X: no derivative to print" in err and "(J)" in err
