@@ -24,7 +24,6 @@ names.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +48,14 @@ from matcalc.engine.derive import jacobian, pullback
 from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
-from matcalc.specs.network import Network, parse_toml
+from matcalc.specs.network import Network, SpecError
+from matcalc.specs.source import parse_spec, read_spec_file
 
 LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
 COST_NAMES = ("L", "J", "loss", "ell", "E")
 CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque")
 MAX_NAMES = 200
-MAX_SPEC_BYTES = 100_000
 MAX_SIZE_NAME = 20
 MAX_SIZE = 1000  # integer sizes are used as they are in numeric checks
 MAX_EXPANDED_NODES = 5000
@@ -152,15 +151,11 @@ class Context:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Context:
-        return cls.from_toml(_read(path), str(path))
+        return cls.from_toml(read_spec_file(path, ContextError), str(path))
 
     @classmethod
     def from_toml(cls, text: str, where: str = "spec") -> Context:
-        try:
-            data = parse_toml(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ContextError(f"{where}: not valid TOML ({error})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_spec(text, ContextError, where))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Context:
@@ -358,46 +353,26 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _read(path: str | Path) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ContextError(f"{path}: no such file") from None
-    except OSError as error:
-        raise ContextError(f"{path}: cannot be read ({error.strerror})") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise ContextError(f"{path}: larger than {MAX_SPEC_BYTES} bytes")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ContextError(f"{path}: cannot be read ({error})") from None
-
-
 def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
     """A network, or an expression context for a spec without layers."""
-    if len(text) > MAX_SPEC_BYTES:
-        raise ContextError(f"{where} is {len(text)} characters; at most {MAX_SPEC_BYTES}")
-    try:
-        data = parse_toml(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ContextError(f"{where} is not valid TOML: {error}") from None
+    data = parse_spec(text, ContextError, where)
     if is_context_spec(data):
         return Context.from_dict(data)
     return Network.from_dict(data)
 
 
 def spec_from_file(path: str | Path) -> Network | Context:
-    """The spec in a file: an expression context, or else a network (with its own messages)."""
+    """The spec in a file: an expression context, or else a network; errors name the file."""
+    text = read_spec_file(path, SpecError)
     try:
-        data = parse_toml(_read(path))
-    except (MatcalcError, tomllib.TOMLDecodeError):
-        return Network.from_file(path)
-    if not is_context_spec(data):
-        return Network.from_file(path)
+        data = parse_spec(text, SpecError)
+    except SpecError as error:
+        raise SpecError(f"{path}: {error}") from None
+    kind, error_class = (Context, ContextError) if is_context_spec(data) else (Network, SpecError)
     try:
-        return Context.from_dict(data)
+        return kind.from_dict(data)
     except MatcalcError as error:
-        raise ContextError(f"{path}: {error}") from None
+        raise error_class(f"{path}: {error}") from None
 
 
 # ---------------------------------------------------------------------- the formula reader

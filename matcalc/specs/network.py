@@ -14,7 +14,6 @@ J = L / K.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
@@ -31,12 +30,12 @@ from matcalc.engine.rules import is_custom_loss, loss_rule
 from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
+from matcalc.specs.source import parse_spec, read_spec_file
 
 LOSSES = ("squared", "nll", "nllm")
 LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
 MAX_LAYERS = 5000
 MAX_SIZE = 10**6
-MAX_SPEC_BYTES = 100_000
 MAX_LAYERS = 1000  # chain forms grow with the square of the depth (docs/benchmarks.md)
 SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
 LAYER_KEYS = ("size", "activation")
@@ -46,15 +45,6 @@ NO_LAYERS = (
 SIZE_ALLOWED = 'a size is a positive integer or a symbol like "h", "m^1" or "n^2"'
 _SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
 _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
-
-
-def parse_toml(text: str) -> dict[str, Any]:
-    """``tomllib.loads``; arrays or tables nested too deeply for its recursive reader are a
-    ``TOMLDecodeError`` too."""
-    try:
-        return tomllib.loads(text)
-    except RecursionError:
-        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
 class SpecError(MatcalcError):
@@ -134,23 +124,11 @@ class Network:
 
     @classmethod
     def from_toml(cls, text: str) -> Network:
-        if len(text) > MAX_SPEC_BYTES:
-            raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_BYTES}")
-        try:
-            spec = parse_toml(text)
-        except tomllib.TOMLDecodeError as error:
-            raise SpecError(f"the spec is not valid TOML: {error}") from None
-        return cls.from_dict(spec)
+        return cls.from_dict(parse_spec(text, SpecError))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Network:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8-sig")  # a BOM, as some editors write, is not TOML
-        except FileNotFoundError:
-            raise SpecError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise SpecError(f"{path}: cannot be read ({error})") from None
+        text = read_spec_file(path, SpecError)
         try:
             return cls.from_toml(text)
         except MatcalcError as error:  # also a custom activation's or a convention's error
