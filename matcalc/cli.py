@@ -267,7 +267,11 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:
+            raise MatcalcError(
+                f"unrecognized arguments: {' '.join(unknown)} (see 'matcalc {args.command} --help')"
+            )
         return COMMANDS[args.command](args)
     except MatcalcError as error:
         print(f"matcalc: error: {shortened(str(error))}", file=sys.stderr)

@@ -109,7 +109,7 @@ def test_unknown_notation_choice_is_exit_2(capsys):
     ("argv", "hint"),
     [
         (["bogus"], "(see 'matcalc --help')"),
-        (["derive", "--bogus"], "(see 'matcalc --help')"),
+        (["derive", "--bogus"], "(see 'matcalc derive --help')"),
         (["derive", "--format", "xml"], "(see 'matcalc derive --help')"),
         (["rules", "--kind"], "(see 'matcalc rules --help')"),
     ],
