@@ -261,7 +261,7 @@ def tex_document(blocks: list[Block], title: str, comment: str = "") -> str:
 
 def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str:
     """Markdown whose math renders in MathJax and KaTeX: $$ blocks with aligned, no TikZ."""
-    parts = [f"<!-- {comment} -->"] if comment else []
+    parts = ["\n".join(f"<!-- {line} -->" for line in comment.splitlines())] if comment else []
     parts.append(f"# {title}")
     for block in blocks:
         match block:

@@ -156,9 +156,7 @@ def _markdown(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
     blocks = document_blocks(derivation, gradients, notation, layout)
-    return markdown_document(
-        blocks, title(derivation, layout), comment(derivation, notation).replace("\n", " ")
-    )
+    return markdown_document(blocks, title(derivation, layout), comment(derivation, notation))
 
 
 def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
