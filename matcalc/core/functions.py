@@ -2,14 +2,16 @@
 
 Each function is a SymPy expression in one variable ``z``; derivatives come from SymPy and
 numbers from NumPy, so a function declared here (or defined by a user in scalar LaTeX) is
-usable by derivation, printing and numeric checks alike.
+usable by derivation, printing and numeric checks alike.  There is no table of user-defined
+functions: a definition travels with the spec that makes it and with the nodes that use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import sympy
@@ -50,41 +52,28 @@ STEP = ScalarFunction("step", r"\operatorname{step}", sympy.Heaviside(Z, 0))
 LOG = ScalarFunction("log", r"\log", sympy.log(Z))
 EXP = ScalarFunction("exp", r"\exp", sympy.exp(Z))
 RECIPROCAL = ScalarFunction("reciprocal", r"\operatorname{recip}", 1 / Z)
+SQRT = ScalarFunction("sqrt", r"\sqrt", sympy.sqrt(Z), derivative_from_output=lambda a: 1 / (2 * a))
 
-BUILTIN: dict[str, ScalarFunction] = {
-    f.name: f for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL)
-}
+BUILTIN: Mapping[str, ScalarFunction] = MappingProxyType(
+    {f.name: f for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL, SQRT)}
+)
+"""The built-in functions by name.  A user's own functions are not kept here: each travels in
+the nodes that apply it (:class:`matcalc.core.expr.Function`) and in the spec that defines it."""
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")
 
-_registry: dict[str, ScalarFunction] = dict(BUILTIN)
+
+def builtin(name: str) -> ScalarFunction | None:
+    """The built-in function of that name, or None."""
+    return BUILTIN.get(name)
 
 
-def register(function: ScalarFunction) -> ScalarFunction:
-    """Make a (user-defined) scalar function known by its name."""
-    _registry[function.name] = function
-    _numeric.cache_clear()
-    return function
-
-
-def lookup(name: str) -> ScalarFunction | None:
-    return _registry.get(name)
-
-
-def registered() -> tuple[ScalarFunction, ...]:
-    """Every known function, built in or registered."""
-    return tuple(_registry.values())
-
-
-def evaluate(name: str, order: int, values: np.ndarray) -> np.ndarray:
-    """The ``order``-th derivative of the named function, entrywise at ``values``."""
-    return _numeric(name, order)(values)
+def evaluate(function: ScalarFunction, order: int, values: np.ndarray) -> np.ndarray:
+    """The ``order``-th derivative of ``function``, entrywise at ``values``."""
+    return _numeric(function, order)(values)
 
 
 @lru_cache(maxsize=256)
-def _numeric(name: str, order: int) -> Callable[[np.ndarray], np.ndarray]:
-    function = _registry.get(name)
-    if function is None:
-        raise KeyError(f"no numeric value for the function {name!r}")
+def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
     compiled = sympy.lambdify(Z, formula, modules="numpy")
     return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()

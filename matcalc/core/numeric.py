@@ -80,9 +80,9 @@ def evaluate(expr: Expr, env: Environment) -> np.ndarray:
         case Scale(coeff=coeff, arg=arg):
             return _number(coeff) * evaluate(arg, env)
         case Apply(fn=fn, arg=arg):
-            if functions.lookup(fn.name) is None:
+            if fn.scalar is None:
                 raise EvaluationError(f"the function {fn.name} has no numeric definition")
-            return functions.evaluate(fn.name, fn.order, evaluate(arg, env))
+            return functions.evaluate(fn.scalar, fn.order, evaluate(arg, env))
         case Softmax(arg=arg):
             return softmax(evaluate(arg, env))
         case Diag(arg=arg):

@@ -36,14 +36,13 @@ from matcalc.core.expr import (
     substitute,
     transpose,
 )
+from matcalc.core.losses import fused_rule
 from matcalc.core.shapes import Shape, index_text
 from matcalc.engine.rules import (
     REWRITES,
     NoRuleError,
     Rule,
-    fused_rule,
     jacobian_rule,
-    loss_rule,
     pullback_rule,
     rule_named,
 )
@@ -444,7 +443,7 @@ def derive(network: Network) -> Derivation:
         if l == last:
             link = None
             loss_factor = _loss_factor(example)
-            upstream = loss_rule(network.loss).apply(network.activation(l), network.target())[1]
+            upstream = network.loss_rule().apply(network.activation(l), network.target())[1]
             upstream = scale(carried_scale, upstream)
             fused = fused_rule(network.activation_name(l), network.loss)
             if fused is not None:
@@ -517,7 +516,7 @@ def derive(network: Network) -> Derivation:
 
 def _loss_factor(network: Network) -> Factor:
     """dL/dA^L from the loss table."""
-    rule = loss_rule(network.loss)
+    rule = network.loss_rule()
     a = network.activation(network.last)
     return Factor(d(network.loss_symbol(), a), rule.apply(a, network.target())[1], (rule,))
 

@@ -30,14 +30,11 @@ where the rule needs named forward quantities (A = sigma(Z)), for losses and fus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import replace
 
 import sympy
 
-from matcalc.core import functions
 from matcalc.core.expr import (
     Add,
     Apply,
@@ -64,46 +61,16 @@ from matcalc.core.expr import (
     add,
     hadamard,
     matmul,
-    one_minus,
     ones,
     scalar_product,
     scale,
     transpose,
 )
+from matcalc.core.losses import FUSED, LOSSES
+from matcalc.core.rule import COOKBOOK, NOTES, Kind, NoRuleError, Rule
 from matcalc.core.shapes import ONE, SCALAR, dim, is_column, is_scalar
-from matcalc.errors import MatcalcError
 
 Definitions = Mapping[Symbol, Expr]
-
-
-class Kind(Enum):
-    PULLBACK = "pullback"
-    JACOBIAN = "jacobian"
-    REWRITE = "rewrite"
-    LOSS = "loss"
-    FUSED = "fused"
-    IDENTITY = "identity"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One identity: what it says, where it comes from, and how to apply it."""
-
-    name: str
-    kind: Kind
-    statement: str
-    source: str
-    apply: Callable[..., Any]
-    example: Callable[[], Any]
-    node: type | None = None
-    activation: str | None = None
-    loss: str | None = None
-    applies: Callable[[Expr], bool] | None = None
-    position: int | None = None
-
-
-class NoRuleError(MatcalcError):
-    """The engine met an expression that no rule in the table covers."""
 
 
 # --------------------------------------------------------------------- example symbols
@@ -119,10 +86,6 @@ def _column(name: str, size: int = 4) -> Symbol:
 
 def _square(name: str) -> Symbol:
     return _matrix(name, 3, 3)
-
-
-COOKBOOK = "Matrix Cookbook"
-NOTES = "MIT 6.390 notes, Neural Networks"
 
 
 # ----------------------------------------------------------------------------- pullbacks
@@ -500,14 +463,14 @@ def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None
     """f'(Z) as a polynomial in A = f(Z) (sigmoid, tanh, identity); step(Z) for ReLU."""
     if not (isinstance(expr, Apply) and expr.fn.order == 1):
         return None
-    function = functions.lookup(expr.fn.name)
+    function = expr.fn.scalar
     if function is None:
         return None
     if function.name == "relu":
         return Apply(Function("step"), expr.arg)
     if function.derivative_from_output is None:
         return None
-    output = _output_of(definitions, Function(expr.fn.name, 0, expr.fn.index), expr.arg)
+    output = _output_of(definitions, replace(expr.fn, order=0), expr.arg)
     if output is None and function.name != "identity":
         return None
     a = sympy.Symbol("a")
@@ -861,91 +824,6 @@ REWRITES: tuple[Rule, ...] = (
 )
 
 
-# ---------------------------------------------------------------------------------- losses
-
-
-def _squared(a: Expr, y: Expr) -> tuple[Expr, Expr]:
-    return SquaredNorm(add(a, scale(-1, y))), scale(2, add(a, scale(-1, y)))
-
-
-def _nll(a: Expr, y: Expr) -> tuple[Expr, Expr]:
-    log = Function("log")
-    value = scale(
-        -1,
-        Sum(add(hadamard(y, Apply(log, a)), hadamard(one_minus(y), Apply(log, one_minus(a))))),
-    )
-    reciprocal = Function("reciprocal")
-    gradient = add(
-        scale(-1, hadamard(y, Apply(reciprocal, a))),
-        hadamard(one_minus(y), Apply(reciprocal, one_minus(a))),
-    )
-    return value, gradient
-
-
-def _nllm(a: Expr, y: Expr) -> tuple[Expr, Expr]:
-    value = scale(-1, Sum(hadamard(y, Apply(Function("log"), a))))
-    return value, scale(-1, hadamard(y, Apply(Function("reciprocal"), a)))
-
-
-def _loss_example() -> tuple[Symbol, Symbol]:
-    return _column("A", 3), _column("y", 3)
-
-
-LOSSES: tuple[Rule, ...] = (
-    Rule(
-        "squared",
-        Kind.LOSS,
-        r"\frac{\partial \|A - y\|^2}{\partial A} = 2(A - y)",
-        f"{NOTES}, loss table (squared loss); {COOKBOOK} eq. 131",
-        _squared,
-        _loss_example,
-        loss="squared",
-    ),
-    Rule(
-        "nll",
-        Kind.LOSS,
-        r"\frac{\partial}{\partial A}\left(-\sum \left(y \log A + (1-y)\log(1-A)\right)\right)"
-        r" = -\frac{y}{A} + \frac{1-y}{1-A}",
-        f"{NOTES}, loss table (NLL with a sigmoid output); 6.390 notes, Classification",
-        _nll,
-        _loss_example,
-        loss="nll",
-    ),
-    Rule(
-        "nllm",
-        Kind.LOSS,
-        r"\frac{\partial}{\partial A}\left(-\sum_k y_k \log A_k\right) = -\frac{y}{A}",
-        f"{NOTES}, loss table (multiclass NLL with a softmax output)",
-        _nllm,
-        _loss_example,
-        loss="nllm",
-    ),
-)
-
-FUSED: tuple[Rule, ...] = (
-    Rule(
-        "sigmoid with nll",
-        Kind.FUSED,
-        r"\frac{\partial L_{\text{nll}}}{\partial Z^L} = A^L - y,\ A^L = \sigma(Z^L)",
-        f"{NOTES}, loss table (NLL + sigmoid); 6.390 notes, Classification (gradient (g - y)x)",
-        lambda a, y: add(a, scale(-1, y)),
-        _loss_example,
-        activation="sigmoid",
-        loss="nll",
-    ),
-    Rule(
-        "softmax with nllm",
-        Kind.FUSED,
-        r"\frac{\partial L_{\text{nllm}}}{\partial Z^L} = A^L - y,\ A^L = "
-        r"\operatorname{softmax}(Z^L),\ \textstyle\sum_k y_k = 1",
-        f"{NOTES}, loss table (NLLM + softmax)",
-        lambda a, y: add(a, scale(-1, y)),
-        _loss_example,
-        activation="softmax",
-        loss="nllm",
-    ),
-)
-
 # ------------------------------------------------------------------------ cookbook identities
 
 
@@ -1110,41 +988,6 @@ def jacobian_rule(node: Expr, position: int) -> Rule:
     raise NoRuleError(
         f"no Jacobian rule for argument {position + 1} of {type(node).__name__} in {node}"
     )
-
-
-BUILTIN_LOSSES = tuple(rule.loss for rule in LOSSES)
-_custom_losses: dict[str, Rule] = {}
-
-
-def register_loss(rule: Rule) -> Rule:
-    """Make a user-defined loss (see :mod:`matcalc.reading.scalar_latex`) known by its name."""
-    _custom_losses[rule.loss] = rule
-    return rule
-
-
-def is_custom_loss(name: str) -> bool:
-    return name in _custom_losses
-
-
-def loss_example() -> tuple[Symbol, Symbol]:
-    """A small instance for checking a loss rule: A and y, 3 x 1."""
-    return _loss_example()
-
-
-def loss_rule(name: str) -> Rule:
-    for rule in LOSSES:
-        if rule.loss == name:
-            return rule
-    if name in _custom_losses:
-        return _custom_losses[name]
-    raise NoRuleError(f"no rule for the loss {name!r}")
-
-
-def fused_rule(activation: str, loss: str) -> Rule | None:
-    for rule in FUSED:
-        if rule.activation == activation and rule.loss == loss:
-            return rule
-    return None
 
 
 def rule_named(name: str, kind: Kind | None = None) -> Rule:

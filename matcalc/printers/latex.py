@@ -38,7 +38,6 @@ from matcalc.core.expr import (
     Transpose,
     substitute,
 )
-from matcalc.core.functions import lookup
 from matcalc.core.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
@@ -193,7 +192,7 @@ def symbol_latex(symbol: Symbol, notation: Notation = DEFAULT) -> str:
 
 
 def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
-    known = lookup(fn.name)
+    known = fn.scalar
     closed = notation.derivative == "closed"
     if known is not None and fn.order == 1 and known.derivative_latex and closed:
         return known.derivative_latex
@@ -412,6 +411,8 @@ class _Printer:
         if _is_reciprocal(expr):
             return f"\\frac{{1}}{{{self.print(expr.arg)}}}"
         fn = expr.fn
+        if fn.name == "sqrt" and fn.order == 0 and fn.definition is None:
+            return f"\\sqrt{{{self.print(expr.arg)}}}"
         return f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
 
     def _softmax(self, expr: Softmax) -> str:

@@ -61,6 +61,8 @@ SCALAR_CODE: dict[tuple[str, int], str] = {
     ("exp", 1): "numpy.exp(z)",
     ("reciprocal", 0): "1.0 / z",
     ("reciprocal", 1): "-1.0 / z ** 2",
+    ("sqrt", 0): "numpy.sqrt(z)",
+    ("sqrt", 1): "0.5 / numpy.sqrt(z)",
 }
 SOFTMAX_CODE = (
     "def _softmax(z):\n"
@@ -98,7 +100,7 @@ def derivative_name(derivative: Derivative) -> str:
 
 def function_helper(fn: Function) -> tuple[str, str]:
     """The helper's name and its definition, for f or its derivative of some order."""
-    scalar = functions.lookup(fn.name)
+    scalar = fn.scalar
     if scalar is None or not _IDENTIFIER.match(fn.name):
         raise NumpyCodeError(f"the function {fn.name} has no numeric definition")
     name = f"_{fn.name}" + (f"_d{fn.order}" if fn.order else "")

@@ -8,6 +8,8 @@ them; the two know nothing of each other's details.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy
 
 from matcalc.core.expr import (
@@ -144,8 +146,8 @@ def at_layer(expr: Expr, value: int) -> Expr:
             return Symbol(name, shape(s), index(i), sub)
         case Derivative(num=num, den=den, shape_=s):
             return Derivative(at_layer(num, value), at_layer(den, value), s and shape(s))
-        case Apply(fn=Function(name=name, order=order, index=i), arg=arg):
-            return Apply(Function(name, order, index(i)), at_layer(arg, value))
+        case Apply(fn=Function(index=i) as fn, arg=arg):
+            return Apply(replace(fn, index=index(i)), at_layer(arg, value))
         case Cdots(shape_=s):
             return Cdots(shape(s))
         case Fill(value=v, shape_=s):

@@ -260,7 +260,7 @@ _GREEK = {
 }  # fmt: skip
 _FUNCTIONS = {
     "tanh", "sinh", "cosh", "sin", "cos", "tan", "log", "ln", "exp", "max", "min", "det", "tr",
-    "Tr", "sgn", "arg",
+    "Tr", "sgn", "arg", "sqrt",
 }  # fmt: skip
 _COMMANDS = {
     "frac": "FRAC", "dfrac": "FRAC", "tfrac": "FRAC", "cfrac": "FRAC",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -94,7 +94,7 @@ ScalarFn = Callable[[Expr], Expr]
 FUNCTION_NAMES = {
     "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
     "Relu": "relu", "RELU": "relu", "log": "log", "ln": "log", "exp": "exp", "step": "step",
-    "id": "identity", "identity": "identity",
+    "id": "identity", "identity": "identity", "sqrt": "sqrt",
 }  # fmt: skip
 
 
@@ -121,10 +121,18 @@ class Namespace:
         if text == "det" and order == 0:
             return Det
         name = FUNCTION_NAMES.get(text, text)
-        if functions.lookup(name) is not None and name not in ("reciprocal",):
+        own = self.definitions().get(text)
+        if own is not None:
+            fn = Function(own.name, order, definition=own)
+            return lambda arg: Apply(fn, arg)
+        if functions.builtin(name) is not None and name not in ("reciprocal",):
             fn = Function(name, order)
             return lambda arg: Apply(fn, arg)
         return None
+
+    def definitions(self) -> Mapping[str, functions.ScalarFunction]:
+        """The scalar functions the spec defines itself, by name."""
+        return {}
 
     def derivative(self, num: Expr, den: Expr) -> Expr:
         """d num / d den as a named quantity."""
@@ -298,6 +306,9 @@ class NetworkNamespace(Namespace):
             return None
         return super().function(ref, order)
 
+    def definitions(self) -> Mapping[str, functions.ScalarFunction]:
+        return self.network.own_functions
+
     def _activation(self, k: int, order: int) -> ScalarFn:
         name = self.network.activation_name(k)
         if name == "softmax":
@@ -307,7 +318,7 @@ class NetworkNamespace(Namespace):
                     f"\\frac{{\\partial A^{k}}}{{\\partial Z^{k}}}"
                 )
             return Softmax
-        fn = Function(name, order)
+        fn = replace(self.network.activation_function(k), order=order)
         return lambda arg: Apply(fn, arg)
 
     def _layer_of(self, arg: Expr) -> int:
@@ -748,6 +759,9 @@ class Resolver:
                 matrix = self._matrix(whole, argument)
             else:
                 argument, after = self._take(factors, position + 1)
+                number = _of_number(value, argument)
+                if number is not None:
+                    return number, after
                 matrix = self._matrix(factors[position + 1], argument)
         finally:
             if value.binds is not None:
@@ -777,6 +791,20 @@ class Resolver:
             except MatcalcError as error:
                 raise self.error(str(error), value) from None
         return expanded
+
+
+def _of_number(operator: _Operator, argument: _Value) -> _Const | None:
+    """An entrywise function of a number is a number: \\sqrt{e}, \\exp(1); else None."""
+    if not isinstance(argument, _Const):
+        return None
+    try:
+        probe = operator.apply(Fill(sympy.Integer(1), (sympy.Integer(1), sympy.Integer(1))))
+    except MatcalcError:
+        return None
+    if not isinstance(probe, Apply) or probe.fn.scalar is None:
+        return None
+    formula = probe.fn.scalar.formula_of_order(probe.fn.order)
+    return _Const(formula.subs(functions.Z, argument.value))
 
 
 def _is_ones_vector(node: Node) -> bool:

@@ -18,8 +18,10 @@ corrected so that it means what a lecturer means:
 * only the allowed variables may appear; input length and nesting are bounded, since the
   parser's time grows steeply with nesting.
 
-Derivatives come from SymPy and numbers from NumPy, through :func:`matcalc.core.functions.register`,
-so a definition works in ``derive``, in numeric checks and in ``verify`` alike.
+Derivatives come from SymPy and numbers from NumPy.  A definition is a value (a
+:class:`~matcalc.core.functions.ScalarFunction`, or a loss :class:`~matcalc.core.rule.Rule`
+whose pieces carry their own functions) kept by the spec that makes it: nothing is registered
+process-wide, so two specs may define the same name differently.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from sympy.core.function import AppliedUndef
 
 from matcalc.core import functions
 from matcalc.core.expr import Apply, Expr, Fill, Function, Sum, add, hadamard, scale
-from matcalc.engine import rules
+from matcalc.core.losses import BUILTIN_LOSSES, loss_example
+from matcalc.core.rule import Kind, Rule
 from matcalc.errors import MatcalcError
 
 MAX_LENGTH = 300
@@ -186,23 +189,19 @@ def _check_name(name: Any, where: str, taken: bool) -> str:
     return name
 
 
-def define_activation(table: Mapping[str, Any], where: str) -> str:
-    """Register ``{name, latex}`` as an activation f(z); returns its name."""
+def define_activation(table: Mapping[str, Any], where: str) -> functions.ScalarFunction:
+    """The activation f(z) that ``{name, latex}`` defines."""
     _check_keys(table, where)
     name = _check_name(table.get("name"), where, name_is_builtin(table.get("name")))
     formula = read_scalar(table.get("latex"), ("z",), where).subs(
         sympy.Symbol("z", real=True), functions.Z
     )
-    known = functions.lookup(name)
-    if known is not None and known.formula != formula:
-        raise ScalarLatexError(f"{where}: {name!r} is already defined as {known.formula}")
-    functions.register(functions.ScalarFunction(name, f"\\operatorname{{{name}}}", formula))
-    return name
+    return functions.ScalarFunction(name, f"\\operatorname{{{name}}}", formula)
 
 
 def name_is_builtin(name: Any) -> bool:
     builtin = set(functions.BUILTIN) | set(functions.ACTIVATIONS) | {"f", "g"}
-    return isinstance(name, str) and (name in builtin or name in rules.BUILTIN_LOSSES)
+    return isinstance(name, str) and (name in builtin or name in BUILTIN_LOSSES)
 
 
 def _check_keys(table: Mapping[str, Any], where: str) -> None:
@@ -215,8 +214,8 @@ A = sympy.Symbol("a", real=True)
 Y = sympy.Symbol("y", real=True)
 
 
-def define_loss(table: Mapping[str, Any], where: str = "loss") -> str:
-    """Register ``{name, latex}`` (a formula in a and y) as a loss sum_i l(a_i, y_i)."""
+def define_loss(table: Mapping[str, Any], where: str = "loss") -> Rule:
+    """The loss sum_i l(a_i, y_i) that ``{name, latex}`` (a formula in a and y) defines."""
     _check_keys(table, where)
     name = _check_name(table.get("name"), where, name_is_builtin(table.get("name")))
     text = table.get("latex")
@@ -236,42 +235,44 @@ def define_loss(table: Mapping[str, Any], where: str = "loss") -> str:
         f"L = \\sum_i \\ell(a_i, y_i),\\ \\ell(a, y) = {sympy.latex(formula)},\\ "
         f"\\frac{{\\partial \\ell}}{{\\partial a}} = {sympy.latex(gradient)}"
     )
-    rule = rules.Rule(
+    return Rule(
         name,
-        rules.Kind.LOSS,
+        Kind.LOSS,
         statement,
         f"user-defined loss {name!r} (scalar LaTeX in the spec, differentiated by SymPy)",
         apply,
-        rules.loss_example,
+        loss_example,
         loss=name,
     )
-    if rules.is_custom_loss(name) and rules.loss_rule(name).statement != statement:
-        raise ScalarLatexError(f"{where}: the loss {name!r} is already defined otherwise")
-    rules.register_loss(rule)
-    return name
 
 
 class _Pieces:
-    """Entrywise matrix expressions from a scalar formula in bound variables."""
+    """Entrywise matrix expressions from a scalar formula in bound variables.
+
+    A piece with no matrix form of its own becomes a function that its nodes carry; its name
+    (``logcosh_1``) has an underscore, which a user's names cannot have, so it never stands
+    for a user's function.
+    """
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.count = 0
+        self.pieces: dict[sympy.Expr, functions.ScalarFunction] = {}
 
     def function(self, formula: sympy.Expr) -> Function:
         """A scalar function of z for a piece with no matrix form of its own."""
-        for known in functions.registered():
+        for known in functions.BUILTIN.values():
             if known.formula == formula:
                 return Function(known.name)
-        head = type(formula).__name__
-        if formula == type(formula)(functions.Z) and head in _LATEX_HEADS:  # cosh(z), sinh(z)
-            name, latex = head, f"\\{head}"
-        else:
-            self.count += 1
-            name = f"{self.prefix}{self.count}"
-            latex = f"\\operatorname{{{name}}}"
-        functions.register(functions.ScalarFunction(name, latex, formula))
-        return Function(name)
+        if formula not in self.pieces:
+            head = type(formula).__name__
+            if formula == type(formula)(functions.Z) and head in _LATEX_HEADS:  # cosh(z)
+                name, latex = f"{head}_", f"\\{head}"
+            else:
+                name = f"{self.prefix}_{len(self.pieces) + 1}"
+                latex = f"\\operatorname{{{self.prefix}}}_{{{len(self.pieces) + 1}}}"
+            self.pieces[formula] = functions.ScalarFunction(name, latex, formula)
+        piece = self.pieces[formula]
+        return Function(piece.name, definition=piece)
 
     def entrywise(
         self, formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shape: tuple
@@ -304,14 +305,15 @@ class _Pieces:
 
 
 def loss_from_spec(value: Any) -> Any:
-    """A spec's loss value: a name stays a name; a {name, latex} table is defined here."""
+    """A spec's loss value: a name stays a name; a {name, latex} table gives its Rule."""
     if isinstance(value, Mapping):
         return define_loss(value, "loss")
     return value
 
 
 def activation_from_spec(value: Any, where: str) -> Any:
-    """A layer's activation value: a name stays a name; a {name, latex} table is defined here."""
+    """A layer's activation value: a name stays a name; a {name, latex} table gives its
+    ScalarFunction."""
     if isinstance(value, Mapping):
         return define_activation(value, where)
     return value

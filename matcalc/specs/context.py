@@ -40,6 +40,7 @@ from matcalc.core.expr import (
     Opaque,
     Scale,
     Symbol,
+    ones,
     substitute,
     transpose,
 )
@@ -70,6 +71,8 @@ _WORD_COMMANDS = re.compile(
 )
 _NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
+_SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
+MAX_SIZE_TEXT = 60
 
 
 class ContextError(MatcalcError):
@@ -89,18 +92,61 @@ def is_context_spec(data: Mapping[str, Any]) -> bool:
 
 
 def _size(text: str, key: str) -> sympy.Expr:
+    """A size: a positive integer, a name such as n, or sums, differences and products of
+    them in parentheses, such as (n - k + 1)."""
     text = text.strip()
-    if not _SIZE.match(text) or len(text) > MAX_SIZE_NAME:
+    if len(text) > MAX_SIZE_TEXT:
+        raise ContextError(f"[shapes] {key}: a size has at most {MAX_SIZE_TEXT} characters")
+    tokens = _SIZE_TOKEN.findall(text)
+    if "".join(tokens) != text.replace(" ", ""):
         raise ContextError(
-            f'[shapes] {key} = {text!r}: a size is a positive integer or a name such as "n"'
+            f'[shapes] {key} = {text!r}: a size is a positive integer, a name such as "n", or '
+            'an expression of them such as "(n - k + 1)"'
         )
-    if text.isdigit():
-        if int(text) > MAX_SIZE:
+    value, rest = _size_sum(tokens, key, text)
+    if rest or not (value.is_Integer and value > 0 or value.free_symbols):
+        raise ContextError(
+            f'[shapes] {key} = {text!r}: a size is a positive integer, a name such as "n", or '
+            'an expression of them such as "(n - k + 1)"'
+        )
+    return value
+
+
+def _size_sum(tokens: list[str], key: str, text: str) -> tuple[sympy.Expr, list[str]]:
+    value, tokens = _size_product(tokens, key, text)
+    while tokens and tokens[0] in "+-":
+        sign = 1 if tokens[0] == "+" else -1
+        term, tokens = _size_product(tokens[1:], key, text)
+        value += sign * term
+    return value, tokens
+
+
+def _size_product(tokens: list[str], key: str, text: str) -> tuple[sympy.Expr, list[str]]:
+    value, tokens = _size_atom(tokens, key, text)
+    while tokens and tokens[0] == "*":
+        factor, tokens = _size_atom(tokens[1:], key, text)
+        value *= factor
+    return value, tokens
+
+
+def _size_atom(tokens: list[str], key: str, text: str) -> tuple[sympy.Expr, list[str]]:
+    if not tokens:
+        raise ContextError(f"[shapes] {key} = {text!r}: the size ends too early")
+    first, rest = tokens[0], tokens[1:]
+    if first == "(":
+        value, rest = _size_sum(rest, key, text)
+        if not rest or rest[0] != ")":
+            raise ContextError(f"[shapes] {key} = {text!r}: unbalanced parentheses")
+        return value, rest[1:]
+    if first.isdigit():
+        if int(first) > MAX_SIZE:
             raise ContextError(
-                f"[shapes] {key}: the size {text} is above {MAX_SIZE}; name it (n) instead"
+                f"[shapes] {key}: the size {first} is above {MAX_SIZE}; name it (n) instead"
             )
-        return sympy.Integer(int(text))
-    return sympy.Symbol(text, integer=True, positive=True)
+        return sympy.Integer(int(first)), rest
+    if _SIZE.match(first) and len(first) <= MAX_SIZE_NAME:
+        return sympy.Symbol(first, integer=True, positive=True), rest
+    raise ContextError(f"[shapes] {key} = {text!r}: {first!r} is not a size")
 
 
 def parse_shape(value: Any, key: str) -> Shape:
@@ -112,7 +158,7 @@ def parse_shape(value: Any, key: str) -> Shape:
     text = value.replace("\\times", " x ").replace("×", " x ").strip()
     if text == "scalar":
         return SCALAR
-    parts = [p for p in re.split(r"\s+x\s+|\s*\*\s*", text) if p]
+    parts = [p for p in re.split(r"\s+x\s+", text) if p]
     if len(parts) == 1:
         return (_size(parts[0], key), ONE)
     if len(parts) == 2:
@@ -410,6 +456,15 @@ class ContextNamespace(Namespace):
             for d in self.context.dimensions():
                 if d.name == ref.text:
                     return d
+        return None
+
+    def ones(self, size: str) -> Expr | None:
+        """\\mathbf{1}_K: a column of ones whose length is a size of the context (or a number)."""
+        if size.isdigit() and 0 < int(size) <= MAX_SIZE:
+            return ones(sympy.Integer(int(size)))
+        for d in self.context.dimensions():
+            if d.name == size:
+                return ones(d)
         return None
 
     def known_names(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,10 @@ import sympy
 
 from matcalc.core import functions, numeric
 from matcalc.core.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
+from matcalc.core.functions import ScalarFunction
+from matcalc.core.losses import loss_rule
+from matcalc.core.rule import Rule
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
-from matcalc.engine.rules import is_custom_loss, loss_rule
 from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
@@ -34,7 +36,6 @@ from matcalc.specs.source import parse_spec, read_spec_file
 
 LOSSES = ("squared", "nll", "nllm")
 LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
-MAX_LAYERS = 5000
 MAX_SIZE = 10**6
 MAX_LAYERS = 1000  # chain forms grow with the square of the depth (docs/benchmarks.md)
 SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
@@ -66,10 +67,10 @@ def _per_layer(method: Callable[[Network, Any], Any]) -> Callable[[Network, Any]
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer: its size n^l and its activation f^l."""
+    """One layer: its size n^l and its activation f^l (a name, or a user's own function)."""
 
     size: int | str | Dim | None = None
-    activation: str = "identity"
+    activation: str | ScalarFunction = "identity"
 
 
 def parse_size(value: Any, key: str) -> Dim:
@@ -102,20 +103,38 @@ class Network:
 
     layers: tuple[Layer, ...]
     input: int | str | Dim | None = None
-    loss: str = "squared"
+    loss: str | Rule = "squared"
     convention: str = "6.390"
     depth: str | None = None
     batch: int | str | Dim | None = None
-    defined: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    own_functions: Mapping[str, ScalarFunction] = field(default_factory=dict, repr=False)
+    loss_definition: Rule | None = field(default=None, repr=False)
     sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
     batch_size: Dim | None = field(init=False, repr=False, compare=False)
     _memo: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        layers = tuple(
-            layer if isinstance(layer, Layer) else Layer(*layer) for layer in self.layers
-        )
-        object.__setattr__(self, "layers", layers)
+        """Layers as Layer records; a user's own activation or loss given as a value is kept
+        in the network's own table and named by its name."""
+        definitions = dict(self.own_functions)
+        layers = []
+        for layer in self.layers:
+            layer = layer if isinstance(layer, Layer) else Layer(*layer)
+            if isinstance(layer.activation, ScalarFunction):
+                known = definitions.get(layer.activation.name)
+                if known is not None and known != layer.activation:
+                    raise SpecError(
+                        f"the activation {layer.activation.name!r} is defined twice, as "
+                        f"{known.formula} and as {layer.activation.formula}"
+                    )
+                definitions[layer.activation.name] = layer.activation
+                layer = Layer(layer.size, layer.activation.name)
+            layers.append(layer)
+        object.__setattr__(self, "layers", tuple(layers))
+        object.__setattr__(self, "own_functions", definitions)
+        if isinstance(self.loss, Rule):
+            object.__setattr__(self, "loss_definition", self.loss)
+            object.__setattr__(self, "loss", self.loss.loss)
         self._validate()
         object.__setattr__(self, "sizes", self._resolve_sizes())
         object.__setattr__(self, "batch_size", self._resolve_batch())
@@ -149,7 +168,6 @@ class Network:
         if len(raw_layers) > MAX_LAYERS:
             raise SpecError(f"{len(raw_layers)} [[layer]] tables; at most {MAX_LAYERS}")
         layers = []
-        defined = set()
         for number, raw in enumerate(raw_layers, start=1):
             if not isinstance(raw, dict):
                 raise SpecError(
@@ -161,13 +179,8 @@ class Network:
                         f"layer {number}: unknown key {key!r}; a layer has size and activation"
                     )
             written = raw.get("activation", "identity")
-            activation = activation_from_spec(written, f"layer {number}")
-            if isinstance(written, Mapping):
-                defined.add(activation)
-            layers.append(Layer(raw.get("size"), activation))
+            layers.append(Layer(raw.get("size"), activation_from_spec(written, f"layer {number}")))
         loss = loss_from_spec(spec.get("loss", "squared"))
-        if isinstance(spec.get("loss"), Mapping):
-            defined.add(loss)
         return cls(
             layers=tuple(layers),
             input=spec.get("input"),
@@ -175,11 +188,10 @@ class Network:
             convention=spec.get("convention", "6.390"),
             depth=spec.get("depth"),
             batch=spec.get("batch"),
-            defined=frozenset(defined),
         )
 
     def _validate(self) -> None:
-        if self.convention not in CONVENTIONS:
+        if not isinstance(self.convention, str) or self.convention not in CONVENTIONS:
             try:
                 convention_named(self.convention)
             except ConventionError as error:
@@ -188,14 +200,14 @@ class Network:
             raise SpecError(NO_LAYERS)
         if len(self.layers) > MAX_LAYERS:
             raise SpecError(f"{len(self.layers)} layers; at most {MAX_LAYERS}")
-        custom = self._own_definition(self.loss) and is_custom_loss(self.loss)
+        custom = self.loss_definition is not None and self.loss_definition.loss == self.loss
         if not isinstance(self.loss, str) or not (self.loss in LOSSES or custom):
             raise SpecError(
                 f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}, or define one: "
                 'loss = { name = "...", latex = "..." } in a and y'
             )
         if self.depth is not None:
-            if self.depth != "L":
+            if not isinstance(self.depth, str) or self.depth != "L":
                 raise SpecError(f'depth = {self.depth!r}: symbolic depth is written depth = "L"')
             if len(self.layers) != 1:
                 raise SpecError('depth = "L" takes exactly one [[layer]], the pattern of layer l')
@@ -209,23 +221,13 @@ class Network:
                 f"{len(self.layers)} has activation = {output!r}"
             )
 
-    def _own_definition(self, name: Any) -> bool:
-        """Whether a user-defined function may be used here: a spec uses only its own definitions
-        (definitions are known process-wide, so one spec's must not serve another's); a network
-        built in Python may use any registered one."""
-        return self.defined is None or name in self.defined
-
     def _validate_activation(self, number: int, activation: Any) -> None:
         if not isinstance(activation, str):
             raise SpecError(
                 f"layer {number} activation = {activation!r}: an activation is a name, one of "
                 + ", ".join(functions.ACTIVATIONS)
             )
-        known = activation in functions.ACTIVATIONS or (
-            self._own_definition(activation)
-            and functions.lookup(activation) is not None
-            and activation not in ("log", "reciprocal")
-        )
+        known = activation in functions.ACTIVATIONS or activation in self.own_functions
         generic = self.depth is not None and _GENERIC_ACTIVATION.match(activation)
         if not (known or generic):
             allowed = ", ".join(functions.ACTIVATIONS)
@@ -280,7 +282,7 @@ class Network:
         """The same network on one example (a column), for per-example Jacobian chains."""
         if self.batch is None:
             return self
-        return Network(self.layers, self.input, self.loss, self.convention, self.depth)
+        return replace(self, batch=None)
 
     @property
     def symbolic(self) -> bool:
@@ -323,8 +325,9 @@ class Network:
 
     def activation_function(self, l: int | sympy.Expr) -> Function:
         name = self.activation_name(l)
-        generic = self.symbolic and name not in functions.ACTIVATIONS
-        return Function(name, 0, sympy.sympify(l) if generic else None)
+        definition = self.own_functions.get(name)
+        generic = self.symbolic and name not in functions.ACTIVATIONS and definition is None
+        return Function(name, 0, sympy.sympify(l) if generic else None, definition)
 
     # ------------------------------------------------------------------ symbols
 
@@ -403,9 +406,13 @@ class Network:
             return Softmax(z)
         return Apply(self.activation_function(l), z)
 
+    def loss_rule(self) -> Rule:
+        """The loss's record: built in, or the spec's own."""
+        return loss_rule(self.loss, self.loss_definition)
+
     def loss_expr(self) -> Expr:
         """The loss of A^L against y; over a batch the sum of the per-example losses."""
-        return loss_rule(self.loss).apply(self.activation(self.last), self.target())[0]
+        return self.loss_rule().apply(self.activation(self.last), self.target())[0]
 
     def definitions(self, l: int | sympy.Expr) -> dict[Symbol, Expr]:
         return {
@@ -487,10 +494,10 @@ class Network:
         layers = tuple(
             Layer(s, layer.activation) for s, layer in zip(sizes[1:], self.layers, strict=True)
         )
-        return Network(
-            layers,
-            sizes[0],
-            self.loss,
-            self.convention,
+        return replace(
+            self,
+            layers=layers,
+            input=sizes[0],
+            depth=None,
             batch=self.batch if batch is None else batch,
         )

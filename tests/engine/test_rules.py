@@ -29,9 +29,10 @@ from matcalc.core.expr import (
     symbols_of,
     transpose,
 )
+from matcalc.core.losses import loss_rule
 from matcalc.core.numeric import central_difference, evaluate, size
 from matcalc.core.shapes import is_column, shapes_equal
-from matcalc.engine.rules import RULES, Kind, Rule, loss_rule, pullback_rule, rule_named
+from matcalc.engine.rules import RULES, Kind, Rule, pullback_rule, rule_named
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-7}
 

@@ -92,7 +92,9 @@ activation = { name = "softplus", latex = "\\\\log(1 + e^{z})" }
 
 def test_custom_activation_and_loss_derive_and_match_finite_differences():
     network = Network.from_toml(SPEC)
-    assert functions.lookup("swish") is not None
+    assert network.own_functions["swish"].formula == functions.Z * (
+        1 / (1 + sympy.exp(-functions.Z))
+    )
     derivation = derive(network)
     rng = np.random.default_rng(1)
     params = network.random_parameters(rng)
@@ -127,9 +129,26 @@ def test_custom_loss_in_the_cli(tmp_path, capsys):
     assert "unknown symbol q" in capsys.readouterr().err
 
 
-def test_a_name_keeps_its_definition():
-    Network.from_toml(SPEC)
-    with pytest.raises(MatcalcError, match="already defined"):
-        Network.from_toml(SPEC.replace("z \\\\sigma(z)", "z"))
-    with pytest.raises(MatcalcError, match="already defined"):
-        Network.from_toml(SPEC.replace("\\\\cosh(a - y)", "\\\\cosh(a + y)"))
+def test_two_specs_may_define_one_name_differently():
+    """A definition travels with its spec: the second swish does not replace the first."""
+    first = Network.from_toml(SPEC)
+    second = Network.from_toml(SPEC.replace("z \\\\sigma(z)", "z \\\\tanh(z)"))
+    rng = np.random.default_rng(3)
+    for network in (first, second, first):
+        params = network.random_parameters(rng)
+        x, y = network.random_example(rng)
+        gradients = derive(network).numeric_gradients(params, x, y)
+        key = "W^1"
+
+        def loss(point, network=network, params=params, x=x, y=y):
+            return network.loss_value({**params, key: point}, x, y)
+
+        assert np.allclose(gradients[key], central_difference(loss, params[key]), atol=1e-6)
+
+
+def test_one_spec_defines_a_name_once():
+    twice = SPEC.replace(
+        'name = "softplus", latex = "\\\\log(1 + e^{z})"', 'name = "swish", latex = "z"'
+    )
+    with pytest.raises(MatcalcError, match="defined twice"):
+        Network.from_toml(twice)

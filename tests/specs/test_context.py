@@ -63,13 +63,15 @@ def n_d(n, d):
         ("3 x 2", (sympy.Integer(3), sympy.Integer(2))),
         ("d", (n_d("d", "d")[0], ONE)),
         ("scalar", (ONE, ONE)),
+        ("c x (n - k + 1)", (n_d("c", "n")[0], n_d("n", "k")[0] - n_d("n", "k")[1] + 1)),
+        ("(2*h) x d", (2 * n_d("h", "d")[0], n_d("h", "d")[1])),
     ],
 )
 def test_shapes(text, shape):
     assert parse_shape(text, "X") == shape
 
 
-@pytest.mark.parametrize("text", ["n x", "n x d x k", "n-1", "", "0 x 2"])
+@pytest.mark.parametrize("text", ["n x", "n x d x k", "(n - 1", "2 - 3", "n / 2", "", "0 x 2"])
 def test_bad_shapes_name_the_key(text):
     with pytest.raises(ContextError, match=r"\[shapes\] X"):
         parse_shape(text, "X")
