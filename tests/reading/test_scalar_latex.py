@@ -140,7 +140,7 @@ def test_two_specs_may_define_one_name_differently():
         gradients = derive(network).numeric_gradients(params, x, y)
         key = "W^1"
 
-        def loss(point, network=network, params=params, x=x, y=y):
+        def loss(point, network=network, params=params, x=x, y=y, key=key):
             return network.loss_value({**params, key: point}, x, y)
 
         assert np.allclose(gradients[key], central_difference(loss, params[key]), atol=1e-6)
