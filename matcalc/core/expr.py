@@ -494,6 +494,55 @@ class Opaque(Expr):
         return Opaque(self.name, self.params, children)
 
 
+@dataclass(frozen=True)
+class Conv(Expr):
+    """conv(x, w): the valid cross-correlation of deep-learning libraries, for columns x of n
+    entries and w of k: z_i = sum_j w_j x_{i+j-1}, n - k + 1 entries."""
+
+    signal: Expr
+    kernel: Expr
+
+    def __post_init__(self) -> None:
+        if not (is_column(self.signal.shape) and is_column(self.kernel.shape)):
+            raise ShapeError("conv takes two columns", self.signal, self.kernel)
+
+    @property
+    def shape(self) -> Shape:
+        return (self.signal.shape[0] - self.kernel.shape[0] + 1, ONE)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.signal, self.kernel)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Conv(*children)
+
+
+@dataclass(frozen=True)
+class FullConv(Expr):
+    """conv_full(g, flip(w)): g zero-padded by k - 1 on both sides and cross-correlated with
+    the flipped w (the full convolution of g with w): x_m = sum_i g_i w_{m-i+1}, n + k - 1
+    entries for g of n and w of k."""
+
+    signal: Expr
+    kernel: Expr
+
+    def __post_init__(self) -> None:
+        if not (is_column(self.signal.shape) and is_column(self.kernel.shape)):
+            raise ShapeError("a full convolution takes two columns", self.signal, self.kernel)
+
+    @property
+    def shape(self) -> Shape:
+        return (self.signal.shape[0] + self.kernel.shape[0] - 1, ONE)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.signal, self.kernel)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return FullConv(*children)
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -590,6 +639,8 @@ __all__ = [
     "Add",
     "Apply",
     "Cdots",
+    "Conv",
+    "FullConv",
     "Derivative",
     "Det",
     "Diag",

@@ -11,11 +11,13 @@ from matcalc.core import functions
 from matcalc.core.expr import (
     Add,
     Apply,
+    Conv,
     Derivative,
     Det,
     Diag,
     Expr,
     Fill,
+    FullConv,
     Hadamard,
     Identity,
     Inverse,
@@ -104,6 +106,12 @@ def evaluate(expr: Expr, env: Environment) -> np.ndarray:
             return np.array([[sum(_linear_term(name, p, a, env) for p, a in terms)]])
         case ScalarProduct(scalar=scalar, arg=arg):
             return evaluate(scalar, env)[0, 0] * evaluate(arg, env)
+        case Conv(signal=signal, kernel=kernel):
+            x, w = evaluate(signal, env)[:, 0], evaluate(kernel, env)[:, 0]
+            return np.correlate(x, w, mode="valid")[:, None]
+        case FullConv(signal=signal, kernel=kernel):
+            g, w = evaluate(signal, env)[:, 0], evaluate(kernel, env)[:, 0]
+            return np.convolve(g, w, mode="full")[:, None]
     raise EvaluationError(f"no numeric evaluation for {type(expr).__name__}")
 
 

@@ -38,11 +38,13 @@ import sympy
 from matcalc.core.expr import (
     Add,
     Apply,
+    Conv,
     Derivative,
     Det,
     Diag,
     Expr,
     Fill,
+    FullConv,
     Function,
     Hadamard,
     Identity,
@@ -139,6 +141,52 @@ def _inverse_transposed(x: Expr) -> Expr:
 
 
 PULLBACKS: tuple[Rule, ...] = (
+    Rule(
+        "convolution, by the filter",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial w} = \operatorname{conv}\left(x, G\right),\ "
+        r"z = \operatorname{conv}(x, w),\ G = \frac{\partial L}{\partial z}",
+        "MIT 6.390 notes, Convolutional Neural Networks, backpropagation in a 1-D "
+        "convolutional layer (dL/dw_j = sum_i G_i x_{i+j-1})",
+        lambda node, position, upstream: Conv(node.signal, upstream),
+        lambda: (Conv(_column("x", 6), _column("w", 3)), 1),
+        node=Conv,
+        position=1,
+    ),
+    Rule(
+        "convolution, by the signal",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial x} = \operatorname{conv}_{\mathrm{full}}\left(G, "
+        r"\operatorname{flip}(w)\right),\ z = \operatorname{conv}(x, w)",
+        "MIT 6.390 notes, Convolutional Neural Networks, backpropagation in a 1-D "
+        "convolutional layer (a full convolution of G with the flipped filter)",
+        lambda node, position, upstream: FullConv(upstream, node.kernel),
+        lambda: (Conv(_column("x", 6), _column("w", 3)), 0),
+        node=Conv,
+        position=0,
+    ),
+    Rule(
+        "full convolution, by the signal",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial g} = \operatorname{conv}\left(G, w\right),\ "
+        r"x = \operatorname{conv}_{\mathrm{full}}(g, \operatorname{flip}(w))",
+        "adjoint of the valid cross-correlation (6.390 notes, Convolutional Neural Networks)",
+        lambda node, position, upstream: Conv(upstream, node.kernel),
+        lambda: (FullConv(_column("g", 4), _column("w", 3)), 0),
+        node=FullConv,
+        position=0,
+    ),
+    Rule(
+        "full convolution, by the filter",
+        Kind.PULLBACK,
+        r"\frac{\partial L}{\partial w} = \operatorname{conv}\left(G, g\right),\ "
+        r"x = \operatorname{conv}_{\mathrm{full}}(g, \operatorname{flip}(w))",
+        "adjoint of the valid cross-correlation (6.390 notes, Convolutional Neural Networks)",
+        lambda node, position, upstream: Conv(upstream, node.signal),
+        lambda: (FullConv(_column("g", 4), _column("w", 3)), 1),
+        node=FullConv,
+        position=1,
+    ),
     Rule(
         "product",
         Kind.PULLBACK,
@@ -471,8 +519,8 @@ def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None
     if function.derivative_from_output is None:
         return None
     output = _output_of(definitions, replace(expr.fn, order=0), expr.arg)
-    if output is None and function.name != "identity":
-        return None
+    if output is None:  # no name for f(Z): 1 - tanh(Z) ⊙ tanh(Z)
+        output = Apply(replace(expr.fn, order=0), expr.arg)
     a = sympy.Symbol("a")
     return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
 
@@ -505,6 +553,8 @@ def from_scalar(formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shap
     if isinstance(formula, sympy.Pow) and formula.exp.is_Integer and formula.exp > 0:
         base = from_scalar(formula.base, bindings, shape)
         return hadamard(*([base] * int(formula.exp)))
+    if isinstance(formula, sympy.Pow) and formula.exp == -1:
+        return Apply(Function("reciprocal"), from_scalar(formula.base, bindings, shape))
     raise NoRuleError(f"no entrywise form for {formula}")
 
 

@@ -16,11 +16,13 @@ from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
+    Conv,
     Derivative,
     Det,
     Diag,
     Expr,
     Fill,
+    FullConv,
     Function,
     Hadamard,
     Identity,
@@ -335,6 +337,17 @@ class _Printer:
 
     def _logdet(self, expr: LogDet) -> str:
         return f"\\log\\det\\left({self.print(expr.arg)}\\right)"
+
+    def _conv(self, expr: Conv) -> str:
+        signal, kernel = self.print(expr.signal), self.print(expr.kernel)
+        return f"\\operatorname{{conv}}\\left({signal}, {kernel}\\right)"
+
+    def _fullconv(self, expr: FullConv) -> str:
+        signal, kernel = self.print(expr.signal), self.print(expr.kernel)
+        return (
+            f"\\operatorname{{conv}}_{{\\mathrm{{full}}}}\\left({signal}, "
+            f"\\operatorname{{flip}}({kernel})\\right)"
+        )
 
     def _opaque(self, expr: Opaque) -> str:
         args = ", ".join(self.print(a) for a in expr.args)

@@ -136,6 +136,13 @@ class Group(Node):
 
 
 @dataclass(frozen=True)
+class Pair(Node):
+    """(x, w): the two arguments of a function such as conv."""
+
+    items: tuple[Node, Node]
+
+
+@dataclass(frozen=True)
 class Frac(Node):
     """\\frac{num}{den} or num / den of things that are not derivatives."""
 
@@ -388,6 +395,9 @@ class _Tokenizer:
                 self.pos += 1
             elif char in ".,;" and not text[start + 1 :].strip():
                 self.pos += 1  # a sentence's final punctuation
+            elif char == ",":
+                self.pos += 1
+                self.emit("COMMA", char, start, self.pos)
             elif char == "|":
                 self.pos += 1
                 raise self.error("'|' is not read; write a norm as \\|x\\|", start)
@@ -528,6 +538,7 @@ primary: LETTER                -> name
     | NAME                     -> name
     | NUMBER                   -> number
     | LPAR side RPAR           -> paren
+    | LPAR side COMMA side RPAR -> pair
     | LBRACK side RBRACK       -> bracket
     | LBRACE side RBRACE       -> brace
     | FRAC farg farg           -> frac
@@ -544,7 +555,7 @@ farg: LBRACE side RBRACE       -> braced
     | NAME                     -> bare
 
 %declare LETTER NAME NUMBER FRAC PARTIAL DOT SLASH HADAMARD CDOTS TOP PRIME SUP SUB PLUS MINUS
-%declare EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
+%declare COMMA EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
 """
 
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_LatexLexer, propagate_positions=False)
@@ -555,7 +566,7 @@ _TOKEN_NAMES = {
     "CDOTS": "\\cdots", "TOP": "^T", "PRIME": "'", "SUP": "^", "SUB": "_", "PLUS": "+",
     "MINUS": "-", "EQ": "=", "LPAR": "(", "RPAR": ")", "LBRACK": "[", "RBRACK": "]",
     "LBRACE": "{", "RBRACE": "}", "NORM_OPEN": "\\|", "NORM_CLOSE": "\\|", "NABLA": "\\nabla",
-    "SUMOP": "\\sum", "OVERBRACE": "\\overbrace", "$END": "the end",
+    "COMMA": ",", "SUMOP": "\\sum", "OVERBRACE": "\\overbrace", "$END": "the end",
 }  # fmt: skip
 
 
@@ -684,6 +695,9 @@ class _Build(Transformer):
 
     def paren(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "(", **_span(left, right))
+
+    def pair(self, left: Token, first: Node, comma: Token, second: Node, right: Token) -> Node:
+        return Pair((first, second), **_span(left, right))
 
     def bracket(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "[", **_span(left, right))
@@ -1061,6 +1075,7 @@ __all__ = [
     "Node",
     "Norm",
     "Number",
+    "Pair",
     "ParseError",
     "Partial",
     "Primed",

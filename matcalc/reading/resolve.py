@@ -18,6 +18,7 @@ import sympy
 from matcalc.core import functions
 from matcalc.core.expr import (
     Apply,
+    Conv,
     Derivative,
     Det,
     Diag,
@@ -58,6 +59,7 @@ from matcalc.reading.parse import (
     Node,
     Norm,
     Number,
+    Pair,
     ParseError,
     Primed,
     Product,
@@ -120,6 +122,8 @@ class Namespace:
             return Trace
         if text == "det" and order == 0:
             return Det
+        if text == "conv" and order == 0:
+            return _two_arguments("conv", Conv)
         name = FUNCTION_NAMES.get(text, text)
         own = self.definitions().get(text)
         if own is not None:
@@ -439,7 +443,14 @@ class _Operator:
     binds: str | None = None
 
 
-_Value = Expr | _Const | _Operator
+@dataclass(frozen=True)
+class _Pair:
+    """(x, w): the arguments of a function of two matrices."""
+
+    items: tuple[Expr, Expr]
+
+
+_Value = Expr | _Const | _Operator | _Pair
 
 
 class Resolver:
@@ -488,6 +499,8 @@ class Resolver:
                 return self.value(inner)
             case Primed(arg=arg, order=order):
                 return self._name(arg, order)
+            case Pair(items=items):
+                return _Pair(tuple(self._matrix(item) for item in items))
             case Transposed(arg=arg):
                 return transpose(self._matrix(arg))
             case InverseOf(arg=arg):
@@ -535,6 +548,8 @@ class Resolver:
         value = self.value(node) if value is None else value
         if isinstance(value, _Operator):
             raise self.error("this needs an argument after it", node)
+        if isinstance(value, _Pair):
+            raise self.error("a pair (x, w) is the argument of a function such as conv", node)
         if isinstance(value, _Const):
             return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
         return value
@@ -762,7 +777,10 @@ class Resolver:
                 number = _of_number(value, argument)
                 if number is not None:
                     return number, after
-                matrix = self._matrix(factors[position + 1], argument)
+                if isinstance(argument, _Pair):
+                    matrix = argument.items
+                else:
+                    matrix = self._matrix(factors[position + 1], argument)
         finally:
             if value.binds is not None:
                 self.examples.pop()
@@ -791,6 +809,17 @@ class Resolver:
             except MatcalcError as error:
                 raise self.error(str(error), value) from None
         return expanded
+
+
+def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
+    """A function of two matrices, written name(x, w)."""
+
+    def apply(arguments: Expr | tuple[Expr, Expr]) -> Expr:
+        if not isinstance(arguments, tuple):
+            raise MatcalcError(f"{name} takes two arguments: {name}(x, w)")
+        return build(*arguments)
+
+    return apply
 
 
 def _of_number(operator: _Operator, argument: _Value) -> _Const | None:

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
@@ -51,6 +51,9 @@ from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
 from matcalc.specs.network import Network, SpecError
 from matcalc.specs.source import parse_spec, read_spec_file
+
+if TYPE_CHECKING:
+    from matcalc.specs.graph import Graph
 
 LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
@@ -399,9 +402,17 @@ def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def spec_from_toml(text: str, where: str = "the spec") -> Network | Context:
-    """A network, or an expression context for a spec without layers."""
-    data = parse_spec(text, ContextError, where)
+def spec_from_toml(text: str, where: str = "the spec") -> Network | Context | Graph:
+    """A network, a graph spec (forward equations with parameters), or an expression context
+    for a spec without layers."""
+    return _spec_from_dict(parse_spec(text, ContextError, where))
+
+
+def _spec_from_dict(data: Mapping[str, Any]) -> Network | Context | Graph:
+    from matcalc.specs.graph import Graph, is_graph_spec
+
+    if is_graph_spec(data):
+        return Graph.from_dict(data)
     if is_context_spec(data):
         return Context.from_dict(data)
     return Network.from_dict(data)
@@ -414,9 +425,9 @@ def spec_from_file(path: str | Path) -> Network | Context:
         data = parse_spec(text, SpecError)
     except SpecError as error:
         raise SpecError(f"{path}: {error}") from None
-    kind, error_class = (Context, ContextError) if is_context_spec(data) else (Network, SpecError)
+    error_class = ContextError if is_context_spec(data) or "parameters" in data else SpecError
     try:
-        return kind.from_dict(data)
+        return _spec_from_dict(data)
     except MatcalcError as error:
         raise error_class(f"{path}: {error}") from None
 

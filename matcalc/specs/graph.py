@@ -1,0 +1,173 @@
+"""Networks given by their forward equations: named quantities, each defined once, in order.
+
+A graph spec is an expression context (:mod:`matcalc.specs.context`) with a ``parameters``
+list::
+
+    parameters = ["W_1", "b_1", "V"]   # what is differentiated; other [shapes] names are data
+    [shapes]
+    x = "d"
+    y = "k"
+    W_1 = "d x d"
+    b_1 = "d"
+    V = "k x d"
+    [define]                           # one named quantity each, in order
+    A_1 = 'x + \\tanh(W_1 x + b_1)'
+    L = '\\|V A_1 - y\\|^2'             # the last scalar is the loss (or: loss = "L")
+
+Each definition refers to the declared names and to the quantities defined before it, so the
+definitions form a graph without cycles; a residual connection is a quantity used twice, a
+shared weight a parameter used in several definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from matcalc.core.expr import Expr, Symbol
+from matcalc.core.shapes import is_scalar, shape_text
+from matcalc.specs.context import CONTEXT_KEYS, Context, ContextError, name_key
+
+GRAPH_KEYS = ("parameters", "loss")
+
+
+class GraphError(ContextError):
+    """A graph spec that cannot be used; the message names the key."""
+
+
+def is_graph_spec(data: Mapping[str, Any]) -> bool:
+    """A spec without layers that lists its parameters."""
+    return "layer" not in data and "parameters" in data
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Named forward quantities of declared data and parameters, and the scalar loss."""
+
+    context: Context
+    parameter_keys: tuple[str, ...]
+    loss_key: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Graph:
+        unknown = [key for key in data if key not in CONTEXT_KEYS + GRAPH_KEYS]
+        if unknown:
+            raise GraphError(
+                f"unknown key {unknown[0]!r} in a graph spec; known: "
+                f"{', '.join(GRAPH_KEYS + CONTEXT_KEYS)}"
+            )
+        context = Context.from_dict({k: v for k, v in data.items() if k not in GRAPH_KEYS})
+        if context.opaque:
+            raise GraphError("[opaque] functions have no place in a graph spec")
+        parameters = data["parameters"]
+        if not (isinstance(parameters, list) and all(isinstance(p, str) for p in parameters)):
+            raise GraphError(f'parameters = {parameters!r}: a list of names, like ["W", "b"]')
+        if not parameters:
+            raise GraphError("parameters = []: name at least one declared matrix")
+        keys = []
+        for written in parameters:
+            key = name_key(written)
+            if key in context.definitions:
+                raise GraphError(
+                    f"parameters: {written!r} is defined in [define]; a parameter is declared "
+                    "in [shapes]"
+                )
+            if key not in context.symbols:
+                known = ", ".join(context.symbols) or "none"
+                raise GraphError(
+                    f"parameters: {written!r} is not declared in [shapes] (declared: {known})"
+                )
+            if key in keys:
+                raise GraphError(f"parameters: {written!r} is listed twice")
+            keys.append(key)
+        loss = cls._loss_key(data, context)
+        return cls(context, tuple(keys), loss)
+
+    @staticmethod
+    def _loss_key(data: Mapping[str, Any], context: Context) -> str:
+        written = data.get("loss")
+        if written is not None:
+            if not isinstance(written, str) or name_key(written) not in context.definitions:
+                raise GraphError(f"loss = {written!r}: the name of a quantity of [define]")
+            key = name_key(written)
+        else:
+            scalars = [k for k, e in context.definitions.items() if is_scalar(e.shape)]
+            if not scalars:
+                raise GraphError(
+                    "[define] has no scalar quantity to be the loss; define one, e.g. "
+                    "L = '\\|O - y\\|^2'"
+                )
+            key = scalars[-1]
+        shape = context.definitions[key].shape
+        if not is_scalar(shape):
+            raise GraphError(f"loss = {key!r}: the loss is a scalar; {key} is {shape_text(shape)}")
+        return key
+
+    # ------------------------------------------------------------------ the graph
+
+    @cached_property
+    def quantities(self) -> tuple[Symbol, ...]:
+        """The named quantities up to the loss, in the order they are defined."""
+        keys = list(self.context.definitions)
+        keys = keys[: keys.index(self.loss_key) + 1]
+        return tuple(self.context.names[k] for k in keys)
+
+    @cached_property
+    def definitions(self) -> dict[Symbol, Expr]:
+        """Each named quantity's definition, in terms of the names before it."""
+        context = self.context
+        return {context.names[k]: context.definitions[k] for k in context.definitions}
+
+    @property
+    def loss(self) -> Symbol:
+        return self.context.names[self.loss_key]
+
+    @cached_property
+    def parameters(self) -> tuple[Symbol, ...]:
+        return tuple(self.context.symbols[k] for k in self.parameter_keys)
+
+    @cached_property
+    def data(self) -> tuple[Symbol, ...]:
+        """The declared names that are not parameters: inputs, targets, constants."""
+        return tuple(s for k, s in self.context.symbols.items() if k not in self.parameter_keys)
+
+    def key_of(self, symbol: Symbol) -> str:
+        """The name a declared or defined symbol has in the spec: W_1, gamma, mu."""
+        for key, declared in self.context.symbols.items():
+            if declared == symbol:
+                return key
+        for key, named in self.context.names.items():
+            if named == symbol:
+                return key
+        raise KeyError(symbol)
+
+    @cached_property
+    def users(self) -> dict[Symbol, tuple[Symbol, ...]]:
+        """For each declared or named symbol, the quantities whose definitions use it."""
+        found: dict[Symbol, list[Symbol]] = {}
+        for quantity in self.quantities:
+            for node in set(self.definitions[quantity].walk()):
+                if isinstance(node, Symbol):
+                    found.setdefault(node, []).append(quantity)
+        return {symbol: tuple(users) for symbol, users in found.items()}
+
+    @cached_property
+    def trainable(self) -> frozenset[Symbol]:
+        """The quantities that depend on a parameter and that the loss depends on: those whose
+        gradients backprop needs."""
+        depends: set[Symbol] = set()
+        parameters = set(self.parameters)
+        for quantity in self.quantities:
+            symbols = {n for n in self.definitions[quantity].walk() if isinstance(n, Symbol)}
+            if symbols & (parameters | depends):
+                depends.add(quantity)
+        reaches = {self.loss}
+        for quantity in reversed(self.quantities):
+            if any(user in reaches for user in self.users.get(quantity, ())):
+                reaches.add(quantity)
+        return frozenset(depends & reaches)
+
+
+__all__ = ["GRAPH_KEYS", "Graph", "GraphError", "is_graph_spec"]
