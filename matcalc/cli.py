@@ -20,6 +20,7 @@ from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES,
 from matcalc.printers.render import FORMATS, Layout, render_derivation
 from matcalc.specs.context import Context, render_context, spec_from_file
 from matcalc.specs.examples import EXAMPLE_SPEC
+from matcalc.specs.graph import Graph
 from matcalc.specs.network import Network
 
 EXIT_OK = 0
@@ -157,8 +158,8 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
     return Notation.of(network.declaration).with_(**changes)
 
 
-def load_spec(spec: str | None) -> Network | Context:
-    """A network, or an expression context (a spec without layers)."""
+def load_spec(spec: str | None) -> Network | Context | Graph:
+    """A network, a graph spec, or an expression context (a spec without layers)."""
     if spec is None:
         return Network.from_toml(EXAMPLE_SPEC)
     return spec_from_file(spec)
@@ -168,6 +169,8 @@ def run_derive(args: argparse.Namespace) -> int:
     subject = load_spec(args.spec)
     if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
+    if isinstance(subject, Graph):
+        return run_derive_graph(subject, args)
     if isinstance(subject, Context):
         _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
         return EXIT_OK
@@ -188,6 +191,28 @@ def run_derive(args: argparse.Namespace) -> int:
         print(f"wrote {output}", file=sys.stderr)
         return EXIT_OK
     text = render_derivation(derivation, args.format, args.wrt, notation, layout)
+    _emit(text, args.output)
+    return EXIT_OK
+
+
+def run_derive_graph(graph: Graph, args: argparse.Namespace) -> int:
+    """derive for a network given by its forward equations."""
+    from matcalc.engine.backprop import backprop
+    from matcalc.printers.graph import render_graph
+
+    if args.of is not None:
+        raise MatcalcError(
+            f"--of {args.of}: a graph spec's loss is its only function (--wrt picks a parameter)"
+        )
+    derivation = backprop(graph)
+    fmt = "tex" if args.format == "pdf" else args.format
+    text = render_graph(derivation, fmt, args.wrt, args.steps, args.diagram, args.title or "")
+    if args.format == "pdf":
+        output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
+        output = output if args.output else output.with_suffix(".pdf")
+        compile_pdf(text, output)
+        print(f"wrote {output}", file=sys.stderr)
+        return EXIT_OK
     _emit(text, args.output)
     return EXIT_OK
 
@@ -249,7 +274,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
-    if isinstance(subject, Context):
+    if isinstance(subject, Graph):
+        verdict = verify_in_context(subject.context, args.equation)
+    elif isinstance(subject, Context):
         verdict = verify_in_context(subject, args.equation)
     else:
         verdict = verify(subject, args.equation)

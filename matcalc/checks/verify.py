@@ -1282,7 +1282,11 @@ def verify_line(line: str, base: Path) -> dict:
     else:
         path = Path(spec)
         subject = spec_from_file(path if path.is_absolute() else base / path)
-    if isinstance(subject, Context):
+    from matcalc.specs.graph import Graph
+
+    if isinstance(subject, Graph):
+        record = verify_in_context(subject.context, equation).to_dict()
+    elif isinstance(subject, Context):
         record = verify_in_context(subject, equation).to_dict()
     else:
         record = verify(subject, equation).to_dict()

@@ -13,6 +13,7 @@ any concrete sizes that fit together.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterable
 
@@ -24,14 +25,17 @@ from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
+    Conv,
     Derivative,
     Diag,
     Expr,
     Fill,
+    FullConv,
     Function,
     Hadamard,
     Identity,
     MatMul,
+    ScalarProduct,
     Scale,
     Softmax,
     SquaredNorm,
@@ -160,6 +164,14 @@ class _Printer:
                 return f"numpy.sum({self.code(arg)}, keepdims=True)"
             case SquaredNorm(arg=arg):
                 return f"numpy.sum(numpy.square({self.code(arg)}), keepdims=True)"
+            case ScalarProduct(scalar=scalar, arg=arg):
+                return f"{self._atom(scalar)} * {self._operand(arg, (Add, Scale, MatMul), True)}"
+            case Conv(signal=signal, kernel=kernel):
+                x, w = self._atom(signal), self._atom(kernel)
+                return f'numpy.correlate({x}[:, 0], {w}[:, 0], mode="valid")[:, None]'
+            case FullConv(signal=signal, kernel=kernel):
+                g, w = self._atom(signal), self._atom(kernel)
+                return f'numpy.convolve({g}[:, 0], {w}[:, 0], mode="full")[:, None]'
             case Cdots():
                 raise NumpyCodeError("a chain of symbolic length has no NumPy code")
         raise NumpyCodeError(f"no NumPy code for {type(expr).__name__}")
@@ -319,4 +331,128 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["NumpyCodeError", "expr_code", "function_helper", "network_code"]
+# ------------------------------------------------------------------ graph specs
+
+_RESERVED = {"numpy", "values", "loss", "gradients", "float", "dict"}
+
+
+class _NamedPrinter(_Printer):
+    """The printer with each declared and named symbol, and each gradient, given a name."""
+
+    def __init__(self, sizes: dict[Dim, str], names: dict[Expr, str]) -> None:
+        super().__init__(sizes)
+        self.names = names
+
+    def code(self, expr: Expr, broadcast: bool = False) -> str:
+        if expr in self.names:
+            return self.names[expr]
+        return super().code(expr, broadcast)
+
+    def _dim(self, d: Dim) -> str:
+        """A size, also one such as n - k + 1, read from the arrays."""
+        if d.is_Integer or canonical(d) in self.sizes:
+            return super()._dim(d)
+        if isinstance(d, sympy.Add):
+            return "(" + " + ".join(self._dim(t) for t in d.args) + ")"
+        if isinstance(d, sympy.Mul):
+            return "(" + " * ".join(self._dim(f) for f in d.args) + ")"
+        if isinstance(d, sympy.Pow) and d.exp.is_Rational:
+            return f"({self._dim(d.base)}) ** {float(d.exp)!r}"
+        return super()._dim(d)
+
+
+def python_name(key: str) -> str:
+    """A Python name for a spec's name: W_1 stays W_1; lambda becomes lambda_."""
+    name = re.sub(r"\W", "_", key)
+    if not name.isidentifier() or keyword.iskeyword(name) or name in _RESERVED:
+        name += "_"
+    return name
+
+
+def graph_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa: ANN001
+    """The module with ``loss(values)`` and ``gradients(values)`` for a graph derivation.
+
+    ``values`` maps every [shapes] name to an array of its shape (a column as n x 1) or a
+    float for a scalar; sizes are read from the arrays; the result maps each parameter name
+    (those of ``keys``, by default all) to its gradient, of the parameter's shape (a float for
+    a scalar).
+    """
+    graph = derivation.graph
+    names: dict[Expr, str] = {}
+    for key, symbol in graph.context.symbols.items():
+        names[symbol] = python_name(key)
+    for key, symbol in graph.context.names.items():
+        names[symbol] = python_name(key)
+    for assignment in derivation.assignments:
+        names[assignment.target] = "d" + python_name(graph.key_of(assignment.of)).rstrip("_")
+    sizes: dict[Dim, str] = {}
+    for symbol, name in names.items():
+        if isinstance(symbol, Symbol):
+            for axis, d in enumerate(symbol.shape):
+                if isinstance(d, sympy.Symbol) and d not in sizes:
+                    sizes[d] = f"{name}.shape[{axis}]"
+    printer = _NamedPrinter(sizes, names)
+    forward = []
+    for key, symbol in graph.context.symbols.items():
+        name = names[symbol]
+        forward.append(f'{name} = numpy.asarray(values["{key}"], dtype=float)')
+        forward.append(
+            f"{name} = {name}.reshape(1, 1)"
+            if symbol.shape == (sympy.Integer(1), sympy.Integer(1))
+            else f"{name} = {name}.reshape({name}.shape[0], -1)"
+        )
+    for quantity in graph.quantities:
+        forward.append(f"{names[quantity]} = {printer.code(graph.definitions[quantity])}")
+    backward = [f"{names[a.target]} = {printer.code(a.value)}" for a in derivation.assignments]
+    wanted = set(keys) if keys is not None else None
+    results = []
+    for key, assignment in derivation.iter_gradients():
+        if wanted is not None and key not in wanted:
+            continue
+        value = names[assignment.target]
+        scalar = assignment.shape == (sympy.Integer(1), sympy.Integer(1))
+        results.append(f'"{key}": {f"float({value}[0, 0])" if scalar else value}')
+    unpack = ", ".join(names[s] for s in (*graph.context.symbols.values(), *graph.quantities))
+    shapes = [
+        f'    "{key}": {shape_text(symbol.shape).replace(TIMES, " x ")}'
+        for key, symbol in graph.context.symbols.items()
+    ]
+    docstring = [
+        "Loss and gradients of a network given by its forward equations, generated by matcalc.",
+        "",
+        f"{derivation.note}.",
+        "",
+        f"loss(values) returns {graph.loss_key}; gradients(values) its gradient by each parameter",
+        f"({', '.join(graph.parameter_keys)}). values maps each name to an array of its shape",
+        "(a column as n x 1; a float for a scalar):",
+        *shapes,
+    ]
+    lines = [
+        '"""' + "\n".join(docstring).replace("\\", "\\\\"),
+        '"""',
+        "",
+        "import numpy",
+        "",
+        "",
+        *(definition + "\n" for definition in sorted(printer.helpers.values())),
+        "def _forward(values):",
+        *(f"    {line}" for line in forward),
+        f"    return {unpack}",
+        "",
+        "",
+        "def loss(values):",
+        f"    {unpack} = _forward(values)",
+        f"    return float({names[graph.loss]}[0, 0])",
+        "",
+        "",
+        "def gradients(values):",
+        f"    {unpack} = _forward(values)",
+        *(f"    {line}" for line in backward),
+        "    return {",
+        *(f"        {line}," for line in results),
+        "    }",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["NumpyCodeError", "expr_code", "function_helper", "graph_code", "network_code"]
