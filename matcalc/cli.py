@@ -275,7 +275,9 @@ def run_verify(args: argparse.Namespace) -> int:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
     if isinstance(subject, Graph):
-        verdict = verify_in_context(subject.context, args.equation)
+        from matcalc.checks.verify_graph import verify_graph
+
+        verdict = verify_graph(subject, args.equation)
     elif isinstance(subject, Context):
         verdict = verify_in_context(subject, args.equation)
     else:

@@ -1285,7 +1285,9 @@ def verify_line(line: str, base: Path) -> dict:
     from matcalc.specs.graph import Graph
 
     if isinstance(subject, Graph):
-        record = verify_in_context(subject.context, equation).to_dict()
+        from matcalc.checks.verify_graph import verify_graph
+
+        record = verify_graph(subject, equation).to_dict()
     elif isinstance(subject, Context):
         record = verify_in_context(subject, equation).to_dict()
     else:

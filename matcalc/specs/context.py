@@ -60,6 +60,7 @@ GRADIENT_NAMES = ("d-prefix",)
 COST_NAMES = ("L", "J", "loss", "ell", "E")
 CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque")
 MAX_NAMES = 200
+MAX_GRAPH_NAMES = 5000  # a graph spec is never expanded, so it may be long
 MAX_SIZE_NAME = 20
 MAX_SIZE = 1000  # integer sizes are used as they are in numeric checks
 MAX_EXPANDED_NODES = 5000
@@ -207,7 +208,10 @@ class Context:
         return cls.from_dict(parse_spec(text, ContextError, where))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Context:
+    def from_dict(cls, data: Mapping[str, Any], graph: bool = False) -> Context:
+        """The context of a spec's tables; ``graph``: the forward equations of a graph spec,
+        which are derived over their names and never expanded (so they are not bounded by
+        the size of their expansion, only by their number)."""
         unknown = [key for key in data if key not in CONTEXT_KEYS]
         if unknown:
             raise ContextError(
@@ -225,14 +229,17 @@ class Context:
         shapes = _table(data, "shapes")
         defines = _table(data, "define")
         opaque_table = _table(data, "opaque")
-        if len(shapes) + len(defines) + len(opaque_table) > MAX_NAMES:
-            raise ContextError(f"at most {MAX_NAMES} names in an expression context")
+        limit = MAX_GRAPH_NAMES if graph else MAX_NAMES
+        if len(shapes) + len(defines) + len(opaque_table) > limit:
+            raise ContextError(
+                f"at most {limit} names in {'a graph spec' if graph else 'an expression context'}"
+            )
         symbols = {name_key(k): symbol_for(k, parse_shape(v, k)) for k, v in shapes.items()}
         context = cls(layout, symbols, {}, {}, {}, gradient_names)
         for written, arguments in opaque_table.items():
             context._declare_opaque(written, arguments)
         for written, formula in defines.items():
-            context._define(written, formula)
+            context._define(written, formula, bounded=not graph)
         for written, arguments in opaque_table.items():
             for argument in arguments:
                 if name_key(argument) not in {**context.symbols, **context.definitions}:
@@ -248,7 +255,7 @@ class Context:
         self.opaque[key] = tuple(name_key(a) for a in arguments)
         self.names[key] = symbol_for(written, SCALAR)
 
-    def _define(self, written: str, formula: Any) -> None:
+    def _define(self, written: str, formula: Any, bounded: bool = True) -> None:
         from matcalc.reading.parse import parse_expression
 
         key = name_key(written)
@@ -262,7 +269,7 @@ class Context:
             raise ContextError(f"[define] {written}: {error}") from None
         # how many nodes the formula has with every defined name in it written out
         size = sum(self.expanded_sizes.get(node, 1) for node in expr.walk())
-        if size > MAX_EXPANDED_NODES:
+        if bounded and size > MAX_EXPANDED_NODES:
             raise ContextError(
                 f"[define] {written}: with the definitions it uses written out, the formula has "
                 f"more than {MAX_EXPANDED_NODES} parts"

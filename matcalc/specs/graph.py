@@ -58,7 +58,8 @@ class Graph:
                 f"unknown key {unknown[0]!r} in a graph spec; known: "
                 f"{', '.join(GRAPH_KEYS + CONTEXT_KEYS)}"
             )
-        context = Context.from_dict({k: v for k, v in data.items() if k not in GRAPH_KEYS})
+        tables = {k: v for k, v in data.items() if k not in GRAPH_KEYS}
+        context = Context.from_dict(tables, graph=True)
         if context.opaque:
             raise GraphError("[opaque] functions have no place in a graph spec")
         parameters = data["parameters"]
