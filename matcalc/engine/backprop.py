@@ -138,15 +138,8 @@ def backprop(graph: Graph) -> GraphDerivation:
     quantities = tuple(
         gradient_of(q) for q in reversed(graph.quantities) if q != loss and q in graph.trainable
     )
-    parameters = []
-    for parameter in graph.parameters:
-        users = [u for u in graph.users.get(parameter, ()) if u == loss or u in graph.trainable]
-        if users:
-            parameters.append(gradient_of(parameter))
-        else:
-            zero = Fill(sympy.Integer(0), parameter.shape)
-            parameters.append(Assignment(Derivative(loss, parameter), zero, ()))
-    return GraphDerivation(graph, quantities, tuple(parameters), graph_note(graph))
+    parameters = tuple(gradient_of(p) for p in graph.parameters)
+    return GraphDerivation(graph, quantities, parameters, graph_note(graph))
 
 
 __all__ = ["Assignment", "GraphDerivation", "backprop", "graph_note"]

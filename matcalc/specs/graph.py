@@ -84,7 +84,15 @@ class Graph:
                 raise GraphError(f"parameters: {written!r} is listed twice")
             keys.append(key)
         loss = cls._loss_key(data, context)
-        return cls(context, tuple(keys), loss)
+        graph = cls(context, tuple(keys), loss)
+        for key, parameter in zip(graph.parameter_keys, graph.parameters, strict=True):
+            users = graph.users.get(parameter, ())
+            if not any(u == graph.loss or u in graph.trainable for u in users):
+                raise GraphError(
+                    f"parameters: the loss {loss} does not depend on {key!r}; is it written "
+                    f"as it is declared (W_{{10}}, not W_10, for a subscript of two digits)?"
+                )
+        return graph
 
     @staticmethod
     def _loss_key(data: Mapping[str, Any], context: Context) -> str:

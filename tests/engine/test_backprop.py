@@ -3,6 +3,7 @@ differences of an independent forward pass written here in NumPy, random graphs 
 central differences of their expanded loss, and the lecture form of the lines."""
 
 import json
+import re
 import types
 from pathlib import Path
 
@@ -185,13 +186,16 @@ def random_graph(draw):
             body = f"{draw(st.sampled_from(names))} + {body}"
         lines.append(f"Q_{i + 1} = '{body}'")
         names.append(f"Q_{i + 1}")
-    parameters = [f"W_{j}" for j in range(1, weights + 1)] + ["b"]
+    used = sorted({w for line in lines for w in re.findall(r"W_\d", line)})
+    parameters = [*used, "b"]
     spec = (
         f'parameters = {json.dumps(parameters)}\n[shapes]\nx = "d"\ny = "d"\nb = "d"\n'
-        + "".join(f'W_{j} = "d x d"\n' for j in range(1, weights + 1))
+        + "".join(f'{w} = "d x d"\n' for w in used)
         + "[define]\n"
         + "\n".join(lines)
-        + f"\nL = '\\|{names[-1]} - y\\|^2'\n"
+        + "\nL = '"
+        + " + ".join(f"\\|{name} - y\\|^2" for name in names[1:])
+        + "'\n"
     )
     return spec
 
@@ -241,14 +245,15 @@ def test_random_graphs_match_central_differences_of_the_expanded_loss(spec, seed
 def residual_blocks(count: int) -> str:
     shapes = "".join(f'W_{b} = "d x d"\nb_{b} = "d"\n' for b in range(1, count + 1))
     define = "".join(
-        f"Z_{b} = 'W_{b} A_{b - 1} + b_{b}'\nA_{b} = 'A_{b - 1} + \\tanh(Z_{b})'\n"
+        f"Z_{b} = 'W_{{{b}}} A_{{{b - 1}}} + b_{{{b}}}'\n"
+        f"A_{b} = 'A_{{{b - 1}}} + \\tanh(Z_{{{b}}})'\n"
         for b in range(1, count + 1)
-    ).replace("A_0", "x")
+    ).replace("A_{0}", "x")
     parameters = [f"W_{b}" for b in range(1, count + 1)]
     return (
         f"parameters = {json.dumps(parameters)}\n"
         + f'[shapes]\nx = "d"\ny = "d"\n{shapes}[define]\n{define}'
-        + f"L = '\\|A_{count} - y\\|^2'\n"
+        + f"L = '\\|A_{{{count}}} - y\\|^2'\n"
     )
 
 
