@@ -78,7 +78,8 @@ def main() -> None:
         totals.append(read + derive)
         print(f"| {quantities} | {read:.4f} | {derive:.4f} | {latex:.4f} | {numpy:.4f} |")
     print(f"\ngrowth exponent of read + backprop: {slope(sizes, totals):.2f}")
-    for (a, ta), (b, tb) in zip(zip(sizes, totals), list(zip(sizes, totals))[1:]):
+    for k in range(1, len(sizes)):
+        (a, ta), (b, tb) = (sizes[k - 1], totals[k - 1]), (sizes[k], totals[k])
         print(f"{b} / {a} quantities: time ratio {tb / ta:.2f} for a size ratio {b / a:.1f}")
 
 
