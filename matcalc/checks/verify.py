@@ -126,6 +126,14 @@ class Verdict:
     def correct(self) -> bool:
         return self.verdict == "correct"
 
+    def __bool__(self) -> bool:
+        """A verdict is true when the formula is correct: ``if verify(net, formula): ...``."""
+        return self.correct
+
+    def __repr__(self) -> str:
+        diagnosis = f", {self.diagnosis}" if self.diagnosis and not self.correct else ""
+        return f"<Verdict {self.verdict}: {self.target}{diagnosis}>"
+
     def to_dict(self) -> dict:
         return {
             "verdict": self.verdict,
