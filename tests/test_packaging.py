@@ -61,6 +61,9 @@ SDIST_MUST_HOLD = [
     "tests/js/render_math.js",
     "docs/rules.md",
     "derivations/logistic-regression.toml",
+    "mkdocs.yml",
+    "mkdocs_hooks.py",
+    "docs/notebook.ipynb",
     "matcalc/cli.py",
 ]
 
