@@ -7,6 +7,9 @@ imported only when a network is built).
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+DISTRIBUTION = "matcalc-nn"
+"""The name on PyPI (``pip install matcalc-nn``); the import package is ``matcalc``."""
+
 _PUBLIC = {
     "Derivation": "matcalc.engine.derive",
     "Gradient": "matcalc.engine.derive",
@@ -20,6 +23,7 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "__version__",
     "Derivation",
     "Gradient",
     "Layer",
@@ -38,7 +42,30 @@ if TYPE_CHECKING:
     from matcalc.specs.network import Layer, Network, SpecError
 
 
+def _version() -> str:
+    """The installed distribution's version; in a source tree that is not installed, the one
+    pyproject.toml declares."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+    from pathlib import Path
+
+    try:
+        with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as handle:
+            project = tomllib.load(handle)["project"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "0+unknown"
+    return str(project["version"]) if project.get("name") == DISTRIBUTION else "0+unknown"
+
+
 def __getattr__(name: str) -> object:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
@@ -48,4 +75,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted(set(globals()) | set(_PUBLIC) | {"__version__"})

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
-from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
-from matcalc.printers.document import compile_pdf
-from matcalc.printers.explain import explain, explain_expression, standalone
-from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
-from matcalc.printers.render import FORMATS, Layout, render_derivation
-from matcalc.specs.context import Context, render_context, spec_from_file
-from matcalc.specs.examples import EXAMPLE_SPEC
-from matcalc.specs.graph import Graph
-from matcalc.specs.network import Network
+
+# Each subcommand imports what it uses inside its own functions, so that `matcalc --help`,
+# `--version` and one subcommand's options load neither SymPy nor NumPy nor the others' code.
+if TYPE_CHECKING:
+    from matcalc.printers.latex import Notation
+    from matcalc.specs.context import Context
+    from matcalc.specs.graph import Graph
+    from matcalc.specs.network import Network
 
 EXIT_OK = 0
 EXIT_INCORRECT = 1
 EXIT_BAD_INPUT = 2
+
+
+STDIO = "-"
+"""A SPEC or --batch FILE of '-' is read from standard input; -o - writes to standard output."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,13 +38,46 @@ class _Parser(argparse.ArgumentParser):
         raise MatcalcError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="matcalc", description="Matrix-calculus derivations for neural networks.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+class _CommandParser(_Parser):
+    """A subcommand's parser: options may stand anywhere among the positionals
+    (`verify net.toml --json 'EQ'`)."""
 
-    derive_cmd = commands.add_parser("derive", help="derive every dL/dW^l and dL/dW_0^l")
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+def version() -> str:
+    import matcalc
+
+    return str(matcalc.__version__)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the options of that subcommand alone are built (the
+    others are listed by name), which keeps `matcalc --help` from importing them."""
+    parser = _Parser(prog="matcalc", description="Matrix-calculus derivations for neural networks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
+    for name, (summary, add_options) in SUBCOMMANDS.items():
+        command = commands.add_parser(name, help=summary)
+        if only is None or only == name:
+            add_options(command)
+    return parser
+
+
+def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
+    from matcalc.printers.render import FORMATS
+
     derive_cmd.add_argument(
-        "spec", nargs="?", help="network spec (TOML); default: built-in example"
+        "spec", nargs="?", help="network spec (TOML; - reads stdin); default: built-in example"
     )
     derive_cmd.add_argument("--format", choices=FORMATS, default="latex")
     derive_cmd.add_argument(
@@ -55,14 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_document_options(derive_cmd)
     add_notation_options(derive_cmd)
 
-    rules_cmd = commands.add_parser("rules", help="print the rule catalog")
+
+def add_rules_options(rules_cmd: argparse.ArgumentParser) -> None:
+    from matcalc.printers.catalog import CATALOG_FORMATS
+
     rules_cmd.add_argument("--format", choices=CATALOG_FORMATS, default="text")
     rules_cmd.add_argument("--kind", help="only rules of this kind (pullback, identity, ...)")
     rules_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
 
-    explain_cmd = commands.add_parser(
-        "explain", help="derive a rule entry by entry (index notation), as LaTeX"
-    )
+
+def add_explain_options(explain_cmd: argparse.ArgumentParser) -> None:
     explain_cmd.add_argument(
         "rule",
         metavar="RULE_OR_EXPRESSION",
@@ -83,16 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--standalone", action="store_true", help="a complete LaTeX document")
     explain_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
 
-    verify_cmd = commands.add_parser(
-        "verify", help="check a hand-written gradient formula (exit 0 correct, 1 incorrect)"
+
+def add_verify_options(verify_cmd: argparse.ArgumentParser) -> None:
+    verify_cmd.add_argument(
+        "spec", nargs="?", help="network spec or expression context (TOML; - reads stdin)"
     )
-    verify_cmd.add_argument("spec", nargs="?", help="network spec or expression context (TOML)")
     verify_cmd.add_argument("equation", nargs="?", help="LaTeX: \\frac{\\partial L}{...} = ...")
     verify_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify_cmd.add_argument(
-        "--batch", metavar="FILE", help="JSON lines, one {spec, equation} case per line"
+        "--batch",
+        metavar="FILE",
+        help="JSON lines, one {spec, equation} case per line (- reads stdin)",
     )
-    return parser
 
 
 LOSS_NAME_CHOICES = {"mathcal": r"\mathcal{L}", "L": "L", "loss": r"\text{loss}", "J": "J"}
@@ -112,6 +152,8 @@ def add_document_options(command: argparse.ArgumentParser) -> None:
 
 def add_notation_options(command: argparse.ArgumentParser) -> None:
     """The notation of a course: see docs/latex.md for which course writes what."""
+    from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES
+
     group = command.add_argument_group("notation (default: MIT 6.390)")
     group.add_argument(
         "--layer-index",
@@ -140,6 +182,8 @@ def add_notation_options(command: argparse.ArgumentParser) -> None:
 
 def notation_from(args: argparse.Namespace, network: Network) -> Notation:
     """The convention's own notation, with the notation flags given on the command line."""
+    from matcalc.printers.latex import Notation
+
     changes: dict[str, object] = {}
     if args.layer_index:
         changes["layer_style"] = args.layer_index
@@ -159,15 +203,44 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
 
 
 def load_spec(spec: str | None) -> Network | Context | Graph:
-    """A network, a graph spec, or an expression context (a spec without layers)."""
+    """A network, a graph spec, or an expression context (a spec without layers); '-' is
+    standard input."""
+    from matcalc.specs.context import spec_from_file, spec_from_toml
+    from matcalc.specs.examples import EXAMPLE_SPEC
+    from matcalc.specs.network import Network
+
     if spec is None:
         return Network.from_toml(EXAMPLE_SPEC)
+    if spec == STDIO:
+        return spec_from_toml(read_stdin(), "the spec on stdin")
     return spec_from_file(spec)
 
 
+def read_stdin() -> str:
+    """Standard input as text, at most MAX_SPEC_BYTES characters."""
+    from matcalc.specs.source import MAX_SPEC_BYTES
+
+    try:
+        text = sys.stdin.read(MAX_SPEC_BYTES + 1) if sys.stdin is not None else ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise MatcalcError(f"stdin cannot be read ({error})") from None
+    if len(text) > MAX_SPEC_BYTES:
+        raise MatcalcError(f"the spec on stdin is longer than {MAX_SPEC_BYTES} characters")
+    return text.removeprefix("\ufeff")
+
+
 def run_derive(args: argparse.Namespace) -> int:
+    from matcalc.engine.derive import Derivation, derive
+    from matcalc.printers.render import Layout, render_derivation
+    from matcalc.specs.context import Context, render_context
+    from matcalc.specs.graph import Graph
+
     subject = load_spec(args.spec)
-    if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
+    if (
+        args.output not in (None, STDIO)
+        and args.spec not in (None, STDIO)
+        and Path(args.output).resolve() == Path(args.spec).resolve()
+    ):
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
     if isinstance(subject, Graph):
         return run_derive_graph(subject, args)
@@ -184,12 +257,7 @@ def run_derive(args: argparse.Namespace) -> int:
     layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
     notation = notation_from(args, network)
     if args.format == "pdf":
-        tex = render_derivation(derivation, "tex", args.wrt, notation, layout)
-        output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
-        output = output if args.output else output.with_suffix(".pdf")
-        compile_pdf(tex, output)
-        print(f"wrote {output}", file=sys.stderr)
-        return EXIT_OK
+        return write_pdf(render_derivation(derivation, "tex", args.wrt, notation, layout), args)
     text = render_derivation(derivation, args.format, args.wrt, notation, layout)
     _emit(text, args.output)
     return EXIT_OK
@@ -208,17 +276,40 @@ def run_derive_graph(graph: Graph, args: argparse.Namespace) -> int:
     fmt = "tex" if args.format == "pdf" else args.format
     text = render_graph(derivation, fmt, args.wrt, args.steps, args.diagram, args.title or "")
     if args.format == "pdf":
-        output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
-        output = output if args.output else output.with_suffix(".pdf")
-        compile_pdf(text, output)
-        print(f"wrote {output}", file=sys.stderr)
-        return EXIT_OK
+        return write_pdf(text, args)
     _emit(text, args.output)
     return EXIT_OK
 
 
+def write_pdf(tex: str, args: argparse.Namespace) -> int:
+    """--format pdf: to -o FILE, to standard output (-o -), or beside the spec's name."""
+    from matcalc.printers.document import compile_pdf
+
+    if args.output == STDIO:
+        return write_pdf_to_stdout(tex, compile_pdf)
+    spec_stem = Path(args.spec).stem if args.spec not in (None, STDIO) else None
+    output = Path(args.output or spec_stem or "derivation")
+    output = output if args.output else output.with_suffix(".pdf")
+    compile_pdf(tex, output)
+    print(f"wrote {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def write_pdf_to_stdout(tex: str, compile_pdf: Callable[[str, Path], object]) -> int:
+    """-o - with --format pdf: the PDF's bytes on standard output."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="matcalc-") as directory:
+        pdf = Path(directory) / "derivation.pdf"
+        compile_pdf(tex, pdf)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(pdf.read_bytes())
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
 def _emit(text: str, output: str | None) -> None:
-    if output is None:
+    if output is None or output == STDIO:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     try:
@@ -228,11 +319,15 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from matcalc.printers.catalog import render_catalog
+
     _emit(render_catalog(args.format, args.kind), args.output)
     return EXIT_OK
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from matcalc.printers.explain import explain, explain_expression, standalone
+
     if args.wrt is None:
         if args.shape or args.spec:
             raise MatcalcError("explain: --shape and --spec go with an expression and --wrt")
@@ -245,10 +340,12 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def explain_context(shapes: Sequence[str], spec: str | None) -> Context:
     """The names of an expression to explain: from --shape NAME=SHAPE, or from a spec file."""
+    from matcalc.specs.context import Context
+
     if spec is not None:
         if shapes:
             raise MatcalcError("explain: give the shapes with --shape or with --spec, not both")
-        context = spec_from_file(spec)
+        context = load_spec(spec)
         if not isinstance(context, Context):
             raise MatcalcError(f"{spec}: a network; explain needs an expression context")
         return context
@@ -266,6 +363,8 @@ def explain_context(shapes: Sequence[str], spec: str | None) -> Context:
 def run_verify(args: argparse.Namespace) -> int:
     from matcalc.checks.verify import verify, verify_batch
     from matcalc.checks.verify_context import verify_in_context
+    from matcalc.specs.context import Context
+    from matcalc.specs.graph import Graph
 
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
@@ -286,6 +385,20 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.correct else EXIT_INCORRECT
 
 
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "derive": ("derive every dL/dW^l and dL/dW_0^l", add_derive_options),
+    "rules": ("print the rule catalog", add_rules_options),
+    "explain": (
+        "derive a rule entry by entry (index notation), as LaTeX",
+        add_explain_options,
+    ),
+    "verify": (
+        "check a hand-written gradient formula (exit 0 correct, 1 incorrect)",
+        add_verify_options,
+    ),
+}
+"""Each subcommand: its one-line summary and the function that adds its options."""
+
 COMMANDS = {
     "derive": run_derive,
     "rules": run_rules,
@@ -294,9 +407,16 @@ COMMANDS = {
 }
 
 
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand an argument list names: the first argument that is not an option (the
+    top level has no option that takes a value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args, unknown = build_parser().parse_known_args(argv)
+        args, unknown = build_parser(only=named_command(argv) or "").parse_known_args(argv)
         if unknown:
             raise MatcalcError(
                 f"unrecognized arguments: {' '.join(unknown)} (see 'matcalc {args.command} --help')"

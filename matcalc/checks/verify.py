@@ -12,6 +12,7 @@ tried until one makes it right, and that edit is the diagnosis.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -124,6 +125,14 @@ class Verdict:
     @property
     def correct(self) -> bool:
         return self.verdict == "correct"
+
+    def __bool__(self) -> bool:
+        """A verdict is true when the formula is correct: ``if verify(net, formula): ...``."""
+        return self.correct
+
+    def __repr__(self) -> str:
+        diagnosis = f", {self.diagnosis}" if self.diagnosis and not self.correct else ""
+        return f"<Verdict {self.verdict}: {self.target}{diagnosis}>"
 
     def to_dict(self) -> dict:
         return {
@@ -1300,9 +1309,10 @@ def verify_line(line: str, base: Path) -> dict:
 def verify_batch(path: str, out: TextIO) -> int:
     """Verdicts for a JSON-lines file of cases, one JSON line each; a bad line gets an error
     record.  0 if every case is correct, 1 otherwise."""
-    source = Path(path)
+    source = Path(path)  # "-" is standard input; its relative spec paths are from the cwd
     try:
-        lines = source.read_text(encoding="utf-8-sig").splitlines()
+        text = sys.stdin.read() if path == "-" else source.read_text(encoding="utf-8-sig")
+        lines = text.splitlines()
     except FileNotFoundError:
         raise MatcalcError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:

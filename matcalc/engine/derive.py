@@ -261,6 +261,30 @@ class Gradient:
 
         return f"$\\displaystyle {gradient_latex(self)}$"
 
+    def _repr_markdown_(self) -> str:
+        """The lecture view in a notebook: the chain and its simplified form, each factor with
+        its shape under it, then what dL/dZ^l is."""
+        from matcalc.printers.braces import operand_latex, shaped
+        from matcalc.printers.latex import to_latex
+
+        def factors(expr: Expr) -> str:
+            parts = getattr(expr, "factors", (expr,))
+            return r"\,".join(shaped(operand_latex(part), part.shape) for part in parts)
+
+        rows = [
+            f"{to_latex(self.target)} &= {factors(self.chain_names)}",
+            f" &= {factors(self.simplified)}",
+        ]
+        name, value = self.recursion
+        rows.append(rf"\text{{where }} {to_latex(name)} &= {to_latex(value)}")
+        return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
+
+    def __repr__(self) -> str:
+        from matcalc.printers.latex import to_latex
+
+        rows, cols = self.shape
+        return f"<Gradient {self.key} ({rows} x {cols}) = {to_latex(self.simplified)}>"
+
 
 @dataclass
 class Derivation:
@@ -401,6 +425,17 @@ class Derivation:
         from matcalc.printers.latex import derivation_latex
 
         return f"$$\n{derivation_latex(self)}\n$$"
+
+    def _repr_markdown_(self) -> str:
+        """The lecture view in a notebook: the layer-by-layer chains with their braces and
+        shapes, as ``matcalc derive --format markdown`` prints them."""
+        from matcalc.printers.render import render_derivation
+
+        return render_derivation(self, "markdown")
+
+    def __repr__(self) -> str:
+        keys = ", ".join(gradient.key for gradient in self.gradients())
+        return f"<Derivation of {self.network.depth or len(self.network.layers)} layers: {keys}>"
 
 
 def _layer_group(l: int | sympy.Expr, *factors: Factor) -> ChainGroup:

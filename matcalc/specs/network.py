@@ -203,7 +203,8 @@ class Network:
         custom = self.loss_definition is not None and self.loss_definition.loss == self.loss
         if not isinstance(self.loss, str) or not (self.loss in LOSSES or custom):
             raise SpecError(
-                f"loss = {self.loss!r}: known losses are {', '.join(LOSSES)}, or define one: "
+                f"loss = {self.loss!r}: {_did_you_mean(self.loss, LOSSES)}known losses are "
+                f"{', '.join(LOSSES)}, or define one: "
                 'loss = { name = "...", latex = "..." } in a and y'
             )
         if self.depth is not None:
@@ -234,8 +235,9 @@ class Network:
             if self.depth is not None:
                 allowed += ", or one letter such as f for the general layer"
             raise SpecError(
-                f"layer {number} activation = {activation!r}: known are {allowed}, or define "
-                'one: activation = { name = "...", latex = "..." } in z'
+                f"layer {number} activation = {activation!r}: "
+                f"{_did_you_mean(activation, functions.ACTIVATIONS)}known are {allowed}, or "
+                'define one: activation = { name = "...", latex = "..." } in z'
             )
 
     def _resolve_sizes(self) -> tuple[Dim, ...]:
@@ -501,3 +503,14 @@ class Network:
             depth=None,
             batch=self.batch if batch is None else batch,
         )
+
+
+def _did_you_mean(name: Any, known: Sequence[str]) -> str:
+    """'did you mean "tanh"? ' for a near miss of a known name (case aside), else ''."""
+    import difflib
+
+    if not isinstance(name, str):
+        return ""
+    lowered = {option.lower(): option for option in known}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.6)
+    return f"did you mean {lowered[close[0]]!r}? " if close else ""
