@@ -221,9 +221,22 @@ def _wrap(text: str) -> str:
     return f"\\left({text}\\right)"
 
 
-def to_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
-    """LaTeX of one expression."""
-    return _Printer(notation).print(expr)
+def to_latex(expr: Expr, notation: Notation = DEFAULT, printer: _Printer | None = None) -> str:
+    """LaTeX of one expression; with a ``printer`` (of the same notation), through its memo.
+
+    A render that prints many expressions sharing subtrees (the chain forms of every layer
+    share their factors) makes one :func:`latex_printer` and passes it to every call.
+    """
+    if printer is None:
+        return _Printer(notation).print(expr)
+    if printer.notation is not notation and printer.notation != notation:
+        raise ValueError("the printer was made for another notation")
+    return printer.print(expr)
+
+
+def latex_printer(notation: Notation = DEFAULT) -> _Printer:
+    """A printer whose memo lives as long as it does: one per render."""
+    return _Printer(notation)
 
 
 class _Printer:
@@ -258,6 +271,17 @@ class _Printer:
                 pending.append((node, True))
                 pending.extend((child, False) for child in node.children)
         return self._printed[id(expr)][1]
+
+    def forget(self, expr: Expr) -> None:
+        """Drop the text of ``expr`` and of the products and transposes under it, which are
+        seldom printed again (a layer's whole chain), so that the memo keeps the factors only."""
+        pending = [expr]
+        while pending:
+            node = pending.pop()
+            if self._printed.pop(id(node), None) is not None and isinstance(
+                node, MatMul | Transpose
+            ):
+                pending.extend(node.children)
 
     def _holds_a_gradient(self, expr: Expr) -> bool:
         """Whether a printed factor carries a gradient (W^T dZ, g): Ng and Goodfellow write it
