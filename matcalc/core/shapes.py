@@ -162,15 +162,24 @@ def shape_text(shape: Shape) -> str:
     return f"{dim_text(shape[0])} \\times {dim_text(shape[1])}"
 
 
-def index_text(index: sympy.Expr) -> str:
-    """A layer index as people write it: l+1, L-1, 2."""
-    index = sympy.sympify(index)
-    if isinstance(index, sympy.Integer | sympy.Symbol):
+def index_text(index: sympy.Expr | int) -> str:
+    """A layer index as people write it: l+1, L-1, 2.
+
+    Integers, symbols and symbol + integer are written directly; SymPy's printer only
+    writes what else an index may hold (2 l, say).
+    """
+    if isinstance(index, int):
         return str(index)
+    if isinstance(index, sympy.Integer):
+        return str(int(index))
+    if isinstance(index, sympy.Symbol):
+        return index.name
+    index = sympy.sympify(index)
     terms = sympy.Add.make_args(index)
     symbols = [t for t in terms if not t.is_number]
     numbers = [t for t in terms if t.is_number]
-    text = "+".join(str(t) for t in symbols)
+    text = "+".join(t.name if isinstance(t, sympy.Symbol) else str(t) for t in symbols)
     for n in numbers:
-        text += f"{'+' if n > 0 else '-'}{abs(n)}"
+        magnitude = str(int(abs(n))) if isinstance(n, sympy.Integer) else str(abs(n))
+        text += f"{'+' if n > 0 else '-'}{magnitude}"
     return text

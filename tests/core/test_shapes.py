@@ -12,6 +12,7 @@ from matcalc.core.shapes import (
     LAYER_SIZE,
     dim,
     dims_equal,
+    index_text,
     structural_key,
 )
 
@@ -104,3 +105,21 @@ def test_a_dimension_equals_its_other_spelling(a):
     if isinstance(a, sympy.Indexed):
         other = n[a.indices[0] - 1] if a.base == m else m[a.indices[0] + 1]
         assert dims_equal(a, other) and sympy_equal(a, other)
+
+
+@pytest.mark.parametrize(
+    ("index", "text"),
+    [
+        (3, "3"),
+        (sympy.Integer(0), "0"),
+        (l, "l"),
+        (L, "L"),
+        (l + 1, "l+1"),
+        (L - 1, "L-1"),
+        (l - 12, "l-12"),
+        (2 * l, "2*l"),
+        (2 * l + 1, "2*l+1"),
+    ],
+)
+def test_index_text_writes_an_index_as_people_do(index, text):
+    assert index_text(index) == text
