@@ -57,9 +57,11 @@ def dims_equal(a: Dim, b: Dim) -> bool:
     """
     if a is b:
         return True
-    if isinstance(a, int | sympy.Integer) and isinstance(b, int | sympy.Integer):
-        return int(a) == int(b)
-    key_a, key_b = structural_key(a), structural_key(b)
+    known_a, known_b = _KEYS.get(id(a)), _KEYS.get(id(b))
+    if known_a is not None and known_b is not None and known_a[0] is a and known_b[0] is b:
+        key_a, key_b = known_a[1], known_b[1]  # the common case, without a call
+    else:
+        key_a, key_b = structural_key(a), structural_key(b)
     if key_a is not None and key_b is not None:
         return key_a == key_b
     return _dims_equal(sympy.sympify(a), sympy.sympify(b))

@@ -253,6 +253,7 @@ class _Printer:
     def __init__(self, notation: Notation) -> None:
         self.notation = notation
         self._printed: dict[int, tuple[Expr, str, bool]] = {}
+        self._factors: dict[int, tuple[Expr, str]] = {}
 
     def print(self, expr: Expr) -> str:
         if id(expr) in self._printed:
@@ -269,18 +270,18 @@ class _Printer:
                 self._printed[id(node)] = (node, self._print_node(node), holds)
             else:
                 pending.append((node, True))
-                pending.extend((child, False) for child in node.children)
+                printed = self._printed
+                pending.extend((c, False) for c in node.children if id(c) not in printed)
         return self._printed[id(expr)][1]
 
     def forget(self, expr: Expr) -> None:
         """Drop the text of ``expr`` and of the products and transposes under it, which are
         seldom printed again (a layer's whole chain), so that the memo keeps the factors only."""
-        pending = [expr]
+        self._printed.pop(id(expr), None)
+        pending = list(expr.children)
         while pending:
             node = pending.pop()
-            if self._printed.pop(id(node), None) is not None and isinstance(
-                node, MatMul | Transpose
-            ):
+            if isinstance(node, MatMul | Transpose) and self._printed.pop(id(node), None):
                 pending.extend(node.children)
 
     def _holds_a_gradient(self, expr: Expr) -> bool:
@@ -381,6 +382,16 @@ class _Printer:
         return r"\,".join(self._factor(f) for f in expr.factors)
 
     def _factor(self, expr: Expr) -> str:
+        """A factor of a product; kept by identity, as a chain's factors recur in every chain
+        below it."""
+        known = self._factors.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        text = self._factor_text(expr)
+        self._factors[id(expr)] = (expr, text)
+        return text
+
+    def _factor_text(self, expr: Expr) -> str:
         if _is_ones(expr):
             rows, cols = expr.shape
             column = f"\\mathbf{{1}}_{{{dim_latex(rows, self.notation)}}}"
