@@ -41,6 +41,8 @@ def canonical(d: Dim) -> Dim:
     """Rewrite m^k as n^{k-1} (6.390: the input size of layer k is the size of layer k-1)."""
     if isinstance(d, int | sympy.Integer | sympy.Symbol):
         return d
+    if isinstance(d, sympy.Indexed) and len(d.indices) == 1 and d.indices[0].is_Atom:
+        return LAYER_SIZE[d.indices[0] - 1] if d.base == INPUT_SIZE else d
     return d.replace(
         lambda e: isinstance(e, sympy.Indexed) and e.base == INPUT_SIZE,
         lambda e: LAYER_SIZE[e.indices[0] - 1],
@@ -48,11 +50,20 @@ def canonical(d: Dim) -> Dim:
 
 
 def dims_equal(a: Dim, b: Dim) -> bool:
-    """Whether two dimensions are equal for every value of their symbols."""
+    """Whether two dimensions are equal for every value of their symbols.
+
+    Integers, plain symbols and layer-index sizes (n^{l-1}, m^{l}, n^{3}) are compared by
+    their canonical parts; any other dimension (2h, h + 1, ...) is decided by SymPy.
+    """
     if a is b:
         return True
-    if isinstance(a, int | sympy.Integer) and isinstance(b, int | sympy.Integer):
-        return int(a) == int(b)
+    known_a, known_b = _KEYS.get(id(a)), _KEYS.get(id(b))
+    if known_a is not None and known_b is not None and known_a[0] is a and known_b[0] is b:
+        key_a, key_b = known_a[1], known_b[1]  # the common case, without a call
+    else:
+        key_a, key_b = structural_key(a), structural_key(b)
+    if key_a is not None and key_b is not None:
+        return key_a == key_b
     return _dims_equal(sympy.sympify(a), sympy.sympify(b))
 
 
@@ -61,6 +72,71 @@ def _dims_equal(a: Dim, b: Dim) -> bool:
     if a == b:
         return True
     return sympy.expand(canonical(a) - canonical(b)) == 0
+
+
+# A dimension's structural key: ("int", k); ("symbol", s); ("indexed", base, s, c) for
+# base^{s + c} with s a symbol or None, m^{k} written as n^{k-1}.  Two dimensions with keys are
+# equal for every value of their symbols exactly when their keys are equal: each key stands
+# for a distinct atom of SymPy (or an integer), so their difference expands to 0 only then.
+StructuralKey = tuple
+
+
+def structural_key(d: Dim | int) -> StructuralKey | None:
+    """The structural key of an integer, a plain symbol or base^{s + c}; None for the rest."""
+    if isinstance(d, int):
+        return ("int", d)
+    known = _KEYS.get(id(d))
+    if known is not None and known[0] is d:
+        return known[1]
+    if len(_KEYS) >= CACHE_SIZE:
+        _KEYS.clear()
+    key = _structural_key(d)
+    _KEYS[id(d)] = (d, key)
+    return key
+
+
+def clear_caches() -> None:
+    """Forget every cached dimension fact (for measuring from cold caches)."""
+    _KEYS.clear()
+    canonical.cache_clear()
+    _dims_equal.cache_clear()
+
+
+# By identity (the dimension kept alive beside its key): hashing a SymPy Indexed and comparing
+# it with an equal copy costs more than deciding its key again.
+_KEYS: dict[int, tuple[Dim, StructuralKey | None]] = {}
+
+
+def _structural_key(d: Dim) -> StructuralKey | None:
+    if isinstance(d, sympy.Integer):
+        return ("int", int(d))
+    if isinstance(d, sympy.Symbol):
+        return ("symbol", d)
+    if isinstance(d, sympy.Indexed) and len(d.indices) == 1:
+        index = _index_parts(d.indices[0])
+        if index is None:
+            return None
+        symbol, offset = index
+        base = d.base
+        if base == INPUT_SIZE:
+            base, offset = LAYER_SIZE, offset - 1
+        return ("indexed", base, symbol, offset)
+    return None
+
+
+def _index_parts(index: sympy.Expr) -> tuple[sympy.Symbol | None, int] | None:
+    """An index s + c as (s, c): l+1 -> (l, 1), 3 -> (None, 3), L -> (L, 0)."""
+    if isinstance(index, sympy.Integer):
+        return None, int(index)
+    if isinstance(index, sympy.Symbol):
+        return index, 0
+    if isinstance(index, sympy.Add) and len(index.args) == 2:
+        first, second = index.args
+        if isinstance(first, sympy.Integer) and isinstance(second, sympy.Symbol):
+            return second, int(first)
+        if isinstance(second, sympy.Integer) and isinstance(first, sympy.Symbol):
+            return first, int(second)
+    return None
 
 
 def shapes_equal(a: Shape, b: Shape) -> bool:
@@ -88,15 +164,24 @@ def shape_text(shape: Shape) -> str:
     return f"{dim_text(shape[0])} \\times {dim_text(shape[1])}"
 
 
-def index_text(index: sympy.Expr) -> str:
-    """A layer index as people write it: l+1, L-1, 2."""
-    index = sympy.sympify(index)
-    if isinstance(index, sympy.Integer | sympy.Symbol):
+def index_text(index: sympy.Expr | int) -> str:
+    """A layer index as people write it: l+1, L-1, 2.
+
+    Integers, symbols and symbol + integer are written directly; SymPy's printer only
+    writes what else an index may hold (2 l, say).
+    """
+    if isinstance(index, int):
         return str(index)
+    if isinstance(index, sympy.Integer):
+        return str(int(index))
+    if isinstance(index, sympy.Symbol):
+        return index.name
+    index = sympy.sympify(index)
     terms = sympy.Add.make_args(index)
     symbols = [t for t in terms if not t.is_number]
     numbers = [t for t in terms if t.is_number]
-    text = "+".join(str(t) for t in symbols)
+    text = "+".join(t.name if isinstance(t, sympy.Symbol) else str(t) for t in symbols)
     for n in numbers:
-        text += f"{'+' if n > 0 else '-'}{abs(n)}"
+        magnitude = str(int(abs(n))) if isinstance(n, sympy.Integer) else str(abs(n))
+        text += f"{'+' if n > 0 else '-'}{magnitude}"
     return text

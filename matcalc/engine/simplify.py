@@ -2,14 +2,98 @@
 
 Rules are tried bottom up until none applies.  Every rule keeps the shape, which the node
 constructors check again on every rebuild.
+
+The table is indexed by node type, as a pattern table is indexed by operation: at a node only
+the rules that can match its type are tried, in the table's order, so the first rule that
+applies is the same one the whole table would find.
 """
 
 from __future__ import annotations
 
-from matcalc.core.expr import Expr
+from matcalc.core.expr import (
+    Add,
+    Apply,
+    Diag,
+    Expr,
+    Hadamard,
+    Inverse,
+    MatMul,
+    Softmax,
+    Sum,
+    Trace,
+    Transpose,
+)
 from matcalc.engine.rules import REWRITES, Definitions, Rule
 
 MAX_PASSES = 64
+
+# The node types at which each rewrite of the table can apply (its function returns None at
+# every other node).  A rule missing here, and without a ``node`` of its own, is tried at every
+# node: slower, never wrong.
+NODE_TYPES: dict[str, tuple[type, ...]] = {
+    "transpose of a product": (Transpose,),
+    "transpose of a sum": (Transpose,),
+    "transpose of a multiple": (Transpose,),
+    "diagonal times a column": (MatMul,),
+    "diagonal of ones": (Diag,),
+    "identity factor": (MatMul,),
+    "ones in an elementwise product": (Hadamard,),
+    "scalars out of an elementwise product": (Hadamard,),
+    "derivative of an activation from its output": (Apply,),
+    "forward quantities by name": (Apply, Softmax),
+    "constants first": (Add,),
+    "inverse of a transpose": (Inverse,),
+    "inverse of an inverse": (Inverse,),
+    "trace of a scalar": (Trace, Sum),
+    "log of a determinant": (Apply,),
+    "transpose of a scalar times a matrix": (Transpose,),
+    "scalars out of a product": (MatMul, Hadamard),
+    "constant scalar factor": (MatMul,),
+    "like terms": (Add,),
+    "inverse cancels": (MatMul,),
+    "constants out of a sum or trace": (Sum, Trace),
+    "common right factor": (Add,),
+}
+
+
+def node_types(rule: Rule) -> tuple[type, ...] | None:
+    """The node types a rewrite can apply at, or None for every node."""
+    if rule.node is not None:
+        return (rule.node,)
+    return NODE_TYPES.get(rule.name)
+
+
+class RuleIndex:
+    """The rules of a table that can apply at each node type, in the table's order."""
+
+    __slots__ = ("rules", "_by_type", "_types")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._types = [node_types(rule) for rule in rules]
+        self._by_type: dict[type, tuple[Rule, ...]] = {}
+
+    def at(self, node_type: type) -> tuple[Rule, ...]:
+        found = self._by_type.get(node_type)
+        if found is None:
+            found = tuple(
+                rule
+                for rule, types in zip(self.rules, self._types, strict=True)
+                if types is None or issubclass(node_type, types)
+            )
+            self._by_type[node_type] = found
+        return found
+
+
+# One index per rule table, kept by the table's identity (the table itself is kept alive here).
+_INDEXES: dict[int, RuleIndex] = {}
+
+
+def rule_index(rules: tuple[Rule, ...]) -> RuleIndex:
+    index = _INDEXES.get(id(rules))
+    if index is None or index.rules is not rules:
+        index = _INDEXES[id(rules)] = RuleIndex(rules)
+    return index
 
 
 def simplify(
@@ -25,9 +109,10 @@ def simplify(
     ``used`` when given.  ``rules`` narrows the table (to keep f'(Z) unrewritten, say).
     """
     definitions = definitions or {}
+    index = rule_index(rules)
     settled: dict[int, Expr] = {}
     for _ in range(MAX_PASSES):
-        rewritten = _rewrite_once(expr, definitions, used, rules, settled)
+        rewritten = _rewrite_once(expr, definitions, used, index, settled)
         if rewritten is expr:
             return expr
         expr = rewritten
@@ -38,7 +123,7 @@ def _rewrite_once(
     expr: Expr,
     definitions: Definitions,
     used: list[Rule] | None,
-    rules: tuple[Rule, ...],
+    index: RuleIndex,
     settled: dict[int, Expr],
 ) -> Expr:
     """One bottom-up pass; returns ``expr`` itself exactly when no rule applies anywhere in it.
@@ -49,11 +134,14 @@ def _rewrite_once(
     if id(expr) in settled:
         return expr
     original = expr
-    if expr.children:
-        children = tuple(_rewrite_once(c, definitions, used, rules, settled) for c in expr.children)
-        if any(new is not old for new, old in zip(children, expr.children, strict=True)):
-            expr = expr.rebuild(children)
-    for rule in rules:
+    old = expr.children
+    if old:
+        children = tuple([_rewrite_once(c, definitions, used, index, settled) for c in old])
+        for new, before in zip(children, old, strict=True):
+            if new is not before:
+                expr = expr.rebuild(children)
+                break
+    for rule in index.at(type(expr)):
         result = rule.apply(expr, definitions)
         if result is not None and result != expr:
             if used is not None and rule not in used:

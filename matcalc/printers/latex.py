@@ -7,6 +7,7 @@ uses only amsmath and renders in MathJax and KaTeX as well as pdflatex.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -222,9 +223,28 @@ def _wrap(text: str) -> str:
     return f"\\left({text}\\right)"
 
 
-def to_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
-    """LaTeX of one expression."""
-    return _Printer(notation).print(expr)
+def to_latex(expr: Expr, notation: Notation = DEFAULT, printer: _Printer | None = None) -> str:
+    """LaTeX of one expression; with a ``printer`` (of the same notation), through its memo.
+
+    A render that prints many expressions sharing subtrees (the chain forms of every layer
+    share their factors) makes one :func:`latex_printer` and passes it to every call.
+    """
+    if printer is None:
+        return _Printer(notation).print(expr)
+    if printer.notation is not notation and printer.notation != notation:
+        raise ValueError("the printer was made for another notation")
+    return printer.print(expr)
+
+
+def latex_printer(notation: Notation = DEFAULT) -> _Printer:
+    """A printer whose memo lives as long as it does: one per render."""
+    return _Printer(notation)
+
+
+# Products of at least this many factors are remembered as candidates for sharing, the last
+# few of them: the chains of one layer and of the one above it.
+LONG_PRODUCT = 8
+RECENT_PRODUCTS = 6
 
 
 class _Printer:
@@ -241,6 +261,8 @@ class _Printer:
     def __init__(self, notation: Notation) -> None:
         self.notation = notation
         self._printed: dict[int, tuple[Expr, str, bool]] = {}
+        self._factors: dict[int, tuple[Expr, str]] = {}
+        self._recent: list[tuple[tuple[Expr, ...], str, bool]] = []
 
     def print(self, expr: Expr) -> str:
         if id(expr) in self._printed:
@@ -251,14 +273,60 @@ class _Printer:
             if id(node) in self._printed:
                 continue
             if ready:
-                holds = _is_a_gradient(node, self.notation.running) or any(
-                    self._holds_a_gradient(child) for child in node.children
+                printed = self._printed
+                holds = _is_a_gradient(node, self.notation.running) or (
+                    True in [printed[id(child)][2] for child in node.children]
                 )
                 self._printed[id(node)] = (node, self._print_node(node), holds)
+                if isinstance(node, MatMul) and len(node.factors) >= LONG_PRODUCT:
+                    self._recent.append((node.factors, *self._printed[id(node)][1:]))
+                    del self._recent[:-RECENT_PRODUCTS]
+            elif isinstance(node, MatMul) and (shared := self._shared_product(node)):
+                self._printed[id(node)] = (node, *shared)
             else:
                 pending.append((node, True))
-                pending.extend((child, False) for child in node.children)
+                printed = self._printed
+                pending.extend([(c, False) for c in node.children if id(c) not in printed])
         return self._printed[id(expr)][1]
+
+    def _shared_product(self, expr: MatMul) -> tuple[str, bool] | None:
+        """The text of a long product whose factors end in those of a product printed just
+        before (the chain of layer l ends in the chain of layer l+1), from that one's text and
+        its own first factors, without visiting the shared factors again."""
+        if self.notation.ones == "sum" or len(expr.factors) < LONG_PRODUCT:
+            return None
+        factors = expr.factors
+        for earlier, text, holds in reversed(self._recent):
+            count = len(earlier)
+            if count <= len(factors) and all(map(operator.is_, factors[-count:], earlier)):
+                own = factors[: len(factors) - count]
+                texts = [self._factor_after_print(f) for f in own]
+                holds = (
+                    holds
+                    or _is_a_gradient(expr, self.notation.running)
+                    or any(self._holds_a_gradient(f) for f in own)
+                )
+                result = (r"\,".join([*texts, text]), holds)
+                self._recent.append((factors, *result))
+                del self._recent[:-RECENT_PRODUCTS]
+                return result
+        return None
+
+    def _factor_after_print(self, expr: Expr) -> str:
+        self.print(expr)
+        return self._factor(expr)
+
+    def forget(self, expr: Expr) -> None:
+        """Drop the text of ``expr`` and of the products, transposes and multiples under it,
+        which are seldom printed again (a layer's whole chain); the factors of a long product
+        keep theirs."""
+        pending = [expr]
+        while pending:
+            node = pending.pop()
+            self._printed.pop(id(node), None)
+            if isinstance(node, MatMul) and len(node.factors) >= LONG_PRODUCT:
+                continue
+            pending.extend(c for c in node.children if isinstance(c, MatMul | Transpose | Scale))
 
     def _holds_a_gradient(self, expr: Expr) -> bool:
         """Whether a printed factor carries a gradient (W^T dZ, g): Ng and Goodfellow write it
@@ -366,9 +434,29 @@ class _Printer:
                 MatMul(expr.factors[:-1]) if len(expr.factors) > 2 else expr.factors[0],
                 last.shape[0],
             )
-        return r"\,".join(self._factor(f) for f in expr.factors)
+        known = self._factors
+        texts = []
+        for factor in expr.factors:  # a chain's factors are printed already: look them up
+            found = known.get(id(factor))
+            texts.append(found[1] if found is not None and found[0] is factor else None)
+        if None in texts:
+            texts = [
+                self._factor(f) if text is None else text
+                for f, text in zip(expr.factors, texts, strict=True)
+            ]
+        return r"\,".join(texts)
 
     def _factor(self, expr: Expr) -> str:
+        """A factor of a product; kept by identity, as a chain's factors recur in every chain
+        below it."""
+        known = self._factors.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        text = self._factor_text(expr)
+        self._factors[id(expr)] = (expr, text)
+        return text
+
+    def _factor_text(self, expr: Expr) -> str:
         if _is_ones(expr):
             rows, cols = expr.shape
             column = f"\\mathbf{{1}}_{{{dim_latex(rows, self.notation)}}}"

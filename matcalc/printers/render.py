@@ -25,7 +25,9 @@ from matcalc.printers.document import (
 from matcalc.printers.latex import (
     DEFAULT,
     Notation,
+    _Printer,
     convention_derivation_latex,
+    latex_printer,
     shape_latex,
     to_latex,
 )
@@ -159,32 +161,162 @@ def _markdown(
     return markdown_document(blocks, title(derivation, layout), comment(derivation, notation))
 
 
-def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
+def gradient_record(
+    gradient: Gradient,
+    notation: Notation = DEFAULT,
+    printer: _Printer | None = None,
+    chain: dict | None = None,
+) -> dict:
+    """The JSON record of one gradient; ``chain`` replaces its full chain forms when given."""
+    printer = printer or latex_printer(notation)
     dz, dz_value = gradient.recursion
+    if chain is None:
+        chain = {
+            "named": to_latex(gradient.chain_names, notation, printer),
+            "value": to_latex(gradient.chain, notation, printer),
+        }
+        printer.forget(gradient.chain_names)
+        printer.forget(gradient.chain)
     return {
         "name": gradient.key,
         "layer": str(gradient.layer),
-        "target": to_latex(gradient.target, notation),
+        "target": to_latex(gradient.target, notation, printer),
         "shape": shape_latex(gradient.shape, notation),
-        "chain": {
-            "named": to_latex(gradient.chain_names, notation),
-            "value": to_latex(gradient.chain, notation),
+        "chain": chain,
+        "simplified": to_latex(gradient.simplified, notation, printer),
+        "recursion": {
+            "lhs": to_latex(dz, notation, printer),
+            "rhs": to_latex(dz_value, notation, printer),
         },
-        "simplified": to_latex(gradient.simplified, notation),
-        "recursion": {"lhs": to_latex(dz, notation), "rhs": to_latex(dz_value, notation)},
     }
 
 
-def _json(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:
+CHAIN_FORMS = ("named", "value")
+
+
+def shared_chains(
+    gradients: list[Gradient], notation: Notation, printer: _Printer
+) -> dict[str, dict]:
+    """Each gradient's chain forms, written where they can as head + another's chain + tail.
+
+    dL/dW_0^l's chain ends in dL/dW_0^{l+1}'s, and dL/dW^l's holds dL/dW_0^l's: a form that
+    contains the chain of another gradient of ``gradients`` is {"head", "shared", "tail"},
+    meaning head + (the chain of the gradient named "shared", its first "skip" characters left
+    out where "skip" is given) + tail, exactly; the others are
+    strings, as in the full record.  A form refers only to a shorter one, so references
+    never run in a circle.  Printed from the output layer down, so that only the chains of
+    two layers are held as text at a time.
+    """
+    by_layer: dict[object, list[Gradient]] = {}
+    for gradient in gradients:
+        by_layer.setdefault(gradient.layer, []).append(gradient)
+    layers = list(by_layer)
+    if all(isinstance(l, int) for l in layers):
+        layers.sort(reverse=True)
+    chains: dict[str, dict] = {}
+    previous: dict[str, tuple[str, str]] = {}
+    for l in layers:
+        current: dict[str, tuple[str, str]] = {}
+        for gradient in by_layer[l]:
+            current[gradient.key] = (
+                to_latex(gradient.chain_names, notation, printer),
+                to_latex(gradient.chain, notation, printer),
+            )
+            printer.forget(gradient.chain_names)
+            printer.forget(gradient.chain)
+        for key, full in current.items():
+            chains[key] = {
+                form: _share(
+                    full[position],
+                    {
+                        other: texts[position]
+                        for other, texts in (*previous.items(), *current.items())
+                        if len(texts[position]) < len(full[position])
+                    },
+                )
+                for position, form in enumerate(CHAIN_FORMS)
+            }
+        previous = current
+    return chains
+
+
+_LEADING_COEFFICIENT = re.compile(r"-?(?:\\frac\{\d+\}\{\d+\}|\d+\\,)?")
+
+
+def _share(text: str, others: dict[str, str]) -> str | dict:
+    """``text`` as head + one of ``others`` + tail (the longest found), or itself.
+
+    A chain whose factors carry a coefficient prints it in front (2 A B C, -A B C): the chain
+    below then appears without its coefficient, {"skip": the coefficient's length}.
+    """
+    best: tuple[int, str, int] | None = None
+    for key, other in others.items():
+        coefficient = _LEADING_COEFFICIENT.match(other).end()
+        for skip in (0, coefficient) if coefficient else (0,):
+            found = len(other) - skip
+            if found > 64 and (best is None or found > best[0]) and other[skip:] in text:
+                best = (found, key, skip)
+    if best is None:
+        return text
+    found, key, skip = best
+    start = text.rindex(others[key][skip:])
+    record = {"head": text[:start], "shared": key, "tail": text[start + found :]}
+    if skip:
+        record["skip"] = skip
+    return record
+
+
+def expand_chains(records: list[dict]) -> list[dict]:
+    """The records of a shared-chain JSON with every chain form written out in full."""
+    by_name = {r["name"]: r for r in records}
+    full: dict[tuple[str, str], str] = {}
+
+    def text(name: str, form: str) -> str:
+        pending = [name]
+        while pending:  # iteratively: a chain can refer down a thousand layers
+            current = pending[-1]
+            value = by_name[current]["chain"][form]
+            if isinstance(value, str):
+                full[(current, form)] = value
+                pending.pop()
+            elif (value["shared"], form) in full:
+                shared = full[(value["shared"], form)][value.get("skip", 0) :]
+                full[(current, form)] = value["head"] + shared + value["tail"]
+                pending.pop()
+            else:
+                pending.append(value["shared"])
+        return full[(name, form)]
+
+    return [{**r, "chain": {form: text(r["name"], form) for form in CHAIN_FORMS}} for r in records]
+
+
+def _json(
+    derivation: Derivation,
+    gradients: list[Gradient],
+    notation: Notation,
+    shared: bool = False,
+) -> str:
+    """The JSON document; ``shared`` writes chains that share a suffix by reference."""
     network = derivation.network
+    printer = latex_printer(notation)
+    chains = shared_chains(gradients, notation, printer) if shared else {}
     record = {
         "convention": derivation.convention,
         "convention_name": network.convention,
         "batch": None if network.batch_size is None else str(network.batch_size),
         "loss": network.loss,
-        "gradients": [gradient_record(g, notation) for g in gradients],
+        "gradients": [gradient_record(g, notation, printer, chains.get(g.key)) for g in gradients],
     }
+    if shared:
+        record["chains"] = "shared"
     return json.dumps(record, indent=2)
+
+
+def shared_json(derivation: Derivation, wrt: str | None = None) -> str:
+    """JSON with shared chain forms (see :func:`shared_chains`); :func:`expand_chains` turns
+    its records back into the full ones that ``--format json`` prints."""
+    notation = Notation.of(derivation.network.declaration)
+    return _json(derivation, _selected(derivation, wrt), notation, shared=True)
 
 
 def _numpy(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:

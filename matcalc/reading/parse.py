@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cache
 
 import sympy
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -558,7 +559,13 @@ farg: LBRACE side RBRACE       -> braced
 %declare COMMA EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
 """
 
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_LatexLexer, propagate_positions=False)
+
+@cache
+def _parser() -> Lark:
+    """The LALR parser, built on first use (about 50 ms): a process that reads no formula,
+    such as ``matcalc --help`` or ``matcalc derive``, does not pay for it."""
+    return Lark(_GRAMMAR, parser="lalr", lexer=_LatexLexer, propagate_positions=False)
+
 
 _TOKEN_NAMES = {
     "LETTER": "a letter", "NAME": "a name", "NUMBER": "a number", "FRAC": "\\frac",
@@ -938,7 +945,7 @@ def parse_latex(text: str) -> Equation:
     if not text.strip():
         raise ParseError("the formula is empty", text, 0)
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
     except ParseError:
         raise
     except UnexpectedToken as error:

@@ -1,0 +1,223 @@
+"""The speed targets of issue 11, measured in one run, with the peers as ratios.
+
+    python3 benchmarks/bench_targets.py            # every measurement (a few minutes)
+    python3 benchmarks/bench_targets.py --quick    # smaller depths, fewer repeats
+
+In-process numbers are the least CPU time of ``--repeat`` runs, each from cold dimension
+caches (as in bench_derive.py).  Commands run in new processes are wall-clock medians over
+``--runs`` runs, interleaved so that a busy moment of a shared machine falls on all of them.
+Every ratio compares numbers measured in this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+import sympy  # noqa: E402
+from bench_derive import growth_exponent, network  # noqa: E402
+
+from matcalc.core import shapes  # noqa: E402
+from matcalc.printers.latex import latex_printer, to_latex  # noqa: E402
+from matcalc.printers.render import render_derivation, shared_json  # noqa: E402
+
+VERIFY_SPEC = ROOT / "derivations" / "generic-L-layer.toml"
+VERIFY_EQUATION = (
+    r"\frac{\partial L}{\partial W^l} = A^{l-1}\left(\frac{\partial L}{\partial Z^l}\right)^T"
+)
+
+
+def cold(task: Callable[[], object], repeat: int) -> float:
+    """Least CPU seconds of ``repeat`` runs from cold dimension caches."""
+    times = []
+    for _ in range(repeat):
+        shapes.clear_caches()
+        start = time.process_time()
+        task()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def row(what: str, seconds: float, target: float | None = None, extra: str = "") -> None:
+    verdict = "" if target is None else ("met" if seconds < target else "NOT met")
+    goal = "" if target is None else f"< {target:g} s"
+    print(f"| {what} | {seconds:.3f} s | {goal} | {verdict} | {extra} |")
+
+
+# ------------------------------------------------------------------------------ derivation
+
+
+def derive_rows(depths: tuple[int, ...], repeat: int) -> dict[int, float]:
+    times = {}
+    for depth in depths:
+        times[depth] = cold(lambda d=depth: network(d, None).derive(), repeat)
+    return times
+
+
+# ---------------------------------------------------------------------------- chain output
+
+
+def every_chain_latex(depth: int) -> Callable[[], int]:
+    derivation = network(depth, None).derive()
+
+    def task() -> int:
+        printer = latex_printer()
+        size = 0
+        for gradient in derivation.gradients():
+            for form in (gradient.chain_names, gradient.chain):
+                size += len(to_latex(form, printer=printer))
+                printer.forget(form)
+        return size
+
+    return task
+
+
+# ------------------------------------------------------------------------------------ peers
+
+
+def sympy_matrix_diff() -> tuple[float, str]:
+    """SymPy's matrix calculus on a 2-layer network: the loss differentiated by W^1."""
+    n0, n1, n2 = 3, 4, 2
+    x = sympy.MatrixSymbol("x", n0, 1)
+    y = sympy.MatrixSymbol("y", n2, 1)
+    w1 = sympy.MatrixSymbol("W1", n0, n1)
+    w2 = sympy.MatrixSymbol("W2", n1, n2)
+    start = time.process_time()
+    try:
+        a1 = (w1.T * x).applyfunc(sympy.tanh)
+        residual = w2.T * a1 - y
+        loss = (residual.T * residual)[0, 0]
+        gradient = sympy.diff(loss, w1)
+        if isinstance(gradient, sympy.ZeroMatrix):
+            outcome = "wrong: returns the zero matrix"
+        else:
+            outcome = f"returns {type(gradient).__name__}"
+    except Exception as error:  # noqa: BLE001 - the failure is the result
+        outcome = f"fails: {type(error).__name__}: {str(error)[:80]}"
+    return time.process_time() - start, outcome
+
+
+def numpy_backprop(depth: int, width: int = 10, repeat: int = 5) -> float:
+    """Numbers, not formulas: one forward and backward pass of the same network in NumPy."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((width, width)) / np.sqrt(width) for _ in range(depth)]
+    biases = [np.zeros((width, 1)) for _ in range(depth)]
+    x = rng.standard_normal((width, 1))
+    y = np.eye(width)[:, [0]]
+
+    def run() -> None:
+        activations, pres = [x], []
+        for l in range(depth):
+            z = weights[l].T @ activations[-1] + biases[l]
+            pres.append(z)
+            if l == depth - 1:
+                e = np.exp(z - z.max())
+                activations.append(e / e.sum())
+            elif l % 2:
+                activations.append(np.tanh(z))
+            else:
+                activations.append(np.maximum(z, 0))
+        dz = activations[-1] - y
+        for l in range(depth - 1, -1, -1):
+            _dw, _db = activations[l] @ dz.T, dz
+            if l:
+                upstream = weights[l] @ dz
+                a = activations[l]
+                dz = upstream * (1 - a * a) if (l - 1) % 2 else upstream * (pres[l - 1] > 0)
+
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        run()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+# ---------------------------------------------------------------------------- new processes
+
+
+def wall_medians(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, capture_output=True, check=False, cwd=ROOT)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller depths, fewer repeats")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process runs (the best counts)")
+    parser.add_argument("--runs", type=int, default=7, help="runs of each command (median)")
+    args = parser.parse_args()
+    repeat, runs = (1, 3) if args.quick else (args.repeat, args.runs)
+    depths = (10, 30, 100, 300) if args.quick else (10, 30, 100, 300, 1000)
+    deep, chain_depth = (300, 100) if args.quick else (1000, 300)
+    print(f"Python {platform.python_version()}, SymPy {sympy.__version__}, NumPy {np.__version__}")
+    print(f"{platform.machine()}, {os.cpu_count()} cores\n")
+
+    print("| measurement | time | target | | notes |")
+    print("|---|---:|---|---|---|")
+    derive = derive_rows(depths, repeat)
+    for depth, seconds in derive.items():
+        target = {100: 0.025, 1000: 0.25}.get(depth)
+        row(f"derive all layers, L = {depth} (symbolic sizes)", seconds, target)
+    exponent = growth_exponent(list(derive.items()))
+    print(f"| growth exponent of derive, L = {depths[0]}..{depths[-1]} | {exponent:.2f} | | | |")
+
+    derivation = network(deep, None).derive()
+    out: list[str] = []
+    seconds = cold(lambda: out.append(shared_json(derivation)), 1)
+    size = len(out[-1].encode()) / 1e6
+    row(f"JSON, shared chains, L = {deep}", seconds, 3.0, f"{size:.1f} MB of output")
+    derivation = network(chain_depth, None).derive()
+    seconds = cold(lambda: out.append(render_derivation(derivation, "json")), 1)
+    size = len(out[-1].encode()) / 1e6
+    row(f"JSON, full chains, L = {chain_depth}", seconds, None, f"{size:.1f} MB of output")
+    out.clear()
+    seconds = cold(every_chain_latex(chain_depth), 1)
+    row(f"LaTeX of every chain, L = {chain_depth}", seconds, 3.0)
+
+    sympy_seconds, outcome = sympy_matrix_diff()
+    row("SymPy matrix diff, 2 layers", sympy_seconds, None, outcome)
+    floor = numpy_backprop(deep)
+    row(f"NumPy backprop (numbers), L = {deep}, width 10", floor, None)
+    print(
+        f"| derive / NumPy backprop at L = {deep} | {derive.get(deep, float('nan')) / floor:.0f}x "
+        "| | | |"
+    )
+
+    python = sys.executable
+    commands = {
+        "import sympy": [python, "-c", "import sympy"],
+        "matcalc --help": [python, "-m", "matcalc", "--help"],
+        "matcalc derive": [python, "-m", "matcalc", "derive"],
+        "matcalc verify": [python, "-m", "matcalc", "verify", str(VERIFY_SPEC), VERIFY_EQUATION],
+    }
+    walls = wall_medians(commands, runs)
+    base = walls["import sympy"]
+    print("\n| new process (wall-clock median) | time | / import sympy | target |")
+    print("|---|---:|---:|---:|")
+    targets = {"matcalc --help": 0.3, "matcalc derive": 1.3, "matcalc verify": 1.5}
+    for name, seconds in walls.items():
+        goal = f"<= {targets[name]}x" if name in targets else ""
+        print(f"| `{name}` | {seconds:.3f} s | {seconds / base:.2f}x | {goal} |")
+
+
+if __name__ == "__main__":
+    main()
