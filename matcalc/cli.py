@@ -91,6 +91,27 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument(
         "--batch", metavar="FILE", help="JSON lines, one {spec, equation} case per line"
     )
+
+    serve_cmd = commands.add_parser(
+        "serve", help="the web playground on this machine: derive and check formulas in a page"
+    )
+    serve_cmd.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    serve_cmd.add_argument(
+        "--allow-pdf", action="store_true", help="offer PDF downloads (runs pdflatex per request)"
+    )
+
+    grade_cmd = commands.add_parser(
+        "grade", help="grade a class's answers: gradebook, feedback, Gradescope results.json"
+    )
+    grade_cmd.add_argument(
+        "assignment", help="the questions (TOML or JSON): id, spec, target, points"
+    )
+    grade_cmd.add_argument("answers", help="CSV or JSON lines: student, question, formula")
+    grade_cmd.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
     return parser
 
 
@@ -257,11 +278,30 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.correct else EXIT_INCORRECT
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from matcalc.classroom.server import serve
+
+    if not 0 <= args.port <= 65535:
+        raise MatcalcError(f"--port {args.port}: a port is between 0 and 65535")
+    serve(args.host, args.port, browser=not args.no_browser, allow_pdf=args.allow_pdf)
+    return EXIT_OK
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from matcalc.classroom.grade import grade
+
+    report = grade(args.assignment, args.answers, args.output)
+    print(report, file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS = {
     "derive": run_derive,
     "rules": run_rules,
     "explain": run_explain,
     "verify": run_verify,
+    "serve": run_serve,
+    "grade": run_grade,
 }
 
 
