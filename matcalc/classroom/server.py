@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -42,6 +42,8 @@ MAX_BODY = 256_000
 """Bytes of one request body: a spec (at most 100,000 characters) and a formula fit."""
 TIME_LIMIT = 20.0
 """Seconds of work for one request, waiting in line included."""
+STARTUP_LIMIT = 60.0
+"""Seconds for the worker processes to start."""
 MAX_PENDING = 512
 """Requests in the workers' queue at once; past that the server answers 503 at once."""
 WORKER_MEMORY = 4 << 30
@@ -75,6 +77,8 @@ def _in_worker(job: str, payload: dict) -> tuple[str, Any]:
             return "ok", cases.case_record(payload["case"], markdown=payload["markdown"])
         if job == "derive":
             return "ok", cases.derive_output(payload)
+        if job == "ready":
+            return "ok", True
         if job == "pdf":
             return "ok", _pdf(cases.derive_output({**payload, "format": "tex"}))
         raise ValueError(f"unknown job {job}")
@@ -134,6 +138,18 @@ class Workers:
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
+    async def start(self) -> None:
+        """Start every worker process now, so that the first requests do not wait for them."""
+        pool = self._executor()
+        futures = [
+            asyncio.wrap_future(pool.submit(_in_worker, "ready", {})) for _ in range(self.count)
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), STARTUP_LIMIT)
+        except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
+            log.warning("the worker processes did not start in %s s", STARTUP_LIMIT)
+            self.restart()
+
     async def run(self, job: str, payload: dict) -> Any:
         if self.pending >= MAX_PENDING:
             raise RequestError(503, {"error": "the server is busy; try again in a moment"})
@@ -182,10 +198,14 @@ async def _json_body(request: Request) -> dict:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         raise RequestError(413, {"error": f"the request body is larger than {MAX_BODY} bytes"})
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise RequestError(413, {"error": f"the request body is larger than {MAX_BODY} bytes"})
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                too_large = f"the request body is larger than {MAX_BODY} bytes"
+                raise RequestError(413, {"error": too_large})
+    except ClientDisconnect:
+        raise RequestError(400, {"error": "the client closed the connection"}) from None
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -326,6 +346,7 @@ class SecurityHeaders:
 def _lifespan(workers: Workers) -> Callable:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await workers.start()
         yield
         workers.restart()
 
