@@ -2,13 +2,17 @@
 
     python3 benchmarks/bench_grade.py                 # 300 students, 5 questions
     python3 benchmarks/bench_grade.py --students 1000
+    python3 benchmarks/bench_grade.py --unique        # no two students write the same text
 
 Each question offers a handful of answers that students give (the right formula written two
 ways, a whole equation, a missing transpose, a factor in the wrong order, a missing factor 2,
 a formula that does not parse, an empty answer); each student picks one per question at random,
 with the right formula the most common, so the class has many repeats, as a real class has.
-The time is the wall-clock of reading, checking every distinct formula on the machine's cores,
-and writing every output file, from cold caches (a fresh process).
+With ``--unique`` every formula gets a different trail of LaTeX spaces (the student's number in
+binary, ``\\,`` for 0 and ``\\;`` for 1), so no two answers are the same text and nothing is
+shared: the worst case for the grader's cache.  The time is the wall-clock of reading,
+checking every distinct formula on the machine's cores, and writing every output file, from
+cold caches (a fresh process).
 """
 
 from __future__ import annotations
@@ -90,7 +94,14 @@ QUESTIONS = [
 WEIGHTS = (5, 2, 2, 1, 1, 1)
 
 
-def write_class(directory: Path, students: int, seed: int) -> tuple[Path, Path]:
+def spaces(number: int) -> str:
+    """A distinct run of LaTeX spaces for each number: its binary digits as \\, and \\;."""
+    return " " + " ".join("\\;" if bit == "1" else "\\," for bit in f"{number:b}")
+
+
+def write_class(
+    directory: Path, students: int, seed: int, unique: bool = False
+) -> tuple[Path, Path]:
     """An assignment and a CSV of answers for ``students`` students."""
     presets = ROOT / "matcalc/classroom/presets"
     lines = ['title = "Backprop, synthetic"', ""]
@@ -110,6 +121,8 @@ def write_class(directory: Path, students: int, seed: int) -> tuple[Path, Path]:
         for s in range(students):
             for qid, _, _, choices in QUESTIONS:
                 formula = rng.choices(choices, WEIGHTS[: len(choices)])[0]
+                if unique and formula:
+                    formula += spaces(s + 1)
                 writer.writerow([f"student{s:04d}", qid, formula])
     return assignment, answers
 
@@ -118,10 +131,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unique", action="store_true", help="no two answers alike")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        assignment, answers = write_class(directory, args.students, args.seed)
+        assignment, answers = write_class(directory, args.students, args.seed, args.unique)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         start = time.perf_counter()
         done = subprocess.run(
