@@ -68,7 +68,7 @@ def test_200_concurrent_verify_requests_all_succeed(base_url):
 
 def _raw(base_url: str, data: bytes, read: bool = True) -> bytes:
     host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
+    with socket.create_connection((host, int(port)), timeout=2) as connection:
         connection.sendall(data)
         if not read:
             return b""
