@@ -15,6 +15,14 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 WAIT_MS = 30_000
+"""Playwright's waits by locator: a wait_for_function would be an eval, which the page's
+Content-Security-Policy refuses (as it should)."""
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +60,7 @@ def visible_text(page) -> str:
 
 def test_a_preset_renders_as_katex_with_no_raw_tex(page):
     page.select_option("#preset", "three-layer-relu-tanh-softmax")
-    page.wait_for_function(
-        "document.querySelector('#derivation').textContent.includes('Layer')", timeout=WAIT_MS
-    )
+    expect(page.locator("#derivation h2")).to_contain_text("3-layer", timeout=WAIT_MS)
     page.wait_for_selector("#derivation .katex-display", timeout=WAIT_MS)
     assert page.locator("#derivation .katex").count() > 10
     assert page.locator("#derivation .katex-error").count() == 0
@@ -62,6 +68,20 @@ def test_a_preset_renders_as_katex_with_no_raw_tex(page):
     for raw in (r"\frac", r"\partial", r"\begin", "$$"):
         assert raw not in text
     assert page.input_value("#spec").startswith("# ReLU, tanh")
+
+
+def test_notation_options_and_the_diagram_change_the_derivation(page):
+    page.select_option("#preset", "two-layer-sigmoid-squared")
+    page.wait_for_selector("#derivation .katex-display", timeout=WAIT_MS)
+    page.check("#diagram")
+    expect(page.locator("#derivation")).to_contain_text("forward and backward", timeout=WAIT_MS)
+    page.select_option("#notation select[data-option=layer_index]", "bracket")
+    first_display = page.locator("#derivation .katex-display .katex-mathml").first
+    expect(first_display).to_contain_text("[", timeout=WAIT_MS)
+    assert page.locator("#derivation .katex-error").count() == 0
+    assert r"\xrightarrow" not in visible_text(page)
+    page.uncheck("#diagram")
+    page.select_option("#notation select[data-option=layer_index]", "")
 
 
 def test_a_wrong_formula_shows_the_verdict_diagnosis_and_right_formula(page):

@@ -43,7 +43,7 @@ function renderMarkdown(markdown, container) {
       container.appendChild(math(body.join("\n"), true));
     } else if (/^#{1,6} /.test(line)) {
       flush();
-      const level = Math.min(6, line.indexOf(" ") + 1);
+      const level = Math.min(6, line.indexOf(" ") + 1); // under the page's own h1
       container.appendChild(sentence(line.slice(line.indexOf(" ") + 1), document.createElement("h" + level)));
     } else if (!line.trim()) {
       flush();
@@ -73,6 +73,7 @@ function deriveRequest(format) {
   if (isNetwork(spec)) {
     request.notation = notation();
     request.steps = $("steps").checked;
+    request.diagram = $("diagram").checked;
   }
   return request;
 }
@@ -100,9 +101,13 @@ function failure(container, message) {
   container.replaceChildren(element);
 }
 
+let derivations = 0;
+
 async function derive() {
+  const number = ++derivations;
   status("deriving…");
   const answer = await post("/derive", deriveRequest("markdown"));
+  if (number !== derivations) return; // a later request's answer is the one to show
   status("");
   if (!answer.ok) return failure($("derivation"), (answer.data && answer.data.error) || "failed");
   renderMarkdown(answer.data.output, $("derivation"));
@@ -225,7 +230,7 @@ async function start() {
   $("check").addEventListener("click", check);
   $("formula").addEventListener("input", preview);
   $("formula").addEventListener("keydown", (event) => { if (event.key === "Enter") check(); });
-  document.querySelectorAll("#notation select, #notation input, #steps").forEach((input) => {
+  document.querySelectorAll("#notation select, #notation input").forEach((input) => {
     input.addEventListener("change", derive);
   });
   document.querySelectorAll("button.download").forEach((button) => {
