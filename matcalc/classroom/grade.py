@@ -404,6 +404,13 @@ def _math(tex: str) -> str:
     return f"$${tex}$$"
 
 
+def _code(text: str) -> list[str]:
+    """A student's text as a fenced code block: shown as typed, never read as Markdown or math."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}latex", text, fence]
+
+
 def feedback_markdown(book: Gradebook, student: str) -> str:
     """A student's feedback: per question the verdict, why, and the correct formula."""
     row = book.results[student]
@@ -416,7 +423,7 @@ def feedback_markdown(book: Gradebook, student: str) -> str:
         lines += [f"## {q.title or q.id} ({_points(result.score)} / {_points(q.points)})", ""]
         lines += [f"Verdict: **{result.verdict}**", ""]
         if result.formula is not None and result.formula.strip():
-            lines += ["Your answer:", "", _math(result.formula.strip()), ""]
+            lines += ["Your answer:", "", *_code(result.formula.strip()), ""]
         lines += [f"Why: {result.reason}", ""]
         if result.verdict != "correct" and result.expected:
             lines += ["The correct formula:", "", _math(f"{result.target} = {result.expected}"), ""]

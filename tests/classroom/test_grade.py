@@ -208,11 +208,20 @@ def test_feedback_says_the_verdict_why_and_the_correct_formula(graded):
         r"$$\frac{\partial L}{\partial W^{1}} = A^{0}\,\left(\frac{\partial L}"
         r"{\partial Z^{1}}\right)^{T}$$" in text
     )
+    assert "Your answer:\n\n```latex\nA^0 \\frac{\\partial L}{\\partial Z^1}\n```" in text
     assert "## The last bias (0 / 2)" in text
     assert "unbalanced" in text
     dee = (graded / "feedback" / "dee.md").read_text()
     assert r"the left side names \frac{\partial L}{\partial W^{2}}" in dee
     assert "Verdict: **missing**" in dee  # dee did not answer b2
+
+
+def test_a_students_text_cannot_break_out_of_its_code_block(tmp_path):
+    sneaky = "x ```` $$ <script>alert(1)</script>"
+    assignment, answers = write_class(tmp_path, answers=[("mal", "w1", sneaky)])
+    grade(assignment, answers, tmp_path / "out", workers=1)
+    text = (tmp_path / "out" / "feedback" / "mal.md").read_text()
+    assert f"`````latex\n{sneaky}\n`````" in text
 
 
 def test_missing_answers_score_zero(graded):
