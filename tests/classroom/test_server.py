@@ -317,3 +317,35 @@ def test_allowed_hosts_are_the_bound_address_and_loopback_names():
     assert server.allowed_hosts("0.0.0.0") == ("*",)
     assert server.allowed_hosts("192.0.2.5") == ("192.0.2.5", "127.0.0.1", "localhost", "::1")
     assert server.allowed_hosts("127.0.0.1")[0] == "127.0.0.1"
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def test_the_serve_command_passes_its_options(monkeypatch):
+    from matcalc.cli import main
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda *args, **kwargs: calls.append((args, kwargs)))
+    assert main(["serve", "--port", "8123", "--no-browser"]) == 0
+    assert main(["serve", "--host", "::1", "--allow-pdf"]) == 0
+    assert calls == [
+        (("127.0.0.1", 8123), {"browser": False, "allow_pdf": False}),
+        (("::1", 8000), {"browser": True, "allow_pdf": True}),
+    ]
+
+
+def test_the_serve_command_refuses_a_port_out_of_range(capsys):
+    from matcalc.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port 70000" in capsys.readouterr().err
+
+
+def test_the_command_line_does_not_import_the_web_stack():
+    import subprocess
+    import sys
+
+    code = "import sys, matcalc.cli; print(sorted({'starlette', 'uvicorn'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
