@@ -135,6 +135,25 @@ def add_verify_options(verify_cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def add_serve_options(serve_cmd: argparse.ArgumentParser) -> None:
+    serve_cmd.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    serve_cmd.add_argument(
+        "--allow-pdf", action="store_true", help="offer PDF downloads (runs pdflatex per request)"
+    )
+
+
+def add_grade_options(grade_cmd: argparse.ArgumentParser) -> None:
+    grade_cmd.add_argument(
+        "assignment", help="the questions (TOML or JSON): id, spec, target, points"
+    )
+    grade_cmd.add_argument("answers", help="CSV or JSON lines: student, question, formula")
+    grade_cmd.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
+
+
 LOSS_NAME_CHOICES = {"mathcal": r"\mathcal{L}", "L": "L", "loss": r"\text{loss}", "J": "J"}
 TRANSPOSE_CHOICES = {"T": "T", "top": r"\top"}
 
@@ -385,6 +404,23 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.correct else EXIT_INCORRECT
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from matcalc.classroom.server import serve
+
+    if not 0 <= args.port <= 65535:
+        raise MatcalcError(f"--port {args.port}: a port is between 0 and 65535")
+    serve(args.host, args.port, browser=not args.no_browser, allow_pdf=args.allow_pdf)
+    return EXIT_OK
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from matcalc.classroom.grade import grade
+
+    report = grade(args.assignment, args.answers, args.output)
+    print(report, file=sys.stderr)
+    return EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "derive": ("derive every dL/dW^l and dL/dW_0^l", add_derive_options),
     "rules": ("print the rule catalog", add_rules_options),
@@ -396,6 +432,14 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = 
         "check a hand-written gradient formula (exit 0 correct, 1 incorrect)",
         add_verify_options,
     ),
+    "serve": (
+        "the web playground on this machine: derive and check formulas in a page",
+        add_serve_options,
+    ),
+    "grade": (
+        "grade a class's answers: gradebook, feedback, Gradescope results.json",
+        add_grade_options,
+    ),
 }
 """Each subcommand: its one-line summary and the function that adds its options."""
 
@@ -404,6 +448,8 @@ COMMANDS = {
     "rules": run_rules,
     "explain": run_explain,
     "verify": run_verify,
+    "serve": run_serve,
+    "grade": run_grade,
 }
 
 
