@@ -60,11 +60,15 @@ def render_derivation(
     wrt: str | None = None,
     notation: Notation | None = None,
     layout: Layout = Layout(),  # noqa: B008 - immutable
+    shared_chains: bool = False,
 ) -> str:
     """The derivation in the named format, all gradients or only ``wrt``.
 
     Without a ``notation``, the network's convention's own (6.390's is the default).
+    ``shared_chains`` writes the JSON's chain forms by reference (see :func:`shared_chains`).
     """
+    if shared_chains and fmt != "json":
+        raise MatcalcError(f"shared chain forms are a JSON option, not one of --format {fmt}")
     renderer = RENDERERS.get(fmt)
     if renderer is None:
         raise MatcalcError(f"--format {fmt}: one of {', '.join(FORMATS)}")
@@ -72,6 +76,8 @@ def render_derivation(
         notation = Notation.of(derivation.network.declaration)
     if fmt in LAYOUT_FORMATS:
         return renderer(derivation, _selected(derivation, wrt), notation, layout)
+    if shared_chains:
+        return _json(derivation, _selected(derivation, wrt), notation, shared=True)
     return renderer(derivation, _selected(derivation, wrt), notation)
 
 
@@ -315,8 +321,7 @@ def _json(
 def shared_json(derivation: Derivation, wrt: str | None = None) -> str:
     """JSON with shared chain forms (see :func:`shared_chains`); :func:`expand_chains` turns
     its records back into the full ones that ``--format json`` prints."""
-    notation = Notation.of(derivation.network.declaration)
-    return _json(derivation, _selected(derivation, wrt), notation, shared=True)
+    return render_derivation(derivation, "json", wrt, shared_chains=True)
 
 
 def _numpy(derivation: Derivation, gradients: list[Gradient], notation: Notation) -> str:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from matcalc.errors import MatcalcError
 from matcalc.printers.render import expand_chains, render_derivation, shared_json
 from matcalc.specs.network import Layer, Network
 
@@ -58,3 +59,10 @@ def test_one_gradient_alone_has_nothing_to_share():
     record = json.loads(shared_json(derivation, "W^1"))["gradients"][0]
     full = json.loads(render_derivation(derivation, "json", "W^1"))["gradients"][0]
     assert record == full
+
+
+def test_shared_chains_are_a_json_option_only():
+    derivation = deep("6.390", 3).derive()
+    assert render_derivation(derivation, "json", shared_chains=True) == shared_json(derivation)
+    with pytest.raises(MatcalcError, match="JSON option"):
+        render_derivation(derivation, "latex", shared_chains=True)
