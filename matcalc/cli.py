@@ -22,6 +22,7 @@ from matcalc.specs.context import Context, render_context, spec_from_file
 from matcalc.specs.examples import EXAMPLE_SPEC
 from matcalc.specs.graph import Graph
 from matcalc.specs.network import Network
+from matcalc.specs.recurrence import Recurrence
 
 EXIT_OK = 0
 EXIT_INCORRECT = 1
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--of", help="in an expression context: the defined function to differentiate (e.g. J)"
     )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+    derive_cmd.add_argument(
+        "--unroll",
+        type=int,
+        metavar="N",
+        help='a recurrence spec (steps = "T") written out at N steps, as a graph spec',
+    )
     add_document_options(derive_cmd)
     add_notation_options(derive_cmd)
 
@@ -169,6 +176,10 @@ def run_derive(args: argparse.Namespace) -> int:
     subject = load_spec(args.spec)
     if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
+    if isinstance(subject, Recurrence):
+        return run_derive_recurrence(subject, args)
+    if args.unroll is not None:
+        raise MatcalcError('--unroll N: only for a recurrence spec (one with steps = "T")')
     if isinstance(subject, Graph):
         return run_derive_graph(subject, args)
     if isinstance(subject, Context):
@@ -209,6 +220,30 @@ def run_derive_graph(graph: Graph, args: argparse.Namespace) -> int:
     text = render_graph(derivation, fmt, args.wrt, args.steps, args.diagram, args.title or "")
     if args.format == "pdf":
         output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
+        output = output if args.output else output.with_suffix(".pdf")
+        compile_pdf(text, output)
+        print(f"wrote {output}", file=sys.stderr)
+        return EXIT_OK
+    _emit(text, args.output)
+    return EXIT_OK
+
+
+def run_derive_recurrence(recurrence: Recurrence, args: argparse.Namespace) -> int:
+    """derive for a recurrence over T steps: the recursion over t, or (--unroll N) the graph
+    written out at N steps."""
+    from matcalc.engine.bptt import bptt
+    from matcalc.printers.recurrence import render_recurrence
+
+    if args.unroll is not None:
+        return run_derive_graph(recurrence.unroll(args.unroll), args)
+    if args.of is not None:
+        raise MatcalcError(f"--of {args.of}: a recurrence's loss is its only function")
+    fmt = "tex" if args.format == "pdf" else args.format
+    text = render_recurrence(
+        bptt(recurrence), fmt, args.wrt, args.steps, args.diagram, args.title or ""
+    )
+    if args.format == "pdf":
+        output = Path(args.output or Path(args.spec).stem)
         output = output if args.output else output.with_suffix(".pdf")
         compile_pdf(text, output)
         print(f"wrote {output}", file=sys.stderr)

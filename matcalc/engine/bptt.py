@@ -51,6 +51,8 @@ class BPTT:
     general: tuple[Assignment, ...]
     """The per-step quantities' gradients at step t < T."""
     parameters: tuple[tuple[str, Derivative, StepSum], ...]
+    bases: frozenset[str] = frozenset()
+    """The names of the per-step symbols (H of H_t)."""
 
 
 def relabel(expr: Expr, bases: frozenset[str], labels: dict[str, str]) -> Expr:
@@ -61,6 +63,25 @@ def relabel(expr: Expr, bases: frozenset[str], labels: dict[str, str]) -> Expr:
         if isinstance(node, Symbol):
             if node.name in bases and node.sub is not None and node.sub.isdigit():
                 return Symbol(node.name, node.shape_, node.index, labels.get(node.sub, NOT_UNIFORM))
+            return node
+        if isinstance(node, Derivative):
+            return Derivative(walk(node.num), walk(node.den), node.shape_)
+        if not node.children:
+            return node
+        children = tuple(walk(c) for c in node.children)
+        return node if children == node.children else node.rebuild(children)
+
+    return walk(expr)
+
+
+def at_step(expr: Expr, bases: frozenset[str], t: int, steps: int) -> Expr:
+    """A general line at a concrete step: t, t-1, t+1, T, T-1 -> numbers."""
+    labels = {"t": t, "t-1": t - 1, "t+1": t + 1, "T": steps, "T-1": steps - 1}
+
+    def walk(node: Expr) -> Expr:
+        if isinstance(node, Symbol):
+            if node.name in bases and node.sub in labels:
+                return Symbol(node.name, node.shape_, node.index, str(labels[node.sub]))
             return node
         if isinstance(node, Derivative):
             return Derivative(walk(node.num), walk(node.den), node.shape_)
@@ -101,9 +122,7 @@ def _symbols(expr: Expr) -> list[Symbol]:
 
 def _uniform(name: str, forms: list[Expr]) -> Expr:
     first = forms[0]
-    if any(f != first for f in forms[1:]) or any(
-        s.sub == NOT_UNIFORM for s in _symbols(first)
-    ):
+    if any(f != first for f in forms[1:]) or any(s.sub == NOT_UNIFORM for s in _symbols(first)):
         raise GraphError(
             f"{name}: the recurrence has no uniform form (the line differs between steps, or "
             "reaches a step other than t-1, t, t+1); unroll it at a number of steps instead"
@@ -190,9 +209,7 @@ def bptt(recurrence: Recurrence, n: int = UNROLL_AT) -> BPTT:
     if general_at:
         middle = general_at[n - 1]
         for position, assignment in enumerate(middle):
-            forms = [
-                relabel(general_at[k][position].value, bases, _at_t(k)) for k in range(1, n)
-            ]
+            forms = [relabel(general_at[k][position].value, bases, _at_t(k)) for k in range(1, n)]
             target = relabel(assignment.target, bases, _at_t(n - 1))
             assert isinstance(target, Derivative)
             value = _uniform(f"dL/d{assignment.of.name}_t", forms)
@@ -210,6 +227,7 @@ def bptt(recurrence: Recurrence, n: int = UNROLL_AT) -> BPTT:
         tuple(last),
         tuple(general),
         parameters,
+        bases,
     )
 
 
@@ -218,4 +236,4 @@ def _check_lines(lines: list[Assignment]) -> None:
         _uniform(f"{line.target}", [line.value])
 
 
-__all__ = ["BPTT", "StepSum", "UNROLL_AT", "bptt", "relabel", "step_sum"]
+__all__ = ["BPTT", "StepSum", "UNROLL_AT", "at_step", "bptt", "relabel", "step_sum"]

@@ -115,7 +115,9 @@ class Recurrence:
             return f"_{{{step + offset}}}"
 
         text = _STEP_SUB.sub(sub, text)
-        return re.sub(rf"_(?:{self.steps}(?![A-Za-z0-9])|\{{\s*{self.steps}\s*\}})", f"_{{{count}}}", text)
+        return re.sub(
+            rf"_(?:{self.steps}(?![A-Za-z0-9])|\{{\s*{self.steps}\s*\}})", f"_{{{count}}}", text
+        )
 
     def _expand(self, text: str, count: int) -> str:
         r"""\sum_{t=1}^{T} S -> S_1 + ... + S_n, the summand being the rest of the text."""
@@ -140,16 +142,23 @@ class Recurrence:
                 shapes[key] = shape
             else:
                 shapes.update({f"{match['base']}_{k}": shape for k in range(1, count + 1)})
-        define: dict[str, Any] = {}
+        # the quantities of no step before the first per-step one, then step by step, then
+        # the rest (the loss)
+        head: dict[str, Any] = {}
+        per_step: dict[str, str] = {}
+        tail: dict[str, Any] = {}
         for key, text in self.data.get("define", {}).items():
             match = _PER_STEP_KEY.match(str(key))
-            if not isinstance(text, str):
-                define[key] = text
-            elif match is None:
-                define[key] = self._expand(text, count)
+            if match is not None and isinstance(text, str):
+                per_step[match["base"]] = text
             else:
-                for k in range(1, count + 1):
-                    define[f"{match['base']}_{k}"] = self._at(text, k, count)
+                written = self._expand(text, count) if isinstance(text, str) else text
+                (tail if per_step else head)[key] = written
+        define = dict(head)
+        for k in range(1, count + 1):
+            for base, text in per_step.items():
+                define[f"{base}_{k}"] = self._at(text, k, count)
+        define.update(tail)
         data["shapes"], data["define"] = shapes, define
         return data
 
