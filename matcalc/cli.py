@@ -309,7 +309,11 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
-    if isinstance(subject, Graph):
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        verdict = verify_recurrence(subject, args.equation)
+    elif isinstance(subject, Graph):
         from matcalc.checks.verify_graph import verify_graph
 
         verdict = verify_graph(subject, args.equation)
