@@ -45,6 +45,13 @@ DIAGRAM_STEPS = 3
 SOURCE = '6.390 notes, Recurrent Neural Networks, "Back-propagation through time"'
 
 
+def recurrence_notation(bptt: BPTT) -> Notation:
+    """Names as the spec writes them; a transpose is X^\\top when the steps are named T, so
+    that W^\\top and H_T do not read alike."""
+    notation = graph_notation(bptt.unrolled)
+    return replace(notation, transpose=r"\top") if bptt.recurrence.steps == "T" else notation
+
+
 def _sum_latex(line: StepSum, steps: str, notation: Notation) -> str:
     parts = []
     if line.term is not None:
@@ -84,6 +91,7 @@ def _sentence(bptt: BPTT, notation: Notation) -> str:
         f"whole loss by the quantity at step $t$, through every later step; it is computed "
         f"from the last step ${steps}$ back, each step from the step after it, and each "
         f"shared parameter's gradient is a sum over the steps."
+        + (" A transpose is written $X^\\top$." if notation.transpose == r"\top" else "")
     )
 
 
@@ -149,7 +157,7 @@ def recurrence_blocks(
 
 
 def recurrence_record(bptt: BPTT, wrt: str | None = None) -> dict:
-    notation = graph_notation(bptt.unrolled)
+    notation = recurrence_notation(bptt)
     graph = bptt.unrolled.graph
     steps = bptt.recurrence.steps
 
@@ -219,7 +227,7 @@ def render_recurrence(
         )
     if fmt == "json":
         return json.dumps(recurrence_record(bptt, wrt), indent=2)
-    notation = graph_notation(bptt.unrolled)
+    notation = recurrence_notation(bptt)
     blocks = recurrence_blocks(bptt, notation, wrt, steps, diagram)
     comment = recurrence_note(bptt)
     heading = title or "Back-propagation through time"

@@ -50,3 +50,18 @@ def test_the_cli_exit_codes(capsys):
     assert main(["verify", str(RNN_T), CASES[1][0]]) == 1
     assert main(["verify", str(RNN_T), "H_t"]) == 2
     capsys.readouterr()
+
+
+def test_a_batch_case_against_a_recurrence(tmp_path):
+    import io
+    import json
+
+    from matcalc.checks.verify import verify_batch
+
+    cases = tmp_path / "cases.jsonl"
+    lines = [{"spec": str(RNN_T), "equation": e, "id": i} for i, (e, _) in enumerate(CASES[:2])]
+    cases.write_text("\n".join(json.dumps(c) for c in lines) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    assert verify_batch(str(cases), out) == 1
+    verdicts = [json.loads(line)["verdict"] for line in out.getvalue().splitlines()]
+    assert verdicts == ["correct", "incorrect"]

@@ -31,11 +31,12 @@ def test_rnn_t_is_in_the_gallery():
 
 def test_the_latex_is_the_recursion_and_the_sums_over_t():
     text = render_recurrence(form(), "latex")
-    assert r"\frac{\partial L}{\partial H_{T}}}_{h\times 1} &= 2\,V^{T}" in text
+    assert r"\frac{\partial L}{\partial H_{T}}}_{h\times 1} &= 2\,V^{\top}" in text
     recursion = text[text.index(r"\frac{\partial L}{\partial H_{t}}}") :]
     assert r"\frac{\partial L}{\partial H_{t+1}}" in recursion.split(r"(t < T)")[0]
     assert r"\frac{\partial L}{\partial W}}_{h\times h} &= \sum_{t=1}^{T}" in text
-    assert r"H_{t-1}^{T}" in text and r"&= \sum_{t=1}^{T} \left\|V\,H_{t} - y_{t}\right\|^2" in text
+    assert r"H_{t-1}^{\top}" in text
+    assert r"&= \sum_{t=1}^{T} \left\|V\,H_{t} - y_{t}\right\|^2" in text
     assert "Back-propagation through time" in text and "H_{3}" not in text
 
 
