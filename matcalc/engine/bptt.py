@@ -31,7 +31,8 @@ NOT_UNIFORM = "?"
 @dataclass(frozen=True)
 class StepSum:
     r"""A gradient as ``\sum_{t=1}^{T} term`` plus the terms of no step (``rest``); a
-    gradient only the last step reaches has ``term`` None and the rest at T."""
+    gradient only the last step reaches has ``term`` None and the rest at T, one only the
+    first step reaches (a learned initial state) the rest at step 1."""
 
     term: Expr | None
     rest: Expr | None
@@ -145,6 +146,9 @@ def step_sum(name: str, value: Expr, bases: frozenset[str], n: int) -> StepSum:
         return StepSum(None, last if rest_expr is None else add(last, rest_expr))
     if not groups:
         return StepSum(None, rest_expr)
+    if set(groups) == {1} and n > 1:  # reached from the first step only: a learned H_0
+        first = add(*groups[1])
+        return StepSum(None, first if rest_expr is None else add(first, rest_expr))
     if set(groups) != set(range(1, n + 1)):
         raise GraphError(
             f"{name}: some steps have no term; the recurrence has no uniform form over t"

@@ -54,8 +54,11 @@ def last_only_forward(v: dict, steps: int) -> float:
     return np.sum((v["V"] @ s - v["y"]) ** 2)
 
 
+LEARNED_STATE = RNN_T.read_text(encoding="utf-8").replace('["W", "U", "b", "V"]', '["W", "H_0"]')
+
 CASES = {
     "rnn-T": (RNN_T.read_text(encoding="utf-8"), rnn_forward),
+    "learned-state": (LEARNED_STATE, rnn_forward),
     "last-only": (LAST_ONLY, last_only_forward),
 }
 
@@ -160,6 +163,13 @@ def test_a_loss_at_the_last_step_only_has_no_sum_for_its_readout():
     readout = dict((name, line) for name, _, line in form.parameters)["V"]
     assert readout.term is None and readout.rest is not None
     assert {a.of.name for a in form.general} == {"S", "Z"}
+
+
+def test_a_learned_initial_state_is_reached_from_the_first_step():
+    form = bptt(spec_from_toml(LEARNED_STATE))
+    state = dict((name, line) for name, _, line in form.parameters)["H_0"]
+    assert state.term is None
+    assert {s.sub for s in state.rest.walk() if getattr(s, "name", "") == "H"} == {"1"}
 
 
 def test_unrolling_writes_the_steps_out():

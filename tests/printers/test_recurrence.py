@@ -121,3 +121,9 @@ def test_unroll_prints_the_graph_at_n_steps(capsys):
     assert main(["derive", str(RNN_T), "--unroll", "2"]) == 0
     out = capsys.readouterr().out
     assert "H_{2}" in out and "H_{3}" not in out and r"\sum" not in out
+
+
+@pytest.mark.parametrize("count", ["0", "65"])
+def test_unroll_is_bounded(count, capsys):
+    assert main(["derive", str(RNN_T), "--unroll", count]) == 2
+    assert "between 1 and 64" in capsys.readouterr().err
