@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from matcalc.checks.verify import Verdict, VerifyError
 from matcalc.checks.verify_graph import verify_graph
-from matcalc.specs.recurrence import _STEP_SUB, Recurrence
+from matcalc.specs.recurrence import Recurrence, mentions_step
 
 CHECKED_AT = (2, 3, 5)
 """The numbers of steps a line is checked at."""
@@ -28,7 +28,7 @@ def verify_recurrence(recurrence: Recurrence, equation: str) -> Verdict:
             "an equation is expected: the gradient on the left, the formula on the right, "
             "like \\frac{\\partial L}{\\partial H_t} = ..."
         )
-    at_t = _STEP_SUB.search(lhs) is not None
+    at_t = mentions_step(lhs)
     if at_t and re.search(r"\\sum", rhs):
         raise VerifyError("a line at a step t has no sum over t; a parameter's gradient has")
     first: Verdict | None = None
@@ -36,9 +36,9 @@ def verify_recurrence(recurrence: Recurrence, equation: str) -> Verdict:
         steps = range(1, count) if at_t else (count,)
         for step in steps:
             instance = (
-                f"{recurrence._at(lhs, step, count)}={recurrence._expand(rhs, count)}"
+                f"{recurrence.at(lhs, step, count)}={recurrence.expand(rhs, count)}"
                 if not at_t
-                else f"{recurrence._at(lhs, step, count)}={recurrence._at(rhs, step, count)}"
+                else f"{recurrence.at(lhs, step, count)}={recurrence.at(rhs, step, count)}"
             )
             verdict = verify_graph(recurrence.unroll(count), instance)
             where = f"{recurrence.steps} = {count}" + (f", t = {step}" if at_t else "")

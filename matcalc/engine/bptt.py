@@ -56,15 +56,12 @@ class BPTT:
     """The names of the per-step symbols (H of H_t)."""
 
 
-def relabel(expr: Expr, bases: frozenset[str], labels: dict[str, str]) -> Expr:
-    """``expr`` with the subscript of every per-step name relabelled (3 -> t); a subscript
-    not in ``labels`` becomes NOT_UNIFORM, so that two steps compare unequal."""
+def _map_symbols(expr: Expr, change) -> Expr:
+    """``expr`` with every symbol (also inside a derivative) replaced by ``change(symbol)``."""
 
     def walk(node: Expr) -> Expr:
         if isinstance(node, Symbol):
-            if node.name in bases and node.sub is not None and node.sub.isdigit():
-                return Symbol(node.name, node.shape_, node.index, labels.get(node.sub, NOT_UNIFORM))
-            return node
+            return change(node)
         if isinstance(node, Derivative):
             return Derivative(walk(node.num), walk(node.den), node.shape_)
         if not node.children:
@@ -73,25 +70,32 @@ def relabel(expr: Expr, bases: frozenset[str], labels: dict[str, str]) -> Expr:
         return node if children == node.children else node.rebuild(children)
 
     return walk(expr)
+
+
+def relabel(expr: Expr, bases: frozenset[str], labels: dict[str, str]) -> Expr:
+    """``expr`` with the subscript of every per-step name relabelled (3 -> t); a subscript
+    not in ``labels`` becomes NOT_UNIFORM, so that two steps compare unequal."""
+
+    def change(symbol: Symbol) -> Symbol:
+        if symbol.name in bases and symbol.sub is not None and symbol.sub.isdigit():
+            sub = labels.get(symbol.sub, NOT_UNIFORM)
+            return Symbol(symbol.name, symbol.shape_, symbol.index, sub)
+        return symbol
+
+    return _map_symbols(expr, change)
 
 
 def at_step(expr: Expr, bases: frozenset[str], t: int, steps: int) -> Expr:
     """A general line at a concrete step: t, t-1, t+1, T, T-1 -> numbers."""
     labels = {"t": t, "t-1": t - 1, "t+1": t + 1, "T": steps, "T-1": steps - 1}
 
-    def walk(node: Expr) -> Expr:
-        if isinstance(node, Symbol):
-            if node.name in bases and node.sub in labels:
-                return Symbol(node.name, node.shape_, node.index, str(labels[node.sub]))
-            return node
-        if isinstance(node, Derivative):
-            return Derivative(walk(node.num), walk(node.den), node.shape_)
-        if not node.children:
-            return node
-        children = tuple(walk(c) for c in node.children)
-        return node if children == node.children else node.rebuild(children)
+    def change(symbol: Symbol) -> Symbol:
+        if symbol.name in bases and symbol.sub in labels:
+            sub = str(labels[symbol.sub])
+            return Symbol(symbol.name, symbol.shape_, symbol.index, sub)
+        return symbol
 
-    return walk(expr)
+    return _map_symbols(expr, change)
 
 
 def _at_t(k: int) -> dict[str, str]:
@@ -205,10 +209,8 @@ def bptt(recurrence: Recurrence, n: int = UNROLL_AT) -> BPTT:
         if of.name in recurrent and of.sub is not None and of.sub.isdigit() and of.sub != str(n):
             general_at.setdefault(int(of.sub), []).append(assignment)
             continue
-        last.append(
-            Assignment(at_end(assignment.target), at_end(assignment.value), assignment.rules)
-        )
-    _check_lines(last)
+        value = _uniform(f"dL/d{key(of)}", [at_end(assignment.value)])
+        last.append(Assignment(at_end(assignment.target), value, assignment.rules))
     general: list[Assignment] = []
     if general_at:
         middle = general_at[n - 1]
@@ -233,11 +235,6 @@ def bptt(recurrence: Recurrence, n: int = UNROLL_AT) -> BPTT:
         parameters,
         bases,
     )
-
-
-def _check_lines(lines: list[Assignment]) -> None:
-    for line in lines:
-        _uniform(f"{line.target}", [line.value])
 
 
 __all__ = ["BPTT", "StepSum", "UNROLL_AT", "at_step", "bptt", "relabel", "step_sum"]

@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from matcalc.specs.graph import GRAPH_KEYS, Graph, GraphError
+from matcalc.errors import MatcalcError
+from matcalc.specs.graph import Graph, GraphError
 
 STEPS_KEY = "steps"
 MAX_STEPS = 64
@@ -41,10 +42,6 @@ _PER_STEP_KEY = re.compile(r"^(?P<base>.+?)_(?:t|\{t\})$")
 # a subscript t, t-1, t+1, ...: _t, _{t}, _{t-1}, _{t+1}
 _STEP_SUB = re.compile(r"_(?:t(?![A-Za-z0-9])|\{\s*t\s*(?:(?P<sign>[-+])\s*(?P<off>\d+)\s*)?\})")
 _SUM = re.compile(r"\\sum_\{?\s*t\s*=\s*1\s*\}?\^\{?\s*(?P<top>[A-Za-z])\s*\}?")
-
-
-def _is_recurrence_data(data: Mapping[str, Any]) -> bool:
-    return STEPS_KEY in data
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ class Recurrence:
         recurrence.unroll(3)  # every other error of the spec, at a concrete length
         return recurrence
 
-    def _at(self, text: str, step: int, count: int) -> str:
+    def at(self, text: str, step: int, count: int) -> str:
         """A definition's text at step ``step`` of ``count``: _t -> _3, _{t-1} -> _2, _T -> _5."""
 
         def sub(match: re.Match[str]) -> str:
@@ -119,16 +116,20 @@ class Recurrence:
             rf"_(?:{self.steps}(?![A-Za-z0-9])|\{{\s*{self.steps}\s*\}})", f"_{{{count}}}", text
         )
 
-    def _expand(self, text: str, count: int) -> str:
+    def expand(self, text: str, count: int) -> str:
         r"""\sum_{t=1}^{T} S -> S_1 + ... + S_n, the summand being the rest of the text."""
         match = _SUM.search(text)
         if match is None:
-            return self._at(text, 0, count) if _STEP_SUB.search(text) is None else text
+            return self.at(text, 0, count) if _STEP_SUB.search(text) is None else text
         head, summand = text[: match.start()], text[match.end() :]
+        if _STEP_SUB.search(head):
+            raise GraphError(
+                f"{head.strip()}: the step t outside the sum \\sum_{{t=1}}^{{{self.steps}}}"
+            )
         if not summand.strip():
             raise GraphError(f"\\sum_{{t=1}}^{{{self.steps}}} with nothing after it")
-        terms = [f"({self._at(summand, k, count)})" for k in range(1, count + 1)]
-        return self._at(head, 0, count) + " + ".join(terms)
+        terms = [f"({self.at(summand, k, count)})" for k in range(1, count + 1)]
+        return self.at(head, 0, count) + " + ".join(terms)
 
     def unroll_dict(self, count: int) -> dict[str, Any]:
         """The graph spec written out at ``count`` steps."""
@@ -152,12 +153,12 @@ class Recurrence:
             if match is not None and isinstance(text, str):
                 per_step[match["base"]] = text
             else:
-                written = self._expand(text, count) if isinstance(text, str) else text
+                written = self.expand(text, count) if isinstance(text, str) else text
                 (tail if per_step else head)[key] = written
         define = dict(head)
         for k in range(1, count + 1):
             for base, text in per_step.items():
-                define[f"{base}_{k}"] = self._at(text, k, count)
+                define[f"{base}_{k}"] = self.at(text, k, count)
         define.update(tail)
         data["shapes"], data["define"] = shapes, define
         return data
@@ -168,19 +169,18 @@ class Recurrence:
             return Graph.from_dict(self.unroll_dict(count))
         except GraphError:
             raise
-        except Exception as error:  # a MatcalcError of the context, at a concrete length
-            from matcalc.errors import MatcalcError
-
-            if isinstance(error, MatcalcError):
-                raise GraphError(f"unrolled at {self.steps} = {count}: {error}") from None
-            raise
+        except MatcalcError as error:  # an error of the context, at a concrete length
+            raise GraphError(f"unrolled at {self.steps} = {count}: {error}") from None
 
 
 def is_recurrence_spec(data: Mapping[str, Any]) -> bool:
     """A graph spec (parameters, no layers) with ``steps``."""
-    return "layer" not in data and _is_recurrence_data(data)
+    return "layer" not in data and STEPS_KEY in data
 
 
-RECURRENCE_KEYS = (*GRAPH_KEYS, STEPS_KEY)
+def mentions_step(text: str) -> bool:
+    """Whether LaTeX text has a subscript t, t-1 or t+1."""
+    return _STEP_SUB.search(text) is not None
 
-__all__ = ["MAX_STEPS", "RECURRENCE_KEYS", "Recurrence", "is_recurrence_spec"]
+
+__all__ = ["MAX_STEPS", "STEPS_KEY", "Recurrence", "is_recurrence_spec", "mentions_step"]

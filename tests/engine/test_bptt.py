@@ -189,6 +189,11 @@ BAD = [
         "outside a sum",
     ),
     ('steps = "T"\n', "H = '\\tanh(W H_0 + b)'", "no per-step quantity"),
+    (
+        'steps = "T"\n',
+        "H_t = '\\tanh(W H_{t-1} + U x_t + b)'\nG = '\\|U x_t\\|^2 + \\sum_{t=1}^{T} \\|H_t\\|^2'",
+        "outside the sum",
+    ),
 ]
 
 
