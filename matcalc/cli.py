@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from matcalc.specs.context import Context
     from matcalc.specs.graph import Graph
     from matcalc.specs.network import Network
+    from matcalc.specs.recurrence import Recurrence
 
 EXIT_OK = 0
 EXIT_INCORRECT = 1
@@ -88,6 +89,12 @@ def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
         "--of", help="in an expression context: the defined function to differentiate (e.g. J)"
     )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+    derive_cmd.add_argument(
+        "--unroll",
+        type=int,
+        metavar="N",
+        help='a recurrence spec (steps = "T") written out at N steps, as a graph spec',
+    )
     add_document_options(derive_cmd)
     add_notation_options(derive_cmd)
 
@@ -253,6 +260,7 @@ def run_derive(args: argparse.Namespace) -> int:
     from matcalc.printers.render import Layout, render_derivation
     from matcalc.specs.context import Context, render_context
     from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
 
     subject = load_spec(args.spec)
     if (
@@ -261,6 +269,10 @@ def run_derive(args: argparse.Namespace) -> int:
         and Path(args.output).resolve() == Path(args.spec).resolve()
     ):
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
+    if isinstance(subject, Recurrence):
+        return run_derive_recurrence(subject, args)
+    if args.unroll is not None:
+        raise MatcalcError('--unroll N: only for a recurrence spec (one with steps = "T")')
     if isinstance(subject, Graph):
         return run_derive_graph(subject, args)
     if isinstance(subject, Context):
@@ -327,6 +339,26 @@ def write_pdf_to_stdout(tex: str, compile_pdf: Callable[[str, Path], object]) ->
     return EXIT_OK
 
 
+def run_derive_recurrence(recurrence: Recurrence, args: argparse.Namespace) -> int:
+    """derive for a recurrence over T steps: the recursion over t, or (--unroll N) the graph
+    written out at N steps."""
+    from matcalc.engine.bptt import bptt
+    from matcalc.printers.recurrence import render_recurrence
+
+    if args.unroll is not None:
+        return run_derive_graph(recurrence.unroll(args.unroll), args)
+    if args.of is not None:
+        raise MatcalcError(f"--of {args.of}: a recurrence's loss is its only function")
+    fmt = "tex" if args.format == "pdf" else args.format
+    text = render_recurrence(
+        bptt(recurrence), fmt, args.wrt, args.steps, args.diagram, args.title or ""
+    )
+    if args.format == "pdf":
+        return write_pdf(text, args)
+    _emit(text, args.output)
+    return EXIT_OK
+
+
 def _emit(text: str, output: str | None) -> None:
     if output is None or output == STDIO:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -384,6 +416,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from matcalc.checks.verify_context import verify_in_context
     from matcalc.specs.context import Context
     from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
 
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
@@ -392,7 +425,11 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
-    if isinstance(subject, Graph):
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        verdict = verify_recurrence(subject, args.equation)
+    elif isinstance(subject, Graph):
         from matcalc.checks.verify_graph import verify_graph
 
         verdict = verify_graph(subject, args.equation)

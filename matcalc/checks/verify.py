@@ -1292,8 +1292,13 @@ def verify_line(line: str, base: Path) -> dict:
         path = Path(spec)
         subject = spec_from_file(path if path.is_absolute() else base / path)
     from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
 
-    if isinstance(subject, Graph):
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        record = verify_recurrence(subject, equation).to_dict()
+    elif isinstance(subject, Graph):
         from matcalc.checks.verify_graph import verify_graph
 
         record = verify_graph(subject, equation).to_dict()

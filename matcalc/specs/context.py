@@ -417,7 +417,10 @@ def spec_from_toml(text: str, where: str = "the spec") -> Network | Context | Gr
 
 def _spec_from_dict(data: Mapping[str, Any]) -> Network | Context | Graph:
     from matcalc.specs.graph import Graph, is_graph_spec
+    from matcalc.specs.recurrence import Recurrence, is_recurrence_spec
 
+    if is_graph_spec(data) and is_recurrence_spec(data):
+        return Recurrence.from_dict(data)
     if is_graph_spec(data):
         return Graph.from_dict(data)
     if is_context_spec(data):
