@@ -117,6 +117,9 @@ def test_the_sdists_own_tests_run(dist, tmp_path):
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")
     (tree,) = tmp_path.iterdir()
+    katex = ROOT / "tests" / "js" / "node_modules"
+    if katex.is_dir():  # npm's packages are not in the sdist: `npm install` there makes them
+        (tree / "tests" / "js" / "node_modules").symlink_to(katex, target_is_directory=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     collected = subprocess.run(
@@ -144,7 +147,8 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(dist, tmp_path):
     # Without PYTHONPATH: a checkout on it (and its egg-info) would count as installed already.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        + ["--force-reinstall", str(wheel)],
         capture_output=True,
         text=True,
         env=env,
