@@ -408,6 +408,7 @@ class _Checker:
         self.check = check
         self.text = check.equation.text
         self.namespaces: dict[int, NetworkNamespace] = {}
+        self.notes: dict[str, None] = {}  # how operators were read (\times as elementwise ...)
 
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
         lhs = self.check.equation.sides[0]
@@ -420,7 +421,10 @@ class _Checker:
             if namespace is None:
                 namespace = NetworkNamespace(network, self.check.batch_names)
                 self.namespaces[id(network)] = namespace
-        return Resolver(namespace, self.check.bindings(k), self.text).expr(node)
+        resolver = Resolver(namespace, self.check.bindings(k), self.text)
+        result = resolver.expr(node)
+        self.notes.update(dict.fromkeys(resolver.notes))
+        return result
 
     def target(self, k: int | None) -> Derivative | None:
         try:
@@ -732,8 +736,11 @@ def verify(network: Network, equation: str) -> Verdict:
     shape_text = display.shape(target.shape, layers[0])
     instance_note = f" (checked on an instance of depth {check.last})" if network.symbolic else ""
 
+    notes: dict[str, None] = {}
     for side_number, rhs in enumerate(parsed.sides[1:], start=1):
+        checker.notes = {}
         outcome = checker.run(rhs)
+        notes.update(checker.notes)
         if not outcome.layers:
             raise VerifyError(
                 f"the right side{_nth(side_number, parsed)} exists at no layer where the left "
@@ -742,6 +749,7 @@ def verify(network: Network, equation: str) -> Verdict:
         if outcome.ok:
             continue
         reason = _reason(outcome, checker, rhs, target_text, shape_text, display)
+        reason += _notes_text(notes)
         diagnosis, classes = diagnose(checker, rhs, outcome, notation, lhs_index)
         if outcome.shape_problem is not None and "shape_mismatch" not in classes:
             classes = ("shape_mismatch", *classes)
@@ -764,7 +772,7 @@ def verify(network: Network, equation: str) -> Verdict:
     checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
     reason = (
         f"both sides agree in shape ({inline_math(shape_text)}) and in value at "
-        f"{layers_text(checked)}{instance_note}"
+        f"{layers_text(checked)}{instance_note}{_notes_text(notes)}"
     )
     return Verdict(
         "correct",
@@ -781,14 +789,19 @@ def verify(network: Network, equation: str) -> Verdict:
     )
 
 
+def _notes_text(notes: dict[str, None]) -> str:
+    """How the reader read an operator that has more than one meaning, for the reason."""
+    return "".join(f" ({as_text(note)})" for note in notes)
+
+
 def _nth(number: int, parsed: Equation) -> str:
     return f" number {number}" if len(parsed.sides) > 2 else ""
 
 
 def _target_node(lhs: Node) -> Node | None:
     """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J."""
-    if isinstance(lhs, Product) and len(lhs.factors) == 2:
-        first, second = lhs.factors
+    if isinstance(lhs, Product) and len(lhs.factors) >= 2:
+        first, second = lhs.factors[:2]
         if isinstance(first, Nabla) and first.wrt is not None:  # \nabla_{W^{(l)}} J
             lhs = DerivativeOf(second, first.wrt)
         elif isinstance(first, Name) and first.text == "d":  # dW^{[l]}
