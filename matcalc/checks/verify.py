@@ -700,6 +700,9 @@ class _SymbolicNamespace(NetworkNamespace):
         spelling = spellings(net)
         if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
             return objective_named(net, ref.text)
+        if ref.text == "delta" and ref.sub is None:
+            at = DEPTH if ref.index is None else ref.index
+            return Derivative(net.carried_symbol(), net.pre_activation(at))
         if ref.text in spelling["bias"] and ref.sub == spelling["bias_sub"]:
             return net.bias(ref.index)
         if ref.text in spelling["weight"]:
@@ -799,7 +802,10 @@ def _nth(number: int, parsed: Equation) -> str:
 
 
 def _target_node(lhs: Node) -> Node | None:
-    """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J."""
+    """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J;
+    Nielsen's \\delta^l (dC/dz^l) stands for itself, its index the layer's."""
+    if isinstance(lhs, Scripted) and isinstance(lhs.base, Name) and lhs.base.text == "delta":
+        return lhs
     if isinstance(lhs, Product) and len(lhs.factors) >= 2:
         first, second = lhs.factors[:2]
         if isinstance(first, Nabla) and first.wrt is not None:  # \nabla_{W^{(l)}} J

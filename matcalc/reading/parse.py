@@ -683,9 +683,13 @@ class _Build(Transformer):
 
     def juxt(self, left: Node, right: Node) -> Node:
         product = self._juxt(left, right)
-        if isinstance(left, Product) and left.ops and isinstance(product, Product):
-            if product.factors[: len(left.factors)] == left.factors:
-                return replace(product, ops=_ops(left) + ("",))
+        if (
+            isinstance(left, Product)
+            and left.ops
+            and isinstance(product, Product)
+            and product.factors[: len(left.factors)] == left.factors
+        ):
+            return replace(product, ops=_ops(left) + ("",))
         return product
 
     def _juxt(self, left: Node, right: Node) -> Node:
@@ -702,10 +706,13 @@ class _Build(Transformer):
 
     def dot(self, left: Node, op: Token, right: Node) -> Node:
         product = self.juxt(left, right)
-        if op.value == "cdot" and not isinstance(right, Cdots) or op.value in ("times", "otimes"):
-            if isinstance(product, Product) and product.factors[-1] is right:
-                ops = _ops(left) + ("times" if op.value == "otimes" else op.value,)
-                return replace(product, ops=ops)
+        marked = (op.value == "cdot" and not isinstance(right, Cdots)) or op.value in (
+            "times",
+            "otimes",
+        )
+        if marked and isinstance(product, Product) and product.factors[-1] is right:
+            ops = _ops(left) + ("times" if op.value == "otimes" else op.value,)
+            return replace(product, ops=ops)
         return product
 
     def slash(self, left: Node, op: Token, right: Node) -> Node:

@@ -181,10 +181,6 @@ class Namespace:
         """Whether ``ref`` is the objective, written with its arguments as in L(W) or C(w, b)."""
         return False
 
-    def activation_letter(self, ref: NameRef, order: int) -> ScalarFn | None:
-        """A letter a source names the activation by (\\phi, h, g), or None where it means nothing."""
-        return None
-
 
 class NetworkNamespace(Namespace):
     """The names of a network in its convention's notation, at concrete layers.
@@ -246,6 +242,8 @@ class NetworkNamespace(Namespace):
         if text == "delta" and sub is None:  # Nielsen's delta^l, UFLDL's delta^{(l)}: dL/dZ^l
             k = self.last if ref.index is None else self._layer(ref, 1)
             return Derivative(net.carried_symbol(), net.pre_activation(k))
+        if ref.index is None and sub is None and text in spelling["output"]:
+            return net.activation(self.last)  # Nielsen's a in \nabla_a C: the output
         if text in spelling["bias"] and sub == spelling["bias_sub"]:
             return net.bias(self._layer(ref, 1))
         if text in spelling["weight"] and sub is None:
@@ -338,6 +336,8 @@ class NetworkNamespace(Namespace):
                 k = self._layer(ref, 1)
                 return self._activation(k, order)
             return lambda arg: self._activation(self._layer_of(arg), order)(arg)
+        if ref.text == "Sigma" and order and ref.index is None:  # Nielsen's \Sigma'(z^l)
+            return lambda arg: Diag(self._activation(self._layer_of(arg), order)(arg))
         if ref.index is not None:
             return None
         return super().function(ref, order)

@@ -9,14 +9,25 @@ from conftest import TESTS
 from matcalc.checks.verify import verify
 from matcalc.checks.verify_context import verify_in_context
 from matcalc.errors import MatcalcError
-from matcalc.reading.parse import Abs, Arguments, Power, Primed, Product, Scripted, Transposed, parse_latex
+from matcalc.reading.parse import (
+    Abs,
+    Arguments,
+    Power,
+    Primed,
+    Product,
+    Scripted,
+    Transposed,
+    parse_latex,
+)
 from matcalc.specs.context import spec_from_toml
 from matcalc.specs.network import Network
 
 SPECS = json.loads((TESTS / "data" / "context_cases.json").read_text())["specs"]
 
 
-def network(convention: str, batch: str | None = None, activations=("sigmoid", "tanh", "sigmoid")) -> Network:
+def network(
+    convention: str, batch: str | None = None, activations=("sigmoid", "tanh", "sigmoid")
+) -> Network:
     text = f'convention = "{convention}"\ninput = 4\nloss = "squared"\n'
     if batch:
         text += f'batch = "{batch}"\n'
@@ -33,27 +44,105 @@ NETWORK_FORMULAS = [
     ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial W^l} = A^{l-1} (\delta^l)^T", True),
     ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial W^l} = \delta^l (A^{l-1})^T", False),
     ("6.390", None, SIGMOIDS, r"\delta^l = f'(Z^l) \odot (W^{l+1} \delta^{l+1})", True),
-    ("ng", None, SIGMOIDS, r"\delta^{[l]} = (W^{[l+1]})^T \delta^{[l+1]} \odot \sigma'(Z^{[l]})", True),
+    (
+        "ng",
+        None,
+        SIGMOIDS,
+        r"\delta^{[l]} = (W^{[l+1]})^T \delta^{[l+1]} \odot \sigma'(Z^{[l]})",
+        True,
+    ),
     ("goodfellow", None, SIGMOIDS, r"\nabla_{b^{(k)}} J = \delta^{(k)}", True),
     ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial W_0^L} = \delta", True),
     # primes
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = (f^l)'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = f^{'}(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = \sigma'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = (f^l)'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = {f^l}'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = f^{'}(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = \sigma'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
     ("ng", None, SIGMOIDS, r"dZ^{[l]} = W^{[l+1]T} dZ^{[l+1]} * g'^{[l]}(Z^{[l]})", True),
     ("ng", None, SIGMOIDS, r"dZ^{[l]} = W^{[l+1]T} dZ^{[l+1]} * g'^{[l]}(A^{[l]})", False),
     # an activation named by a letter
-    ("6.390", None, ("tanh", "relu", "tanh"), r"\frac{\partial L}{\partial Z^l} = \phi'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
-    ("6.390", None, ("tanh", "relu", "tanh"), r"\frac{\partial L}{\partial Z^l} = h'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", True),
-    ("6.390", None, ("tanh", "relu", "tanh"), r"\frac{\partial L}{\partial Z^l} = \sigma'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})", False),
+    (
+        "6.390",
+        None,
+        ("tanh", "relu", "tanh"),
+        r"\frac{\partial L}{\partial Z^l} = \phi'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        ("tanh", "relu", "tanh"),
+        r"\frac{\partial L}{\partial Z^l} = h'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        ("tanh", "relu", "tanh"),
+        r"\frac{\partial L}{\partial Z^l} = \sigma'(Z^l) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        False,
+    ),
     # the objective's arguments on the left
-    ("6.390", None, SIGMOIDS, r"\frac{\partial J(W, b; x, y)}{\partial W^l} = A^{l-1} (\frac{\partial L}{\partial Z^l})^T", True),
-    ("6.390", None, SIGMOIDS, r"\nabla_{W^l} L(W) = A^{l-1} (\frac{\partial L}{\partial Z^l})^T", True),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial J(W, b; x, y)}{\partial W^l} = A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\nabla_{W^l} L(W) = A^{l-1} (\frac{\partial L}{\partial Z^l})^T",
+        True,
+    ),
     # products: \times where only the elementwise product fits, \otimes
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = (W^{l+1} \frac{\partial L}{\partial Z^{l+1}}) \times \sigma'(Z^l)", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = (W^{l+1} \frac{\partial L}{\partial Z^{l+1}}) \otimes \sigma'(Z^l)", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial W^l} = A^{l-1} \times (\frac{\partial L}{\partial Z^l})^T", True),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = (W^{l+1} \frac{\partial L}{\partial Z^{l+1}}) \times \sigma'(Z^l)",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = (W^{l+1} \frac{\partial L}{\partial Z^{l+1}}) \otimes \sigma'(Z^l)",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial W^l} = A^{l-1} \times (\frac{\partial L}{\partial Z^l})^T",
+        True,
+    ),
     # transposes inside the superscript
     ("ng", "m", SIGMOIDS, r"dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]^T}", True),
     ("ng", "m", SIGMOIDS, r"dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]T}", True),
@@ -69,12 +158,26 @@ NETWORK_FORMULAS = [
     ("goodfellow", None, SIGMOIDS, r"g \leftarrow \nabla_{a^{(k)}} J = g \odot f'(a^{(k)})", True),
     ("goodfellow", None, SIGMOIDS, r"g \leftarrow \nabla_{a^{(k)}} J = g", False),
     # the 6.390 general chain, with the weight matrices beside \cdots
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial A^L}{\partial Z^L}\frac{\partial L}{\partial A^L}", True),
-    ("6.390", None, SIGMOIDS, r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial L}{\partial A^L}", False),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial A^L}{\partial Z^L}\frac{\partial L}{\partial A^L}",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        SIGMOIDS,
+        r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial L}{\partial A^L}",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("convention", "batch", "activations", "equation", "correct"), NETWORK_FORMULAS)
+@pytest.mark.parametrize(
+    ("convention", "batch", "activations", "equation", "correct"), NETWORK_FORMULAS
+)
 def test_network_notation_is_read_and_checked(convention, batch, activations, equation, correct):
     verdict = verify(network(convention, batch, activations), equation)
     assert verdict.correct == correct, verdict.reason
@@ -115,9 +218,21 @@ def test_times_read_as_elementwise_says_so():
 @pytest.mark.parametrize(
     ("spec", "equation", "message"),
     [
-        ("square", r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A \times X", "both the matrix product A B and the elementwise product"),
-        ("square", r"\frac{\partial}{\partial x} a^T x = \mathbf{1}", "takes its size from the matrix beside it"),
-        ("square", r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = (X)^2", "a power is read of a scalar only"),
+        (
+            "square",
+            r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A \times X",
+            "both the matrix product A B and the elementwise product",
+        ),
+        (
+            "square",
+            r"\frac{\partial}{\partial x} a^T x = \mathbf{1}",
+            "takes its size from the matrix beside it",
+        ),
+        (
+            "square",
+            r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = (X)^2",
+            "a power is read of a scalar only",
+        ),
         ("square", r"\frac{\partial}{\partial x} a^T x = (a, x)", "a list of arguments"),
     ],
 )
