@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +33,9 @@ from matcalc.core.expr import (
     Identity,
     ShapeError,
     Symbol,
+    matmul,
     scale,
+    transpose,
 )
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
@@ -71,6 +74,9 @@ from matcalc.specs.network import Layer, Network
 BATCH_DRAWN = 3
 MAX_EDITS = 400
 DIAGNOSIS_SECONDS = 5.0
+PAIR_SECONDS = 4.0  # for two mistakes at once, after no single edit fixed the formula
+PAIR_FIRSTS = 30  # the first edits a second one is tried after
+PAIR_SECONDS_EDITS = 40  # second edits tried after each first one
 SYMBOLIC_DEPTH = 4
 MARGIN = 0.5
 RTOL = 1e-6
@@ -99,6 +105,59 @@ def as_markdown(sentence: str) -> str:
 def layers_text(layers: tuple[str, ...]) -> str:
     """The layers checked, in words: layer 2, layer L = 2, layers 1, 2, 3."""
     return f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+
+
+class ErrorClass(StrEnum):
+    """What is wrong with a formula: one name, one meaning, in every verifier.
+
+    The value is the string written in JSON (``error_class``); a verdict may carry several.
+    """
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> ErrorClass:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+    SHAPE_MISMATCH = "shape_mismatch", "the right side's shape is not the derivative's"
+    MISSING_TRANSPOSE = "missing_transpose", "a factor (or the whole side) needs a transpose"
+    EXTRA_TRANSPOSE = "extra_transpose", "a transpose that should not be there"
+    CONVENTION_MISMATCH = (
+        "convention_mismatch",
+        "the formula is right in another convention (Z = W A + b against Z = W^T A + W_0)",
+    )
+    LAYOUT_MISMATCH = "layout_mismatch", "the transpose of the right formula: the other layout's"
+    SWAPPED_ORDER = "swapped_order", "the factors of a product are in the wrong order"
+    EXTRA_FACTOR = "extra_factor", "a factor (such as f'(Z)) that should not be there"
+    MISSING_FACTOR = "missing_factor", "a factor (such as f'(Z)) is missing"
+    WRONG_FACTOR = "wrong_factor", "a factor is another quantity than the one that belongs"
+    WRONG_ARGUMENT = "wrong_argument", "a function is evaluated at the wrong argument (A for Z)"
+    WRONG_LAYER = "wrong_layer", "a layer index is off by one"
+    WRONG_SIGN = "wrong_sign", "the sign is wrong"
+    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m)"
+    MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
+    EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
+    MISSING_BATCH_SUM = (
+        "missing_batch_sum",
+        "a bias's gradient does not sum over the examples of the batch",
+    )
+    ELEMENTWISE_AS_MATRIX_PRODUCT = (
+        "elementwise_as_matrix_product",
+        "an elementwise product written as a matrix product",
+    )
+    MATRIX_PRODUCT_AS_ELEMENTWISE = (
+        "matrix_product_as_elementwise",
+        "a matrix product written as an elementwise product",
+    )
+    UNJUSTIFIED_SYMMETRY = (
+        "unjustified_symmetry",
+        "right only when the square matrices are symmetric",
+    )
 
 
 class VerifyError(MatcalcError):
@@ -590,7 +649,30 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
             return net.weight(num.index)
         if num.name == pre and den.name == names.weight and num.index == den.index:
             return net.layer_input(num.index)
+        chain = _chain_formula(derivation, num, den)
+        if chain is not None:
+            return chain
     return target
+
+
+def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | None:
+    """dZ^k/dA^j (and the like) over several layers: the product of the local Jacobians,
+    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout."""
+    net = derivation.network
+    start, stop = _position(den, net), _position(num, net)
+    if start is None or stop is None or stop <= start:
+        return None
+    factors: list[Expr] = []
+    for t in range(start, stop):
+        if t % 2 == 0:  # A^j -> Z^{j+1}
+            weight = net.weight(t // 2 + 1)
+            factors.append(weight if net.declaration.weight_is_transposed else transpose(weight))
+        else:  # Z^j -> A^j
+            layer = derivation.layers.get((t + 1) // 2)
+            if layer is None:
+                return None
+            factors.append(layer.activation.value)
+    return matmul(*factors) if len(factors) > 1 else factors[0]
 
 
 def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] | None:
@@ -754,8 +836,8 @@ def verify(network: Network, equation: str) -> Verdict:
         reason = _reason(outcome, checker, rhs, target_text, shape_text, display)
         reason += _notes_text(notes)
         diagnosis, classes = diagnose(checker, rhs, outcome, notation, lhs_index)
-        if outcome.shape_problem is not None and "shape_mismatch" not in classes:
-            classes = ("shape_mismatch", *classes)
+        if outcome.shape_problem is not None and ErrorClass.SHAPE_MISMATCH not in classes:
+            classes = (ErrorClass.SHAPE_MISMATCH, *classes)
         if diagnosis:
             reason = f"{reason}; {diagnosis}"
         reason += instance_note
@@ -904,18 +986,39 @@ def diagnose(
 ) -> tuple[str | None, tuple[str, ...]]:
     """The first small edit that makes the formula right: what it says and its classes."""
     deadline = time.monotonic() + DIAGNOSIS_SECONDS
+    tried: list[Edit] = []
     for count, edit in enumerate(edits(checker, rhs, lhs_index, notation)):
         if count >= MAX_EDITS or time.monotonic() > deadline:
             break
-        try:
-            result = checker.run(edit.rhs, quick=True)
-            if result.shape_problem is None and result.layers:
-                result = checker.run(edit.rhs)
-        except MatcalcError:
-            continue
-        if result.ok and result.layers:
+        if _fixes(checker, edit):
             return edit.says, edit.error_class
+        if len(tried) < PAIR_FIRSTS:
+            tried.append(edit)
+    # two mistakes at once: a second edit after each of the likeliest first ones
+    deadline = time.monotonic() + PAIR_SECONDS
+    for first in tried:
+        for count, second in enumerate(edits(checker, first.rhs, lhs_index, notation)):
+            if count >= PAIR_SECONDS_EDITS or time.monotonic() > deadline:
+                break
+            if second.error_class == first.error_class:
+                continue
+            if _fixes(checker, second):
+                classes = tuple(dict.fromkeys((*first.error_class, *second.error_class)))
+                return f"two mistakes: {first.says}; and {second.says}", classes
+        if time.monotonic() > deadline:
+            break
     return None, ()
+
+
+def _fixes(checker: _Checker, edit: Edit) -> bool:
+    """Whether the edited right side is right (shapes at symbolic sizes first, then values)."""
+    try:
+        result = checker.run(edit.rhs, quick=True)
+        if result.shape_problem is None and result.layers:
+            result = checker.run(edit.rhs)
+    except MatcalcError:
+        return False
+    return result.ok and bool(result.layers)
 
 
 def _paths(node: Node, path: tuple = ()) -> Iterator[tuple[tuple, Node]]:
@@ -1011,29 +1114,39 @@ def edits(
     named = _named_factors(network)
     weight_target = _is_weight_target(checker.check.equation.sides[0], network)
     whole = Transposed(Group(rhs, "("))
-    classes = (
-        ("missing_transpose", "convention_mismatch") if weight_target else ("missing_transpose",)
-    )
-    note = _convention_note(network.declaration) if weight_target else ""
-    yield Edit(whole, f"the whole right side should be transposed{note}", classes)
-    if isinstance(rhs, Transposed):
-        yield Edit(rhs.arg, "the right side should not be transposed", ("extra_transpose",))
     paths = list(_paths(rhs))
+    if isinstance(rhs, Transposed):
+        layout = () if weight_target else (ErrorClass.LAYOUT_MISMATCH,)
+        yield Edit(
+            rhs.arg,
+            "the right side should not be transposed" + ("" if weight_target else _LAYOUT_NOTE),
+            (ErrorClass.EXTRA_TRANSPOSE, *layout),
+        )
+    for path, node in paths:  # a transpose too many comes before a transpose of the whole
+        if path and isinstance(node, Transposed) and _is_factor(node, named):
+            yield Edit(
+                _replace_at(rhs, path, node.arg),
+                f"extra transpose on {_source(checker, node.arg)}",
+                (ErrorClass.EXTRA_TRANSPOSE,),
+            )
+    if weight_target:
+        classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.CONVENTION_MISMATCH)
+        note = _convention_note(network.declaration)
+    else:
+        classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.LAYOUT_MISMATCH)
+        note = _LAYOUT_NOTE
+    yield Edit(whole, f"the whole right side should be transposed{note}", classes)
     for path, node in paths:
         if not path or not _is_factor(node, named):
             continue
         shown = _source(checker, node)
         if isinstance(node, Transposed):
-            yield Edit(
-                _replace_at(rhs, path, node.arg),
-                f"extra transpose on {_source(checker, node.arg)}",
-                ("extra_transpose",),
-            )
-        elif not isinstance(node, Group) or node.delim == "(":
+            continue
+        if not isinstance(node, Group) or node.delim == "(":
             yield Edit(
                 _replace_at(rhs, path, Transposed(node)),
                 f"missing transpose on {shown}",
-                ("missing_transpose",),
+                (ErrorClass.MISSING_TRANSPOSE,),
             )
     for path, node in paths:
         if isinstance(node, Product) and len(node.factors) >= 2:
@@ -1041,7 +1154,7 @@ def edits(
             yield Edit(
                 _replace_at(rhs, path, swapped),
                 f"the factors of {_source(checker, node)} are in the wrong order",
-                ("swapped_order",),
+                (ErrorClass.SWAPPED_ORDER,),
             )
             if len(node.factors) == 2:
                 first, second = node.factors
@@ -1053,7 +1166,7 @@ def edits(
                         _replace_at(rhs, path, Product(new)),
                         f"the factors of {_source(checker, node)} are in the wrong order, "
                         f"with {says}",
-                        ("swapped_order", "missing_transpose"),
+                        (ErrorClass.SWAPPED_ORDER, ErrorClass.MISSING_TRANSPOSE),
                     )
             for i in range(len(node.factors) - 1):
                 factors = list(node.factors)
@@ -1062,9 +1175,11 @@ def edits(
                     _replace_at(rhs, path, Product(tuple(factors))),
                     f"{_source(checker, node.factors[i])} and "
                     f"{_source(checker, node.factors[i + 1])} are in the wrong order",
-                    ("swapped_order",),
+                    (ErrorClass.SWAPPED_ORDER,),
                 )
     yield from _derivative_edits(checker, rhs, paths, lhs_index, notation)
+    yield from _product_kind_edits(checker, rhs, paths)
+    yield from _batch_sum_edits(checker, rhs)
     for path, node in paths:
         if isinstance(node, Scripted) and node.index is not None:
             for shift in (1, -1):
@@ -1073,9 +1188,9 @@ def edits(
                     _replace_at(rhs, path, moved),
                     f"{_source(checker, node)} should be {_show(moved, notation)} "
                     "(wrong layer index)",
-                    ("wrong_layer",),
+                    (ErrorClass.WRONG_LAYER,),
                 )
-    yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", ("wrong_sign",))
+    yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", (ErrorClass.WRONG_SIGN,))
     for path, node in paths:
         if isinstance(node, Product):
             numbers = [i for i, f in enumerate(node.factors) if isinstance(f, Number)]
@@ -1085,15 +1200,78 @@ def edits(
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {_source(checker, node.factors[i])} should not be there",
-                    ("wrong_scale",),
+                    (ErrorClass.WRONG_SCALE,),
                 )
     for factor, text in (
         (Fraction(2), "a factor 2 is missing"),
         (Fraction(1, 2), "the right side is twice too large"),
     ):
-        yield Edit(Product((Number(factor), Group(rhs, "("))), text, ("wrong_scale",))
+        yield Edit(Product((Number(factor), Group(rhs, "("))), text, (ErrorClass.WRONG_SCALE,))
     yield from _batch_mean_edits(checker, rhs)
     yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+
+
+_LAYOUT_NOTE = (
+    " (it is the transpose of the right formula, its numerator-layout form; matcalc writes "
+    "gradients in denominator layout, with the shape of the variable)"
+)
+
+
+def _product_kind_edits(checker: _Checker, rhs: Node, paths: list) -> Iterator[Edit]:
+    """A matrix product that should be elementwise (at each split of the factors), and an
+    elementwise product that should be a matrix product."""
+    for path, node in paths:
+        if isinstance(node, Product) and len(node.factors) >= 2:
+            for split in range(1, len(node.factors)):
+                left, right = node.factors[:split], node.factors[split:]
+                parts = tuple(p[0] if len(p) == 1 else Product(p) for p in (left, right))
+                shown = " and ".join(
+                    _source(checker, Product(p, start=p[0].start, end=p[-1].end))
+                    for p in (left, right)
+                )
+                yield Edit(
+                    _replace_at(rhs, path, Elementwise(parts)),
+                    f"the product of {shown} should be elementwise, not a matrix product",
+                    (ErrorClass.ELEMENTWISE_AS_MATRIX_PRODUCT,),
+                )
+        if isinstance(node, Elementwise) and len(node.factors) >= 2:
+            for factors in (node.factors, tuple(reversed(node.factors))):
+                yield Edit(
+                    _replace_at(rhs, path, Product(factors)),
+                    f"{_source(checker, node)} should be a matrix product, not elementwise",
+                    (ErrorClass.MATRIX_PRODUCT_AS_ELEMENTWISE,),
+                )
+
+
+def _is_bias_target(lhs: Node, network: Network) -> bool:
+    node = _target_node(lhs)
+    spelling = spellings(network)
+    if not (isinstance(node, Scripted) and isinstance(node.base, Name)):
+        return False
+    sub = None if node.sub is None else _sub_text(node.sub)
+    return node.base.text in spelling["bias"] and sub == spelling["bias_sub"]
+
+
+def _batch_sum_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
+    """Over a batch, a bias's gradient that keeps one column per example: the sum is missing."""
+    network = checker.check.network
+    if network.batch_size is None or not _is_bias_target(checker.check.equation.sides[0], network):
+        return
+    ones = Name("1", "ones")
+    batch = network.batch_size
+    letter = str(batch) if batch.is_Symbol else network.declaration.batch_letter
+    columns = inline_math("G \\mathbf{1}")
+    says = (
+        "the sum over the examples of the batch is missing (a bias's gradient adds up the "
+        f"columns, {columns})"
+    )
+    yield Edit(Product((Group(rhs, "("), ones)), says, (ErrorClass.MISSING_BATCH_SUM,))
+    mean = Frac(Number(Fraction(1)), Name(letter))
+    yield Edit(
+        Product((mean, Group(rhs, "("), ones)),
+        f"{says}, and so is the {inline_math('1/' + letter)} of the mean",
+        (ErrorClass.MISSING_BATCH_SUM, ErrorClass.MISSING_BATCH_MEAN),
+    )
 
 
 def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
@@ -1108,12 +1286,12 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
         Product((mean, Group(rhs, "("))),
         f"the {inline_math('1/' + letter)} of the mean over the batch is missing "
         f"({inline_math('J')} is the mean of the {inline_math(size)} per-example losses)",
-        ("wrong_scale", "missing_batch_mean"),
+        (ErrorClass.WRONG_SCALE, ErrorClass.MISSING_BATCH_MEAN),
     )
     yield Edit(
         Product((Name(letter), Group(rhs, "("))),
         f"the {inline_math('1/' + letter)} of the mean over the batch is there once too often",
-        ("wrong_scale", "extra_batch_mean"),
+        (ErrorClass.WRONG_SCALE, ErrorClass.EXTRA_BATCH_MEAN),
     )
 
 
@@ -1151,7 +1329,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {applied} should not be there",
-                    ("extra_factor",),
+                    (ErrorClass.EXTRA_FACTOR,),
                 )
     if lhs_index is not None:
         convention = checker.check.network.declaration
@@ -1166,7 +1344,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         yield Edit(
             added,
             f"the activation's derivative {shown} is missing (multiply entrywise by it)",
-            ("missing_factor",),
+            (ErrorClass.MISSING_FACTOR,),
         )
 
 
@@ -1185,7 +1363,7 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
             yield Edit(
                 _replace_at(rhs, path, candidate),
                 f"the factor {_source(checker, node)} should be {_show(candidate, notation)}",
-                ("wrong_factor",),
+                (ErrorClass.WRONG_FACTOR,),
             )
     spelling = spellings(network)
     pairs = list(zip(spelling["pre_activation"], spelling["activation"], strict=False))
@@ -1208,7 +1386,7 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
             edited,
             f"{_source(checker, node)} should be {_show(new, notation)} "
             f"(the formula is evaluated at the wrong argument)",
-            ("wrong_argument",),
+            (ErrorClass.WRONG_ARGUMENT,),
         )
 
 
@@ -1337,6 +1515,7 @@ def verify_batch(path: str, out: TextIO) -> int:
 
 __all__ = [
     "Edit",
+    "ErrorClass",
     "Verdict",
     "VerifyError",
     "derivative_value",

@@ -216,8 +216,9 @@ NIELSEN = Convention(
     transpose_in_superscript=False,
     equations=(r"z^l = w^l a^{l-1} + b^l", r"a^l = \sigma(z^l)"),
     note=(
-        "nielsen convention (Neural Networks and Deep Learning, ch. 2): z^l = w^l a^{l-1} + b^l, "
-        "a^l = sigma(z^l), w^l is n^l x n^{l-1}; the cost is C (the mean over a batch), delta^l = dC/dz^l"
+        "nielsen convention (Neural Networks and Deep Learning, ch. 2): "
+        "z^l = w^l a^{l-1} + b^l, a^l = sigma(z^l), w^l is n^l x n^{l-1}; the cost is C (the "
+        "mean over a batch), delta^l = dC/dz^l"
     ),
 )
 
