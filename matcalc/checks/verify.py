@@ -992,15 +992,21 @@ def diagnose(
             break
         if _fixes(checker, edit):
             return edit.says, edit.error_class
-        if len(tried) < PAIR_FIRSTS:
-            tried.append(edit)
+        tried.append(edit)
+    # the first edit of each kind, then the rest, as the first of two mistakes
+    kinds: dict = {}
+    for edit in tried:
+        kinds.setdefault(edit.error_class, edit)
+    firsts = list(kinds.values())
+    firsts += [e for e in tried if e not in firsts]
+    tried = firsts[:PAIR_FIRSTS]
     # two mistakes at once: a second edit after each of the likeliest first ones
     deadline = time.monotonic() + PAIR_SECONDS
     for first in tried:
         for count, second in enumerate(edits(checker, first.rhs, lhs_index, notation)):
             if count >= PAIR_SECONDS_EDITS or time.monotonic() > deadline:
                 break
-            if second.error_class == first.error_class:
+            if second.error_class == first.error_class or second.rhs == rhs:
                 continue
             if _fixes(checker, second):
                 classes = tuple(dict.fromkeys((*first.error_class, *second.error_class)))
@@ -1321,11 +1327,21 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
             for i, factor in enumerate(node.factors):
                 if not isinstance(factor, Primed) or i + 1 >= len(node.factors):
                     continue
+                applied = inline_math(checker.text[factor.start : node.factors[i + 1].end].strip())
+                for shift in (-1, 1):  # f^{l+1}'(Z^{l+1}) where f^l'(Z^l) belongs
+                    moved = [_shifted(f, shift) for f in node.factors[i : i + 2]]
+                    if moved == list(node.factors[i : i + 2]):
+                        continue
+                    factors = (*node.factors[:i], *moved, *node.factors[i + 2 :])
+                    yield Edit(
+                        _replace_at(rhs, path, type(node)(factors)),
+                        f"{applied} is at the wrong layer (wrong layer index)",
+                        (ErrorClass.WRONG_LAYER,),
+                    )
                 rest = node.factors[:i] + node.factors[i + 2 :]
                 if not rest:
                     continue
                 new = rest[0] if len(rest) == 1 else type(node)(rest)
-                applied = inline_math(checker.text[factor.start : node.factors[i + 1].end].strip())
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {applied} should not be there",
@@ -1341,11 +1357,16 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         shown = inline_math(
             to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
         )
-        yield Edit(
-            added,
-            f"the activation's derivative {shown} is missing (multiply entrywise by it)",
-            (ErrorClass.MISSING_FACTOR,),
-        )
+        says = f"the activation's derivative {shown} is missing (multiply entrywise by it)"
+        yield Edit(added, says, (ErrorClass.MISSING_FACTOR,))
+        for path, node in paths:  # inside a parenthesis: A^{L-1} ((A^L - y) \odot f'(Z^L))^T
+            if path and isinstance(node, Group) and node.delim == "(":
+                inner = Elementwise((Product((f_prime, Group(z, "("))), node))
+                yield Edit(
+                    _replace_at(rhs, path, Group(inner, "(")),
+                    f"{says} in {_source(checker, node)}",
+                    (ErrorClass.MISSING_FACTOR,),
+                )
 
 
 def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
@@ -1388,6 +1409,19 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
             f"(the formula is evaluated at the wrong argument)",
             (ErrorClass.WRONG_ARGUMENT,),
         )
+
+
+def _shifted(node: Node, shift: int) -> Node:
+    """The node with every layer index in it moved by ``shift``."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = _shifted(value, shift)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(_shifted(item, shift) for item in value)
+    if isinstance(node, Scripted) and node.index is not None:
+        changes["index"] = replace(node.index, expr=node.index.expr + shift)
+    return replace(node, **changes) if changes else node
 
 
 def _candidate_factors(lhs_index: Index | None, network: Network) -> list[Node]:

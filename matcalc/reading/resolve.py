@@ -423,6 +423,13 @@ class NetworkNamespace(Namespace):
                 return Derivative(net.pre_activation(k), net.activation(k - 1))
             if factor == jacobian:
                 return factor
+            if (  # \Sigma'(z^k)
+                isinstance(factor, Diag)
+                and isinstance(factor.arg, Apply)
+                and factor.arg.arg == net.pre_activation(k)
+                and factor.arg.fn.order == 1
+            ):
+                return Derivative(net.activation(k), net.pre_activation(k))
         return factor
 
     def _quantity(self, t: int) -> Symbol:
@@ -841,6 +848,18 @@ class Resolver:
             or (node_text(node) in OBJECTIVE_LETTERS and isinstance(inner, Name | Scripted))
         )
 
+    def _is_objective_name(self, node: Node) -> bool:
+        """J, L, C (any subscript, no layer index): the objective a \\nabla is applied to."""
+        if not isinstance(node, Name | Scripted) or (
+            isinstance(node, Scripted) and node.index is not None
+        ):
+            return False
+        try:
+            ref = self._ref(node)
+        except ResolveError:
+            return False
+        return self.namespace.takes_arguments(ref) or ref.text in OBJECTIVE_LETTERS
+
     def _size_ones(self, values: list) -> list:
         """Each unsized \\mathbf{1} as the ones column (row) that fits the factor beside it."""
         sized = list(values)
@@ -968,8 +987,15 @@ class Resolver:
             raise self.error("this needs an argument after it, like \\sigma(Z^l)", node)
         if value.binds is not None:
             self.examples.append(value.binds)
+        named = isinstance(value.node, Nabla) and self._is_objective_name(factors[position + 1])
         try:
-            if value.greedy and position + 2 < len(factors):
+            if named:  # \nabla_{a} J \, h^T: the gradient of J, times what follows
+                after = position + 2
+                if self._objective_arguments(factors, position + 1):
+                    after += 1
+                argument = self.value(factors[position + 1])
+                matrix = self._matrix(factors[position + 1], argument)
+            elif value.greedy and position + 2 < len(factors):
                 rest = factors[position + 1 :]
                 argument, after = self._product(rest, ops[position + 1 :]), len(factors)
                 whole = Product(rest, start=rest[0].start, end=rest[-1].end)
