@@ -60,6 +60,8 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.parse import Sum as SumNode
+from matcalc.reading.parse import SumOf as SumOfNode
 from matcalc.reading.resolve import (
     NetworkNamespace,
     NoSuchLayerError,
@@ -807,6 +809,8 @@ def verify(network: Network, equation: str) -> Verdict:
             "an equation is expected: the derivative on the left, the formula on the right, "
             "like \\frac{\\partial L}{\\partial W^l} = ..."
         )
+    if is_entrywise(parsed):
+        return verify_entrywise(network, parsed, equation)
     check = Check(network, _instance(network), parsed)
     checker = _Checker(check)
     layers = [k for k in check.candidate_layers if checker.target(k) is not None]
@@ -1482,6 +1486,293 @@ def _sub_text(node: Node) -> str:
     if isinstance(node, Name):
         return node.text
     return "?"
+
+
+# ------------------------------------------------------------------------------ entrywise
+
+_INDEX_LETTERS = frozenset("ijkpqrst")
+
+
+def _index_letters(node: Node | None) -> tuple[str, ...] | None:
+    """The index letters of a subscript (j, {jk}, {j,k}), or None if it is not one."""
+    while isinstance(node, Group) and node.delim == "{":
+        node = node.inner
+    if isinstance(node, Name) and node.mark is None and node.text in _INDEX_LETTERS:
+        return (node.text,)
+    if isinstance(node, Product) and all(_index_letters(f) is not None for f in node.factors):
+        letters = tuple(t for f in node.factors for t in _index_letters(f))  # type: ignore[union-attr]
+        return letters if len(letters) <= 2 else None
+    return None
+
+
+def _entry_named(node: Node) -> bool:
+    return isinstance(node, Scripted) and _index_letters(node.sub) is not None
+
+
+def is_entrywise(equation: Equation) -> bool:
+    """Whether the formula is written entry by entry: w^l_{jk}, \\delta^l_j, a^{l-1}_k."""
+    return any(_entry_named(node) for node in walk(equation))
+
+
+def _stripped(node: Node) -> Node:
+    """The node with its index subscripts removed (w^l_{jk} -> w^l)."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = _stripped(value)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(_stripped(item) for item in value)
+    if _entry_named(node):
+        changes["sub"] = None
+    return replace(node, **changes) if changes else node
+
+
+def _letters_in(node: Node) -> tuple[str, ...]:
+    """The index letters of every subscripted name in ``node``, in order."""
+    found: dict[str, None] = {}
+    for item in walk(node):
+        if _entry_named(item):
+            found.update(dict.fromkeys(_index_letters(item.sub)))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+class _Entries:
+    """Values of an entrywise formula at one layer of one network and draw."""
+
+    def __init__(self, checker: _Checker, net: Network, derivation: Derivation, env, k) -> None:
+        self.checker, self.net, self.derivation, self.env, self.k = checker, net, derivation, env, k
+        self.cache: dict = {}
+
+    def matrix(self, node: Node) -> np.ndarray:
+        """The value of a piece of formula read as matrices (its subscripts stripped)."""
+        key = id(node)
+        if key not in self.cache:
+            expr = self.checker.resolve(_stripped(node), self.net, self.k)
+            with np.errstate(all="ignore"):
+                self.cache[key] = _evaluate(expr, self.net, self.derivation, self.env)
+        return self.cache[key]
+
+    def size(self, node: Node, letter: str) -> int:
+        """How far a summed index runs: the size of the dimension it indexes."""
+        for item in walk(node):
+            if _entry_named(item):
+                letters = _index_letters(item.sub)
+                if letter in letters:
+                    return self.matrix(item).shape[letters.index(letter)]
+        raise VerifyError(f"the sum over {letter} indexes nothing")
+
+    def at(self, node: Node, idx: dict) -> float:
+        """The formula's value at the index values ``idx``."""
+        letters = _letters_in(node)
+        if not any(letter not in idx for letter in letters) and self._lifts(node):
+            value = self.matrix(node)
+            own = self._own_letters(node)
+            row = idx[own[0]] if own else 0
+            col = idx[own[1]] if len(own) > 1 else 0
+            if value.shape == (1, 1):
+                return float(value[0, 0])
+            return float(value[row, col])
+        match node:
+            case Group(inner=inner):
+                return self.at(inner, idx)
+            case Neg(arg=arg):
+                return -self.at(arg, idx)
+            case SumNode(terms=terms):
+                return sum(self.at(t, idx) for t in terms)
+            case Elementwise(factors=factors):
+                return float(np.prod([self.at(f, idx) for f in factors]))
+            case Frac(num=num, den=den):
+                return self.at(num, idx) / self.at(den, idx)
+            case Product(factors=factors):
+                return self._product(factors, idx)
+        raise VerifyError("this part of an entrywise formula cannot be read entry by entry")
+
+    def _product(self, factors: tuple[Node, ...], idx: dict) -> float:
+        result = 1.0
+        for position, factor in enumerate(factors):
+            if isinstance(factor, SumOfNode) and isinstance(factor.sub, Name):
+                rest = factors[position + 1 :]
+                summand = rest[0] if len(rest) == 1 else Product(rest)
+                letter = factor.sub.text
+                total = sum(
+                    self.at(summand, {**idx, letter: v}) for v in range(self.size(summand, letter))
+                )
+                return result * total
+            if self._is_function(factor) and position + 1 < len(factors):
+                applied = Product((factor, factors[position + 1]))
+                rest = factors[position + 2 :]
+                value = self.at(applied, idx)
+                return result * value * (self._product(rest, idx) if rest else 1.0)
+            result *= self.at(factor, idx)
+        return result
+
+    def _is_function(self, node: Node) -> bool:
+        return isinstance(node, Primed) or (
+            isinstance(node, Name) and node.text in ("sigma", "tanh", "exp", "log", "f", "g", "h")
+        )
+
+    def _own_letters(self, node: Node) -> tuple[str, ...]:
+        return _letters_in(node)
+
+    def _lifts(self, node: Node) -> bool:
+        """Whether the piece is one subscripted name, or a function of one (sigma'(z^l_j)),
+        or a derivative by one (\\partial C / \\partial a^L_j): read as a matrix, then indexed."""
+        while isinstance(node, Group):
+            node = node.inner
+        if _entry_named(node):
+            return True
+        if isinstance(node, DerivativeOf) and node.num is not None:
+            return _entry_named(node.den) and not _letters_in(node.num)
+        if (
+            isinstance(node, Product)
+            and len(node.factors) == 2
+            and self._is_function(node.factors[0])
+        ):
+            arg = node.factors[1]
+            while isinstance(arg, Group):
+                arg = arg.inner
+            return _entry_named(arg)
+        return not _letters_in(node)
+
+
+def verify_entrywise(network: Network, parsed: Equation, equation: str) -> Verdict:
+    """An entrywise formula checked entry by entry against the matrix gradient it is part of:
+    every (j, k) at random sizes, at every layer, in every random draw."""
+    lhs, rhs = parsed.sides[0], parsed.sides[-1]
+    letters = _letters_in(lhs)
+    if not letters:
+        raise VerifyError("an entrywise formula's left side names its entry, like w^l_{jk}")
+    free = set(_letters_in(rhs)) - set(letters) - _summed_letters(rhs)
+    if free:
+        raise VerifyError(
+            f"the index {', '.join(sorted(free))} is neither on the left side nor summed"
+        )
+    matrix_equation = replace(parsed, sides=(_stripped(lhs), _stripped(rhs)))
+    check = Check(network, _instance(network), matrix_equation)
+    checker = _Checker(check)
+    layers = [
+        k
+        for k in check.candidate_layers
+        if checker.target(k) is not None and _exists(checker, matrix_equation.sides[1], k)
+    ]
+    if not layers:
+        raise VerifyError("the formula names no layer of this network on both sides")
+    notation = detect_notation(matrix_equation, network)
+    lhs_index = _target_index(matrix_equation.sides[0])
+    target_text, expected, where = _expected(check, lhs_index, notation, layers[0])
+    display = _Display(check.last, lhs_index, notation)
+    target = checker.target(layers[0])
+    shape_text = display.shape(target.shape, layers[0])
+    named = "(" + ", ".join(letters) + ")"
+    wrong_at = _first_wrong_entry(checker, check, lhs, rhs, letters, layers)
+    if wrong_at is None:
+        reason = (
+            f"every entry {named} agrees with the matrix gradient {inline_math(target_text)} "
+            f"({inline_math(shape_text)}) at {layers_text(display.layers(layers, target))}"
+        )
+        return Verdict("correct", target_text, as_text(reason), expected,
+                       display.layers(layers, target), None, (), equation, shape_text, where,
+                       as_markdown(reason))  # fmt: skip
+    k, entry = wrong_at
+    shown = "(" + ", ".join(map(str, entry)) + ")"
+    reason = (
+        f"the entry {named} = {shown} differs from the matrix gradient "
+        f"{inline_math(target_text)}" + (f" at layer {k}" if k is not None else "")
+    )
+    diagnosis, classes = None, ()
+    for swapped, says in (
+        (_swap_indices(rhs), "the two indices of a weight are swapped (w_{jk} connects unit k "
+         "of the layer before to unit j)"),
+        (_rename_indices(rhs, letters), f"the indices {' and '.join(letters)} are swapped"),
+    ):  # fmt: skip
+        if swapped is not None and not _first_wrong_entry(
+            checker, check, lhs, swapped, letters, layers
+        ):
+            diagnosis, classes = says, (ErrorClass.MISSING_TRANSPOSE,)
+            reason += f"; {diagnosis}"
+            break
+    return Verdict("incorrect", target_text, as_text(reason), expected,
+                   display.layers(layers, target), diagnosis, classes, equation, shape_text,
+                   where, as_markdown(reason))  # fmt: skip
+
+
+def _exists(checker: _Checker, rhs: Node, k) -> bool:
+    """Whether the right side's layers exist at layer k (W^{l+1} does not at l = L)."""
+    try:
+        checker.resolve(rhs, checker.check.generic, k)
+    except NoSuchLayerError:
+        return False
+    except MatcalcError:
+        return True  # a real problem: reported when the entries are read
+    return True
+
+
+def _rename_indices(node: Node, letters: tuple[str, ...]) -> Node | None:
+    """The formula with the left side's two index letters exchanged everywhere."""
+    if len(letters) != 2:
+        return None
+    first, second = letters
+    swap = {first: second, second: first}
+
+    def visit(item: Node) -> Node:
+        changes = {}
+        for name, value in vars(item).items():
+            if isinstance(value, Node):
+                changes[name] = visit(value)
+            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+                changes[name] = tuple(visit(v) for v in value)
+        if isinstance(item, Name) and item.mark is None and item.text in swap:
+            changes["text"] = swap[item.text]
+        return replace(item, **changes) if changes else item
+
+    return visit(node)
+
+
+def _summed_letters(node: Node) -> set[str]:
+    return {n.sub.text for n in walk(node) if isinstance(n, SumOfNode) and isinstance(n.sub, Name)}
+
+
+def _swap_indices(node: Node) -> Node | None:
+    """The formula with the two index letters of every doubly subscripted name swapped."""
+    swapped = False
+
+    def visit(item: Node) -> Node:
+        nonlocal swapped
+        changes = {}
+        for name, value in vars(item).items():
+            if isinstance(value, Node):
+                changes[name] = visit(value)
+            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+                changes[name] = tuple(visit(v) for v in value)
+        if _entry_named(item) and len(_index_letters(item.sub)) == 2:  # type: ignore[arg-type]
+            first, second = _index_letters(item.sub)  # type: ignore[misc]
+            changes["sub"] = Product((Name(second), Name(first)))
+            swapped = True
+        return replace(item, **changes) if changes else item
+
+    result = visit(node)
+    return result if swapped else None
+
+
+def _first_wrong_entry(checker, check, lhs, rhs, letters, layers):
+    """(layer, entry) of the first entry that differs, or None when every entry agrees."""
+    for net, derivation, envs in check.environments:
+        for env in envs:
+            for k in layers:
+                entries = _Entries(checker, net, derivation, env, k)
+                want = entries.matrix(lhs)
+                for position in np.ndindex(want.shape):
+                    idx = dict(zip(letters, position, strict=False))
+                    if len(letters) == 1 and want.shape[1] != 1:
+                        raise VerifyError("a single index names an entry of a column")
+                    shown = tuple(p + 1 for p in position[: len(letters)])
+                    try:
+                        got = entries.at(rhs, idx)
+                    except (IndexError, ValueError):
+                        return k, shown
+                    if not np.isclose(got, want[position], RTOL, ATOL):
+                        return k, shown
+    return None
 
 
 def verify_spec(spec: str, equation: str) -> Verdict:

@@ -321,6 +321,93 @@ FORMULAS = [
         lambda q, l: q.A(3) - q.net.y,
         "a - y is the output error for the cross-entropy cost, not for the quadratic cost",
     ),
+    # entry by entry, as Nielsen writes BP1-BP4 (each entry transcribed with its own loops)
+    (
+        "nielsen-bp1-entry",
+        NIELSEN + " eq. (BP1)",
+        "nielsen",
+        r"\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)",
+        "Z",
+        [3],
+        lambda q, l: np.array([[q.dAL()[j, 0] * q.fp(3)[j, 0]] for j in range(SIZES[3])]),
+        None,
+    ),
+    (
+        "nielsen-bp2-entry",
+        NIELSEN + " eq. (BP2), entrywise (the proof of BP2, eq. (42))",
+        "nielsen",
+        r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)",
+        "Z",
+        [1, 2],
+        lambda q, l: np.array(
+            [
+                [
+                    sum(q.W(l + 1)[k, j] * q.dZ(l + 1)[k, 0] for k in range(SIZES[l + 1]))
+                    * q.fp(l)[j, 0]
+                ]
+                for j in range(SIZES[l])
+            ]
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp3-entry",
+        NIELSEN + " eq. (BP3)",
+        "nielsen",
+        r"\frac{\partial C}{\partial b^l_j} = \delta^l_j",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "nielsen-bp4-entry",
+        NIELSEN + " eq. (BP4)",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j",
+        "W",
+        [1, 2, 3],
+        lambda q, l: np.array(
+            [
+                [q.A(l - 1)[k, 0] * q.dZ(l)[j, 0] for k in range(SIZES[l - 1])]
+                for j in range(SIZES[l])
+            ]
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp4-entry-swapped",
+        NIELSEN + " eq. (BP4) with j and k exchanged",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_j \delta^l_k",
+        "W",
+        [1, 2, 3],
+        lambda q, l: np.array(
+            [
+                [q.A(l - 1)[j, 0] * q.dZ(l)[k, 0] for k in range(SIZES[l - 1])]
+                for j in range(SIZES[l])
+            ]
+        ),
+        "a^{l-1} has n^{l-1} entries, indexed by k, the unit of the layer before",
+    ),
+    (
+        "nielsen-bp2-entry-swapped",
+        NIELSEN + " eq. (BP2) with the weight's indices exchanged",
+        "nielsen",
+        r"\delta^l_j = \sum_k w^{l+1}_{jk} \delta^{l+1}_k \sigma'(z^l_j)",
+        "Z",
+        [1, 2],
+        lambda q, l: np.array(
+            [
+                [
+                    sum(q.W(l + 1)[j, k] * q.dZ(l + 1)[k, 0] for k in range(SIZES[l + 1]))
+                    * q.fp(l)[j, 0]
+                ]
+                for j in range(SIZES[l])
+            ]
+        ),
+        "w^{l+1}_{jk} connects unit k of layer l to unit j of layer l + 1",
+    ),
     # ---------------------------------------------------------------- MIT 6.390 notes
     (
         "mit-gradloss",
@@ -705,6 +792,8 @@ MISTAKES = {
     "nielsen-bp2-notranspose": ["missing_transpose"],
     "nielsen-bp2-matmul": ["extra_transpose"],
     "nielsen-bp1-noprime": ["missing_factor"],
+    "nielsen-bp4-entry-swapped": ["missing_transpose"],
+    "nielsen-bp2-entry-swapped": ["missing_transpose"],
     "mit-gradloss-nielsen-form": ["convention_mismatch"],
     "mit-gradz-transposed-w": ["extra_transpose"],
     "mit-gradz-order": ["swapped_order"],
@@ -731,7 +820,7 @@ def label(entry) -> bool:
             want = {"W": q.dW, "b": q.db, "Z": q.dZ, "ZJ": q.dZJ, "A": q.dA, "AJ": q.dAJ}[kind](l)
             try:
                 got = fn(q, l)
-            except ValueError:  # the transcription's shapes do not fit: wrong by its shapes
+            except (ValueError, IndexError):  # shapes or index ranges do not fit: wrong
                 return False
             agree &= got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
     return bool(agree)
