@@ -1132,20 +1132,27 @@ def edits(
             "the right side should not be transposed" + ("" if weight_target else _LAYOUT_NOTE),
             (ErrorClass.EXTRA_TRANSPOSE, *layout),
         )
-    for path, node in paths:  # a transpose too many comes before a transpose of the whole
-        if path and isinstance(node, Transposed) and _is_factor(node, named):
-            yield Edit(
-                _replace_at(rhs, path, node.arg),
-                f"extra transpose on {_source(checker, node.arg)}",
-                (ErrorClass.EXTRA_TRANSPOSE,),
-            )
-    if weight_target:
+    extra = [
+        Edit(
+            _replace_at(rhs, path, node.arg),
+            f"extra transpose on {_source(checker, node.arg)}",
+            (ErrorClass.EXTRA_TRANSPOSE,),
+        )
+        for path, node in paths
+        if path and isinstance(node, Transposed) and _is_factor(node, named)
+    ]
+    if weight_target:  # the classic: the gradient of the other forward equation
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.CONVENTION_MISMATCH)
-        note = _convention_note(network.declaration)
-    else:
+        yield Edit(
+            whole,
+            f"the whole right side should be transposed{_convention_note(network.declaration)}",
+            classes,
+        )
+        yield from extra
+    else:  # a transpose too many comes before a transpose of the whole
+        yield from extra
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.LAYOUT_MISMATCH)
-        note = _LAYOUT_NOTE
-    yield Edit(whole, f"the whole right side should be transposed{note}", classes)
+        yield Edit(whole, f"the whole right side should be transposed{_LAYOUT_NOTE}", classes)
     for path, node in paths:
         if not path or not _is_factor(node, named):
             continue
@@ -1316,6 +1323,8 @@ def _convention_note(convention: Convention) -> str:
 
 def _is_weight_target(lhs: Node, network: Network) -> bool:
     node = _target_node(lhs)
+    if isinstance(node, Name) and node.mark is None:  # W of a one-layer network
+        return node.text in spellings(network)["weight"]
     return (
         isinstance(node, Scripted)
         and isinstance(node.base, Name)

@@ -206,6 +206,8 @@ class NetworkNamespace(Namespace):
         self._symbols: dict[NameRef, Expr | None] = {}
 
     def _layer(self, ref: NameRef, low: int) -> int:
+        if ref.index is None and self.last == 1 and low == 1:
+            return 1  # one layer (logistic regression): W, b and Z need no index
         if ref.index is None:
             raise MatcalcError(
                 f"{ref.text} needs a layer index, like {ref.text}^l or {ref.text}^{{{self.last}}}"
