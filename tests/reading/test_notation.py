@@ -272,3 +272,20 @@ def test_times_and_cdot_are_remembered_between_factors():
 def test_an_assignment_keeps_the_equation_on_its_right():
     equation = parse_latex(r"g \leftarrow \nabla_{a} J = g")
     assert len(equation.sides) == 2
+
+
+LOGISTIC = 'input = 3\nloss = "nll"\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n'
+
+
+@pytest.mark.parametrize(
+    ("equation", "correct", "classes"),
+    [
+        (r"\frac{\partial L}{\partial W} = x (g - y)^T", True, set()),
+        (r"\frac{\partial L}{\partial W_0} = g - y", True, set()),
+        (r"\frac{\partial L}{\partial W} = (g - y) x^T", False, {"convention_mismatch"}),
+    ],
+)
+def test_one_layer_needs_no_layer_index(equation, correct, classes):
+    verdict = verify(Network.from_toml(LOGISTIC), equation)
+    assert verdict.correct == correct, verdict.reason
+    assert classes <= set(verdict.error_class)
