@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +34,9 @@ from matcalc.core.expr import (
     Identity,
     ShapeError,
     Symbol,
+    matmul,
     scale,
+    transpose,
 )
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
@@ -58,6 +61,8 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.parse import Sum as SumNode
+from matcalc.reading.parse import SumOf as SumOfNode
 from matcalc.reading.resolve import (
     NetworkNamespace,
     NoSuchLayerError,
@@ -72,6 +77,9 @@ from matcalc.specs.network import Layer, Network
 BATCH_DRAWN = 3
 MAX_EDITS = 400
 DIAGNOSIS_SECONDS = 5.0
+PAIR_SECONDS = 4.0  # for two mistakes at once, after no single edit fixed the formula
+PAIR_FIRSTS = 30  # the first edits a second one is tried after
+PAIR_SECONDS_EDITS = 40  # second edits tried after each first one
 SYMBOLIC_DEPTH = 4
 MARGIN = 0.5
 RTOL = 1e-6
@@ -100,6 +108,59 @@ def as_markdown(sentence: str) -> str:
 def layers_text(layers: tuple[str, ...]) -> str:
     """The layers checked, in words: layer 2, layer L = 2, layers 1, 2, 3."""
     return f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+
+
+class ErrorClass(StrEnum):
+    """What is wrong with a formula: one name, one meaning, in every verifier.
+
+    The value is the string written in JSON (``error_class``); a verdict may carry several.
+    """
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> ErrorClass:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+    SHAPE_MISMATCH = "shape_mismatch", "the right side's shape is not the derivative's"
+    MISSING_TRANSPOSE = "missing_transpose", "a factor (or the whole side) needs a transpose"
+    EXTRA_TRANSPOSE = "extra_transpose", "a transpose that should not be there"
+    CONVENTION_MISMATCH = (
+        "convention_mismatch",
+        "the formula is right in another convention (Z = W A + b against Z = W^T A + W_0)",
+    )
+    LAYOUT_MISMATCH = "layout_mismatch", "the transpose of the right formula: the other layout's"
+    SWAPPED_ORDER = "swapped_order", "the factors of a product are in the wrong order"
+    EXTRA_FACTOR = "extra_factor", "a factor (such as f'(Z)) that should not be there"
+    MISSING_FACTOR = "missing_factor", "a factor (such as f'(Z)) is missing"
+    WRONG_FACTOR = "wrong_factor", "a factor is another quantity than the one that belongs"
+    WRONG_ARGUMENT = "wrong_argument", "a function is evaluated at the wrong argument (A for Z)"
+    WRONG_LAYER = "wrong_layer", "a layer index is off by one"
+    WRONG_SIGN = "wrong_sign", "the sign is wrong"
+    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m)"
+    MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
+    EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
+    MISSING_BATCH_SUM = (
+        "missing_batch_sum",
+        "a bias's gradient does not sum over the examples of the batch",
+    )
+    ELEMENTWISE_AS_MATRIX_PRODUCT = (
+        "elementwise_as_matrix_product",
+        "an elementwise product written as a matrix product",
+    )
+    MATRIX_PRODUCT_AS_ELEMENTWISE = (
+        "matrix_product_as_elementwise",
+        "a matrix product written as an elementwise product",
+    )
+    UNJUSTIFIED_SYMMETRY = (
+        "unjustified_symmetry",
+        "right only when the square matrices are symmetric",
+    )
 
 
 class VerifyError(MatcalcError):
@@ -417,6 +478,7 @@ class _Checker:
         self.check = check
         self.text = check.equation.text
         self.namespaces: dict[int, NetworkNamespace] = {}
+        self.notes: dict[str, None] = {}  # how operators were read (\times as elementwise ...)
 
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
         lhs = self.check.equation.sides[0]
@@ -429,7 +491,10 @@ class _Checker:
             if namespace is None:
                 namespace = NetworkNamespace(network, self.check.batch_names)
                 self.namespaces[id(network)] = namespace
-        return Resolver(namespace, self.check.bindings(k), self.text).expr(node)
+        resolver = Resolver(namespace, self.check.bindings(k), self.text)
+        result = resolver.expr(node)
+        self.notes.update(dict.fromkeys(resolver.notes))
+        return result
 
     def target(self, k: int | None) -> Derivative | None:
         try:
@@ -595,7 +660,30 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
             return net.weight(num.index)
         if num.name == pre and den.name == names.weight and num.index == den.index:
             return net.layer_input(num.index)
+        chain = _chain_formula(derivation, num, den)
+        if chain is not None:
+            return chain
     return target
+
+
+def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | None:
+    """dZ^k/dA^j (and the like) over several layers: the product of the local Jacobians,
+    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout."""
+    net = derivation.network
+    start, stop = _position(den, net), _position(num, net)
+    if start is None or stop is None or stop <= start:
+        return None
+    factors: list[Expr] = []
+    for t in range(start, stop):
+        if t % 2 == 0:  # A^j -> Z^{j+1}
+            weight = net.weight(t // 2 + 1)
+            factors.append(weight if net.declaration.weight_is_transposed else transpose(weight))
+        else:  # Z^j -> A^j
+            layer = derivation.layers.get((t + 1) // 2)
+            if layer is None:
+                return None
+            factors.append(layer.activation.value)
+    return matmul(*factors) if len(factors) > 1 else factors[0]
 
 
 def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] | None:
@@ -705,6 +793,9 @@ class _SymbolicNamespace(NetworkNamespace):
         spelling = spellings(net)
         if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
             return objective_named(net, ref.text)
+        if ref.text == "delta" and ref.sub is None:
+            at = DEPTH if ref.index is None else ref.index
+            return Derivative(net.carried_symbol(), net.pre_activation(at))
         if ref.text in spelling["bias"] and ref.sub == spelling["bias_sub"]:
             return net.bias(ref.index)
         if ref.text in spelling["weight"]:
@@ -727,6 +818,8 @@ def verify(network: Network, equation: str) -> Verdict:
             "an equation is expected: the derivative on the left, the formula on the right, "
             "like \\frac{\\partial L}{\\partial W^l} = ..."
         )
+    if is_entrywise(parsed):
+        return verify_entrywise(network, parsed, equation)
     check = Check(network, _instance(network), parsed)
     checker = _Checker(check)
     layers = [k for k in check.candidate_layers if checker.target(k) is not None]
@@ -741,8 +834,11 @@ def verify(network: Network, equation: str) -> Verdict:
     shape_text = display.shape(target.shape, layers[0])
     instance_note = f" (checked on an instance of depth {check.last})" if network.symbolic else ""
 
+    notes: dict[str, None] = {}
     for side_number, rhs in enumerate(parsed.sides[1:], start=1):
+        checker.notes = {}
         outcome = checker.run(rhs)
+        notes.update(checker.notes)
         if not outcome.layers:
             raise VerifyError(
                 f"the right side{_nth(side_number, parsed)} exists at no layer where the left "
@@ -751,9 +847,10 @@ def verify(network: Network, equation: str) -> Verdict:
         if outcome.ok:
             continue
         reason = _reason(outcome, checker, rhs, target_text, shape_text, display)
+        reason += _notes_text(notes)
         diagnosis, classes = diagnose(checker, rhs, outcome, notation, lhs_index)
-        if outcome.shape_problem is not None and "shape_mismatch" not in classes:
-            classes = ("shape_mismatch", *classes)
+        if outcome.shape_problem is not None and ErrorClass.SHAPE_MISMATCH not in classes:
+            classes = (ErrorClass.SHAPE_MISMATCH, *classes)
         if diagnosis:
             reason = f"{reason}; {diagnosis}"
         reason += instance_note
@@ -773,7 +870,7 @@ def verify(network: Network, equation: str) -> Verdict:
     checked = display.layers(checker.run(parsed.sides[-1]).layers, target)
     reason = (
         f"both sides agree in shape ({inline_math(shape_text)}) and in value at "
-        f"{layers_text(checked)}{instance_note}"
+        f"{layers_text(checked)}{instance_note}{_notes_text(notes)}"
     )
     return Verdict(
         "correct",
@@ -790,14 +887,22 @@ def verify(network: Network, equation: str) -> Verdict:
     )
 
 
+def _notes_text(notes: dict[str, None]) -> str:
+    """How the reader read an operator that has more than one meaning, for the reason."""
+    return "".join(f" ({as_text(note)})" for note in notes)
+
+
 def _nth(number: int, parsed: Equation) -> str:
     return f" number {number}" if len(parsed.sides) > 2 else ""
 
 
 def _target_node(lhs: Node) -> Node | None:
-    """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J."""
-    if isinstance(lhs, Product) and len(lhs.factors) == 2:
-        first, second = lhs.factors
+    """What the left side differentiates by: W^l in dL/dW^l, dW^{[l]}, \\nabla_{W^{(l)}} J;
+    Nielsen's \\delta^l (dC/dz^l) stands for itself, its index the layer's."""
+    if isinstance(lhs, Scripted) and isinstance(lhs.base, Name) and lhs.base.text == "delta":
+        return lhs
+    if isinstance(lhs, Product) and len(lhs.factors) >= 2:
+        first, second = lhs.factors[:2]
         if isinstance(first, Nabla) and first.wrt is not None:  # \nabla_{W^{(l)}} J
             lhs = DerivativeOf(second, first.wrt)
         elif isinstance(first, Name) and first.text == "d":  # dW^{[l]}
@@ -894,18 +999,45 @@ def diagnose(
 ) -> tuple[str | None, tuple[str, ...]]:
     """The first small edit that makes the formula right: what it says and its classes."""
     deadline = time.monotonic() + DIAGNOSIS_SECONDS
+    tried: list[Edit] = []
     for count, edit in enumerate(edits(checker, rhs, lhs_index, notation)):
         if count >= MAX_EDITS or time.monotonic() > deadline:
             break
-        try:
-            result = checker.run(edit.rhs, quick=True)
-            if result.shape_problem is None and result.layers:
-                result = checker.run(edit.rhs)
-        except MatcalcError:
-            continue
-        if result.ok and result.layers:
+        if _fixes(checker, edit):
             return edit.says, edit.error_class
+        tried.append(edit)
+    # the first edit of each kind, then the rest, as the first of two mistakes
+    kinds: dict = {}
+    for edit in tried:
+        kinds.setdefault(edit.error_class, edit)
+    firsts = list(kinds.values())
+    firsts += [e for e in tried if e not in firsts]
+    tried = firsts[:PAIR_FIRSTS]
+    # two mistakes at once: a second edit after each of the likeliest first ones
+    deadline = time.monotonic() + PAIR_SECONDS
+    for first in tried:
+        for count, second in enumerate(edits(checker, first.rhs, lhs_index, notation)):
+            if count >= PAIR_SECONDS_EDITS or time.monotonic() > deadline:
+                break
+            if second.error_class == first.error_class or second.rhs == rhs:
+                continue
+            if _fixes(checker, second):
+                classes = tuple(dict.fromkeys((*first.error_class, *second.error_class)))
+                return f"two mistakes: {first.says}; and {second.says}", classes
+        if time.monotonic() > deadline:
+            break
     return None, ()
+
+
+def _fixes(checker: _Checker, edit: Edit) -> bool:
+    """Whether the edited right side is right (shapes at symbolic sizes first, then values)."""
+    try:
+        result = checker.run(edit.rhs, quick=True)
+        if result.shape_problem is None and result.layers:
+            result = checker.run(edit.rhs)
+    except MatcalcError:
+        return False
+    return result.ok and bool(result.layers)
 
 
 def _paths(node: Node, path: tuple = ()) -> Iterator[tuple[tuple, Node]]:
@@ -1001,29 +1133,46 @@ def edits(
     named = _named_factors(network)
     weight_target = _is_weight_target(checker.check.equation.sides[0], network)
     whole = Transposed(Group(rhs, "("))
-    classes = (
-        ("missing_transpose", "convention_mismatch") if weight_target else ("missing_transpose",)
-    )
-    note = _convention_note(network.declaration) if weight_target else ""
-    yield Edit(whole, f"the whole right side should be transposed{note}", classes)
-    if isinstance(rhs, Transposed):
-        yield Edit(rhs.arg, "the right side should not be transposed", ("extra_transpose",))
     paths = list(_paths(rhs))
+    if isinstance(rhs, Transposed):
+        layout = () if weight_target else (ErrorClass.LAYOUT_MISMATCH,)
+        yield Edit(
+            rhs.arg,
+            "the right side should not be transposed" + ("" if weight_target else _LAYOUT_NOTE),
+            (ErrorClass.EXTRA_TRANSPOSE, *layout),
+        )
+    extra = [
+        Edit(
+            _replace_at(rhs, path, node.arg),
+            f"extra transpose on {_source(checker, node.arg)}",
+            (ErrorClass.EXTRA_TRANSPOSE,),
+        )
+        for path, node in paths
+        if path and isinstance(node, Transposed) and _is_factor(node, named)
+    ]
+    if weight_target:  # the classic: the gradient of the other forward equation
+        classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.CONVENTION_MISMATCH)
+        yield Edit(
+            whole,
+            f"the whole right side should be transposed{_convention_note(network.declaration)}",
+            classes,
+        )
+        yield from extra
+    else:  # a transpose too many comes before a transpose of the whole
+        yield from extra
+        classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.LAYOUT_MISMATCH)
+        yield Edit(whole, f"the whole right side should be transposed{_LAYOUT_NOTE}", classes)
     for path, node in paths:
         if not path or not _is_factor(node, named):
             continue
         shown = _source(checker, node)
         if isinstance(node, Transposed):
-            yield Edit(
-                _replace_at(rhs, path, node.arg),
-                f"extra transpose on {_source(checker, node.arg)}",
-                ("extra_transpose",),
-            )
-        elif not isinstance(node, Group) or node.delim == "(":
+            continue
+        if not isinstance(node, Group) or node.delim == "(":
             yield Edit(
                 _replace_at(rhs, path, Transposed(node)),
                 f"missing transpose on {shown}",
-                ("missing_transpose",),
+                (ErrorClass.MISSING_TRANSPOSE,),
             )
     for path, node in paths:
         if isinstance(node, Product) and len(node.factors) >= 2:
@@ -1031,7 +1180,7 @@ def edits(
             yield Edit(
                 _replace_at(rhs, path, swapped),
                 f"the factors of {_source(checker, node)} are in the wrong order",
-                ("swapped_order",),
+                (ErrorClass.SWAPPED_ORDER,),
             )
             if len(node.factors) == 2:
                 first, second = node.factors
@@ -1043,7 +1192,7 @@ def edits(
                         _replace_at(rhs, path, Product(new)),
                         f"the factors of {_source(checker, node)} are in the wrong order, "
                         f"with {says}",
-                        ("swapped_order", "missing_transpose"),
+                        (ErrorClass.SWAPPED_ORDER, ErrorClass.MISSING_TRANSPOSE),
                     )
             for i in range(len(node.factors) - 1):
                 factors = list(node.factors)
@@ -1052,9 +1201,11 @@ def edits(
                     _replace_at(rhs, path, Product(tuple(factors))),
                     f"{_source(checker, node.factors[i])} and "
                     f"{_source(checker, node.factors[i + 1])} are in the wrong order",
-                    ("swapped_order",),
+                    (ErrorClass.SWAPPED_ORDER,),
                 )
     yield from _derivative_edits(checker, rhs, paths, lhs_index, notation)
+    yield from _product_kind_edits(checker, rhs, paths)
+    yield from _batch_sum_edits(checker, rhs)
     for path, node in paths:
         if isinstance(node, Scripted) and node.index is not None:
             for shift in (1, -1):
@@ -1063,9 +1214,9 @@ def edits(
                     _replace_at(rhs, path, moved),
                     f"{_source(checker, node)} should be {_show(moved, notation)} "
                     "(wrong layer index)",
-                    ("wrong_layer",),
+                    (ErrorClass.WRONG_LAYER,),
                 )
-    yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", ("wrong_sign",))
+    yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", (ErrorClass.WRONG_SIGN,))
     for path, node in paths:
         if isinstance(node, Product):
             numbers = [i for i, f in enumerate(node.factors) if isinstance(f, Number)]
@@ -1075,15 +1226,78 @@ def edits(
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {_source(checker, node.factors[i])} should not be there",
-                    ("wrong_scale",),
+                    (ErrorClass.WRONG_SCALE,),
                 )
     for factor, text in (
         (Fraction(2), "a factor 2 is missing"),
         (Fraction(1, 2), "the right side is twice too large"),
     ):
-        yield Edit(Product((Number(factor), Group(rhs, "("))), text, ("wrong_scale",))
+        yield Edit(Product((Number(factor), Group(rhs, "("))), text, (ErrorClass.WRONG_SCALE,))
     yield from _batch_mean_edits(checker, rhs)
     yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+
+
+_LAYOUT_NOTE = (
+    " (it is the transpose of the right formula, its numerator-layout form; matcalc writes "
+    "gradients in denominator layout, with the shape of the variable)"
+)
+
+
+def _product_kind_edits(checker: _Checker, rhs: Node, paths: list) -> Iterator[Edit]:
+    """A matrix product that should be elementwise (at each split of the factors), and an
+    elementwise product that should be a matrix product."""
+    for path, node in paths:
+        if isinstance(node, Product) and len(node.factors) >= 2:
+            for split in range(1, len(node.factors)):
+                left, right = node.factors[:split], node.factors[split:]
+                parts = tuple(p[0] if len(p) == 1 else Product(p) for p in (left, right))
+                shown = " and ".join(
+                    _source(checker, Product(p, start=p[0].start, end=p[-1].end))
+                    for p in (left, right)
+                )
+                yield Edit(
+                    _replace_at(rhs, path, Elementwise(parts)),
+                    f"the product of {shown} should be elementwise, not a matrix product",
+                    (ErrorClass.ELEMENTWISE_AS_MATRIX_PRODUCT,),
+                )
+        if isinstance(node, Elementwise) and len(node.factors) >= 2:
+            for factors in (node.factors, tuple(reversed(node.factors))):
+                yield Edit(
+                    _replace_at(rhs, path, Product(factors)),
+                    f"{_source(checker, node)} should be a matrix product, not elementwise",
+                    (ErrorClass.MATRIX_PRODUCT_AS_ELEMENTWISE,),
+                )
+
+
+def _is_bias_target(lhs: Node, network: Network) -> bool:
+    node = _target_node(lhs)
+    spelling = spellings(network)
+    if not (isinstance(node, Scripted) and isinstance(node.base, Name)):
+        return False
+    sub = None if node.sub is None else _sub_text(node.sub)
+    return node.base.text in spelling["bias"] and sub == spelling["bias_sub"]
+
+
+def _batch_sum_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
+    """Over a batch, a bias's gradient that keeps one column per example: the sum is missing."""
+    network = checker.check.network
+    if network.batch_size is None or not _is_bias_target(checker.check.equation.sides[0], network):
+        return
+    ones = Name("1", "ones")
+    batch = network.batch_size
+    letter = str(batch) if batch.is_Symbol else network.declaration.batch_letter
+    columns = inline_math("G \\mathbf{1}")
+    says = (
+        "the sum over the examples of the batch is missing (a bias's gradient adds up the "
+        f"columns, {columns})"
+    )
+    yield Edit(Product((Group(rhs, "("), ones)), says, (ErrorClass.MISSING_BATCH_SUM,))
+    mean = Frac(Number(Fraction(1)), Name(letter))
+    yield Edit(
+        Product((mean, Group(rhs, "("), ones)),
+        f"{says}, and so is the {inline_math('1/' + letter)} of the mean",
+        (ErrorClass.MISSING_BATCH_SUM, ErrorClass.MISSING_BATCH_MEAN),
+    )
 
 
 def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
@@ -1098,12 +1312,12 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
         Product((mean, Group(rhs, "("))),
         f"the {inline_math('1/' + letter)} of the mean over the batch is missing "
         f"({inline_math('J')} is the mean of the {inline_math(size)} per-example losses)",
-        ("wrong_scale", "missing_batch_mean"),
+        (ErrorClass.WRONG_SCALE, ErrorClass.MISSING_BATCH_MEAN),
     )
     yield Edit(
         Product((Name(letter), Group(rhs, "("))),
         f"the {inline_math('1/' + letter)} of the mean over the batch is there once too often",
-        ("wrong_scale", "extra_batch_mean"),
+        (ErrorClass.WRONG_SCALE, ErrorClass.EXTRA_BATCH_MEAN),
     )
 
 
@@ -1118,6 +1332,8 @@ def _convention_note(convention: Convention) -> str:
 
 def _is_weight_target(lhs: Node, network: Network) -> bool:
     node = _target_node(lhs)
+    if isinstance(node, Name) and node.mark is None:  # W of a one-layer network
+        return node.text in spellings(network)["weight"]
     return (
         isinstance(node, Scripted)
         and isinstance(node.base, Name)
@@ -1133,15 +1349,25 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
             for i, factor in enumerate(node.factors):
                 if not isinstance(factor, Primed) or i + 1 >= len(node.factors):
                     continue
+                applied = inline_math(checker.text[factor.start : node.factors[i + 1].end].strip())
+                for shift in (-1, 1):  # f^{l+1}'(Z^{l+1}) where f^l'(Z^l) belongs
+                    moved = [_shifted(f, shift) for f in node.factors[i : i + 2]]
+                    if moved == list(node.factors[i : i + 2]):
+                        continue
+                    factors = (*node.factors[:i], *moved, *node.factors[i + 2 :])
+                    yield Edit(
+                        _replace_at(rhs, path, type(node)(factors)),
+                        f"{applied} is at the wrong layer (wrong layer index)",
+                        (ErrorClass.WRONG_LAYER,),
+                    )
                 rest = node.factors[:i] + node.factors[i + 2 :]
                 if not rest:
                     continue
                 new = rest[0] if len(rest) == 1 else type(node)(rest)
-                applied = inline_math(checker.text[factor.start : node.factors[i + 1].end].strip())
                 yield Edit(
                     _replace_at(rhs, path, new),
                     f"the factor {applied} should not be there",
-                    ("extra_factor",),
+                    (ErrorClass.EXTRA_FACTOR,),
                 )
     if lhs_index is not None:
         convention = checker.check.network.declaration
@@ -1153,11 +1379,16 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         shown = inline_math(
             to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
         )
-        yield Edit(
-            added,
-            f"the activation's derivative {shown} is missing (multiply entrywise by it)",
-            ("missing_factor",),
-        )
+        says = f"the activation's derivative {shown} is missing (multiply entrywise by it)"
+        yield Edit(added, says, (ErrorClass.MISSING_FACTOR,))
+        for path, node in paths:  # inside a parenthesis: A^{L-1} ((A^L - y) \odot f'(Z^L))^T
+            if path and isinstance(node, Group) and node.delim == "(":
+                inner = Elementwise((Product((f_prime, Group(z, "("))), node))
+                yield Edit(
+                    _replace_at(rhs, path, Group(inner, "(")),
+                    f"{says} in {_source(checker, node)}",
+                    (ErrorClass.MISSING_FACTOR,),
+                )
 
 
 def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
@@ -1175,7 +1406,7 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
             yield Edit(
                 _replace_at(rhs, path, candidate),
                 f"the factor {_source(checker, node)} should be {_show(candidate, notation)}",
-                ("wrong_factor",),
+                (ErrorClass.WRONG_FACTOR,),
             )
     spelling = spellings(network)
     pairs = list(zip(spelling["pre_activation"], spelling["activation"], strict=False))
@@ -1198,8 +1429,21 @@ def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edi
             edited,
             f"{_source(checker, node)} should be {_show(new, notation)} "
             f"(the formula is evaluated at the wrong argument)",
-            ("wrong_argument",),
+            (ErrorClass.WRONG_ARGUMENT,),
         )
+
+
+def _shifted(node: Node, shift: int) -> Node:
+    """The node with every layer index in it moved by ``shift``."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = _shifted(value, shift)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(_shifted(item, shift) for item in value)
+    if isinstance(node, Scripted) and node.index is not None:
+        changes["index"] = replace(node.index, expr=node.index.expr + shift)
+    return replace(node, **changes) if changes else node
 
 
 def _candidate_factors(lhs_index: Index | None, network: Network) -> list[Node]:
@@ -1260,6 +1504,293 @@ def _sub_text(node: Node) -> str:
     if isinstance(node, Name):
         return node.text
     return "?"
+
+
+# ------------------------------------------------------------------------------ entrywise
+
+_INDEX_LETTERS = frozenset("ijkpqrst")
+
+
+def _index_letters(node: Node | None) -> tuple[str, ...] | None:
+    """The index letters of a subscript (j, {jk}, {j,k}), or None if it is not one."""
+    while isinstance(node, Group) and node.delim == "{":
+        node = node.inner
+    if isinstance(node, Name) and node.mark is None and node.text in _INDEX_LETTERS:
+        return (node.text,)
+    if isinstance(node, Product) and all(_index_letters(f) is not None for f in node.factors):
+        letters = tuple(t for f in node.factors for t in _index_letters(f))  # type: ignore[union-attr]
+        return letters if len(letters) <= 2 else None
+    return None
+
+
+def _entry_named(node: Node) -> bool:
+    return isinstance(node, Scripted) and _index_letters(node.sub) is not None
+
+
+def is_entrywise(equation: Equation) -> bool:
+    """Whether the formula is written entry by entry: w^l_{jk}, \\delta^l_j, a^{l-1}_k."""
+    return any(_entry_named(node) for node in walk(equation))
+
+
+def _stripped(node: Node) -> Node:
+    """The node with its index subscripts removed (w^l_{jk} -> w^l)."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = _stripped(value)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(_stripped(item) for item in value)
+    if _entry_named(node):
+        changes["sub"] = None
+    return replace(node, **changes) if changes else node
+
+
+def _letters_in(node: Node) -> tuple[str, ...]:
+    """The index letters of every subscripted name in ``node``, in order."""
+    found: dict[str, None] = {}
+    for item in walk(node):
+        if _entry_named(item):
+            found.update(dict.fromkeys(_index_letters(item.sub)))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+class _Entries:
+    """Values of an entrywise formula at one layer of one network and draw."""
+
+    def __init__(self, checker: _Checker, net: Network, derivation: Derivation, env, k) -> None:
+        self.checker, self.net, self.derivation, self.env, self.k = checker, net, derivation, env, k
+        self.cache: dict = {}
+
+    def matrix(self, node: Node) -> np.ndarray:
+        """The value of a piece of formula read as matrices (its subscripts stripped)."""
+        key = id(node)
+        if key not in self.cache:
+            expr = self.checker.resolve(_stripped(node), self.net, self.k)
+            with np.errstate(all="ignore"):
+                self.cache[key] = _evaluate(expr, self.net, self.derivation, self.env)
+        return self.cache[key]
+
+    def size(self, node: Node, letter: str) -> int:
+        """How far a summed index runs: the size of the dimension it indexes."""
+        for item in walk(node):
+            if _entry_named(item):
+                letters = _index_letters(item.sub)
+                if letter in letters:
+                    return self.matrix(item).shape[letters.index(letter)]
+        raise VerifyError(f"the sum over {letter} indexes nothing")
+
+    def at(self, node: Node, idx: dict) -> float:
+        """The formula's value at the index values ``idx``."""
+        letters = _letters_in(node)
+        if not any(letter not in idx for letter in letters) and self._lifts(node):
+            value = self.matrix(node)
+            own = self._own_letters(node)
+            row = idx[own[0]] if own else 0
+            col = idx[own[1]] if len(own) > 1 else 0
+            if value.shape == (1, 1):
+                return float(value[0, 0])
+            return float(value[row, col])
+        match node:
+            case Group(inner=inner):
+                return self.at(inner, idx)
+            case Neg(arg=arg):
+                return -self.at(arg, idx)
+            case SumNode(terms=terms):
+                return sum(self.at(t, idx) for t in terms)
+            case Elementwise(factors=factors):
+                return float(np.prod([self.at(f, idx) for f in factors]))
+            case Frac(num=num, den=den):
+                return self.at(num, idx) / self.at(den, idx)
+            case Product(factors=factors):
+                return self._product(factors, idx)
+        raise VerifyError("this part of an entrywise formula cannot be read entry by entry")
+
+    def _product(self, factors: tuple[Node, ...], idx: dict) -> float:
+        result = 1.0
+        for position, factor in enumerate(factors):
+            if isinstance(factor, SumOfNode) and isinstance(factor.sub, Name):
+                rest = factors[position + 1 :]
+                summand = rest[0] if len(rest) == 1 else Product(rest)
+                letter = factor.sub.text
+                total = sum(
+                    self.at(summand, {**idx, letter: v}) for v in range(self.size(summand, letter))
+                )
+                return result * total
+            if self._is_function(factor) and position + 1 < len(factors):
+                applied = Product((factor, factors[position + 1]))
+                rest = factors[position + 2 :]
+                value = self.at(applied, idx)
+                return result * value * (self._product(rest, idx) if rest else 1.0)
+            result *= self.at(factor, idx)
+        return result
+
+    def _is_function(self, node: Node) -> bool:
+        return isinstance(node, Primed) or (
+            isinstance(node, Name) and node.text in ("sigma", "tanh", "exp", "log", "f", "g", "h")
+        )
+
+    def _own_letters(self, node: Node) -> tuple[str, ...]:
+        return _letters_in(node)
+
+    def _lifts(self, node: Node) -> bool:
+        """Whether the piece is one subscripted name, or a function of one (sigma'(z^l_j)),
+        or a derivative by one (\\partial C / \\partial a^L_j): read as a matrix, then indexed."""
+        while isinstance(node, Group):
+            node = node.inner
+        if _entry_named(node):
+            return True
+        if isinstance(node, DerivativeOf) and node.num is not None:
+            return _entry_named(node.den) and not _letters_in(node.num)
+        if (
+            isinstance(node, Product)
+            and len(node.factors) == 2
+            and self._is_function(node.factors[0])
+        ):
+            arg = node.factors[1]
+            while isinstance(arg, Group):
+                arg = arg.inner
+            return _entry_named(arg)
+        return not _letters_in(node)
+
+
+def verify_entrywise(network: Network, parsed: Equation, equation: str) -> Verdict:
+    """An entrywise formula checked entry by entry against the matrix gradient it is part of:
+    every (j, k) at random sizes, at every layer, in every random draw."""
+    lhs, rhs = parsed.sides[0], parsed.sides[-1]
+    letters = _letters_in(lhs)
+    if not letters:
+        raise VerifyError("an entrywise formula's left side names its entry, like w^l_{jk}")
+    free = set(_letters_in(rhs)) - set(letters) - _summed_letters(rhs)
+    if free:
+        raise VerifyError(
+            f"the index {', '.join(sorted(free))} is neither on the left side nor summed"
+        )
+    matrix_equation = replace(parsed, sides=(_stripped(lhs), _stripped(rhs)))
+    check = Check(network, _instance(network), matrix_equation)
+    checker = _Checker(check)
+    layers = [
+        k
+        for k in check.candidate_layers
+        if checker.target(k) is not None and _exists(checker, matrix_equation.sides[1], k)
+    ]
+    if not layers:
+        raise VerifyError("the formula names no layer of this network on both sides")
+    notation = detect_notation(matrix_equation, network)
+    lhs_index = _target_index(matrix_equation.sides[0])
+    target_text, expected, where = _expected(check, lhs_index, notation, layers[0])
+    display = _Display(check.last, lhs_index, notation)
+    target = checker.target(layers[0])
+    shape_text = display.shape(target.shape, layers[0])
+    named = "(" + ", ".join(letters) + ")"
+    wrong_at = _first_wrong_entry(checker, check, lhs, rhs, letters, layers)
+    if wrong_at is None:
+        reason = (
+            f"every entry {named} agrees with the matrix gradient {inline_math(target_text)} "
+            f"({inline_math(shape_text)}) at {layers_text(display.layers(layers, target))}"
+        )
+        return Verdict("correct", target_text, as_text(reason), expected,
+                       display.layers(layers, target), None, (), equation, shape_text, where,
+                       as_markdown(reason))  # fmt: skip
+    k, entry = wrong_at
+    shown = "(" + ", ".join(map(str, entry)) + ")"
+    reason = (
+        f"the entry {named} = {shown} differs from the matrix gradient "
+        f"{inline_math(target_text)}" + (f" at layer {k}" if k is not None else "")
+    )
+    diagnosis, classes = None, ()
+    for swapped, says in (
+        (_swap_indices(rhs), "the two indices of a weight are swapped (w_{jk} connects unit k "
+         "of the layer before to unit j)"),
+        (_rename_indices(rhs, letters), f"the indices {' and '.join(letters)} are swapped"),
+    ):  # fmt: skip
+        if swapped is not None and not _first_wrong_entry(
+            checker, check, lhs, swapped, letters, layers
+        ):
+            diagnosis, classes = says, (ErrorClass.MISSING_TRANSPOSE,)
+            reason += f"; {diagnosis}"
+            break
+    return Verdict("incorrect", target_text, as_text(reason), expected,
+                   display.layers(layers, target), diagnosis, classes, equation, shape_text,
+                   where, as_markdown(reason))  # fmt: skip
+
+
+def _exists(checker: _Checker, rhs: Node, k) -> bool:
+    """Whether the right side's layers exist at layer k (W^{l+1} does not at l = L)."""
+    try:
+        checker.resolve(rhs, checker.check.generic, k)
+    except NoSuchLayerError:
+        return False
+    except MatcalcError:
+        return True  # a real problem: reported when the entries are read
+    return True
+
+
+def _rename_indices(node: Node, letters: tuple[str, ...]) -> Node | None:
+    """The formula with the left side's two index letters exchanged everywhere."""
+    if len(letters) != 2:
+        return None
+    first, second = letters
+    swap = {first: second, second: first}
+
+    def visit(item: Node) -> Node:
+        changes = {}
+        for name, value in vars(item).items():
+            if isinstance(value, Node):
+                changes[name] = visit(value)
+            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+                changes[name] = tuple(visit(v) for v in value)
+        if isinstance(item, Name) and item.mark is None and item.text in swap:
+            changes["text"] = swap[item.text]
+        return replace(item, **changes) if changes else item
+
+    return visit(node)
+
+
+def _summed_letters(node: Node) -> set[str]:
+    return {n.sub.text for n in walk(node) if isinstance(n, SumOfNode) and isinstance(n.sub, Name)}
+
+
+def _swap_indices(node: Node) -> Node | None:
+    """The formula with the two index letters of every doubly subscripted name swapped."""
+    swapped = False
+
+    def visit(item: Node) -> Node:
+        nonlocal swapped
+        changes = {}
+        for name, value in vars(item).items():
+            if isinstance(value, Node):
+                changes[name] = visit(value)
+            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+                changes[name] = tuple(visit(v) for v in value)
+        if _entry_named(item) and len(_index_letters(item.sub)) == 2:  # type: ignore[arg-type]
+            first, second = _index_letters(item.sub)  # type: ignore[misc]
+            changes["sub"] = Product((Name(second), Name(first)))
+            swapped = True
+        return replace(item, **changes) if changes else item
+
+    result = visit(node)
+    return result if swapped else None
+
+
+def _first_wrong_entry(checker, check, lhs, rhs, letters, layers):
+    """(layer, entry) of the first entry that differs, or None when every entry agrees."""
+    for net, derivation, envs in check.environments:
+        for env in envs:
+            for k in layers:
+                entries = _Entries(checker, net, derivation, env, k)
+                want = entries.matrix(lhs)
+                for position in np.ndindex(want.shape):
+                    idx = dict(zip(letters, position, strict=False))
+                    if len(letters) == 1 and want.shape[1] != 1:
+                        raise VerifyError("a single index names an entry of a column")
+                    shown = tuple(p + 1 for p in position[: len(letters)])
+                    try:
+                        got = entries.at(rhs, idx)
+                    except (IndexError, ValueError):
+                        return k, shown
+                    if not np.isclose(got, want[position], RTOL, ATOL):
+                        return k, shown
+    return None
 
 
 def verify_spec(spec: str, equation: str) -> Verdict:
@@ -1339,6 +1870,7 @@ def verify_batch(path: str, out: TextIO) -> int:
 
 __all__ = [
     "Edit",
+    "ErrorClass",
     "Verdict",
     "VerifyError",
     "derivative_value",

@@ -6,7 +6,7 @@ The left side names the derivative: ``\\nabla_\\theta J``,
 The right side is compared with the derivation, in the context's layout: first the shape (a
 transposed shape is the other layout's form), then the values at two sets of sizes with random
 matrices.  A wrong formula gets a diagnosis where one fits: right only for symmetric matrices,
-off by a constant factor, transposed.
+off by a constant factor (``wrong_scale``), transposed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from matcalc.checks.verify import Verdict, VerifyError
+from matcalc.checks.verify import ErrorClass, Verdict, VerifyError
 from matcalc.core.expr import Derivative, Expr, ShapeError, substitute, transpose
 from matcalc.core.numeric import EvaluationError, evaluate
 from matcalc.core.shapes import dims_equal, shape_text, shapes_equal
@@ -70,7 +70,7 @@ def verify_in_context(context: Context, equation: str) -> Verdict:
             problem: Problem | None = (
                 f"the right side does not fit together: {error}",
                 None,
-                ("shape_mismatch",),
+                (ErrorClass.SHAPE_MISMATCH,),
             )
         else:
             problem = _compare(candidate, expected_full, context)
@@ -189,9 +189,9 @@ def _compare(candidate: Expr, expected: Expr, context: Context) -> Problem | Non
                 shapes,
                 f"it is the transpose of the right answer, the {other}-layout form "
                 f"(in {layout} layout: {to_latex(expected)})",
-                ("layout_mismatch", "shape_mismatch"),
+                (ErrorClass.LAYOUT_MISMATCH, ErrorClass.SHAPE_MISMATCH),
             )
-        return shapes, None, ("shape_mismatch",)
+        return shapes, None, (ErrorClass.SHAPE_MISMATCH,)
     pairs = _values((candidate, expected), context)
     if _agree(pairs):
         return None
@@ -199,17 +199,19 @@ def _compare(candidate: Expr, expected: Expr, context: Context) -> Problem | Non
     if shapes_equal(transpose(candidate).shape, expected.shape) and _agree(
         _values((transpose(candidate), expected), context)
     ):
-        return wrong, "it is the transpose of the right answer", ("missing_transpose",)
+        return wrong, "it is the transpose of the right answer", (ErrorClass.MISSING_TRANSPOSE,)
     if _agree(_values((candidate, expected), context, symmetric=True)):
         return (
             wrong,
             "the formula holds only when the square matrices are symmetric; in general it is "
             f"{to_latex(expected)}",
-            ("unjustified_symmetry",),
+            (ErrorClass.UNJUSTIFIED_SYMMETRY,),
         )
     factor = _constant_ratio(pairs)
     if factor is not None:
-        return wrong, f"it is off by a constant factor of {factor:g}", ("wrong_factor",)
+        if np.isclose(factor, -1):
+            return wrong, "the sign is wrong", (ErrorClass.WRONG_SIGN,)
+        return wrong, f"it is off by a constant factor of {factor:g}", (ErrorClass.WRONG_SCALE,)
     return wrong, None, ()
 
 

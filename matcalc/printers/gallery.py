@@ -18,7 +18,7 @@ from pathlib import Path
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
-from matcalc.specs.conventions import GOODFELLOW, NG
+from matcalc.specs.conventions import GOODFELLOW, NG, NIELSEN
 from matcalc.specs.network import Network
 
 DIRECTORY = Path("derivations")
@@ -91,6 +91,18 @@ GALLERY: tuple[Entry, ...] = (
         '[[layer]]\nactivation = "softmax"\n',
         "A 3-layer network as Algorithm 6.4 of Deep Learning backpropagates it",
         Notation.of(GOODFELLOW),
+    ),
+    Entry(
+        "nielsen-three-layer",
+        "# Nielsen, Neural Networks and Deep Learning, ch. 2: z^l = w^l a^{l-1} + b^l, the\n"
+        "# quadratic cost C = 1/2 |y - a^L|^2, delta^l = dC/dz^l (BP1-BP4).\n"
+        'convention = "nielsen"\ninput = 4\n'
+        'loss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n'
+        '[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n'
+        '[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n'
+        '[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+        "A 3-layer sigmoid network in Nielsen's notation, with the quadratic cost",
+        Notation.of(NIELSEN),
     ),
 )
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cache
 
@@ -137,13 +137,6 @@ class Group(Node):
 
 
 @dataclass(frozen=True)
-class Pair(Node):
-    """(x, w): the two arguments of a function such as conv."""
-
-    items: tuple[Node, Node]
-
-
-@dataclass(frozen=True)
 class Frac(Node):
     """\\frac{num}{den} or num / den of things that are not derivatives."""
 
@@ -171,8 +164,32 @@ class Partial(Node):
 
 @dataclass(frozen=True)
 class Norm(Node):
+    """\\|x\\|, \\|X\\|_F, \\|x\\|_2 (the root of the sum of squares); ``squared`` for ^2."""
+
     arg: Node
     squared: bool = False
+
+
+@dataclass(frozen=True)
+class Abs(Node):
+    """|x|: the absolute value of a scalar, the determinant of a square matrix."""
+
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Power(Node):
+    """A number power of a scalar: (1 - a)^2, \\|v\\|^3."""
+
+    arg: Node
+    exponent: Fraction
+
+
+@dataclass(frozen=True)
+class Arguments(Node):
+    """(x, y; W): the arguments of a function, as in J(W, b; x, y)."""
+
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
@@ -208,9 +225,14 @@ class Nabla(Node):
 
 @dataclass(frozen=True)
 class Product(Node):
-    """Factors multiplied by juxtaposition, \\cdot or \\times, left to right."""
+    """Factors multiplied by juxtaposition, \\cdot or \\times, left to right.
+
+    ``ops`` gives, for each factor after the first, the operator written before it ("" for
+    juxtaposition, "cdot", "times"); empty when every factor is juxtaposed.
+    """
 
     factors: tuple[Node, ...]
+    ops: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -273,7 +295,8 @@ _FUNCTIONS = {
 _COMMANDS = {
     "frac": "FRAC", "dfrac": "FRAC", "tfrac": "FRAC", "cfrac": "FRAC",
     "partial": "PARTIAL",
-    "cdot": "DOT", "times": "DOT", "bullet": "DOT",
+    "cdot": "DOT", "times": "DOT", "bullet": "DOT", "otimes": "DOT",
+    "leftarrow": "ARROW", "gets": "ARROW", "coloneqq": "ARROW",
     "odot": "HADAMARD", "circ": "HADAMARD", "ast": "HADAMARD", "star": "HADAMARD",
     "cdots": "CDOTS", "dots": "CDOTS", "ldots": "CDOTS", "dotsb": "CDOTS", "dotsm": "CDOTS",
     "dotsc": "CDOTS",
@@ -298,8 +321,10 @@ _UNICODE = {
     "⊤": r"\top ",
     "×": r"\times ",
 }
-_CLOSERS = {"LPAR": "RPAR", "LBRACK": "RBRACK", "LBRACE": "RBRACE", "NORM": "NORM"}
-_SHOWN = {"LPAR": "(", "LBRACK": "[", "LBRACE": "{", "NORM": "\\|"}
+_CLOSERS = {"LPAR": "RPAR", "LBRACK": "RBRACK", "LBRACE": "RBRACE", "NORM": "NORM", "ABS": "ABS"}
+_SHOWN = {"LPAR": "(", "LBRACK": "[", "LBRACE": "{", "NORM": "\\|", "ABS": "|"}
+# \mathbf{1}, \mathbb{1}, \boldsymbol{1}, \vec{1}: the vector of ones (a plain 1 is a number)
+_ONES = re.compile(r"\s*(?:\{\s*1\s*\}|1)")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _COMMAND = re.compile(r"\\([A-Za-z]+\*?|.)", re.DOTALL)
 _SPACE = re.compile(r"\s+")
@@ -339,7 +364,7 @@ class _Tokenizer:
         self.out.append(token)
 
     def _balance(self, kind: str, start: int) -> None:
-        if kind == "NORM":
+        if kind in ("NORM", "ABS"):
             return
         if kind in _CLOSERS:
             self.stack.append((kind, start))
@@ -366,6 +391,17 @@ class _Tokenizer:
             if len(self.stack) > MAX_DEPTH:
                 raise self.error(f"the formula is nested more than {MAX_DEPTH} deep", start)
             self.emit("NORM_OPEN", "\\|", start, end)
+
+    def bars(self, start: int, end: int) -> None:
+        """| opens an absolute value (or determinant) unless one is open at this depth."""
+        if self.stack and self.stack[-1][0] == "ABS":
+            self.stack.pop()
+            self.emit("ABS_CLOSE", "|", start, end)
+        else:
+            self.stack.append(("ABS", start))
+            if len(self.stack) > MAX_DEPTH:
+                raise self.error(f"the formula is nested more than {MAX_DEPTH} deep", start)
+            self.emit("ABS_OPEN", "|", start, end)
 
     def tokens(self) -> Iterator[Token]:
         text = self.text
@@ -396,12 +432,12 @@ class _Tokenizer:
                 self.pos += 1
             elif char in ".,;" and not text[start + 1 :].strip():
                 self.pos += 1  # a sentence's final punctuation
-            elif char == ",":
+            elif char in ",;":
                 self.pos += 1
                 self.emit("COMMA", char, start, self.pos)
             elif char == "|":
                 self.pos += 1
-                raise self.error("'|' is not read; write a norm as \\|x\\|", start)
+                self.bars(start, self.pos)
             else:
                 raise self.error(f"unexpected character {char!r}", start)
             yield from self.out
@@ -433,6 +469,12 @@ class _Tokenizer:
             if name in _DELIMITED:
                 self._delimiter()
             return
+        if name in _FONTS and name not in ("it", "rm", "cal"):
+            ones = _ONES.match(text, self.pos)
+            if ones is not None:
+                self.pos = ones.end()
+                self.emit("NAME", "ones:1", start, self.pos)
+                return
         if name in _FONTS:
             if self.pending_start is None:
                 self.pending_start = start
@@ -512,6 +554,7 @@ class _LatexLexer(Lexer):
 
 _GRAMMAR = r"""
 start: side (EQ side)*
+    | side ARROW side (EQ side)* -> assignment
 
 ?side: sum
 ?sum: hterm
@@ -535,11 +578,13 @@ script: LBRACE side RBRACE     -> braced
     | NAME                     -> bare
     | TOP                      -> bare
     | PRIME                    -> bare
+    | LBRACE PRIME+ RBRACE     -> braced_primes
 primary: LETTER                -> name
     | NAME                     -> name
     | NUMBER                   -> number
     | LPAR side RPAR           -> paren
-    | LPAR side COMMA side RPAR -> pair
+    | LPAR side (COMMA side)+ RPAR -> arguments
+    | ABS_OPEN side ABS_CLOSE  -> abs
     | LBRACK side RBRACK       -> bracket
     | LBRACE side RBRACE       -> brace
     | FRAC farg farg           -> frac
@@ -556,7 +601,8 @@ farg: LBRACE side RBRACE       -> braced
     | NAME                     -> bare
 
 %declare LETTER NAME NUMBER FRAC PARTIAL DOT SLASH HADAMARD CDOTS TOP PRIME SUP SUB PLUS MINUS
-%declare COMMA EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
+%declare EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
+%declare COMMA ABS_OPEN ABS_CLOSE ARROW
 """
 
 
@@ -573,7 +619,8 @@ _TOKEN_NAMES = {
     "CDOTS": "\\cdots", "TOP": "^T", "PRIME": "'", "SUP": "^", "SUB": "_", "PLUS": "+",
     "MINUS": "-", "EQ": "=", "LPAR": "(", "RPAR": ")", "LBRACK": "[", "RBRACK": "]",
     "LBRACE": "{", "RBRACE": "}", "NORM_OPEN": "\\|", "NORM_CLOSE": "\\|", "NABLA": "\\nabla",
-    "COMMA": ",", "SUMOP": "\\sum", "OVERBRACE": "\\overbrace", "$END": "the end",
+    "SUMOP": "\\sum", "OVERBRACE": "\\overbrace", "$END": "the end", "COMMA": ",",
+    "ABS_OPEN": "|", "ABS_CLOSE": "|", "ARROW": "\\leftarrow",
 }  # fmt: skip
 
 
@@ -621,6 +668,11 @@ class _Build(Transformer):
         sides = tuple(item for item in items if isinstance(item, Node))
         return Equation(sides, text=self.text, start=0, end=len(self.text))
 
+    def assignment(self, name: Node, arrow: Token, *items: object) -> Equation:
+        """g \\leftarrow \\nabla_{a^{(k)}} J = ... (Goodfellow's Algorithm 6.4): the update's
+        target g is the running gradient; what is checked is the equation on the right."""
+        return self.start(*items)
+
     def neg(self, minus: Token, arg: Node) -> Node:
         return Neg(arg, **_span(minus, arg))
 
@@ -637,6 +689,17 @@ class _Build(Transformer):
         return Elementwise((*factors, right), **_span(left, right))
 
     def juxt(self, left: Node, right: Node) -> Node:
+        product = self._juxt(left, right)
+        if (
+            isinstance(left, Product)
+            and left.ops
+            and isinstance(product, Product)
+            and product.factors[: len(left.factors)] == left.factors
+        ):
+            return replace(product, ops=_ops(left) + ("",))
+        return product
+
+    def _juxt(self, left: Node, right: Node) -> Node:
         factors = left.factors if isinstance(left, Product) else (left,)
         last = factors[-1]
         if isinstance(last, Frac) and isinstance(last.den, Partial):  # \partial L / \partial W
@@ -649,7 +712,15 @@ class _Build(Transformer):
         return Product((*factors, right), **_span(left, right))
 
     def dot(self, left: Node, op: Token, right: Node) -> Node:
-        return self.juxt(left, right)
+        product = self.juxt(left, right)
+        marked = (op.value == "cdot" and not isinstance(right, Cdots)) or op.value in (
+            "times",
+            "otimes",
+        )
+        if marked and isinstance(product, Product) and product.factors[-1] is right:
+            ops = _ops(left) + ("times" if op.value == "otimes" else op.value,)
+            return replace(product, ops=ops)
+        return product
 
     def slash(self, left: Node, op: Token, right: Node) -> Node:
         if isinstance(right, Partial):  # completed by the next factor, see juxt
@@ -685,6 +756,13 @@ class _Build(Transformer):
         bound = Bound(variable.text, low, start=lbrace.start_pos, end=rbrace.end_pos)
         return _Script(bound, None, lbrace.start_pos, rbrace.end_pos)
 
+    def braced_primes(self, lbrace: Token, *tokens: Token) -> _Script:
+        """f^{'} (also f^{\\prime}, f^{''}): a derivative written as a superscript."""
+        primes = tokens[:-1]
+        if len(primes) > 1:
+            raise self.error("one prime in a superscript: f^{'}", primes[1].start_pos)
+        return _Script(None, primes[0], lbrace.start_pos, tokens[-1].end_pos)
+
     def bare(self, token: Token) -> _Script:
         node = self.name(token) if token.type in ("LETTER", "NAME") else None
         if token.type == "NUMBER":
@@ -703,9 +781,6 @@ class _Build(Transformer):
     def paren(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "(", **_span(left, right))
 
-    def pair(self, left: Token, first: Node, comma: Token, second: Node, right: Token) -> Node:
-        return Pair((first, second), **_span(left, right))
-
     def bracket(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "[", **_span(left, right))
 
@@ -714,6 +789,13 @@ class _Build(Transformer):
 
     def norm(self, left: Token, inner: Node, right: Token) -> Node:
         return Norm(inner, **_span(left, right))
+
+    def abs(self, left: Token, inner: Node, right: Token) -> Node:
+        return Abs(inner, **_span(left, right))
+
+    def arguments(self, left: Token, *items: object) -> Node:
+        nodes = tuple(item for item in items if isinstance(item, Node))
+        return Arguments(nodes, **_span(left, items[-1]))
 
     def overbrace(self, token: Token, left: Token, inner: Node, right: Token) -> Node:
         # the annotation that follows (^{\text{...}} or _{...}) is dropped by sup/subscript
@@ -771,10 +853,19 @@ class _Build(Transformer):
             return Transposed(base, self._transpose_spelling(script), **span)
         if tok is not None and tok.type == "PRIME":
             return self.prime(base, Token("PRIME", "'", start_pos=script.start, end_pos=script.end))
-        if isinstance(base, Norm):
+        if isinstance(base, Primed) and isinstance(base.arg, Name):  # g'^{[l]}(Z^{[l]})
+            return Primed(self.sup(base.arg, token, script), base.order, **span)
+        if isinstance(base, Norm) and not base.squared:
             if isinstance(node, Number) and node.value == 2:
                 return Norm(base.arg, True, **span)
-            raise self.error("a norm is read squared only: \\|x\\|^2", script.start)
+            if isinstance(node, Number):
+                return Power(base, node.value, **span)
+            raise self.error("a norm's power is a number: \\|x\\|^2, \\|x\\|^3", script.start)
+        if _takes_power(base):
+            if isinstance(node, Number):  # (1 - a)^2: a power of a scalar
+                return Power(base, node.value, **span)
+            if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value != 1:
+                return Power(base, -node.arg.value, **span)
         if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value == 1:
             return Inverse(base, **span)
         if isinstance(node, Neg) and _is_transpose_mark(node.arg):  # X^{-T}
@@ -798,6 +889,10 @@ class _Build(Transformer):
         if isinstance(node, Primed):  # W^{l\prime}
             trailing.insert(0, _PrimeMark(start=node.end - 1, end=node.end))
             node = node.arg
+        if isinstance(node, Transposed):  # A^{[l-1]^T}: a transpose inside the superscript
+            trailing.insert(0, _TopMark(start=node.end - 1, end=node.end))
+            node = node.arg
+
         example = _example_index(node)
         if example is not None:  # dZ^{[l](i)}: layer l, example i
             node = node.factors[0]
@@ -855,6 +950,18 @@ class _Build(Transformer):
             "l, l+1, L-1, (l) or [l]",
             node.start if node.start >= 0 else where,
         )
+
+
+def _takes_power(base: Node) -> bool:
+    """A number superscript on (...), |x| or a power is a power, not a layer index."""
+    return isinstance(base, Abs | Power) or (isinstance(base, Group) and base.delim == "(")
+
+
+def _ops(node: Node) -> tuple[str, ...]:
+    """The operators before the factors of a product after the first ("" for juxtaposition)."""
+    if not isinstance(node, Product):
+        return ()
+    return node.ops or ("",) * (len(node.factors) - 1)
 
 
 def _example_index(node: Node) -> str | None:
@@ -1063,6 +1170,8 @@ def _strip_math_delimiters(text: str) -> str:
 
 
 __all__ = [
+    "Abs",
+    "Arguments",
     "Bound",
     "Cdots",
     "DerivativeOf",
@@ -1082,9 +1191,9 @@ __all__ = [
     "Node",
     "Norm",
     "Number",
-    "Pair",
     "ParseError",
     "Partial",
+    "Power",
     "Primed",
     "Product",
     "Scripted",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import sympy
 
@@ -43,9 +44,19 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
-from matcalc.core.shapes import DEPTH, LAYER, dims_equal, is_column, is_scalar
+from matcalc.core.shapes import (
+    DEPTH,
+    LAYER,
+    dims_equal,
+    is_column,
+    is_scalar,
+    shape_text,
+    shapes_equal,
+)
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
+    Abs,
+    Arguments,
     Bound,
     Cdots,
     DerivativeOf,
@@ -59,8 +70,8 @@ from matcalc.reading.parse import (
     Node,
     Norm,
     Number,
-    Pair,
     ParseError,
+    Power,
     Primed,
     Product,
     Scripted,
@@ -169,6 +180,10 @@ class Namespace:
     def inverse(self, arg: Expr) -> Expr:
         return Inverse(arg)
 
+    def takes_arguments(self, ref: NameRef) -> bool:
+        """Whether ``ref`` is the objective, written with its arguments as in L(W) or C(w, b)."""
+        return False
+
 
 class NetworkNamespace(Namespace):
     """The names of a network in its convention's notation, at concrete layers.
@@ -194,6 +209,8 @@ class NetworkNamespace(Namespace):
         self._symbols: dict[NameRef, Expr | None] = {}
 
     def _layer(self, ref: NameRef, low: int) -> int:
+        if ref.index is None and self.last == 1 and low == 1:
+            return 1  # one layer (logistic regression): W, b and Z need no index
         if ref.index is None:
             raise MatcalcError(
                 f"{ref.text} needs a layer index, like {ref.text}^l or {ref.text}^{{{self.last}}}"
@@ -227,6 +244,11 @@ class NetworkNamespace(Namespace):
             return None
         if text in self.LOSS_NAMES and ref.index is None:
             return objective_named(net, text)
+        if text == "delta" and sub is None:  # Nielsen's delta^l, UFLDL's delta^{(l)}: dL/dZ^l
+            k = self.last if ref.index is None else self._layer(ref, 1)
+            return Derivative(net.carried_symbol(), net.pre_activation(k))
+        if ref.index is None and sub is None and text in spelling["output"]:
+            return net.activation(self.last)  # Nielsen's a in \nabla_a C: the output
         if text in spelling["bias"] and sub == spelling["bias_sub"]:
             return net.bias(self._layer(ref, 1))
         if text in spelling["weight"] and sub is None:
@@ -299,13 +321,28 @@ class NetworkNamespace(Namespace):
         parameter = quantity in (net.weight(quantity.index), net.bias(quantity.index))
         return Derivative(net.objective() if parameter else net.carried_symbol(), quantity)
 
+    def takes_arguments(self, ref: NameRef) -> bool:
+        return ref.text in self.LOSS_NAMES and ref.index is None and ref.sub is None
+
     def function(self, ref: NameRef, order: int) -> ScalarFn | None:
         letter = self.network.declaration.activation_letter  # Ng's g(Z^{[l]})
-        if ref.text in ("f", letter) or (ref.text == "g" and (order or ref.index is not None)):
+        quantities = (
+            {n for names in spellings(self.network).values() if isinstance(names, tuple)
+             for n in names} if ref.text == "h" else set()
+        )  # fmt: skip
+        # a letter a source names the activation by: phi (Haykin), h (Bishop) where h is no
+        # quantity of the convention, g primed or indexed (Ng's g^{[l]}, 6.390's g is the guess)
+        if (
+            ref.text in ("f", letter, "phi", "varphi")
+            or (ref.text == "g" and (order or ref.index is not None))
+            or (ref.text == "h" and ("h" not in quantities or order))
+        ):
             if ref.index is not None:
                 k = self._layer(ref, 1)
                 return self._activation(k, order)
             return lambda arg: self._activation(self._layer_of(arg), order)(arg)
+        if ref.text == "Sigma" and order and ref.index is None:  # Nielsen's \Sigma'(z^l)
+            return lambda arg: Diag(self._activation(self._layer_of(arg), order)(arg))
         if ref.index is not None:
             return None
         return super().function(ref, order)
@@ -360,9 +397,17 @@ class NetworkNamespace(Namespace):
         return Derivative(num, den)
 
     def chain_between(self, left: Expr, right: Expr) -> tuple[Expr, ...]:
-        """dZ^{k+1}/dA^k, dA^{k+1}/dZ^{k+1}, ... from left's numerator up to right's denominator."""
+        """dZ^{k+1}/dA^k, dA^{k+1}/dZ^{k+1}, ... from left's numerator up to right's denominator.
+
+        A weight matrix beside the dots stands for the Jacobian it is (the 6.390 notes write
+        W^{l+1} for dZ^{l+1}/dA^l in the general chain for dL/dZ^l).
+        """
+        left, right = self._as_jacobian(left), self._as_jacobian(right)
         if not (isinstance(left, Derivative) and isinstance(right, Derivative)):
-            raise MatcalcError("\\cdots must stand between two Jacobians of the chain")
+            raise MatcalcError(
+                "\\cdots must stand between two Jacobians of the chain (or weight matrices "
+                "standing for dZ^k/dA^{k-1})"
+            )
         start, stop = _position(left.num, self.network), _position(right.den, self.network)
         if start is None or stop is None:
             raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
@@ -371,6 +416,26 @@ class NetworkNamespace(Namespace):
         return tuple(
             Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
         )
+
+    def _as_jacobian(self, factor: Expr) -> Expr:
+        """W^k (6.390) or (W^k)^T (Z = W A + b) as dZ^k/dA^{k-1}, whose value it is."""
+        net = self.network
+        for k in range(1, self.last + 1):
+            jacobian = Derivative(net.pre_activation(k), net.layer_input(k))
+            weight = net.weight(k)
+            value = weight if net.declaration.weight_is_transposed else transpose(weight)
+            if factor == value:
+                return Derivative(net.pre_activation(k), net.activation(k - 1))
+            if factor == jacobian:
+                return factor
+            if (  # \Sigma'(z^k)
+                isinstance(factor, Diag)
+                and isinstance(factor.arg, Apply)
+                and factor.arg.arg == net.pre_activation(k)
+                and factor.arg.fn.order == 1
+            ):
+                return Derivative(net.activation(k), net.pre_activation(k))
+        return factor
 
     def _quantity(self, t: int) -> Symbol:
         net = self.network
@@ -444,13 +509,30 @@ class _Operator:
 
 
 @dataclass(frozen=True)
+class _Ones:
+    """\\mathbf{1} without a size: a column (or, transposed, a row) of ones sized by the matrix
+    beside it, so G \\mathbf{1} sums G's columns and \\mathbf{1}^T v sums v's entries."""
+
+    node: Node
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
 class _Pair:
     """(x, w): the arguments of a function of two matrices."""
 
     items: tuple[Expr, Expr]
 
 
-_Value = Expr | _Const | _Operator | _Pair
+_Value = Expr | _Const | _Operator | _Ones | _Pair
+
+_ABS = functions.ScalarFunction("abs", r"\\operatorname{abs}", sympy.Abs(functions.Z))
+
+
+def _power_function(exponent: Fraction) -> functions.ScalarFunction:
+    """z^p as a scalar function, so a power of a 1 x 1 expression is evaluated entrywise."""
+    p = sympy.Rational(exponent.numerator, exponent.denominator)
+    return functions.ScalarFunction(f"power {exponent}", f"(\\cdot)^{{{p}}}", functions.Z**p)
 
 
 class Resolver:
@@ -466,18 +548,14 @@ class Resolver:
         }
         self.text = text
         self.examples: list[str] = []  # the example indices of the sums being read
+        self.notes: list[str] = []  # how an ambiguous operator was read, for the reason
 
     def error(self, message: str, node: Node) -> ResolveError:
         return ResolveError(message, self.text, max(node.start, 0))
 
     def expr(self, node: Node) -> Expr:
         """The matrix expression of ``node``."""
-        value = self.value(node)
-        if isinstance(value, _Const):
-            return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
-        if isinstance(value, _Operator):
-            raise self.error("this needs an argument after it", node)
-        return value
+        return self._matrix(node)
 
     def value(self, node: Node) -> _Value:
         try:
@@ -499,10 +577,11 @@ class Resolver:
                 return self.value(inner)
             case Primed(arg=arg, order=order):
                 return self._name(arg, order)
-            case Pair(items=items):
-                return _Pair(tuple(self._matrix(item) for item in items))
             case Transposed(arg=arg):
-                return transpose(self._matrix(arg))
+                inner = self.value(arg)
+                if isinstance(inner, _Ones):
+                    return replace(inner, transposed=not inner.transposed)
+                return transpose(self._matrix(arg, inner))
             case InverseOf(arg=arg):
                 return self.namespace.inverse(self._matrix(arg))
             case Neg(arg=arg):
@@ -514,8 +593,8 @@ class Resolver:
                 return self._sum(terms)
             case Elementwise(factors=factors):
                 return self._elementwise(factors)
-            case Product(factors=factors):
-                return self._product(factors)
+            case Product(factors=factors, ops=ops):
+                return self._product(factors, ops)
             case Frac(num=num, den=den):
                 return self._quotient(num, den)
             case DerivativeOf(num=None, den=den):
@@ -531,6 +610,10 @@ class Resolver:
             case SumOf(sub=Bound(variable=variable)):
                 self._summed_examples(node)
                 return _Operator(self._example_sum, node, greedy=True, binds=variable)
+            case SumOf(sub=Name(text=variable), upper=None) if self._over_examples(variable):
+                return _Operator(self._example_sum, node, greedy=True, binds=variable)
+            case SumOf(sub=None, upper=None) if self.namespace.examples() is not None:
+                return _Operator(self._example_sum, node, greedy=True)  # a bare sum: examples
             case SumOf():
                 return _Operator(Sum, node)
             case ExampleOf(arg=arg, variable=variable):
@@ -538,8 +621,19 @@ class Resolver:
                 return self.value(arg)
             case Norm(arg=arg, squared=True):
                 return SquaredNorm(self._matrix(arg))
-            case Norm():
-                raise self.error("a norm is read squared only: \\|x\\|^2", node)
+            case Norm(arg=arg):  # the root of the sum of squares: \|v\|, \|v\|_2, \|X\|_F
+                return Apply(Function("sqrt"), SquaredNorm(self._matrix(arg)))
+            case Abs(arg=arg):
+                return self._abs(arg)
+            case Power(arg=arg, exponent=exponent):
+                return self._power(arg, exponent, node)
+            case Arguments(items=items) if len(items) == 2:
+                return _Pair(tuple(self._matrix(item) for item in items))
+            case Arguments():
+                raise self.error(
+                    "a list of arguments (x, y) follows a function or the objective, like J(W, b)",
+                    node,
+                )
             case Cdots():
                 raise self.error("\\cdots is read only between factors of a chain", node)
         raise self.error("this cannot be read here", node)
@@ -549,9 +643,19 @@ class Resolver:
         if isinstance(value, _Operator):
             raise self.error("this needs an argument after it", node)
         if isinstance(value, _Pair):
-            raise self.error("a pair (x, w) is the argument of a function such as conv", node)
+            raise self.error(
+                "a list of arguments (x, y) follows a function or the objective, like "
+                "conv(x, w) or J(W, b)",
+                node,
+            )
         if isinstance(value, _Const):
             return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
+        if isinstance(value, _Ones):
+            raise self.error(
+                "\\mathbf{1} takes its size from the matrix beside it (G \\mathbf{1}, "
+                "\\mathbf{1}^T v), or write it with its size, \\mathbf{1}_m",
+                node,
+            )
         return value
 
     # ------------------------------------------------------------------ names
@@ -564,7 +668,7 @@ class Resolver:
             if node.index is not None:
                 index = node.index.expr.xreplace(self.bindings)
             node = node.base
-        while isinstance(node, Group) and node.delim == "{":
+        while isinstance(node, Group) and node.delim in ("{", "("):  # {f^L}', (f^L)'
             node = node.inner
         if isinstance(node, Scripted):  # {W_0}^l
             inner = self._ref(node)
@@ -582,6 +686,31 @@ class Resolver:
             return str(node.value.numerator)
         return self.text[node.start : node.end] if node.start >= 0 else "?"
 
+    def _abs(self, arg: Node) -> _Value:
+        """|x| of a scalar is its absolute value; |A| of a square matrix its determinant."""
+        value = self.value(arg)
+        if isinstance(value, _Const):
+            return _Const(sympy.Abs(value.value))
+        matrix = self._matrix(arg, value)
+        if is_scalar(matrix.shape):
+            return Apply(Function("abs", definition=_ABS), matrix)
+        if dims_equal(matrix.shape[0], matrix.shape[1]):
+            return Det(matrix)
+        raise self.error("|A| is the determinant of a square matrix or the absolute value of a "
+                         "scalar", arg)  # fmt: skip
+
+    def _power(self, arg: Node, exponent: Fraction, node: Node) -> _Value:
+        """A number power of a scalar (entrywise, so (1 - a)^2 of a 1 x 1 is its square)."""
+        value = self.value(arg)
+        if isinstance(value, _Const):
+            return _Const(value.value ** sympy.Rational(exponent.numerator, exponent.denominator))
+        matrix = self._matrix(arg, value)
+        if not is_scalar(matrix.shape):
+            raise self.error(
+                "a power is read of a scalar only; of a matrix write A A or A \\odot A", node
+            )
+        return Apply(Function(f"power {exponent}", definition=_power_function(exponent)), matrix)
+
     def _name(self, node: Node, order: int) -> _Value:
         if order and not isinstance(node, Name | Scripted | Group):
             raise self.error("a prime ' marks the derivative of a function, like f'(Z)", node)
@@ -591,6 +720,8 @@ class Resolver:
             if vector is None:
                 raise self.error(f"the ones vector's size {size} means nothing here", node)
             return vector
+        if _is_bold_one(node):
+            return _Ones(node)
         ref = self._ref(node)
         fn = self.namespace.function(ref, order)
         if fn is not None:
@@ -651,43 +782,150 @@ class Resolver:
         reciprocal = Apply(Function("reciprocal"), self._matrix(den, bottom))
         if isinstance(top, _Const):
             return scale(top.value, reciprocal)
-        return hadamard(self._matrix(num, top), reciprocal)
+        numerator = self._matrix(num, top)
+        if is_scalar(reciprocal.shape) and not is_scalar(numerator.shape):
+            return scalar_product(reciprocal, numerator)  # x / \|x\|: division by a scalar
+        return hadamard(numerator, reciprocal)
 
-    def _product(self, factors: tuple[Node, ...]) -> _Value:
-        values: list[Expr | _Const | Node] = []
+    def _product(self, factors: tuple[Node, ...], ops: tuple[str, ...] = ()) -> _Value:
+        values: list[Expr | _Const | Node | _Ones] = []
+        written: list[str] = []  # the operator before each value ("" for juxtaposition)
         identity: Node | None = None
         position = 0
+
+        def op_at(i: int) -> str:
+            return ops[i - 1] if ops and 0 < i <= len(ops) else ""
+
         while position < len(factors):
+            before = op_at(position)
             prefixed = self._prefixed(factors, position)
             if prefixed is not None:
                 values.append(prefixed)
+                written.append(before)
                 position += 2
                 continue
             node = factors[position]
             if _is_cdots(node):
                 values.append(node)
+                written.append(before)
                 position += 1
                 continue
             if self._is_identity(node):  # I X = X I = X
                 identity = node
                 position += 1
                 continue
-            value, position = self._take(factors, position)
+            if self._objective_arguments(factors, position):  # L(W), J(W, b; x, y)
+                values.append(self.value(node))
+                written.append(before)
+                position += 2
+                continue
+            value, position = self._take(factors, position, ops)
             values.append(value)
-        values = self._expand_cdots(values)
+            written.append(before)
+        values, written = self._expand_cdots(values, written)
+        values = self._size_ones(values)
         coeff = sympy.Integer(1)
         result: Expr | None = None
-        for value in values:
+        for value, op in zip(values, written, strict=True):
             if isinstance(value, _Const):
                 coeff *= value.value
                 continue
             assert isinstance(value, Expr)
-            result = value if result is None else times(result, value)
+            if result is None:
+                result = value
+            elif op in ("times", "cdot"):
+                result = self._cross(result, value, op)
+            else:
+                result = times(result, value)
         if result is None:
             if identity is not None:
                 raise self.error("the identity I takes its size from a matrix beside it", identity)
             return _Const(coeff)
         return scale(coeff, result)
+
+    def _objective_arguments(self, factors: tuple[Node, ...], position: int) -> bool:
+        """Whether factors[position] is the objective and the next factor its arguments."""
+        if position + 1 >= len(factors):
+            return False
+        node, following = factors[position], factors[position + 1]
+        if not isinstance(node, Name | Scripted) or following.start != node.end:
+            return False
+        if isinstance(following, Arguments):
+            try:  # conv(x, w) is a function of two matrices, not an objective's arguments
+                return self.namespace.function(self._ref(node), 0) is None
+            except MatcalcError:
+                return True
+        if not (isinstance(following, Group) and following.delim == "("):
+            return False
+        try:
+            if self.namespace.takes_arguments(self._ref(node)):
+                return True
+            value = self.value(node)
+        except MatcalcError:
+            return False
+        # a scalar objective the spec defines, written with its argument: J(\theta)
+        scalar = isinstance(value, Expr) and is_scalar(value.shape)
+        inner = following.inner
+        return scalar and (
+            not isinstance(value, Symbol)
+            or (node_text(node) in OBJECTIVE_LETTERS and isinstance(inner, Name | Scripted))
+        )
+
+    def _is_objective_name(self, node: Node) -> bool:
+        """J, L, C (any subscript, no layer index): the objective a \\nabla is applied to."""
+        if not isinstance(node, Name | Scripted) or (
+            isinstance(node, Scripted) and node.index is not None
+        ):
+            return False
+        try:
+            ref = self._ref(node)
+        except ResolveError:
+            return False
+        return self.namespace.takes_arguments(ref) or ref.text in OBJECTIVE_LETTERS
+
+    def _size_ones(self, values: list) -> list:
+        """Each unsized \\mathbf{1} as the ones column (row) that fits the factor beside it."""
+        sized = list(values)
+        for i, value in enumerate(values):
+            if not isinstance(value, _Ones):
+                continue
+            if value.transposed:
+                after = next((v for v in values[i + 1 :] if isinstance(v, Expr)), None)
+                if after is not None:
+                    sized[i] = transpose(ones(after.shape[0]))
+                    continue
+            else:
+                before = next((v for v in reversed(sized[:i]) if isinstance(v, Expr)), None)
+                if before is not None:
+                    sized[i] = ones(before.shape[1])
+                    continue
+            self._matrix(value.node, value)  # the error that says where its size comes from
+        return sized
+
+    def _cross(self, left: Expr, right: Expr, op: str) -> Expr:
+        """A product written \\times (\\otimes) or \\cdot: the matrix product where it fits;
+        \\times of two matrices of one shape is elementwise, \\cdot of two columns a dot
+        product, and a \\times that both readings fit is an error naming both."""
+        if is_scalar(left.shape) or is_scalar(right.shape):
+            return times(left, right)
+        fits = dims_equal(left.shape[1], right.shape[0])
+        same = shapes_equal(left.shape, right.shape)
+        shown = "\\times" if op == "times" else "\\cdot"
+        if op == "times" and same and fits:
+            raise MatcalcError(
+                f"{shown} between two {shape_text(left.shape)} matrices is ambiguous: both the "
+                "matrix product A B and the elementwise product A \\odot B fit; write A B or "
+                "A \\odot B"
+            )
+        if op == "times" and same:
+            self.notes.append(
+                f"{shown} is read as the elementwise product, the only product the shapes allow"
+            )
+            return hadamard(left, right)
+        if op == "cdot" and not fits and same and is_column(left.shape):
+            self.notes.append(f"{shown} between two columns is read as their dot product u^T v")
+            return matmul(transpose(left), right)
+        return times(left, right)
 
     def _is_identity(self, node: Node) -> bool:
         """I or (I), the identity matrix, where no symbol is named I."""
@@ -714,6 +952,10 @@ class Resolver:
             if named and isinstance(low, _Const) and low.value == 1:
                 return
         raise self.error("a sum over examples runs from 1 to the batch size, like i=1..m", node)
+
+    def _over_examples(self, variable: str) -> bool:
+        """\\sum_i without bounds runs over the examples where there is a batch."""
+        return len(variable) == 1 and self.namespace.examples() is not None
 
     def _check_example(self, node: Node, variable: str) -> None:
         if variable not in self.examples:
@@ -756,7 +998,9 @@ class Resolver:
             return None
         return transpose(gradient) if transposed else gradient
 
-    def _take(self, factors: tuple[Node, ...], position: int) -> tuple[_Value, int]:
+    def _take(
+        self, factors: tuple[Node, ...], position: int, ops: tuple[str, ...] = ()
+    ) -> tuple[_Value, int]:
         """The value at ``position``; a function or operator takes the value after it."""
         node = factors[position]
         value = self.value(node)
@@ -766,10 +1010,17 @@ class Resolver:
             raise self.error("this needs an argument after it, like \\sigma(Z^l)", node)
         if value.binds is not None:
             self.examples.append(value.binds)
+        named = isinstance(value.node, Nabla) and self._is_objective_name(factors[position + 1])
         try:
-            if value.greedy and position + 2 < len(factors):
+            if named:  # \nabla_{a} J \, h^T: the gradient of J, times what follows
+                after = position + 2
+                if self._objective_arguments(factors, position + 1):
+                    after += 1
+                argument = self.value(factors[position + 1])
+                matrix = self._matrix(factors[position + 1], argument)
+            elif value.greedy and position + 2 < len(factors):
                 rest = factors[position + 1 :]
-                argument, after = self._product(rest), len(factors)
+                argument, after = self._product(rest, ops[position + 1 :]), len(factors)
                 whole = Product(rest, start=rest[0].start, end=rest[-1].end)
                 matrix = self._matrix(whole, argument)
             else:
@@ -791,11 +1042,13 @@ class Resolver:
         except MatcalcError as error:
             raise self.error(str(error), node) from None
 
-    def _expand_cdots(self, values: list) -> list:
+    def _expand_cdots(self, values: list, written: list[str]) -> tuple[list, list[str]]:
         expanded: list = []
+        ops: list[str] = []
         for position, value in enumerate(values):
             if not isinstance(value, Node):
                 expanded.append(value)
+                ops.append(written[position])
                 continue
             if position == 0 or position == len(values) - 1:
                 raise self.error("\\cdots must stand between two factors of a chain", value)
@@ -803,12 +1056,14 @@ class Resolver:
             if not (isinstance(left, Expr) and isinstance(right, Expr)):
                 raise self.error("\\cdots must stand between two factors of a chain", value)
             try:
-                expanded.extend(self.namespace.chain_between(_last(left), _first(right)))
+                between = self.namespace.chain_between(_last(left), _first(right))
             except NoSuchLayerError:
                 raise
             except MatcalcError as error:
                 raise self.error(str(error), value) from None
-        return expanded
+            expanded.extend(between)
+            ops.extend("" for _ in between)
+        return expanded, ops
 
 
 def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
@@ -836,6 +1091,16 @@ def _of_number(operator: _Operator, argument: _Value) -> _Const | None:
     return _Const(formula.subs(functions.Z, argument.value))
 
 
+OBJECTIVE_LETTERS = ("J", "L", "C", "E", "R", "ell", "loss", "cost")
+
+
+def node_text(node: Node) -> str | None:
+    """The base name of a name as written: J in J, J_{\\text{ridge}}, {J}."""
+    while isinstance(node, Scripted | Group):
+        node = node.base if isinstance(node, Scripted) else node.inner
+    return node.text if isinstance(node, Name) else None
+
+
 def _is_ones_vector(node: Node) -> bool:
     """\\mathbf{1}_K: a 1 with a subscript and no layer index."""
     if not (isinstance(node, Scripted) and node.sub is not None and node.index is None):
@@ -843,7 +1108,12 @@ def _is_ones_vector(node: Node) -> bool:
     base = node.base
     while isinstance(base, Group) and base.delim == "{":
         base = base.inner
-    return isinstance(base, Number) and base.value == 1
+    return (isinstance(base, Number) and base.value == 1) or _is_bold_one(base)
+
+
+def _is_bold_one(node: Node) -> bool:
+    """\\mathbf{1} (also \\mathbb{1}, \\boldsymbol{1}, \\vec{1}) without a size."""
+    return isinstance(node, Name) and node.mark == "ones"
 
 
 def _is_cdots(node: Node) -> bool:

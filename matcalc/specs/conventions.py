@@ -193,7 +193,36 @@ GOODFELLOW = Convention(
     ),
 )
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW)}
+NIELSEN = Convention(
+    name="nielsen",
+    title="Nielsen, Neural Networks and Deep Learning",
+    source=(
+        "M. Nielsen, Neural Networks and Deep Learning (2015), ch. 2, the four equations BP1-BP4 "
+        "(neuralnetworksanddeeplearning.com/chap2.html)"
+    ),
+    forward="direct",
+    names=Names("W", "b", None, "Z", "A", "y", "y", "L", "C", output=("a",)),
+    index_style="plain",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="fraction",
+    running_gradient="loss",
+    layout="denominator",
+    batch_letter="m",
+    hadamard=r"\odot",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(r"z^l = w^l a^{l-1} + b^l", r"a^l = \sigma(z^l)"),
+    note=(
+        "nielsen convention (Neural Networks and Deep Learning, ch. 2): "
+        "z^l = w^l a^{l-1} + b^l, a^l = sigma(z^l), w^l is n^l x n^{l-1}; the cost is C (the "
+        "mean over a batch), delta^l = dC/dz^l"
+    ),
+)
+
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN)}
 DEFAULT = MIT_6390
 
 
@@ -212,6 +241,7 @@ __all__ = [
     "GOODFELLOW",
     "MIT_6390",
     "NG",
+    "NIELSEN",
     "Convention",
     "ConventionError",
     "Names",

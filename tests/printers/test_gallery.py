@@ -20,11 +20,11 @@ def test_check_reports_a_stale_file(tmp_path):
     assert main(["--directory", str(tmp_path), "--check"]) == 1
 
 
-def test_gallery_has_the_six_networks_in_both_formats_with_their_specs():
+def test_gallery_has_the_seven_networks_in_both_formats_with_their_specs():
     names = set(gallery_files())
     for name in NAMES:
         assert {f"{name}.toml", f"{name}.tex", f"{name}.md"} <= names
-    assert len(NAMES) == 6  # four in 6.390 notation, one each in Ng's and Goodfellow's
+    assert len(NAMES) == 7  # four in 6.390 notation, one each in Ng's, Goodfellow's, Nielsen's
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -241,7 +241,7 @@ def test_positions_point_into_the_source():
         ("A ^ ^ B", "unexpected '^'", 4),
         ("A @ B", "unexpected character '@'", 2),
         (r"\partial A", "outside a derivative", 0),
-        ("|A|", "norm", 0),
+        ("|A", "never closed", 0),
         (r"\text{a$b}", "letters, digits and spaces", 5),
         ("W^{x^2}", "layer index", 3),
         ("A \\", "backslash", 2),

@@ -1,0 +1,872 @@
+# ruff: noqa: E501, N802, N803, N806 - formulas as the sources print them, names as the math writes them
+"""Label the textbook formulas of ``textbook_formulas.json`` by central finite differences.
+
+Each formula is quoted from a public source (its URL or repository and path is recorded) and
+transcribed here into NumPy by hand, in its source's convention.  The label is whether that
+transcription equals the finite-difference gradient of the objective at random parameters,
+at every layer the formula is written for.  Nothing here uses matcalc's reader or engine, so the
+labels are independent of the ``verify`` they test.
+
+    python3 tests/data/collect_labels.py          # rewrites textbook_formulas.json
+    python3 tests/data/collect_labels.py --check  # exit 1 if a stored label disagrees
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+TABLE = HERE / "textbook_formulas.json"
+SIZES = (4, 3, 5, 2)  # input, then the three layers
+EPS = 1e-6
+
+NIELSEN = "M. Nielsen, Neural Networks and Deep Learning, ch. 2, http://neuralnetworksanddeeplearning.com/chap2.html"
+NIELSEN_MATRIX = "https://compphysics.github.io/MachineLearning/doc/pub/week41/html/._week41-bs032.html (Nielsen's equations in matrix form, Hadamard product as \\circ)"
+MIT = "MIT 6.390 notes, Neural Networks, https://introml.mit.edu/notes/neural_networks.html (source github.com/390introml/notes, neural_networks.qmd)"
+NG = "deeplearning.ai, Neural Networks and Deep Learning, week 4, 'Forward and Backward Propagation' summary slide (https://www.coursera.org/learn/neural-networks-deep-learning)"
+GOODFELLOW = "Goodfellow, Bengio, Courville, Deep Learning, sec. 6.5.4, Algorithm 6.4, https://www.deeplearningbook.org/contents/mlp.html"
+CS231N = "CS231n notes, Backpropagation, Intuitions, 'Gradients for vectorized operations', https://cs231n.github.io/optimization-2/"
+D2L = "Dive into Deep Learning, 5.3 Forward Propagation, Backward Propagation, and Computational Graphs, https://d2l.ai/chapter_multilayer-perceptrons/backprop.html"
+UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.php/Backpropagation_Algorithm"
+
+SPECS = {
+    "mit-tanh": 'convention = "6.390"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+}
+
+# the networks of SPECS, as this script computes them: convention form, activations, loss, batch
+NETWORKS = {
+    "mit-tanh": ("transposed", ("tanh", "tanh", "sigmoid"), "squared", None),
+    "nielsen": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
+    "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
+    "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
+}
+
+
+def act(name: str, z: np.ndarray) -> np.ndarray:
+    return {
+        "tanh": np.tanh,
+        "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        "relu": lambda v: np.maximum(v, 0),
+    }[name](z)
+
+
+def dact(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "tanh":
+        return 1 - np.tanh(z) ** 2
+    if name == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        return s * (1 - s)
+    return (z > 0).astype(float)
+
+
+@dataclass
+class Net:
+    form: str
+    acts: tuple[str, ...]
+    loss: str
+    batch: int | None
+    W: dict
+    b: dict
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def L(self) -> int:
+        return len(self.acts)
+
+    def forward(self, W=None, b=None, z_at=None, a_at=None):
+        """(Z, A, loss summed over the batch); ``z_at = (l, Z)`` replaces Z^l, ``a_at`` A^l."""
+        W, b = W or self.W, b or self.b
+        A, Z = {0: self.x if a_at is None or a_at[0] != 0 else a_at[1]}, {}
+        for l in range(1, self.L + 1):
+            Z[l] = (W[l].T if self.form == "transposed" else W[l]) @ A[l - 1] + b[l]
+            if z_at is not None and z_at[0] == l:
+                Z[l] = z_at[1]
+            A[l] = act(self.acts[l - 1], Z[l])
+            if a_at is not None and a_at[0] == l:
+                A[l] = a_at[1]
+        r = A[self.L] - self.y
+        loss = float(np.sum(r**2)) * (0.5 if self.loss == "quadratic" else 1.0)
+        return Z, A, loss
+
+    def objective(self, **kw) -> float:
+        """The cost: the mean over the batch where there is one (J), else the loss."""
+        loss = self.forward(**kw)[2]
+        return loss / self.batch if self.batch else loss
+
+
+def random_net(name: str, rng: np.random.Generator) -> Net:
+    form, acts, loss, batch = NETWORKS[name]
+    cols = batch or 1
+    W, b = {}, {}
+    for l in range(1, 4):
+        shape = (SIZES[l - 1], SIZES[l]) if form == "transposed" else (SIZES[l], SIZES[l - 1])
+        W[l] = rng.normal(size=shape)
+        b[l] = rng.normal(size=(SIZES[l], 1))
+    x = rng.normal(size=(SIZES[0], cols))
+    y = rng.uniform(0.1, 0.9, size=(SIZES[3], cols))
+    return Net(form, acts, loss, batch, W, b, x, y)
+
+
+def fd(f, value: np.ndarray, put) -> np.ndarray:
+    grad = np.zeros_like(value)
+    for idx in np.ndindex(value.shape):
+        plus, minus = value.copy(), value.copy()
+        plus[idx] += EPS
+        minus[idx] -= EPS
+        grad[idx] = (f(put(plus)) - f(put(minus))) / (2 * EPS)
+    return grad
+
+
+class Q:
+    """What a transcribed formula may use, at random parameters; gradients by differences."""
+
+    def __init__(self, net: Net) -> None:
+        self.net = net
+        self.Zs, self.As, _ = net.forward()
+        self.m = net.batch or 1
+
+    def W(self, l):
+        return self.net.W[l]
+
+    def b(self, l):
+        return self.net.b[l]
+
+    def Z(self, l):
+        return self.Zs[l]
+
+    def A(self, l):
+        return self.As[l]
+
+    def fp(self, l):
+        return dact(self.net.acts[l - 1], self.Zs[l])
+
+    def dW(self, l):
+        """d objective / dW^l (the cost J over a batch)."""
+        return fd(lambda W: self.net.objective(W=W), self.net.W[l], lambda v: {**self.net.W, l: v})
+
+    def db(self, l):
+        return fd(lambda b: self.net.objective(b=b), self.net.b[l], lambda v: {**self.net.b, l: v})
+
+    def dZ(self, l):
+        """dL/dZ^l for the loss L summed over the batch (Ng's per-example dZ columns)."""
+        return fd(lambda z: self.net.forward(z_at=(l, z))[2], self.Zs[l], lambda v: v)
+
+    def dZJ(self, l):
+        """dJ/dZ^l, J the cost (Goodfellow's running gradient)."""
+        return self.dZ(l) / self.m
+
+    def dA(self, l):
+        """dL/dA^l for the loss L summed over the batch."""
+        return fd(lambda a: self.net.forward(a_at=(l, a))[2], self.As[l], lambda v: v)
+
+    def dAJ(self, l):
+        """dJ/dA^l, J the cost."""
+        return self.dA(l) / self.m
+
+    def dAL(self):
+        """dL/dA^L, by differences."""
+        return self.dA(self.net.L)
+
+
+T = np.transpose
+
+
+def diag(v):
+    return np.diag(v.ravel())
+
+
+# id -> (source, spec, equation, target kind, layers, transcription of the right side, why)
+# target kinds: W, b (the objective's gradient), Z (dL/dZ^l), ZJ (dJ/dZ^l), A (dL/dA^l), AJ
+# (dJ/dA^l), L the loss summed over a batch and J the cost; layers: where the formula is checked.
+FORMULAS = [
+    # ---------------------------------------------------------------- Nielsen, in his convention
+    (
+        "nielsen-bp1",
+        NIELSEN + " eq. (BP1a)",
+        "nielsen",
+        r"\delta^L = \nabla_a C \odot \sigma'(z^L)",
+        "Z",
+        [3],
+        lambda q, l: q.dAL() * q.fp(3),
+        None,
+    ),
+    (
+        "nielsen-bp1-quadratic",
+        NIELSEN + " eq. (30)",
+        "nielsen",
+        r"\delta^L = (a^L-y) \odot \sigma'(z^L)",
+        "Z",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) * q.fp(3),
+        None,
+    ),
+    (
+        "nielsen-bp2",
+        NIELSEN + " eq. (BP2)",
+        "nielsen",
+        r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "nielsen-bp3",
+        NIELSEN + " eq. (BP3)",
+        "nielsen",
+        r"\frac{\partial C}{\partial b^l} = \delta^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "nielsen-bp4-matrix",
+        NIELSEN + " (BP4 in matrix form, problem 'Fully matrix-based approach')",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l} = \delta^l (a^{l-1})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "nielsen-bp1-sigma",
+        NIELSEN + " eq. (33), BP1 with Sigma'",
+        "nielsen",
+        r"\delta^L = \Sigma'(z^L) \nabla_a C",
+        "Z",
+        [3],
+        lambda q, l: diag(q.fp(3)) @ q.dAL(),
+        None,
+    ),
+    (
+        "nielsen-bp2-sigma",
+        NIELSEN + " problem 'Alternate presentation of the equations of backpropagation'",
+        "nielsen",
+        r"\delta^l = \Sigma'(z^l) (w^{l+1})^T \cdots \Sigma'(z^{L-1}) (w^L)^T \Sigma'(z^L) \nabla_a C",
+        "Z",
+        [1],
+        lambda q, l: (
+            diag(q.fp(1)) @ T(q.W(2)) @ diag(q.fp(2)) @ T(q.W(3)) @ diag(q.fp(3)) @ q.dAL()
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp2-circ",
+        NIELSEN_MATRIX,
+        "nielsen",
+        r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \circ \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "nielsen-bp1-circ",
+        NIELSEN_MATRIX,
+        "nielsen",
+        r"\delta^L = \sigma'(z^L) \circ \frac{\partial C}{\partial a^L}",
+        "Z",
+        [3],
+        lambda q, l: q.fp(3) * q.dAL(),
+        None,
+    ),
+    (
+        "nielsen-bp4-swapped",
+        NIELSEN + " BP4 (a_in delta_out) written as a^{l-1} (delta^l)^T",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l} = a^{l-1} (\delta^l)^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZ(l)),
+        "BP4's a_in delta_out read as a column times a row: the transpose of dC/dw^l in Nielsen's convention (w^l is out x in)",
+    ),
+    (
+        "nielsen-bp2-notranspose",
+        NIELSEN + " BP2 with the transpose dropped",
+        "nielsen",
+        r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        lambda q, l: (q.W(l + 1) @ q.dZ(l + 1)) * q.fp(l),
+        "the weight matrix must be transposed to carry delta^{l+1} back",
+    ),
+    (
+        "nielsen-bp2-matmul",
+        NIELSEN + " BP2 with the Hadamard product written as a matrix product",
+        "nielsen",
+        r"\delta^l = \sigma'(z^l) ((w^{l+1})^T \delta^{l+1})^T",
+        "Z",
+        [1, 2],
+        lambda q, l: q.fp(l) @ T(T(q.W(l + 1)) @ q.dZ(l + 1)),
+        "an outer product instead of the elementwise product",
+    ),
+    (
+        "nielsen-bp1-noprime",
+        NIELSEN + " BP1 without sigma'",
+        "nielsen",
+        r"\delta^L = a^L - y",
+        "Z",
+        [3],
+        lambda q, l: q.A(3) - q.net.y,
+        "a - y is the output error for the cross-entropy cost, not for the quadratic cost",
+    ),
+    # entry by entry, as Nielsen writes BP1-BP4 (each entry transcribed with its own loops)
+    (
+        "nielsen-bp1-entry",
+        NIELSEN + " eq. (BP1)",
+        "nielsen",
+        r"\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)",
+        "Z",
+        [3],
+        lambda q, l: np.array([[q.dAL()[j, 0] * q.fp(3)[j, 0]] for j in range(SIZES[3])]),
+        None,
+    ),
+    (
+        "nielsen-bp2-entry",
+        NIELSEN + " eq. (BP2), entrywise (the proof of BP2, eq. (42))",
+        "nielsen",
+        r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)",
+        "Z",
+        [1, 2],
+        lambda q, l: np.array(
+            [
+                [
+                    sum(q.W(l + 1)[k, j] * q.dZ(l + 1)[k, 0] for k in range(SIZES[l + 1]))
+                    * q.fp(l)[j, 0]
+                ]
+                for j in range(SIZES[l])
+            ]
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp3-entry",
+        NIELSEN + " eq. (BP3)",
+        "nielsen",
+        r"\frac{\partial C}{\partial b^l_j} = \delta^l_j",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "nielsen-bp4-entry",
+        NIELSEN + " eq. (BP4)",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j",
+        "W",
+        [1, 2, 3],
+        lambda q, l: np.array(
+            [
+                [q.A(l - 1)[k, 0] * q.dZ(l)[j, 0] for k in range(SIZES[l - 1])]
+                for j in range(SIZES[l])
+            ]
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp4-entry-swapped",
+        NIELSEN + " eq. (BP4) with j and k exchanged",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_j \delta^l_k",
+        "W",
+        [1, 2, 3],
+        lambda q, l: np.array(
+            [
+                [q.A(l - 1)[j, 0] * q.dZ(l)[k, 0] for k in range(SIZES[l - 1])]
+                for j in range(SIZES[l])
+            ]
+        ),
+        "a^{l-1} has n^{l-1} entries, indexed by k, the unit of the layer before",
+    ),
+    (
+        "nielsen-bp2-entry-swapped",
+        NIELSEN + " eq. (BP2) with the weight's indices exchanged",
+        "nielsen",
+        r"\delta^l_j = \sum_k w^{l+1}_{jk} \delta^{l+1}_k \sigma'(z^l_j)",
+        "Z",
+        [1, 2],
+        lambda q, l: np.array(
+            [
+                [
+                    sum(q.W(l + 1)[j, k] * q.dZ(l + 1)[k, 0] for k in range(SIZES[l + 1]))
+                    * q.fp(l)[j, 0]
+                ]
+                for j in range(SIZES[l])
+            ]
+        ),
+        "w^{l+1}_{jk} connects unit k of layer l to unit j of layer l + 1",
+    ),
+    # ---------------------------------------------------------------- MIT 6.390 notes
+    (
+        "mit-gradloss",
+        MIT + " eq-gradloss",
+        "mit-tanh",
+        r"\frac{\partial \text{loss}}{\partial W^l} = A^{l-1}\left(\frac{\partial \text{loss}}{\partial Z^l}\right)^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZ(l)),
+        None,
+    ),
+    (
+        "mit-bias",
+        MIT + " (the bias gradient)",
+        "mit-tanh",
+        r"\frac{\partial \text{loss}}{\partial W_0^l} = \frac{\partial \text{loss}}{\partial Z^l}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "mit-gradz",
+        MIT + " eq-gradz, with the Jacobians' values",
+        "mit-tanh",
+        r"\frac{\partial \text{loss}}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \frac{\partial \text{loss}}{\partial Z^{l+1}}",
+        "Z",
+        [1, 2],
+        lambda q, l: diag(q.fp(l)) @ q.W(l + 1) @ q.dZ(l + 1),
+        None,
+    ),
+    (
+        "mit-chain",
+        MIT + " the general chain for dL/dZ^l",
+        "mit-tanh",
+        r"\frac{\partial \text{loss}}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial A^L}{\partial Z^L} \frac{\partial \text{loss}}{\partial A^L}",
+        "Z",
+        [1],
+        lambda q, l: diag(q.fp(1)) @ q.W(2) @ diag(q.fp(2)) @ q.W(3) @ diag(q.fp(3)) @ q.dAL(),
+        None,
+    ),
+    (
+        "mit-chain-jacobians",
+        MIT + " the general chain, every factor a Jacobian",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} \frac{\partial Z^{l+1}}{\partial A^l} \cdots \frac{\partial A^L}{\partial Z^L} \frac{\partial L}{\partial A^L}",
+        "Z",
+        [1, 2],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "mit-recursion-fprime",
+        MIT + " the recursion with f'",
+        "mit-tanh",
+        r"\frac{\partial \mathcal{L}}{\partial Z^l} = {f^l}'(Z^l) \odot \left(W^{l+1}\frac{\partial \mathcal{L}}{\partial Z^{l+1}}\right)",
+        "Z",
+        [1, 2],
+        lambda q, l: q.fp(l) * (q.W(l + 1) @ q.dZ(l + 1)),
+        None,
+    ),
+    (
+        "mit-last-squared",
+        MIT + " loss table, squared loss",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial A^L} = 2 (A^L - y)",
+        "A",
+        [3],
+        lambda q, l: 2 * (q.A(3) - q.net.y),
+        None,
+    ),
+    (
+        "mit-gradloss-nielsen-form",
+        MIT + " read with Nielsen's dC/dw = delta a^T",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W^l} = \frac{\partial L}{\partial Z^l} (A^{l-1})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        "the Z = W A + b form; in 6.390, Z = W^T A + W_0, so the weight gradient is its transpose",
+    ),
+    (
+        "mit-gradz-transposed-w",
+        MIT + " eq-gradz with W^{l+1} transposed",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} (W^{l+1})^T \frac{\partial L}{\partial Z^{l+1}}",
+        "Z",
+        [1, 2],
+        lambda q, l: diag(q.fp(l)) @ T(q.W(l + 1)) @ q.dZ(l + 1),
+        "in 6.390 W^{l+1} is m x n, already the Jacobian dZ^{l+1}/dA^l",
+    ),
+    (
+        "mit-gradz-order",
+        MIT + " eq-gradz with the factors reversed",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^l} = \frac{\partial L}{\partial Z^{l+1}} W^{l+1} \frac{\partial A^l}{\partial Z^l}",
+        "Z",
+        [1, 2],
+        lambda q, l: q.dZ(l + 1) @ q.W(l + 1) @ diag(q.fp(l)),
+        "denominator layout multiplies the Jacobians from the left",
+    ),
+    (
+        "mit-recursion-wrong-layer",
+        MIT + " the recursion with f' at the wrong layer",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^l} = {f^{l+1}}'(Z^{l+1}) \odot (W^{l+1} \frac{\partial L}{\partial Z^{l+1}})",
+        "Z",
+        [1, 2],
+        lambda q, l: q.fp(l + 1) * (q.W(l + 1) @ q.dZ(l + 1)),
+        "f' belongs to layer l",
+    ),
+    (
+        "mit-last-half",
+        MIT + " loss table, squared loss, with the 2 dropped",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W^L} = A^{L-1}\left(A^L - y\right)^T",
+        "W",
+        [3],
+        lambda q, l: q.A(2) @ T(q.A(3) - q.net.y),
+        "the squared loss (a - y)^2 has the gradient 2 (a - y), and the output's sigmoid' is missing",
+    ),
+    # ---------------------------------------------------------------- deeplearning.ai
+    (
+        "ng-dz",
+        NG,
+        "ng-batch",
+        r"dZ^{[l]} = dA^{[l]} * g^{[l]\prime}(Z^{[l]})",
+        "Z",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "ng-dw",
+        NG,
+        "ng-batch",
+        r"dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]T}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m,
+        None,
+    ),
+    (
+        "ng-db",
+        NG + " (np.sum(dZ, axis=1, keepdims=True))",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[l](i)}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l).sum(axis=1, keepdims=True) / q.m,
+        None,
+    ),
+    (
+        "ng-da",
+        NG,
+        "ng-batch",
+        r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}",
+        "A",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        None,
+    ),
+    (
+        "ng-dz-recursion",
+        NG + " week 3, two-layer network",
+        "ng-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]\prime}(Z^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * q.fp(1),
+        None,
+    ),
+    (
+        "ng-dw-superscript-t",
+        NG + " as typed with the transpose inside the superscript",
+        "ng-batch",
+        r"dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]^T}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m,
+        None,
+    ),
+    (
+        "ng-db-ones",
+        NG + " (the sum written with the ones vector)",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} dZ^{[l]} \mathbf{1}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m,
+        None,
+    ),
+    (
+        "ng-db-bare-sum",
+        NG + " (np.sum written as a bare sum)",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} \sum dZ^{[l]}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l).sum(axis=1, keepdims=True) / q.m,
+        None,
+    ),
+    (
+        "ng-dw-no-mean",
+        NG + " without the 1/m",
+        "ng-batch",
+        r"dW^{[l]} = dZ^{[l]} A^{[l-1]T}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        "dW is the gradient of the mean cost J",
+    ),
+    (
+        "ng-db-no-sum",
+        NG + " without the sum over the examples",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} dZ^{[l]}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) / q.m,
+        "one column per example: the sum over the batch is missing",
+    ),
+    (
+        "ng-dz-matmul",
+        NG + " with * read as a matrix product",
+        "ng-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} g^{[1]\prime}(Z^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: T(q.W(2)) @ q.dZ(2) @ q.fp(1),
+        "* is elementwise",
+    ),
+    (
+        "ng-dw-order",
+        NG + " with the factors swapped",
+        "ng-batch",
+        r"dW^{[l]} = \frac{1}{m} A^{[l-1]T} dZ^{[l]}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: T(q.A(l - 1)) @ q.dZ(l) / q.m,
+        "the factors are in the wrong order",
+    ),
+    # ---------------------------------------------------------------- Goodfellow, Algorithm 6.4
+    (
+        "gf-b",
+        GOODFELLOW,
+        "goodfellow",
+        r"\nabla_{b^{(k)}} J = g",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l),
+        None,
+    ),
+    (
+        "gf-w",
+        GOODFELLOW,
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = g\, h^{(k-1)\top}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "gf-a",
+        GOODFELLOW,
+        "goodfellow",
+        r"g \leftarrow \nabla_{a^{(k)}} J = g \odot f'(a^{(k)})",
+        "ZJ",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l),
+        None,
+    ),
+    (
+        "gf-h",
+        GOODFELLOW,
+        "goodfellow",
+        r"g \leftarrow \nabla_{h^{(k-1)}} J = W^{(k)\top} g",
+        "AJ",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZJ(l + 1),
+        None,
+    ),
+    (
+        "gf-w-order",
+        GOODFELLOW + " with the outer product reversed",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = h^{(k-1)} g^\top",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZJ(l)),
+        "the transpose of the weight gradient",
+    ),
+    (
+        "gf-h-notranspose",
+        GOODFELLOW + " with the transpose dropped",
+        "goodfellow",
+        r"\nabla_{h^{(k-1)}} J = W^{(k)} g",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.W(l + 1) @ q.dZJ(l + 1),
+        "W^{(k)} must be transposed",
+    ),
+    # ---------------------------------------------------------------- CS231n, d2l, UFLDL (matrix forms in the direct convention)
+    (
+        "cs231n-dw",
+        CS231N + " (dW = dot(dD, X.T) for D = W X)",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = \nabla_{a^{(k)}} J \, (h^{(k-1)})^\top",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "cs231n-dx",
+        CS231N + " (dX = dot(W.T, dD))",
+        "goodfellow",
+        r"\nabla_{h^{(k-1)}} J = W^{(k)\top} \nabla_{a^{(k)}} J",
+        "AJ",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZJ(l + 1),
+        None,
+    ),
+    (
+        "d2l-w",
+        D2L + " eq. (5.3.11), with the regularizer dropped",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = \nabla_{a^{(k)}} J \, h^{(k-1)\top}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "d2l-z",
+        D2L + " eq. (5.3.10)",
+        "goodfellow",
+        r"\nabla_{a^{(k)}} J = \nabla_{h^{(k)}} J \odot f'(a^{(k)})",
+        "ZJ",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l),
+        None,
+    ),
+    (
+        "ufldl-delta",
+        UFLDL + " step 3, with W^{(l)} renumbered to the layer it feeds",
+        "goodfellow",
+        r"\delta^{(k)} = \left((W^{(k+1)})^T \delta^{(k+1)}\right) \odot f'(a^{(k)})",
+        "ZJ",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZJ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-w",
+        UFLDL + " step 4, nabla_{W^{(l)}} J(W,b;x,y) = delta^{(l+1)} (a^{(l)})^T, renumbered",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J(W,b;x,y) = \delta^{(k)} (h^{(k-1)})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "ufldl-w-unrenumbered",
+        UFLDL + " step 4 as printed, in a convention where W^{(k)} feeds layer k",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = \delta^{(k+1)} (h^{(k)})^T",
+        "W",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ T(q.A(l)),
+        "UFLDL's W^{(l)} maps layer l to l + 1: read where W^{(k)} feeds layer k, every index is one too high",
+    ),
+]
+
+
+# What is wrong with each incorrect formula (the error classes of matcalc.checks.verify), as
+# the misquotation made it: the diagnosis must name these.
+MISTAKES = {
+    "nielsen-bp4-swapped": ["missing_transpose"],
+    "nielsen-bp2-notranspose": ["missing_transpose"],
+    "nielsen-bp2-matmul": ["extra_transpose"],
+    "nielsen-bp1-noprime": ["missing_factor"],
+    "nielsen-bp4-entry-swapped": ["missing_transpose"],
+    "nielsen-bp2-entry-swapped": ["missing_transpose"],
+    "mit-gradloss-nielsen-form": ["convention_mismatch"],
+    "mit-gradz-transposed-w": ["extra_transpose"],
+    "mit-gradz-order": ["swapped_order"],
+    "mit-recursion-wrong-layer": ["wrong_layer"],
+    "mit-last-half": ["wrong_scale", "missing_factor"],
+    "ng-dw-no-mean": ["missing_batch_mean"],
+    "ng-db-no-sum": ["missing_batch_sum"],
+    "ng-dz-matmul": ["elementwise_as_matrix_product"],
+    "ng-dw-order": ["swapped_order"],
+    "gf-w-order": ["missing_transpose"],
+    "gf-h-notranspose": ["missing_transpose"],
+    "ufldl-w-unrenumbered": ["wrong_layer"],
+}
+
+
+def label(entry) -> bool:
+    """True/False by finite differences at two random points (False where the transcribed
+    formula's shapes do not fit)."""
+    _, _, spec, _, kind, layers, fn, _ = entry
+    agree = True
+    for seed in (0, 1):
+        q = Q(random_net(spec, np.random.default_rng(seed)))
+        for l in layers:
+            want = {"W": q.dW, "b": q.db, "Z": q.dZ, "ZJ": q.dZJ, "A": q.dA, "AJ": q.dAJ}[kind](l)
+            try:
+                got = fn(q, l)
+            except (ValueError, IndexError):  # shapes or index ranges do not fit: wrong
+                return False
+            agree &= got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    return bool(agree)
+
+
+def labels() -> dict[str, bool]:
+    return {entry[0]: label(entry) for entry in FORMULAS}
+
+
+def table() -> dict:
+    found = labels()
+    formulas = []
+    for ident, source, spec, equation, _, _, _, why in FORMULAS:
+        if found[ident] == (ident in MISTAKES):
+            raise SystemExit(f"{ident}: labelled {found[ident]}, but MISTAKES says otherwise")
+        formulas.append(
+            {
+                "id": ident,
+                "source": source,
+                "spec": spec,
+                "equation": equation,
+                "correct": found[ident],
+                "error_class": MISTAKES.get(ident, []),
+                "why": why,
+            }
+        )
+    return {
+        "about": "Gradient formulas quoted from public textbooks and course notes, each labelled by central finite differences in its source's convention (tests/data/collect_labels.py). 'spec' names an entry of 'specs'.",
+        "specs": SPECS,
+        "formulas": formulas,
+    }
+
+
+def main(argv: list[str]) -> int:
+    new = table()
+    if "--check" in argv:
+        old = json.loads(TABLE.read_text())
+        stale = [f["id"] for f, g in zip(new["formulas"], old["formulas"], strict=False) if f != g]
+        if stale or len(new["formulas"]) != len(old["formulas"]):
+            print(f"stale labels: {', '.join(stale) or 'count'}")
+            return 1
+        return 0
+    TABLE.write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n")
+    print(f"{len(new['formulas'])} formulas, {sum(f['correct'] for f in new['formulas'])} correct")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
