@@ -14,7 +14,7 @@ from pathlib import Path
 from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
-from matcalc.printers.document import compile_pdf
+from matcalc.printers.document import PAGES, compile_pdf
 from matcalc.printers.explain import explain, explain_expression, standalone
 from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
 from matcalc.printers.render import FORMATS, Layout, render_derivation
@@ -107,6 +107,17 @@ def add_document_options(command: argparse.ArgumentParser) -> None:
         "--diagram", action="store_true", help="the network's forward and backward pass (TikZ)"
     )
     group.add_argument("--title", help="the document's title (tex, markdown, pdf)")
+    group.add_argument(
+        "--no-gradients",
+        action="store_true",
+        help="leave out the layer-by-layer gradients (braced chains); with --steps or --diagram",
+    )
+    group.add_argument(
+        "--page",
+        choices=PAGES,
+        help="the text width to fit: a4 (documents' default), letter, article (a default "
+        "article's, the latex format's default) or beamer (a frame)",
+    )
 
 
 def add_notation_options(command: argparse.ArgumentParser) -> None:
@@ -178,7 +189,7 @@ def run_derive(args: argparse.Namespace) -> int:
             "context (--wrt picks a parameter)"
         )
     derivation: Derivation = derive(network)
-    layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
+    layout = layout_from(args)
     notation = notation_from(args, network)
     if args.format == "pdf":
         tex = render_derivation(derivation, "tex", args.wrt, notation, layout)
@@ -190,6 +201,19 @@ def run_derive(args: argparse.Namespace) -> int:
     text = render_derivation(derivation, args.format, args.wrt, notation, layout)
     _emit(text, args.output)
     return EXIT_OK
+
+
+def layout_from(args: argparse.Namespace) -> Layout:
+    """What a document shows (--steps, --diagram, --no-gradients) and the page it fits."""
+    if args.no_gradients and not (args.steps or args.diagram):
+        raise MatcalcError("--no-gradients leaves nothing to print; add --steps or --diagram")
+    return Layout(
+        steps=args.steps,
+        diagram=args.diagram,
+        title=args.title or "",
+        gradients=not args.no_gradients,
+        page=args.page or "",
+    )
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from matcalc.engine.derive import Derivation
 from matcalc.printers.braces import Row
-from matcalc.printers.document import Block, Paragraph, Picture
+from matcalc.printers.document import A4, Block, Page, Paragraph, Picture
 from matcalc.printers.latex import DEFAULT, Notation, function_latex, to_latex
 from matcalc.specs.network import Network
 
 SHOWN_LAYERS = 4
 """Networks deeper than this show layers 1, 2 and L, with \\cdots between."""
-PAGE_WIDTH_CM = 16.0
 STEP_CM = 1.75
 
 
@@ -67,10 +66,11 @@ def _gradient(node: Node, notation: Notation) -> str:
     return f"\\partial {notation.loss}/\\partial {node.label}"
 
 
-def tikz(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+def tikz(derivation: Derivation, notation: Notation = DEFAULT, page: Page = A4) -> str:
     """The picture: forward arrows straight and above, backward arrows curved and below."""
     chain = nodes(derivation.network, notation)
-    step = min(STEP_CM, PAGE_WIDTH_CM / (len(chain) - 1))
+    # The nodes at both ends and the last weight label stick out of the spaced positions.
+    step = min(STEP_CM, (page.width_cm - 1.0) / (len(chain) - 1))
     lines = [
         f"\\begin{{tikzpicture}}[x={step:.2f}cm, >=Stealth, "
         "back/.style={->, blue!60!black, bend left=55}, "
@@ -116,11 +116,13 @@ def fallback_rows(derivation: Derivation, notation: Notation = DEFAULT) -> tuple
     )
 
 
-def diagram_blocks(derivation: Derivation, notation: Notation = DEFAULT) -> list[Block]:
+def diagram_blocks(
+    derivation: Derivation, notation: Notation = DEFAULT, page: Page = A4
+) -> list[Block]:
     return [
         Paragraph(
             "The forward pass runs along the straight arrows, left to right; back-propagation "
             "runs back along the curved arrows, each labelled with the gradient it carries."
         ),
-        Picture(tikz(derivation, notation), fallback_rows(derivation, notation)),
+        Picture(tikz(derivation, notation, page), fallback_rows(derivation, notation)),
     ]

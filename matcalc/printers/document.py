@@ -19,7 +19,14 @@ from pathlib import Path
 from matcalc.core.shapes import LAYER
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
-from matcalc.printers.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
+from matcalc.printers.braces import (
+    Row,
+    bias_rows,
+    chain_rows,
+    fitted,
+    text_latex,
+    weight_rows,
+)
 from matcalc.printers.latex import (
     DEFAULT,
     Notation,
@@ -29,8 +36,55 @@ from matcalc.printers.latex import (
     to_latex,
 )
 
-NOTE_WIDTH = 95
-"""Characters of a note row, in footnote size, that fit the width of a page."""
+
+@dataclass(frozen=True)
+class Page:
+    """The text width a document is set to: long chains and notes break to fit it.
+
+    ``geometry`` is the paper of a standalone document (the ``geometry`` package's options;
+    empty: the class's own); ``font_pt`` its font size.
+    """
+
+    name: str
+    width_pt: float
+    font_pt: int
+    geometry: str
+    description: str
+
+    @property
+    def row_width(self) -> float:
+        """The right side of a display row, in the units of ``visual_width`` (about 1 em)."""
+        return self.width_pt / self.font_pt
+
+    @property
+    def note_width(self) -> int:
+        """Characters of a note row in footnote size: the width less the left column."""
+        return int(95 * (self.row_width - 8) / (44 - 8))
+
+    @property
+    def width_cm(self) -> float:
+        return self.width_pt / 28.45
+
+
+PAGES = {
+    page.name: page
+    for page in (
+        Page("a4", 483.7, 11, "a4paper,margin=2cm", "A4, 2 cm margins, 11 pt"),
+        Page("letter", 500.7, 11, "letterpaper,margin=2cm", "US letter, 2 cm margins, 11 pt"),
+        Page("article", 345.0, 10, "", "the text width of a default article (10 pt)"),
+        Page(
+            "beamer",
+            307.3,
+            11,
+            "paperwidth=128mm,paperheight=96mm,margin=1cm",
+            "a beamer frame (128 mm by 96 mm slides, 1 cm margins)",
+        ),
+    )
+}
+A4 = PAGES["a4"]
+ARTICLE = PAGES["article"]
+FRAGMENT_PAGE = ARTICLE
+"""What a fragment (``--format latex``) fits by default: ``\\input`` into a default article."""
 
 
 @dataclass(frozen=True)
@@ -185,12 +239,12 @@ def derivation_blocks(
 # ---------------------------------------------------------------------------- printers
 
 
-def _note_lines(note: str) -> list[str]:
-    """A note cut at spaces into pieces that fit the width of a page."""
+def _note_lines(note: str, width: int) -> list[str]:
+    """A note cut at spaces into pieces of at most ``width`` characters."""
     lines: list[str] = []
     current = ""
     for word in note.split(" "):
-        if current and len(current) + 1 + len(word) > NOTE_WIDTH:
+        if current and len(current) + 1 + len(word) > width:
             lines.append(current)
             current = word
         else:
@@ -199,28 +253,28 @@ def _note_lines(note: str) -> list[str]:
     return lines
 
 
-def display_lines(display: Display) -> list[str]:
-    """The rows of an aligned environment (without the environment)."""
+def display_lines(display: Display, page: Page = A4) -> list[str]:
+    """The rows of an aligned environment (without the environment), fitted to the page."""
     lines = []
-    for row in display.rows:
+    for row in (piece for whole in display.rows for piece in fitted(whole, page.row_width)):
         if row.relation:
             lines.append(f"{row.lhs} &{row.relation} {row.rhs}")
         else:
             lines.append(f"{row.lhs} &\\qquad {row.rhs}")
         if display.notes and row.note:
             lines.extend(
-                f"&\\qquad {{\\footnotesize \\text{{{text_latex(piece)}}}}}"
-                for piece in _note_lines(row.note)
+                f"&\\qquad \\text{{\\footnotesize {text_latex(piece)}}}"
+                for piece in _note_lines(row.note, page.note_width)
             )
     return lines
 
 
-def _aligned(display: Display, environment: str) -> str:
-    body = " \\\\\n".join(display_lines(display))
+def _aligned(display: Display, environment: str, page: Page = A4) -> str:
+    body = " \\\\\n".join(display_lines(display, page))
     return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
 
 
-def latex_body(blocks: list[Block], comment: str = "") -> str:
+def latex_body(blocks: list[Block], comment: str = "", page: Page = FRAGMENT_PAGE) -> str:
     """LaTeX to paste into notes (needs amsmath, amssymb and, for pictures, TikZ)."""
     parts = ["\n".join(f"% {line}" for line in comment.splitlines())] if comment else []
     for block in blocks:
@@ -231,7 +285,7 @@ def latex_body(blocks: list[Block], comment: str = "") -> str:
             case Paragraph(text=text):
                 parts.append(text)
             case Display():
-                parts.append(_aligned(block, "align*"))
+                parts.append(_aligned(block, "align*", page))
             case Equations(latex=latex):
                 parts.append(f"\\[\n{latex}\n\\]")
             case Picture(tikz=tikz):
@@ -239,9 +293,7 @@ def latex_body(blocks: list[Block], comment: str = "") -> str:
     return "\n\n".join(parts) + "\n"
 
 
-TEX_PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[a4paper,margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
+TEX_PREAMBLE = r"""\usepackage{amsmath,amssymb}
 \usepackage{tikz}
 \usetikzlibrary{arrows.meta}
 \allowdisplaybreaks
@@ -250,16 +302,22 @@ TEX_PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def tex_document(blocks: list[Block], title: str, comment: str = "") -> str:
+def tex_preamble(page: Page = A4) -> str:
+    """The document class, the paper of ``page`` and the packages a derivation uses."""
+    paper = f"\\usepackage[{page.geometry}]{{geometry}}\n" if page.geometry else ""
+    return f"\\documentclass[{page.font_pt}pt]{{article}}\n{paper}{TEX_PREAMBLE}"
+
+
+def tex_document(blocks: list[Block], title: str, comment: str = "", page: Page = A4) -> str:
     """A standalone document that compiles with pdflatex."""
     header = "".join(f"% {line}\n" for line in comment.splitlines())
     return (
-        f"{header}{TEX_PREAMBLE}\\begin{{document}}\n\n\\section*{{{title}}}\n\n"
-        f"{latex_body(blocks)}\n\\end{{document}}\n"
+        f"{header}{tex_preamble(page)}\\begin{{document}}\n\n\\section*{{{title}}}\n\n"
+        f"{latex_body(blocks, page=page)}\n\\end{{document}}\n"
     )
 
 
-def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str:
+def markdown_document(blocks: list[Block], title: str, comment: str = "", page: Page = A4) -> str:
     """Markdown whose math renders in MathJax and KaTeX: $$ blocks with aligned, no TikZ."""
     parts = ["\n".join(f"<!-- {line} -->" for line in comment.splitlines())] if comment else []
     parts.append(f"# {title}")
@@ -270,12 +328,12 @@ def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str
             case Paragraph(text=text):
                 parts.append(text)
             case Display():
-                parts.append(f"$$\n{_aligned(block, 'aligned')}\n$$")
+                parts.append(f"$$\n{_aligned(block, 'aligned', page)}\n$$")
             case Equations(latex=latex):
                 parts.append(f"$$\n{latex}\n$$")
             case Picture(fallback=fallback):
                 if fallback:
-                    parts.append(f"$$\n{_aligned(Display(fallback), 'aligned')}\n$$")
+                    parts.append(f"$$\n{_aligned(Display(fallback), 'aligned', page)}\n$$")
     return "\n\n".join(parts) + "\n"
 
 

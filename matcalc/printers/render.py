@@ -11,9 +11,13 @@ from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
+    A4,
+    FRAGMENT_PAGE,
+    PAGES,
     Block,
     Equations,
     Heading,
+    Page,
     Paragraph,
     convention_sentences,
     derivation_blocks,
@@ -39,8 +43,18 @@ class Layout:
     steps: bool = False
     diagram: bool = False
     title: str = ""
-    gradients: bool | None = None
-    """The layer-by-layer gradients; by default shown unless the steps are."""
+    gradients: bool = True
+    """The layer-by-layer gradients (the braced chains); the steps come in addition to them."""
+    page: str = ""
+    """The name of the page in PAGES the document fits; by default A4 for documents and a
+    default article's text width for fragments."""
+
+    def page_for(self, fmt: str) -> Page:
+        if not self.page:
+            return FRAGMENT_PAGE if fmt == "latex" else A4
+        if self.page not in PAGES:
+            raise MatcalcError(f"--page {self.page}: one of {', '.join(PAGES)}")
+        return PAGES[self.page]
 
     @property
     def sections(self) -> bool:
@@ -49,7 +63,7 @@ class Layout:
 
     @property
     def show_gradients(self) -> bool:
-        return not self.steps if self.gradients is None else self.gradients
+        return self.gradients
 
 
 def render_derivation(
@@ -93,6 +107,7 @@ def document_blocks(
     notation: Notation,
     layout: Layout,
     convention: bool = True,
+    page: Page = A4,
 ) -> list[Block]:
     """The blocks of a document: the network, the convention, then diagram, steps, gradients."""
     blocks: list[Block] = [Paragraph(network_sentence(derivation, notation))]
@@ -101,7 +116,7 @@ def document_blocks(
     if layout.diagram:
         if layout.sections:
             blocks.append(Heading("The network, forward and backward", 2))
-        blocks += diagram_blocks(derivation, notation)
+        blocks += diagram_blocks(derivation, notation, page)
     if layout.show_gradients:
         if layout.sections:
             blocks.append(Heading("The gradients, layer by layer", 2))
@@ -112,7 +127,8 @@ def document_blocks(
     if layout.steps:
         if layout.sections:
             blocks.append(Heading("Step by step, back from the loss", 2))
-        blocks += steps_blocks(steps(derivation), notation)
+        until = gradients[0].target if len(gradients) == 1 else None
+        blocks += steps_blocks(steps(derivation, until, notation), notation)
     return blocks
 
 
@@ -141,22 +157,26 @@ def _latex(
     if not (lecture_notes_layout(derivation, notation) or layout.steps or layout.diagram):
         body = convention_derivation_latex(derivation, notation)
         return f"% {derivation.convention}\n\\[\n{body}\n\\]"
-    blocks = document_blocks(derivation, gradients, notation, layout, convention=False)
-    return latex_body(blocks, comment(derivation, notation))
+    page = layout.page_for("latex")
+    blocks = document_blocks(derivation, gradients, notation, layout, False, page)
+    return latex_body(blocks, comment(derivation, notation), page)
 
 
 def _tex(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
-    blocks = document_blocks(derivation, gradients, notation, layout)
-    return tex_document(blocks, title(derivation, layout), comment(derivation, notation))
+    page = layout.page_for("tex")
+    blocks = document_blocks(derivation, gradients, notation, layout, page=page)
+    return tex_document(blocks, title(derivation, layout), comment(derivation, notation), page)
 
 
 def _markdown(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
-    blocks = document_blocks(derivation, gradients, notation, layout)
-    return markdown_document(blocks, title(derivation, layout), comment(derivation, notation))
+    page = layout.page_for("markdown")
+    blocks = document_blocks(derivation, gradients, notation, layout, page=page)
+    text = comment(derivation, notation)
+    return markdown_document(blocks, title(derivation, layout), text, page)
 
 
 def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
