@@ -76,8 +76,8 @@ PAGES = {
             "beamer",
             307.3,
             11,
-            "paperwidth=128mm,paperheight=96mm,margin=1cm",
-            "a beamer frame (128 mm by 96 mm slides, 1 cm margins)",
+            "paperwidth=128mm,paperheight=96mm,hmargin=1cm,vmargin=5mm",
+            "a beamer frame (128 mm by 96 mm slides, 1 cm margins at the sides)",
         ),
     )
 }
