@@ -32,6 +32,7 @@ from matcalc.printers.latex import (
     Notation,
     dim_latex,
     function_latex,
+    layer_index,
     plain_index,
     to_latex,
 )
@@ -158,6 +159,16 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
     )
 
 
+def a_or_an(word: str) -> str:
+    """The indefinite article before a number or a math letter as read aloud: an 8-layer,
+    an 11-layer, a 3-layer, an $L$-layer."""
+    spoken = word.lstrip("$")
+    vowel = spoken[:1] in ("8",) or spoken.startswith(("11", "18")) and not spoken[2:3].isdigit()
+    # A letter in math is read by its name: an $L$-layer ("ell"), a $K$-layer ("kay").
+    vowel = vowel or (word.startswith("$") and spoken[:1].lower() in "aefhilmnorsx")
+    return f"{'an' if vowel else 'a'} {word}"
+
+
 def _units(size: object) -> str:
     return "unit" if size == 1 else "units"
 
@@ -198,10 +209,11 @@ def convention_sentences(derivation: Derivation, notation: Notation = DEFAULT) -
             f"Convention: {declaration.title}, {equations}; {declaration.layout} layout. "
             f"{notation.describe()}"
         )
-    l = plain_index(LAYER, notation)
+    l = layer_index(LAYER, notation)
+    before = layer_index(LAYER - 1, notation)
     return (
-        f"Convention: MIT 6.390, $Z^{{{l}}} = (W^{{{l}}})^{{{notation.transpose}}} A^{{{l}-1}} + "
-        f"W_0^{{{l}}}$, $A^{{{l}}} = f^{{{l}}}(Z^{{{l}}})$, "
+        f"Convention: MIT 6.390, $Z^{{{l}}} = (W^{{{l}}})^{{{notation.transpose}}} "
+        f"A^{{{before}}} + W_0^{{{l}}}$, $A^{{{l}}} = f^{{{l}}}(Z^{{{l}}})$, "
         "denominator layout ($\\partial \\mathcal{L}/\\partial X$ has the shape of $X$; "
         "$(\\partial Y/\\partial X)_{ij} = \\partial Y_j/\\partial X_i$), so chains multiply "
         f"right to left toward the loss. {notation.describe()}"

@@ -19,6 +19,7 @@ from matcalc.printers.document import (
     Heading,
     Page,
     Paragraph,
+    a_or_an,
     convention_sentences,
     derivation_blocks,
     latex_body,
@@ -148,7 +149,7 @@ def title(derivation: Derivation, layout: Layout) -> str:
         return re.sub(r"(?<!\\)([&%#])", r"\\\1", " ".join(layout.title.split()))
     net = derivation.network
     depth = "$L$" if net.symbolic else str(len(net.layers))
-    return f"Gradients of a {depth}-layer network"
+    return f"Gradients of {a_or_an(depth + '-layer')} network"
 
 
 def _latex(
