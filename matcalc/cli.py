@@ -17,8 +17,8 @@ from matcalc.printers.catalog import CATALOG_FORMATS, render_catalog
 from matcalc.printers.document import PAGES, compile_pdf
 from matcalc.printers.explain import explain, explain_expression, standalone
 from matcalc.printers.latex import DERIVATIVE_STYLES, LAYER_STYLES, SIZE_STYLES, Notation
-from matcalc.printers.render import FORMATS, Layout, render_derivation
-from matcalc.specs.context import Context, render_context, spec_from_file
+from matcalc.printers.render import FORMATS, Layout, render_context_document, render_derivation
+from matcalc.specs.context import Context, spec_from_file
 from matcalc.specs.examples import EXAMPLE_SPEC
 from matcalc.specs.network import Network
 
@@ -180,7 +180,12 @@ def run_derive(args: argparse.Namespace) -> int:
     if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
     if isinstance(subject, Context):
-        _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
+        layout = Layout(title=args.title or "", page=args.page or "")
+        text = render_context_document(subject, args.format, args.of, args.wrt, layout)
+        if args.format == "pdf":
+            _write_pdf(text, args)
+            return EXIT_OK
+        _emit(text, args.output)
         return EXIT_OK
     network = subject
     if args.of is not None:
@@ -192,15 +197,19 @@ def run_derive(args: argparse.Namespace) -> int:
     layout = layout_from(args)
     notation = notation_from(args, network)
     if args.format == "pdf":
-        tex = render_derivation(derivation, "tex", args.wrt, notation, layout)
-        output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
-        output = output if args.output else output.with_suffix(".pdf")
-        compile_pdf(tex, output)
-        print(f"wrote {output}", file=sys.stderr)
+        _write_pdf(render_derivation(derivation, "tex", args.wrt, notation, layout), args)
         return EXIT_OK
     text = render_derivation(derivation, args.format, args.wrt, notation, layout)
     _emit(text, args.output)
     return EXIT_OK
+
+
+def _write_pdf(tex: str, args: argparse.Namespace) -> None:
+    """The document compiled to -o FILE, or to the spec's name with .pdf."""
+    output = Path(args.output or (Path(args.spec).stem if args.spec else "derivation"))
+    output = output if args.output else output.with_suffix(".pdf")
+    compile_pdf(tex, output)
+    print(f"wrote {output}", file=sys.stderr)
 
 
 def layout_from(args: argparse.Namespace) -> Layout:

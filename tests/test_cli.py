@@ -187,3 +187,20 @@ def test_output_onto_the_spec_itself_is_refused(tmp_path, capsys):
     assert main(["derive", str(spec), "-o", str(spec)]) == 2
     assert "the spec itself" in capsys.readouterr().err
     assert spec.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("fmt", ["tex", "pdf"])
+def test_an_expression_context_prints_as_a_document(fmt, tmp_path, capsys):
+    from conftest import require_tool
+
+    if fmt == "pdf":
+        require_tool("pdflatex")
+    spec = tmp_path / "ridge.toml"
+    spec.write_text(
+        '[shapes]\nX = "n x d"\ntheta = "d"\nY = "n"\n[define]\nJ = \'\\|X\\theta - Y\\|^2\'\n',
+        encoding="utf-8",
+    )
+    output = tmp_path / f"ridge.{fmt}"
+    assert main(["derive", str(spec), "--format", fmt, "-o", str(output)]) == 0
+    data = output.read_bytes()
+    assert data.startswith(b"%PDF") if fmt == "pdf" else b"\\documentclass" in data

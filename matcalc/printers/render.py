@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
+from matcalc.printers.braces import text_latex
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
     A4,
@@ -35,6 +36,13 @@ from matcalc.printers.latex import (
     to_latex,
 )
 from matcalc.printers.steps import steps, steps_blocks
+from matcalc.specs.context import (
+    LAYOUT_NOTES,
+    Context,
+    context_gradients,
+    render_context,
+    shape_text,
+)
 
 
 @dataclass(frozen=True)
@@ -226,3 +234,36 @@ LAYOUT_FORMATS = ("latex", "tex", "markdown")
 BINARY_FORMATS = ("pdf",)
 """Formats written to a file by the CLI from another format's text (pdf from tex)."""
 FORMATS = (*RENDERERS, *BINARY_FORMATS)
+
+
+# ---------------------------------------------------------------------------- expression contexts
+
+CONTEXT_DOCUMENT_FORMATS = ("tex", "pdf")
+"""What an expression context prints as besides its own formats (latex, markdown, json)."""
+
+
+def render_context_document(
+    context: Context,
+    fmt: str,
+    of: str | None = None,
+    wrt: str | None = None,
+    layout: Layout = Layout(),  # noqa: B008 - immutable
+) -> str:
+    """An expression context's derivatives in the named format; ``tex`` is a standalone
+    document (as for a network), the others are the context's own output."""
+    if fmt not in ("tex", "pdf"):
+        return render_context(context, fmt, of, wrt)
+    gradients = context_gradients(context, of, wrt)
+    lines = [
+        f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
+        for g in gradients
+    ]
+    note = LAYOUT_NOTES[context.layout]
+    blocks: list[Block] = [
+        Paragraph(text_latex(note[:1].upper() + note[1:]) + "."),
+        Equations("\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"),
+    ]
+    names = ", ".join(dict.fromkeys(g.of for g in gradients))
+    # title() escapes a --title; the default names the functions differentiated.
+    heading = title(None, layout) if layout.title else f"Derivatives of ${names}$"  # type: ignore[arg-type]
+    return tex_document(blocks, heading, note, layout.page_for("tex"))

@@ -112,3 +112,39 @@ def test_the_default_title_reads_aloud(depth, title):
 
 def test_a_network_of_symbolic_depth_is_an_l_layer_network():
     assert "Gradients of an $L$-layer network" in render_derivation(derive(GENERIC), "markdown")
+
+
+CONTEXT_SPEC = r"""
+layout = "denominator"
+[shapes]
+X = "n x d"
+theta = "d"
+theta_0 = "scalar"
+Y = "n"
+lambda = "scalar"
+[define]
+J = '\frac{1}{n}\|X\theta + \theta_0 - Y\|^2 + \lambda \|\theta\|^2'
+"""
+
+
+@pytest.mark.parametrize("page", ["a4", "letter", "beamer"])
+def test_an_expression_context_is_a_standalone_document_too(page, tmp_path):
+    from conftest import compile_tex_cleanly
+
+    from matcalc.printers.render import render_context_document
+    from matcalc.specs.context import Context
+
+    context = Context.from_toml(CONTEXT_SPEC)
+    tex = render_context_document(context, "tex", wrt="theta", layout=Layout(page=page))
+    assert r"\section*{Derivatives of $J$}" in tex and r"\frac{\partial J}{\partial \theta}" in tex
+    assert r"\partial \lambda" not in tex
+    compile_tex_cleanly(tex, tmp_path)
+
+
+def test_an_expression_context_keeps_its_own_formats():
+    from matcalc.printers.render import render_context_document
+    from matcalc.specs.context import Context, render_context
+
+    context = Context.from_toml(CONTEXT_SPEC)
+    for fmt in ("latex", "markdown", "json"):
+        assert render_context_document(context, fmt) == render_context(context, fmt)
