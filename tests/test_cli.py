@@ -190,9 +190,7 @@ def test_output_onto_the_spec_itself_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("fmt", ["tex", "pdf"])
-def test_an_expression_context_prints_as_a_document(fmt, tmp_path, capsys):
-    from conftest import require_tool
-
+def test_an_expression_context_prints_as_a_document(fmt, tmp_path):
     if fmt == "pdf":
         require_tool("pdflatex")
     spec = tmp_path / "ridge.toml"

@@ -14,7 +14,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matcalc.core.expr import Add, Cdots, Expr, Hadamard, Scale, Transpose, matmul
+import sympy
+
+from matcalc.core.expr import (
+    Add,
+    Apply,
+    Cdots,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    Hadamard,
+    Identity,
+    Scale,
+    Transpose,
+    hadamard,
+    matmul,
+)
 from matcalc.core.shapes import Shape
 from matcalc.engine.derive import ChainGroup, Derivation, Factor, LayerDerivation
 from matcalc.printers.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
@@ -68,7 +84,11 @@ def group_latex(group: ChainGroup, notation: Notation = DEFAULT) -> str:
 
 def factor_value(factor: Factor, notation: Notation = DEFAULT) -> Expr:
     """The factor's value, with f'(Z) kept unless the notation writes it in closed form."""
-    return factor.value if notation.derivative == "closed" else factor.value_with_prime
+    return (
+        factor.value
+        if notation.derivative == "closed"
+        else without_identity_prime(factor.value_with_prime)
+    )
 
 
 def operand_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
@@ -385,3 +405,25 @@ def _abbreviated(source: str) -> str:
     for long, short in _SOURCE_ABBREVIATIONS:
         source = source.replace(long, short)
     return source
+
+
+def without_identity_prime(expr: Expr) -> Expr:
+    """The expression with id'(Z) = 1 written out: dropped from an elementwise product or a
+    multiple, diag(id'(Z)) the identity matrix (the derivative of a linear layer is 1)."""
+    if not expr.children:
+        return expr
+    children = tuple(without_identity_prime(child) for child in expr.children)
+    rebuilt = expr.rebuild(children)
+    match rebuilt:
+        case Diag(arg=arg) if _is_ones(arg):
+            return Identity(arg.shape[0])
+        case Hadamard(factors=factors) if any(_is_ones(f) for f in factors):
+            kept = [f for f in factors if not _is_ones(f)]
+            return hadamard(*kept) if kept else factors[0]
+        case Apply(fn=Function(name="identity", order=1), arg=arg):
+            return Fill(sympy.Integer(1), arg.shape)
+    return rebuilt
+
+
+def _is_ones(expr: Expr) -> bool:
+    return isinstance(expr, Fill) and expr.value == 1

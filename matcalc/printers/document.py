@@ -26,6 +26,7 @@ from matcalc.printers.braces import (
     fitted,
     text_latex,
     weight_rows,
+    without_identity_prime,
 )
 from matcalc.printers.latex import (
     DEFAULT,
@@ -242,7 +243,8 @@ def derivation_blocks(
         if chosen is None or layer.dw0 in chosen:
             rows += bias_rows(layer, notation)
         rows += chain_rows(derivation, l, notation)
-        rows.append(Row("", to_latex(layer.dz_form(notation.derivative), notation)))
+        backprop = without_identity_prime(layer.dz_form(notation.derivative))
+        rows.append(Row("", to_latex(backprop, notation)))
         blocks.append(Heading(f"Layer ${plain_index(l, notation)}$", 3))
         blocks.append(Display(tuple(rows)))
     return blocks

@@ -35,6 +35,7 @@ from matcalc.printers.braces import (
     rules_note,
     shaped,
     shaped_expr,
+    without_identity_prime,
 )
 from matcalc.printers.document import Block, Display, Heading, Paragraph
 from matcalc.printers.latex import DEFAULT, Notation, plain_index, to_latex
@@ -124,7 +125,7 @@ def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
     rules = tuple(dict.fromkeys(r for f in factors for r in f.rules))
     names = MatMul((*(f.name for f in factors), *upstream))
     # A product node, not the matmul builder, so a factor's sign stays in the factor.
-    values = MatMul((*(f.value_with_prime for f in factors), *upstream))
+    values = MatMul((*(without_identity_prime(f.value_with_prime) for f in factors), *upstream))
     lines.append(Line(layer.dz, names, note=CHAIN_RULE))
     lines.append(Line(None, values, rules))
     lines.append(Line(None, layer.dz_value, layer.dz_rules, shapes=False))

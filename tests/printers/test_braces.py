@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 from matcalc.engine.derive import derive
@@ -14,7 +15,7 @@ from matcalc.printers.braces import (
     visual_width,
     weight_rows,
 )
-from matcalc.printers.latex import Notation
+from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
 
@@ -137,3 +138,29 @@ def test_hiding_shapes_removes_every_underbrace():
 )
 def test_notes_set_formulas_as_math_and_escape_the_rest(text, latex):
     assert text_latex(text) == latex
+
+
+@pytest.mark.parametrize("derivative", ["prime", "diag"])
+def test_a_linear_layers_derivative_is_written_as_one(derivative, rng):
+    from matcalc.core.numeric import evaluate
+    from matcalc.printers.braces import without_identity_prime
+
+    net = Network([Layer(3, "tanh"), Layer(2, "identity")], input=2)
+    derivation = derive(net)
+    text = render_derivation(
+        derivation, "latex", notation=Notation(derivative=derivative), layout=_steps()
+    )
+    assert r"\operatorname{id}'" not in text
+    assert r"2\,\left(A^{2} - y\right)" in text
+    env = derivation.backward(net.forward(net.random_parameters(rng), *net.random_example(rng)))
+    form = derivation.layers[2].dz_form(derivative)
+    assert r"\operatorname{id}'" in to_latex(form)  # what the engine keeps
+    np.testing.assert_allclose(
+        evaluate(without_identity_prime(form), env), evaluate(form, env), rtol=1e-12
+    )
+
+
+def _steps():
+    from matcalc.printers.render import Layout
+
+    return Layout(steps=True)

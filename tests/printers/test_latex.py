@@ -50,9 +50,10 @@ def test_the_jacobian_of_an_identity_layer_is_the_identity_and_reads_back():
     ("convention", "style", "latex"),
     [
         ("6.390", "plain", "{f^{L-1}}'"),
-        ("ng", "bracket", r"g^{[L-1]\prime}"),  # Ng's own notation keeps the prime inside
+        ("ng", "bracket", r"g^{[L-1]\prime}"),  # Ng's and Goodfellow's own keep the prime inside
         ("ng", "plain", "{g^{L-1}}'"),
-        ("goodfellow", "paren", "{f^{(L-1)}}'"),
+        ("goodfellow", "paren", r"f^{(L-1)\prime}"),
+        ("goodfellow", "plain", "{f^{L-1}}'"),
     ],
 )
 def test_the_prime_of_a_layer_function_goes_outside_its_superscript(convention, style, latex):
