@@ -18,6 +18,7 @@ from matcalc.errors import MatcalcError
 # `--version` and one subcommand's options load neither SymPy nor NumPy nor the others' code.
 if TYPE_CHECKING:
     from matcalc.printers.latex import Notation
+    from matcalc.printers.render import Layout
     from matcalc.specs.context import Context
     from matcalc.specs.graph import Graph
     from matcalc.specs.network import Network
@@ -166,6 +167,8 @@ TRANSPOSE_CHOICES = {"T": "T", "top": r"\top"}
 
 
 def add_document_options(command: argparse.ArgumentParser) -> None:
+    from matcalc.printers.document import PAGES
+
     group = command.add_argument_group("document")
     group.add_argument(
         "--steps", action="store_true", help="the derivation step by step, back from the loss"
@@ -174,6 +177,17 @@ def add_document_options(command: argparse.ArgumentParser) -> None:
         "--diagram", action="store_true", help="the network's forward and backward pass (TikZ)"
     )
     group.add_argument("--title", help="the document's title (tex, markdown, pdf)")
+    group.add_argument(
+        "--no-gradients",
+        action="store_true",
+        help="leave out the layer-by-layer gradients (braced chains); with --steps or --diagram",
+    )
+    group.add_argument(
+        "--page",
+        choices=PAGES,
+        help="the text width to fit: a4 (documents' default), letter, article (a default "
+        "article's, the latex format's default) or beamer (a frame)",
+    )
 
 
 def add_notation_options(command: argparse.ArgumentParser) -> None:
@@ -257,8 +271,8 @@ def read_stdin() -> str:
 
 def run_derive(args: argparse.Namespace) -> int:
     from matcalc.engine.derive import Derivation, derive
-    from matcalc.printers.render import Layout, render_derivation
-    from matcalc.specs.context import Context, render_context
+    from matcalc.printers.render import Layout, render_context_document, render_derivation
+    from matcalc.specs.context import Context
     from matcalc.specs.graph import Graph
     from matcalc.specs.recurrence import Recurrence
 
@@ -276,7 +290,11 @@ def run_derive(args: argparse.Namespace) -> int:
     if isinstance(subject, Graph):
         return run_derive_graph(subject, args)
     if isinstance(subject, Context):
-        _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
+        layout = Layout(title=args.title or "", page=args.page or "")
+        text = render_context_document(subject, args.format, args.of, args.wrt, layout)
+        if args.format == "pdf":
+            return write_pdf(text, args)
+        _emit(text, args.output)
         return EXIT_OK
     network = subject
     if args.of is not None:
@@ -285,7 +303,7 @@ def run_derive(args: argparse.Namespace) -> int:
             "context (--wrt picks a parameter)"
         )
     derivation: Derivation = derive(network)
-    layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
+    layout = layout_from(args)
     notation = notation_from(args, network)
     if args.format == "pdf":
         return write_pdf(render_derivation(derivation, "tex", args.wrt, notation, layout), args)
@@ -357,6 +375,21 @@ def run_derive_recurrence(recurrence: Recurrence, args: argparse.Namespace) -> i
         return write_pdf(text, args)
     _emit(text, args.output)
     return EXIT_OK
+
+
+def layout_from(args: argparse.Namespace) -> Layout:
+    """What a document shows (--steps, --diagram, --no-gradients) and the page it fits."""
+    if args.no_gradients and not (args.steps or args.diagram):
+        raise MatcalcError("--no-gradients leaves nothing to print; add --steps or --diagram")
+    from matcalc.printers.render import Layout
+
+    return Layout(
+        steps=args.steps,
+        diagram=args.diagram,
+        title=args.title or "",
+        gradients=not args.no_gradients,
+        page=args.page or "",
+    )
 
 
 def _emit(text: str, output: str | None) -> None:

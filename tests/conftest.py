@@ -206,3 +206,20 @@ def assert_renders(markdown: str) -> None:
     assert formulas(markdown), "no math found"
     assert katex_failures(markdown) == []
     assert not re.search(r"\\begin\{align\*?\}", markdown) and "tikz" not in markdown
+
+
+def compile_tex_cleanly(tex: str, directory, files: dict[str, str] | None = None) -> str:
+    """:func:`compile_tex`, stricter: no overfull box of any size and no warning in the log.
+
+    ``files`` are written beside the document first (fragments it \\input's).
+    """
+    for name, text in (files or {}).items():
+        (Path(directory) / name).write_text(text, encoding="utf-8")
+    log = compile_tex(tex, directory)
+    problems = [
+        line
+        for line in log.splitlines()
+        if re.match(r"(Overfull|Underfull) \\[hv]box", line) or re.search(r"Warning", line)
+    ]
+    assert not problems, problems
+    return log

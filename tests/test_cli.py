@@ -62,11 +62,38 @@ def test_no_shapes_flag_drops_the_underbraces(capsys):
 
 
 def test_steps_start_from_the_loss_and_end_with_the_first_weight(capsys):
-    assert main(["derive", "--steps"]) == 0
+    assert main(["derive", "--steps", "--no-gradients"]) == 0
     out = capsys.readouterr().out
     assert "Step 1: Start from the loss" in out and out.count(r"\begin{align*}") == 3
+    assert r"\overbrace" not in out.split("Step 1")[0]
     last = out.rsplit(r"\begin{align*}", 1)[1]
     assert r"\partial W^{1}" in last and "weight link" in last
+
+
+def test_steps_come_after_the_layer_by_layer_gradients(capsys):
+    assert main(["derive", "--steps", "--diagram", "--format", "tex"]) == 0
+    out = capsys.readouterr().out
+    braced, steps = out.split("Step by step, back from the loss")
+    assert r"^{\text{Weight link}}" in braced and r"\begin{tikzpicture}" in braced
+    assert "Step 1: Start from the loss" in steps
+
+
+def test_steps_end_at_the_wrt_parameter(capsys):
+    assert main(["derive", "--steps", "--wrt", "W^2"]) == 0
+    out = capsys.readouterr().out
+    assert "the gradient for $W^{2}$" in out and "$W^{1}$" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--no-gradients"], "leaves nothing to print"),
+        (["--page", "a5"], "invalid choice"),
+    ],
+)
+def test_document_flags_reject_what_cannot_be_printed(args, message, capsys):
+    assert main(["derive", *args]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_diagram_flag_draws_tikz(capsys):
@@ -161,3 +188,18 @@ def test_output_onto_the_spec_itself_is_refused(tmp_path, capsys):
     assert main(["derive", str(spec), "-o", str(spec)]) == 2
     assert "the spec itself" in capsys.readouterr().err
     assert spec.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("fmt", ["tex", "pdf"])
+def test_an_expression_context_prints_as_a_document(fmt, tmp_path):
+    if fmt == "pdf":
+        require_tool("pdflatex")
+    spec = tmp_path / "ridge.toml"
+    spec.write_text(
+        '[shapes]\nX = "n x d"\ntheta = "d"\nY = "n"\n[define]\nJ = \'\\|X\\theta - Y\\|^2\'\n',
+        encoding="utf-8",
+    )
+    output = tmp_path / f"ridge.{fmt}"
+    assert main(["derive", str(spec), "--format", fmt, "-o", str(output)]) == 0
+    data = output.read_bytes()
+    assert data.startswith(b"%PDF") if fmt == "pdf" else b"\\documentclass" in data

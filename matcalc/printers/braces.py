@@ -14,7 +14,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matcalc.core.expr import Add, Cdots, Expr, Hadamard, Scale, Transpose, matmul
+import sympy
+
+from matcalc.core.expr import (
+    Add,
+    Apply,
+    Cdots,
+    Diag,
+    Expr,
+    Fill,
+    Function,
+    Hadamard,
+    Identity,
+    Scale,
+    Transpose,
+    hadamard,
+    matmul,
+)
 from matcalc.core.shapes import Shape
 from matcalc.engine.derive import ChainGroup, Derivation, Factor, LayerDerivation
 from matcalc.printers.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
@@ -34,6 +50,8 @@ class Row:
     rhs: str
     relation: str = "="
     note: str = ""
+    parts: tuple[str, ...] = ()
+    """The factors of a product ``rhs`` (joined by \\cdot), where it may break to fit a page."""
 
 
 def shaped(text: str, shape: Shape, notation: Notation = DEFAULT) -> str:
@@ -66,7 +84,11 @@ def group_latex(group: ChainGroup, notation: Notation = DEFAULT) -> str:
 
 def factor_value(factor: Factor, notation: Notation = DEFAULT) -> Expr:
     """The factor's value, with f'(Z) kept unless the notation writes it in closed form."""
-    return factor.value if notation.derivative == "closed" else factor.value_with_prime
+    return (
+        factor.value
+        if notation.derivative == "closed"
+        else without_identity_prime(factor.value_with_prime)
+    )
 
 
 def operand_latex(expr: Expr, notation: Notation = DEFAULT) -> str:
@@ -83,23 +105,31 @@ def _values_latex(group: ChainGroup, notation: Notation) -> str:
 
 
 def broken(lhs: str, parts: list[str], note: str = "") -> list[Row]:
-    """``lhs = part · part · ...``, broken between parts into rows that fit the page."""
+    """``lhs = part · part · ...``, to be broken between parts where the page is narrow."""
+    return [Row(lhs, r" \cdot ".join(parts), note=note, parts=tuple(parts))]
+
+
+def fitted(row: Row, width: float = 44.0) -> list[Row]:
+    """A product row broken between its parts into rows whose right side fits ``width``
+    (in the units of :func:`visual_width`; 44 is A4 with 2 cm margins at 11 pt)."""
+    if not row.parts:
+        return [row]
     rows: list[list[str]] = [[]]
-    width = 0.0
-    for text in parts:
+    used = 0.0
+    for text in row.parts:
         size = visual_width(text) + visual_width(r"\cdot")
-        if rows[-1] and width + size > ROW_WIDTH:
+        if rows[-1] and used + size > width:
             rows.append([])
-            width = 0.0
+            used = 0.0
         rows[-1].append(text)
-        width += size
-    result = [Row(lhs, r" \cdot ".join(rows[0]), note=note)]
-    result.extend(Row("", r"\cdot " + r" \cdot ".join(row), relation="") for row in rows[1:])
+        used += size
+    result = [Row(row.lhs, r" \cdot ".join(rows[0]), row.relation)]
+    result.extend(Row("", r"\cdot " + r" \cdot ".join(part), relation="") for part in rows[1:])
+    # The note on the identity used goes under the whole product.
+    last = result[-1]
+    result[-1] = Row(last.lhs, last.rhs, last.relation, row.note)
     return result
 
-
-ROW_WIDTH = 44.0
-"""The width of a row's right side, in the units of :func:`visual_width` (A4, 2 cm margins)."""
 
 _COMMAND_WIDTH = {
     "cdot": 0.8, "cdots": 1.6, "odot": 1.5, "partial": 0.75, "times": 1.2, ",": 0.2,
@@ -286,17 +316,72 @@ def text_latex(text: str) -> str:
                 and math[after_tokens[0]]
                 and (_last_solid(tokens, math, i))
             )
+    _balance(tokens, math)
     pieces: list[str] = []
-    for token, is_math in zip(tokens, math, strict=True):
-        if is_math and pieces and pieces[-1].endswith("$"):
-            pieces[-1] = pieces[-1][:-1] + " " + token + "$"
-        elif is_math:
-            pieces.append(f"${token}$")
-        else:
-            for char, escaped in _TEXT_ESCAPES:
-                token = token.replace(char, escaped)
-            pieces.append(token)
+    i = 0
+    while i < len(tokens):
+        if not math[i]:
+            pieces.append(_text_token(tokens[i]))
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and math[j]:
+            j += 1
+        pieces.append(_math_run(" ".join(tokens[i:j])))
+        i = j
     return " ".join(pieces)
+
+
+def _depth(text: str) -> int:
+    return text.count("(") - text.count(")")
+
+
+def _balance(tokens: list[str], math: list[bool]) -> None:
+    """A formula that closes a parenthesis opened by the word before it takes that word in,
+    "(X \\odot Y)_{ij}" is one formula, not "(X" and "\\odot Y)_{ij}"; and so does one
+    that opens a parenthesis a short word after it closes."""
+    i = 0
+    while i < len(tokens):
+        if not math[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and math[j]:
+            j += 1
+        start = i
+        while _depth(" ".join(tokens[start:j])) < 0 and start > 0 and "(" in tokens[start - 1]:
+            start -= 1
+            math[start] = True
+        while (
+            _depth(" ".join(tokens[start:j])) > 0
+            and j < len(tokens)
+            and ")" in tokens[j]
+            and len(tokens[j]) <= 4
+        ):
+            math[j] = True
+            j += 1
+        i = j
+
+
+def _math_run(text: str) -> str:
+    """Formula words as inline math; a parenthesis the formula does not close stays text."""
+    before = after = ""
+    if text.startswith("(") and _depth(text) > 0:
+        before, text = "(", text[1:]
+    while text.endswith(")") and _depth(text) < 0:
+        after, text = ")" + after, text[:-1]
+    while text and text[-1] in ",;:.":
+        after, text = text[-1] + after, text[:-1]
+    return f"{before}${text}${after}"
+
+
+def _text_token(token: str) -> str:
+    for char, escaped in _TEXT_ESCAPES:
+        token = token.replace(char, escaped)
+    if token.startswith("'"):
+        # An opening quote: TeX sets ' as a closing one.
+        token = r"\textquoteleft{}" + token[1:]
+    return token
 
 
 def _last_solid(tokens: list[str], math: list[bool], i: int) -> bool:
@@ -320,3 +405,25 @@ def _abbreviated(source: str) -> str:
     for long, short in _SOURCE_ABBREVIATIONS:
         source = source.replace(long, short)
     return source
+
+
+def without_identity_prime(expr: Expr) -> Expr:
+    """The expression with id'(Z) = 1 written out: dropped from an elementwise product or a
+    multiple, diag(id'(Z)) the identity matrix (the derivative of a linear layer is 1)."""
+    if not expr.children:
+        return expr
+    children = tuple(without_identity_prime(child) for child in expr.children)
+    rebuilt = expr.rebuild(children)
+    match rebuilt:
+        case Diag(arg=arg) if _is_ones(arg):
+            return Identity(arg.shape[0])
+        case Hadamard(factors=factors) if any(_is_ones(f) for f in factors):
+            kept = [f for f in factors if not _is_ones(f)]
+            return hadamard(*kept) if kept else factors[0]
+        case Apply(fn=Function(name="identity", order=1), arg=arg):
+            return Fill(sympy.Integer(1), arg.shape)
+    return rebuilt
+
+
+def _is_ones(expr: Expr) -> bool:
+    return isinstance(expr, Fill) and expr.value == 1

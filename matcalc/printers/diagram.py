@@ -3,8 +3,8 @@
 The forward pass runs left to right along straight arrows, x -> Z^1 -> A^1 -> ... -> A^L -> L,
 with W^l and W_0^l feeding into Z^l from above.  Back-propagation runs right to left along
 curved arrows below, each labelled with the gradient it carries (dL/dA^L, dL/dZ^L, ...), and
-from Z^l up to its weights with dL/dW^l.  Deep and symbolic networks show the middle layers
-as one \\cdots node.
+from Z^l up to its weights with dL/dW^l, on the side away from the activation's label.  Deep
+and symbolic networks show the middle layers as one \\cdots node.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from matcalc.engine.derive import Derivation
 from matcalc.printers.braces import Row
-from matcalc.printers.document import Block, Paragraph, Picture
+from matcalc.printers.document import A4, Block, Page, Paragraph, Picture
 from matcalc.printers.latex import DEFAULT, Notation, function_latex, to_latex
 from matcalc.specs.network import Network
 
 SHOWN_LAYERS = 4
 """Networks deeper than this show layers 1, 2 and L, with \\cdots between."""
-PAGE_WIDTH_CM = 16.0
 STEP_CM = 1.75
 
 
@@ -67,10 +66,11 @@ def _gradient(node: Node, notation: Notation) -> str:
     return f"\\partial {notation.loss}/\\partial {node.label}"
 
 
-def tikz(derivation: Derivation, notation: Notation = DEFAULT) -> str:
+def tikz(derivation: Derivation, notation: Notation = DEFAULT, page: Page = A4) -> str:
     """The picture: forward arrows straight and above, backward arrows curved and below."""
     chain = nodes(derivation.network, notation)
-    step = min(STEP_CM, PAGE_WIDTH_CM / (len(chain) - 1))
+    # The nodes at both ends and the first weight gradient's label stick out of the positions.
+    step = min(STEP_CM, (page.width_cm - 2.5) / (len(chain) - 1))
     lines = [
         f"\\begin{{tikzpicture}}[x={step:.2f}cm, >=Stealth, "
         "back/.style={->, blue!60!black, bend left=55}, "
@@ -84,9 +84,10 @@ def tikz(derivation: Derivation, notation: Notation = DEFAULT) -> str:
             )
             lines.append(f"  \\draw[->] (W{node.key}) -- ({node.key});")
             gradient = f"\\partial {notation.loss}/\\partial {node.weights.split(',')[0]}"
+            # Up the west side: the activation's label sits east of Z^l, above its arrow.
             lines.append(
-                f"  \\draw[->, blue!60!black] ({node.key}.north east) to[bend right=40] "
-                f"node[label, right, pos=0.7] {{${gradient}$}} (W{node.key}.south east);"
+                f"  \\draw[->, blue!60!black] ({node.key}.north west) to[bend left=40] "
+                f"node[label, left, pos=0.7] {{${gradient}$}} (W{node.key}.south west);"
             )
     for left, right in zip(chain, chain[1:], strict=False):
         label = f"node[label, above] {{${left.activation}$}} " if left.activation else ""
@@ -116,11 +117,13 @@ def fallback_rows(derivation: Derivation, notation: Notation = DEFAULT) -> tuple
     )
 
 
-def diagram_blocks(derivation: Derivation, notation: Notation = DEFAULT) -> list[Block]:
+def diagram_blocks(
+    derivation: Derivation, notation: Notation = DEFAULT, page: Page = A4
+) -> list[Block]:
     return [
         Paragraph(
             "The forward pass runs along the straight arrows, left to right; back-propagation "
             "runs back along the curved arrows, each labelled with the gradient it carries."
         ),
-        Picture(tikz(derivation, notation), fallback_rows(derivation, notation)),
+        Picture(tikz(derivation, notation, page), fallback_rows(derivation, notation)),
     ]

@@ -19,18 +19,74 @@ from pathlib import Path
 from matcalc.core.shapes import LAYER
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
-from matcalc.printers.braces import Row, bias_rows, chain_rows, text_latex, weight_rows
+from matcalc.printers.braces import (
+    Row,
+    bias_rows,
+    chain_rows,
+    fitted,
+    text_latex,
+    weight_rows,
+    without_identity_prime,
+)
 from matcalc.printers.latex import (
     DEFAULT,
     Notation,
     dim_latex,
     function_latex,
+    layer_index,
     plain_index,
     to_latex,
 )
 
-NOTE_WIDTH = 95
-"""Characters of a note row, in footnote size, that fit the width of a page."""
+
+@dataclass(frozen=True)
+class Page:
+    """The text width a document is set to: long chains and notes break to fit it.
+
+    ``geometry`` is the paper of a standalone document (the ``geometry`` package's options;
+    empty: the class's own); ``font_pt`` its font size.
+    """
+
+    name: str
+    width_pt: float
+    font_pt: int
+    geometry: str
+    description: str
+
+    @property
+    def row_width(self) -> float:
+        """The right side of a display row, in the units of ``visual_width`` (about 1 em)."""
+        return self.width_pt / self.font_pt
+
+    @property
+    def note_width(self) -> int:
+        """Characters of a note row in footnote size: the width less the left column."""
+        return int(95 * (self.row_width - 8) / (44 - 8))
+
+    @property
+    def width_cm(self) -> float:
+        return self.width_pt / 28.45
+
+
+PAGES = {
+    page.name: page
+    for page in (
+        Page("a4", 483.7, 11, "a4paper,margin=2cm", "A4, 2 cm margins, 11 pt"),
+        Page("letter", 500.7, 11, "letterpaper,margin=2cm", "US letter, 2 cm margins, 11 pt"),
+        Page("article", 345.0, 10, "", "the text width of a default article (10 pt)"),
+        Page(
+            "beamer",
+            307.3,
+            11,
+            "paperwidth=128mm,paperheight=96mm,hmargin=1cm,vmargin=5mm",
+            "a beamer frame (128 mm by 96 mm slides, 1 cm margins at the sides)",
+        ),
+    )
+}
+A4 = PAGES["a4"]
+ARTICLE = PAGES["article"]
+FRAGMENT_PAGE = ARTICLE
+"""What a fragment (``--format latex``) fits by default: ``\\input`` into a default article."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +160,16 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
     )
 
 
+def a_or_an(word: str) -> str:
+    """The indefinite article before a number or a math letter as read aloud: an 8-layer,
+    an 11-layer, a 3-layer, an $L$-layer."""
+    spoken = word.lstrip("$")
+    vowel = spoken[:1] in ("8",) or spoken.startswith(("11", "18")) and not spoken[2:3].isdigit()
+    # A letter in math is read by its name: an $L$-layer ("ell"), a $K$-layer ("kay").
+    vowel = vowel or (word.startswith("$") and spoken[:1].lower() in "aefhilmnorsx")
+    return f"{'an' if vowel else 'a'} {word}"
+
+
 def _units(size: object) -> str:
     return "unit" if size == 1 else "units"
 
@@ -144,10 +210,11 @@ def convention_sentences(derivation: Derivation, notation: Notation = DEFAULT) -
             f"Convention: {declaration.title}, {equations}; {declaration.layout} layout. "
             f"{notation.describe()}"
         )
-    l = plain_index(LAYER, notation)
+    l = layer_index(LAYER, notation)
+    before = layer_index(LAYER - 1, notation)
     return (
-        f"Convention: MIT 6.390, $Z^{{{l}}} = (W^{{{l}}})^{{{notation.transpose}}} A^{{{l}-1}} + "
-        f"W_0^{{{l}}}$, $A^{{{l}}} = f^{{{l}}}(Z^{{{l}}})$, "
+        f"Convention: MIT 6.390, $Z^{{{l}}} = (W^{{{l}}})^{{{notation.transpose}}} "
+        f"A^{{{before}}} + W_0^{{{l}}}$, $A^{{{l}}} = f^{{{l}}}(Z^{{{l}}})$, "
         "denominator layout ($\\partial \\mathcal{L}/\\partial X$ has the shape of $X$; "
         "$(\\partial Y/\\partial X)_{ij} = \\partial Y_j/\\partial X_i$), so chains multiply "
         f"right to left toward the loss. {notation.describe()}"
@@ -176,7 +243,8 @@ def derivation_blocks(
         if chosen is None or layer.dw0 in chosen:
             rows += bias_rows(layer, notation)
         rows += chain_rows(derivation, l, notation)
-        rows.append(Row("", to_latex(layer.dz_form(notation.derivative), notation)))
+        backprop = without_identity_prime(layer.dz_form(notation.derivative))
+        rows.append(Row("", to_latex(backprop, notation)))
         blocks.append(Heading(f"Layer ${plain_index(l, notation)}$", 3))
         blocks.append(Display(tuple(rows)))
     return blocks
@@ -185,12 +253,12 @@ def derivation_blocks(
 # ---------------------------------------------------------------------------- printers
 
 
-def _note_lines(note: str) -> list[str]:
-    """A note cut at spaces into pieces that fit the width of a page."""
+def _note_lines(note: str, width: int) -> list[str]:
+    """A note cut at spaces into pieces of at most ``width`` characters."""
     lines: list[str] = []
     current = ""
     for word in note.split(" "):
-        if current and len(current) + 1 + len(word) > NOTE_WIDTH:
+        if current and len(current) + 1 + len(word) > width:
             lines.append(current)
             current = word
         else:
@@ -199,28 +267,28 @@ def _note_lines(note: str) -> list[str]:
     return lines
 
 
-def display_lines(display: Display) -> list[str]:
-    """The rows of an aligned environment (without the environment)."""
+def display_lines(display: Display, page: Page = A4) -> list[str]:
+    """The rows of an aligned environment (without the environment), fitted to the page."""
     lines = []
-    for row in display.rows:
+    for row in (piece for whole in display.rows for piece in fitted(whole, page.row_width)):
         if row.relation:
             lines.append(f"{row.lhs} &{row.relation} {row.rhs}")
         else:
             lines.append(f"{row.lhs} &\\qquad {row.rhs}")
         if display.notes and row.note:
             lines.extend(
-                f"&\\qquad {{\\footnotesize \\text{{{text_latex(piece)}}}}}"
-                for piece in _note_lines(row.note)
+                f"&\\qquad \\text{{\\footnotesize {text_latex(piece)}}}"
+                for piece in _note_lines(row.note, page.note_width)
             )
     return lines
 
 
-def _aligned(display: Display, environment: str) -> str:
-    body = " \\\\\n".join(display_lines(display))
+def _aligned(display: Display, environment: str, page: Page = A4) -> str:
+    body = " \\\\\n".join(display_lines(display, page))
     return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
 
 
-def latex_body(blocks: list[Block], comment: str = "") -> str:
+def latex_body(blocks: list[Block], comment: str = "", page: Page = FRAGMENT_PAGE) -> str:
     """LaTeX to paste into notes (needs amsmath, amssymb and, for pictures, TikZ)."""
     parts = ["\n".join(f"% {line}" for line in comment.splitlines())] if comment else []
     for block in blocks:
@@ -231,7 +299,7 @@ def latex_body(blocks: list[Block], comment: str = "") -> str:
             case Paragraph(text=text):
                 parts.append(text)
             case Display():
-                parts.append(_aligned(block, "align*"))
+                parts.append(_aligned(block, "align*", page))
             case Equations(latex=latex):
                 parts.append(f"\\[\n{latex}\n\\]")
             case Picture(tikz=tikz):
@@ -239,9 +307,7 @@ def latex_body(blocks: list[Block], comment: str = "") -> str:
     return "\n\n".join(parts) + "\n"
 
 
-TEX_PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[a4paper,margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
+TEX_PREAMBLE = r"""\usepackage{amsmath,amssymb}
 \usepackage{tikz}
 \usetikzlibrary{arrows.meta}
 \allowdisplaybreaks
@@ -250,16 +316,22 @@ TEX_PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def tex_document(blocks: list[Block], title: str, comment: str = "") -> str:
+def tex_preamble(page: Page = A4) -> str:
+    """The document class, the paper of ``page`` and the packages a derivation uses."""
+    paper = f"\\usepackage[{page.geometry}]{{geometry}}\n" if page.geometry else ""
+    return f"\\documentclass[{page.font_pt}pt]{{article}}\n{paper}{TEX_PREAMBLE}"
+
+
+def tex_document(blocks: list[Block], title: str, comment: str = "", page: Page = A4) -> str:
     """A standalone document that compiles with pdflatex."""
     header = "".join(f"% {line}\n" for line in comment.splitlines())
     return (
-        f"{header}{TEX_PREAMBLE}\\begin{{document}}\n\n\\section*{{{title}}}\n\n"
-        f"{latex_body(blocks)}\n\\end{{document}}\n"
+        f"{header}{tex_preamble(page)}\\begin{{document}}\n\n\\section*{{{title}}}\n\n"
+        f"{latex_body(blocks, page=page)}\n\\end{{document}}\n"
     )
 
 
-def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str:
+def markdown_document(blocks: list[Block], title: str, comment: str = "", page: Page = A4) -> str:
     """Markdown whose math renders in MathJax and KaTeX: $$ blocks with aligned, no TikZ."""
     parts = ["\n".join(f"<!-- {line} -->" for line in comment.splitlines())] if comment else []
     parts.append(f"# {title}")
@@ -270,12 +342,12 @@ def markdown_document(blocks: list[Block], title: str, comment: str = "") -> str
             case Paragraph(text=text):
                 parts.append(text)
             case Display():
-                parts.append(f"$$\n{_aligned(block, 'aligned')}\n$$")
+                parts.append(f"$$\n{_aligned(block, 'aligned', page)}\n$$")
             case Equations(latex=latex):
                 parts.append(f"$$\n{latex}\n$$")
             case Picture(fallback=fallback):
                 if fallback:
-                    parts.append(f"$$\n{_aligned(Display(fallback), 'aligned')}\n$$")
+                    parts.append(f"$$\n{_aligned(Display(fallback), 'aligned', page)}\n$$")
     return "\n\n".join(parts) + "\n"
 
 

@@ -202,8 +202,10 @@ def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
     base = known.latex if known is not None else fn.name
     if fn.index is not None:
         base = f"{base}^{{{layer_index(fn.index, notation)}}}"
-    if fn.order and fn.index is not None and notation.transpose_in_superscript:
-        # Ng's g^{[l]\prime}: the prime inside the superscript, like the transpose.
+    delimited = notation.layer_style != "plain"
+    if fn.order and fn.index is not None and notation.transpose_in_superscript and delimited:
+        # Ng's g^{[l]\prime}, Goodfellow's f^{(k)\prime}: the prime inside the delimited
+        # superscript, like the transpose; a plain one (f^{L-1}) takes it outside.
         return base[:-1] + r"\prime" * fn.order + "}"
     if fn.order:
         base = f"{{{base}}}" + "'" * fn.order if fn.index is not None else base + "'" * fn.order

@@ -9,12 +9,18 @@ from dataclasses import dataclass
 
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
+from matcalc.printers.braces import text_latex
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
+    A4,
+    FRAGMENT_PAGE,
+    PAGES,
     Block,
     Equations,
     Heading,
+    Page,
     Paragraph,
+    a_or_an,
     convention_sentences,
     derivation_blocks,
     latex_body,
@@ -32,6 +38,13 @@ from matcalc.printers.latex import (
     to_latex,
 )
 from matcalc.printers.steps import steps, steps_blocks
+from matcalc.specs.context import (
+    LAYOUT_NOTES,
+    Context,
+    context_gradients,
+    render_context,
+    shape_text,
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,18 @@ class Layout:
     steps: bool = False
     diagram: bool = False
     title: str = ""
-    gradients: bool | None = None
-    """The layer-by-layer gradients; by default shown unless the steps are."""
+    gradients: bool = True
+    """The layer-by-layer gradients (the braced chains); the steps come in addition to them."""
+    page: str = ""
+    """The name of the page in PAGES the document fits; by default A4 for documents and a
+    default article's text width for fragments."""
+
+    def page_for(self, fmt: str) -> Page:
+        if not self.page:
+            return FRAGMENT_PAGE if fmt == "latex" else A4
+        if self.page not in PAGES:
+            raise MatcalcError(f"--page {self.page}: one of {', '.join(PAGES)}")
+        return PAGES[self.page]
 
     @property
     def sections(self) -> bool:
@@ -51,7 +74,7 @@ class Layout:
 
     @property
     def show_gradients(self) -> bool:
-        return not self.steps if self.gradients is None else self.gradients
+        return self.gradients
 
 
 def render_derivation(
@@ -101,6 +124,7 @@ def document_blocks(
     notation: Notation,
     layout: Layout,
     convention: bool = True,
+    page: Page = A4,
 ) -> list[Block]:
     """The blocks of a document: the network, the convention, then diagram, steps, gradients."""
     blocks: list[Block] = [Paragraph(network_sentence(derivation, notation))]
@@ -109,7 +133,7 @@ def document_blocks(
     if layout.diagram:
         if layout.sections:
             blocks.append(Heading("The network, forward and backward", 2))
-        blocks += diagram_blocks(derivation, notation)
+        blocks += diagram_blocks(derivation, notation, page)
     if layout.show_gradients:
         if layout.sections:
             blocks.append(Heading("The gradients, layer by layer", 2))
@@ -120,7 +144,8 @@ def document_blocks(
     if layout.steps:
         if layout.sections:
             blocks.append(Heading("Step by step, back from the loss", 2))
-        blocks += steps_blocks(steps(derivation), notation)
+        until = gradients[0].target if len(gradients) == 1 else None
+        blocks += steps_blocks(steps(derivation, until, notation), notation)
     return blocks
 
 
@@ -140,7 +165,7 @@ def title(derivation: Derivation, layout: Layout) -> str:
         return re.sub(r"(?<!\\)([&%#])", r"\\\1", " ".join(layout.title.split()))
     net = derivation.network
     depth = "$L$" if net.symbolic else str(len(net.layers))
-    return f"Gradients of a {depth}-layer network"
+    return f"Gradients of {a_or_an(depth + '-layer')} network"
 
 
 def _latex(
@@ -149,22 +174,26 @@ def _latex(
     if not (lecture_notes_layout(derivation, notation) or layout.steps or layout.diagram):
         body = convention_derivation_latex(derivation, notation)
         return f"% {derivation.convention}\n\\[\n{body}\n\\]"
-    blocks = document_blocks(derivation, gradients, notation, layout, convention=False)
-    return latex_body(blocks, comment(derivation, notation))
+    page = layout.page_for("latex")
+    blocks = document_blocks(derivation, gradients, notation, layout, False, page)
+    return latex_body(blocks, comment(derivation, notation), page)
 
 
 def _tex(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
-    blocks = document_blocks(derivation, gradients, notation, layout)
-    return tex_document(blocks, title(derivation, layout), comment(derivation, notation))
+    page = layout.page_for("tex")
+    blocks = document_blocks(derivation, gradients, notation, layout, page=page)
+    return tex_document(blocks, title(derivation, layout), comment(derivation, notation), page)
 
 
 def _markdown(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
-    blocks = document_blocks(derivation, gradients, notation, layout)
-    return markdown_document(blocks, title(derivation, layout), comment(derivation, notation))
+    page = layout.page_for("markdown")
+    blocks = document_blocks(derivation, gradients, notation, layout, page=page)
+    text = comment(derivation, notation)
+    return markdown_document(blocks, title(derivation, layout), text, page)
 
 
 def gradient_record(
@@ -342,3 +371,36 @@ LAYOUT_FORMATS = ("latex", "tex", "markdown")
 BINARY_FORMATS = ("pdf",)
 """Formats written to a file by the CLI from another format's text (pdf from tex)."""
 FORMATS = (*RENDERERS, *BINARY_FORMATS)
+
+
+# ---------------------------------------------------------------------------- expression contexts
+
+CONTEXT_DOCUMENT_FORMATS = ("tex", "pdf")
+"""What an expression context prints as besides its own formats (latex, markdown, json)."""
+
+
+def render_context_document(
+    context: Context,
+    fmt: str,
+    of: str | None = None,
+    wrt: str | None = None,
+    layout: Layout = Layout(),  # noqa: B008 - immutable
+) -> str:
+    """An expression context's derivatives in the named format; ``tex`` is a standalone
+    document (as for a network), the others are the context's own output."""
+    if fmt not in ("tex", "pdf"):
+        return render_context(context, fmt, of, wrt)
+    gradients = context_gradients(context, of, wrt)
+    lines = [
+        f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
+        for g in gradients
+    ]
+    note = LAYOUT_NOTES[context.layout]
+    blocks: list[Block] = [
+        Paragraph(text_latex(note[:1].upper() + note[1:]) + "."),
+        Equations("\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"),
+    ]
+    names = ", ".join(dict.fromkeys(g.of for g in gradients))
+    # title() escapes a --title; the default names the functions differentiated.
+    heading = title(None, layout) if layout.title else f"Derivatives of ${names}$"  # type: ignore[arg-type]
+    return tex_document(blocks, heading, note, layout.page_for("tex"))

@@ -37,6 +37,7 @@ from matcalc.printers.braces import (
     rules_note,
     shaped,
     shaped_expr,
+    without_identity_prime,
 )
 from matcalc.printers.document import Block, Display, Heading, Paragraph
 from matcalc.printers.latex import DEFAULT, Notation, plain_index, to_latex
@@ -47,14 +48,27 @@ WEIGHT_CHAIN = (
 )
 
 
-def steps(derivation: Derivation) -> list[Step]:
-    """From the loss back to layer 1: one step per layer, ending with dL/dW^1."""
+def steps(
+    derivation: Derivation, until: Derivative | None = None, notation: Notation = DEFAULT
+) -> list[Step]:
+    """From the loss back to layer 1: one step per layer, ending with dL/dW^1.
+
+    With ``until`` (a gradient such as dL/dW^2 of a network of fixed depth), the steps end at
+    that gradient's layer, and the last step says that it is what we are after.
+    """
     net = derivation.network
     layers = list(reversed(net.indices()))
+    if until is not None and not net.symbolic:
+        chosen = [l for l in layers if until in (derivation.layers[l].dw, derivation.layers[l].dw0)]
+        layers = layers[: layers.index(chosen[0]) + 1] if chosen else layers
+    else:
+        until = None if net.symbolic else derivation.layers[layers[-1]].dw
     result = []
     for number, l in enumerate(layers):
         layer = derivation.layers[l]
-        title = _title(number, l, net.symbolic)
+        last = until is not None and number == len(layers) - 1
+        target = to_latex(until.den, notation) if last else None
+        title = _title(number, l, net.symbolic, target)
         result.append(Step(title, l, _lines(derivation, layer)))
     if net.symbolic:
         general = derivation.layers[LAYER]
@@ -74,15 +88,17 @@ def steps(derivation: Derivation) -> list[Step]:
     return result
 
 
-def _title(number: int, l: object, symbolic: bool) -> str:
+def _title(number: int, l: object, symbolic: bool, target: str | None = None) -> str:
+    """The heading of a step; ``target`` (LaTeX) on the step that ends the derivation."""
     if number == 0:
-        return "Start from the loss"
+        end = "" if target is None else f": what we are after, the gradient for ${target}$"
+        return f"Start from the loss{end}"
     if symbolic:
         return "Jump to a general layer $l$, given the layer after it"
+    if target is not None:
+        return f"Finally, layer {l}: what we are after, the gradient for ${target}$"
     if number == 1:
         return f"Take another step: layer {l}"
-    if l == 1:
-        return "Finally, layer 1: what we are after, the gradient for $W^1$"
     return f"Layer {l}"
 
 
@@ -111,7 +127,7 @@ def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
     rules = tuple(dict.fromkeys(r for f in factors for r in f.rules))
     names = MatMul((*(f.name for f in factors), *upstream))
     # A product node, not the matmul builder, so a factor's sign stays in the factor.
-    values = MatMul((*(f.value_with_prime for f in factors), *upstream))
+    values = MatMul((*(without_identity_prime(f.value_with_prime) for f in factors), *upstream))
     lines.append(Line(layer.dz, names, note=CHAIN_RULE))
     lines.append(Line(None, values, rules))
     lines.append(Line(None, layer.dz_value, layer.dz_rules, shapes=False))

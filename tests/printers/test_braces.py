@@ -2,11 +2,20 @@
 
 import re
 
+import numpy as np
 import pytest
 
 from matcalc.engine.derive import derive
-from matcalc.printers.braces import chain_rows, group_latex, shaped_expr, text_latex, weight_rows
-from matcalc.printers.latex import Notation
+from matcalc.printers.braces import (
+    chain_rows,
+    fitted,
+    group_latex,
+    shaped_expr,
+    text_latex,
+    visual_width,
+    weight_rows,
+)
+from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
 
@@ -70,15 +79,19 @@ def test_concrete_chain_has_one_brace_per_layer_from_l_to_the_loss(depth):
     )
 
 
-def test_long_chains_break_between_layers_and_keep_every_factor():
+@pytest.mark.parametrize("width", [44.0, 34.5, 27.9])
+def test_long_chains_break_between_layers_and_keep_every_factor(width):
     net = Network([Layer(2, "sigmoid")] * 7, input=3)
     derivation = derive(net)
-    rows = chain_rows(derivation, 1)
-    named = [r for r in rows if r.note.startswith("by the chain rule")]
-    assert len(named) == 1
-    continued = rows[1 : rows.index(next(r for r in rows[1:] if r.relation == "="))]
-    assert continued and all(r.relation == "" and r.rhs.startswith(r"\cdot") for r in continued)
-    named_text = " ".join(r.rhs for r in [named[0], *continued])
+    named_row = chain_rows(derivation, 1)[0]
+    assert named_row.note.startswith("by the chain rule")
+    rows = fitted(named_row, width)
+    assert len(rows) > 1 and rows[0].relation == "=" and not rows[0].note
+    continued = rows[1:]
+    assert all(r.relation == "" and r.rhs.startswith(r"\cdot") for r in continued)
+    assert rows[-1].note == named_row.note  # the identity under the whole product
+    assert all(visual_width(r.rhs) <= width + visual_width(r"\cdot") for r in rows[1:])
+    named_text = " ".join(r.rhs for r in rows)
     assert named_text.count(r"\overbrace") == 7 + 1  # seven layers and the loss
     assert named_text.count(r"\underbrace") == 1 + 2 * 6 + 1  # dA/dZ, then dZ/dA dA/dZ, dL/dA
     assert r"\cdots" not in named_text
@@ -114,13 +127,40 @@ def test_hiding_shapes_removes_every_underbrace():
     [
         ("Matrix Cookbook eq. 36", "Matrix Cookbook eq. 36"),
         ("with G^T A for A", "with $G^T$ A for A"),
-        (r"(X \odot Y)_{ij} = X_{ij} Y_{ij}", r"(X $\odot Y)_{ij} = X_{ij} Y_{ij}$"),
+        (r"(X \odot Y)_{ij} = X_{ij} Y_{ij}", r"$(X \odot Y)_{ij} = X_{ij} Y_{ij}$"),
+        (r"the trace (tr(X^T Y), linear)", r"the trace ($tr(X^T Y)$, linear)"),
         ("50% & #1 ~ done", r"50\% \& \#1   done"),
         (
             "'The general case' (dA^l/dZ^l is diagonal)",
-            "'The general case' $(dA^l/dZ^l$ is diagonal)",
+            r"\textquoteleft{}The general case' ($dA^l/dZ^l$ is diagonal)",
         ),
     ],
 )
 def test_notes_set_formulas_as_math_and_escape_the_rest(text, latex):
     assert text_latex(text) == latex
+
+
+@pytest.mark.parametrize("derivative", ["prime", "diag"])
+def test_a_linear_layers_derivative_is_written_as_one(derivative, rng):
+    from matcalc.core.numeric import evaluate
+    from matcalc.printers.braces import without_identity_prime
+
+    net = Network([Layer(3, "tanh"), Layer(2, "identity")], input=2)
+    derivation = derive(net)
+    text = render_derivation(
+        derivation, "latex", notation=Notation(derivative=derivative), layout=_steps()
+    )
+    assert r"\operatorname{id}'" not in text
+    assert r"2\,\left(A^{2} - y\right)" in text
+    env = derivation.backward(net.forward(net.random_parameters(rng), *net.random_example(rng)))
+    form = derivation.layers[2].dz_form(derivative)
+    assert r"\operatorname{id}'" in to_latex(form)  # what the engine keeps
+    np.testing.assert_allclose(
+        evaluate(without_identity_prime(form), env), evaluate(form, env), rtol=1e-12
+    )
+
+
+def _steps():
+    from matcalc.printers.render import Layout
+
+    return Layout(steps=True)

@@ -53,3 +53,13 @@ def test_markdown_fallback_has_both_passes():
     forward, backward = fallback_rows(derive(GENERIC))
     assert forward.rhs.startswith("x ") and forward.rhs.endswith(r"\mathcal{L}")
     assert backward.rhs.startswith(r"\mathcal{L} \to") and r"\cdots" in backward.rhs
+
+
+def test_weight_gradients_rise_on_the_side_away_from_the_activation_labels():
+    picture = tikz(derive(Network([Layer(3, "sigmoid"), Layer(1, "sigmoid")], input=2)))
+    weight_arrows = [line for line in picture.splitlines() if "to[bend" in line]
+    assert len(weight_arrows) == 2
+    # The activation label is set above the arrow Z^l -> A^l, east of Z^l: the curved arrow
+    # up to W^l leaves Z^l from the west and bulges west, its label on the left.
+    assert all(".north west) to[bend left" in a and "node[label, left" in a for a in weight_arrows)
+    assert r"node[label, above] {$\sigma$}" in picture

@@ -90,3 +90,61 @@ def test_title_and_one_parameter(tmp_path):
     assert r"\section*{Homework 3}" in tex
     assert r"\partial W^{1}}" in tex and r"\partial W^{2}}" not in tex
     compile_tex(tex, tmp_path)
+
+
+def test_the_convention_sentence_is_in_the_chosen_notation():
+    derivation = derive(Network([Layer(2, "tanh")], input=3))
+    notation = Notation(layer_style="bracket", ell=True)
+    text = render_derivation(derivation, "tex", notation=notation)
+    sentence = next(line for line in text.splitlines() if line.startswith("Convention:"))
+    assert r"$Z^{[\ell]} = (W^{[\ell]})^{T} A^{[\ell-1]} + W_0^{[\ell]}$" in sentence
+    assert r"A^{[\ell]} = f^{[\ell]}(Z^{[\ell]})" in sentence
+
+
+@pytest.mark.parametrize(
+    ("depth", "title"),
+    [(8, "an 8-layer"), (11, "an 11-layer"), (3, "a 3-layer"), (1, "a 1-layer")],
+)
+def test_the_default_title_reads_aloud(depth, title):
+    net = Network([Layer(2, "tanh")] * depth, input=2)
+    assert f"Gradients of {title} network" in render_derivation(derive(net), "markdown")
+
+
+def test_a_network_of_symbolic_depth_is_an_l_layer_network():
+    assert "Gradients of an $L$-layer network" in render_derivation(derive(GENERIC), "markdown")
+
+
+CONTEXT_SPEC = r"""
+layout = "denominator"
+[shapes]
+X = "n x d"
+theta = "d"
+theta_0 = "scalar"
+Y = "n"
+lambda = "scalar"
+[define]
+J = '\frac{1}{n}\|X\theta + \theta_0 - Y\|^2 + \lambda \|\theta\|^2'
+"""
+
+
+@pytest.mark.parametrize("page", ["a4", "letter", "beamer"])
+def test_an_expression_context_is_a_standalone_document_too(page, tmp_path):
+    from conftest import compile_tex_cleanly
+
+    from matcalc.printers.render import render_context_document
+    from matcalc.specs.context import Context
+
+    context = Context.from_toml(CONTEXT_SPEC)
+    tex = render_context_document(context, "tex", wrt="theta", layout=Layout(page=page))
+    assert r"\section*{Derivatives of $J$}" in tex and r"\frac{\partial J}{\partial \theta}" in tex
+    assert r"\partial \lambda" not in tex
+    compile_tex_cleanly(tex, tmp_path)
+
+
+def test_an_expression_context_keeps_its_own_formats():
+    from matcalc.printers.render import render_context_document
+    from matcalc.specs.context import Context, render_context
+
+    context = Context.from_toml(CONTEXT_SPEC)
+    for fmt in ("latex", "markdown", "json"):
+        assert render_context_document(context, fmt) == render_context(context, fmt)

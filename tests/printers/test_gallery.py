@@ -1,9 +1,10 @@
 """The gallery in derivations/: up to date with the code, compiles, renders in KaTeX."""
 
 import pytest
-from conftest import ROOT, assert_renders, compile_tex
+from conftest import ROOT, assert_renders, compile_tex_cleanly
 
-from matcalc.printers.gallery import GALLERY, gallery_files, main, stale
+from matcalc.cli import main as matcalc
+from matcalc.printers.gallery import DOCUMENT_FORMATS, GALLERY, command, gallery_files, main, stale
 
 DERIVATIONS = ROOT / "derivations"
 NAMES = [entry.name for entry in GALLERY]
@@ -29,7 +30,16 @@ def test_gallery_has_the_seven_networks_in_both_formats_with_their_specs():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_gallery_document_compiles(name, tmp_path):
-    compile_tex((DERIVATIONS / f"{name}.tex").read_text(encoding="utf-8"), tmp_path)
+    compile_tex_cleanly((DERIVATIONS / f"{name}.tex").read_text(encoding="utf-8"), tmp_path)
+
+
+@pytest.mark.parametrize("suffix", DOCUMENT_FORMATS)
+@pytest.mark.parametrize("entry", GALLERY, ids=NAMES)
+def test_the_cli_alone_writes_each_gallery_document(entry, suffix, tmp_path):
+    (tmp_path / f"{entry.name}.toml").write_text(entry.spec, encoding="utf-8")
+    assert matcalc(["derive", *command(entry, suffix, tmp_path)]) == 0
+    written = (tmp_path / f"{entry.name}.{suffix}").read_text(encoding="utf-8")
+    assert written == (DERIVATIONS / f"{entry.name}.{suffix}").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", NAMES)

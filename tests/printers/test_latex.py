@@ -3,10 +3,11 @@
 import json
 
 import pytest
+import sympy
 
 from matcalc import verify
 from matcalc.core.expr import Identity
-from matcalc.printers.latex import to_latex
+from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
 
@@ -43,3 +44,24 @@ def test_the_jacobian_of_an_identity_layer_is_the_identity_and_reads_back():
     assert verify(network, f"{to_latex(derivation.layers[1].dz)} = {to_latex(chain)}").correct
     wrong = to_latex(chain).replace(r"\,I\,", r"\,I\,2\,")
     assert not verify(network, f"{to_latex(derivation.layers[1].dz)} = {wrong}").correct
+
+
+@pytest.mark.parametrize(
+    ("convention", "style", "latex"),
+    [
+        ("6.390", "plain", "{f^{L-1}}'"),
+        ("ng", "bracket", r"g^{[L-1]\prime}"),  # Ng's and Goodfellow's own keep the prime inside
+        ("ng", "plain", "{g^{L-1}}'"),
+        ("goodfellow", "paren", r"f^{(L-1)\prime}"),
+        ("goodfellow", "plain", "{f^{L-1}}'"),
+    ],
+)
+def test_the_prime_of_a_layer_function_goes_outside_its_superscript(convention, style, latex):
+    from matcalc.core.expr import Function
+    from matcalc.printers.latex import function_latex
+    from matcalc.specs.conventions import CONVENTIONS
+
+    notation = Notation.of(CONVENTIONS[convention]).with_(layer_style=style, derivative="prime")
+    letter = CONVENTIONS[convention].activation_letter
+    fn = Function(letter, 1, sympy.Symbol("L") - 1)
+    assert function_latex(fn, notation) == latex

@@ -22,7 +22,8 @@ NETWORKS = [
 @pytest.mark.parametrize("network", NETWORKS)
 def test_steps_go_from_the_loss_to_the_first_weight_one_layer_each(network):
     records = steps(derive(network))
-    assert records[0].title == "Start from the loss"
+    assert records[0].title.startswith("Start from the loss")
+    assert records[-1].title.endswith("what we are after, the gradient for $W^{1}$")
     assert [s.layer for s in records] == list(reversed(network.indices()))
     first = records[0].lines[0]
     assert first.lhs.den == network.activation(network.last)  # dL/dA^L
@@ -94,3 +95,30 @@ def test_printed_steps_name_the_identity_with_its_source():
 def test_a_line_without_shapes_prints_plainly():
     line = Line(None, derive(NETWORKS[1]).layers[1].dz_value, shapes=False)
     assert r"\underbrace" not in line_rows(line)[0].rhs
+
+
+@pytest.mark.parametrize(
+    ("wanted", "layers", "title"),
+    [
+        ("W^3", [3], "Start from the loss: what we are after, the gradient for $W^{3}$"),
+        ("W^2", [3, 2], "Finally, layer 2: what we are after, the gradient for $W^{2}$"),
+        ("W_0^2", [3, 2], "Finally, layer 2: what we are after, the gradient for $W_{0}^{2}$"),
+        ("W^1", [3, 2, 1], "Finally, layer 1: what we are after, the gradient for $W^{1}$"),
+    ],
+)
+def test_steps_end_at_the_chosen_parameter(wanted, layers, title):
+    derivation = derive(NETWORKS[0])
+    records = steps(derivation, derivation.gradient(wanted).target)
+    assert [s.layer for s in records] == layers
+    assert records[-1].title == title
+    targets = [line.lhs for line in records[-1].lines if line.lhs is not None]
+    assert derivation.gradient(wanted).target in targets
+
+
+def test_the_chosen_parameter_is_named_in_the_readers_notation():
+    from matcalc.printers.latex import Notation
+
+    derivation = derive(NETWORKS[0])
+    notation = Notation(layer_style="bracket")
+    records = steps(derivation, derivation.gradient("W^2").target, notation)
+    assert records[-1].title.endswith("the gradient for $W^{[2]}$")
