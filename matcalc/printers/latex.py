@@ -379,12 +379,12 @@ class _Printer:
     def _add(self, expr: Add) -> str:
         text = self.print(expr.terms[0])
         for term in expr.terms[1:]:
-            if isinstance(term, Scale) and term.coeff.is_number and term.coeff < 0:
-                text += " - " + self.print(
-                    Scale(-term.coeff, term.arg) if term.coeff != -1 else term.arg
-                )
-            else:
-                text += " + " + self.print(term)
+            positive = _negated(term)
+            if positive is not None:
+                text += " - " + self.print(positive)
+                continue
+            printed = self.print(term)
+            text += " - " + printed[1:].lstrip() if printed.startswith("-") else " + " + printed
         return text
 
     def _scale(self, expr: Scale) -> str:
@@ -427,6 +427,24 @@ class _Printer:
     def _squarednorm(self, expr: SquaredNorm) -> str:
         norm = "" if is_column(expr.arg.shape) else "_F"
         return f"\\left\\|{self.print(expr.arg)}\\right\\|{norm}^2"
+
+
+def _is_negative(coeff: sympy.Expr) -> bool:
+    coeff = sympy.sympify(coeff)
+    return bool(coeff.is_number and coeff < 0)
+
+
+def _negated(term: Expr) -> Expr | None:
+    """-term where term is a negative multiple, or a product (matrix or elementwise) whose
+    first factor is one: so that a sum prints A - c B, never A + -c B."""
+    if isinstance(term, Scale) and _is_negative(term.coeff):
+        return Scale(-term.coeff, term.arg) if term.coeff != -1 else term.arg
+    if isinstance(term, MatMul | Hadamard) and isinstance(term.factors[0], Scale):
+        first = term.factors[0]
+        if _is_negative(first.coeff):
+            product = type(term)((first.arg, *term.factors[1:]))
+            return product if first.coeff == -1 else Scale(-sympy.sympify(first.coeff), product)
+    return None
 
 
 def _is_objective(expr: Expr) -> bool:
