@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument(
         "--of", help="in an expression context: the defined function to differentiate (e.g. J)"
     )
+    derive_cmd.add_argument(
+        "--hessian",
+        action="store_true",
+        help="in an expression context: the Hessians of the scalar functions by columns",
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     add_document_options(derive_cmd)
     add_notation_options(derive_cmd)
@@ -169,7 +174,7 @@ def run_derive(args: argparse.Namespace) -> int:
     if args.output and args.spec and Path(args.output).resolve() == Path(args.spec).resolve():
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
     if isinstance(subject, Context):
-        _emit(render_context(subject, args.format, args.of, args.wrt), args.output)
+        _emit(render_context(subject, args.format, args.of, args.wrt, args.hessian), args.output)
         return EXIT_OK
     network = subject
     if args.of is not None:

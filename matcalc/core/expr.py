@@ -494,6 +494,47 @@ class Opaque(Expr):
         return Opaque(self.name, self.params, children)
 
 
+@dataclass(frozen=True)
+class Kronecker(Expr):
+    """The Kronecker product A ⊗ B: the block matrix (a_ij B), of shape (r_A r_B) x (c_A c_B)."""
+
+    left: Expr
+    right: Expr
+
+    @cached_property
+    def shape(self) -> Shape:
+        return (self.left.shape[0] * self.right.shape[0], self.left.shape[1] * self.right.shape[1])
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Kronecker(children[0], children[1])
+
+
+@dataclass(frozen=True)
+class Commutation(Expr):
+    """The commutation matrix K_{mn}: K vec(X) = vec(X^T) for an m x n matrix X."""
+
+    rows: Dim
+    cols: Dim
+
+    @property
+    def shape(self) -> Shape:
+        size = self.rows * self.cols
+        return (size, size)
+
+
+@dataclass(frozen=True)
+class Vec(_OfOne):
+    """vec(X): the columns of X stacked into one column."""
+
+    @property
+    def shape(self) -> Shape:
+        return (self.arg.shape[0] * self.arg.shape[1], ONE)
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -589,6 +630,9 @@ def symbols_of(expr: Expr) -> set[Symbol]:
 __all__ = [
     "Add",
     "Apply",
+    "Commutation",
+    "Kronecker",
+    "Vec",
     "Cdots",
     "Derivative",
     "Det",

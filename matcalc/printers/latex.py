@@ -16,6 +16,7 @@ from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
+    Commutation,
     Derivative,
     Det,
     Diag,
@@ -25,6 +26,7 @@ from matcalc.core.expr import (
     Hadamard,
     Identity,
     Inverse,
+    Kronecker,
     LogDet,
     MatMul,
     Opaque,
@@ -36,6 +38,7 @@ from matcalc.core.expr import (
     Symbol,
     Trace,
     Transpose,
+    Vec,
     substitute,
 )
 from matcalc.core.shapes import (
@@ -365,7 +368,7 @@ class _Printer:
             if dims_equal(cols, ONE):
                 return column
             return row if dims_equal(rows, ONE) else f"{column}\\,{row}"
-        return self._operand(expr, (Add, Scale, Hadamard))
+        return self._operand(expr, (Add, Scale, Hadamard, Kronecker))
 
     def _sum_of_columns(self, expr: Expr, count: Dim) -> str:
         """X 1_K as Ng writes it: the sum over the examples i of the columns X^{(i)}."""
@@ -423,6 +426,17 @@ class _Printer:
 
     def _sum(self, expr: Sum) -> str:
         return f"\\sum {self._operand(expr.arg, (Add, Scale, Hadamard, MatMul))}"
+
+    def _kronecker(self, expr: Kronecker) -> str:
+        wrap = (Add, Scale, MatMul, Hadamard, ScalarProduct, Kronecker)
+        return f"{self._operand(expr.left, wrap)} \\otimes {self._operand(expr.right, wrap)}"
+
+    def _commutation(self, expr: Commutation) -> str:
+        rows, cols = dim_latex(expr.rows, self.notation), dim_latex(expr.cols, self.notation)
+        return f"K_{{{rows} {cols}}}"
+
+    def _vec(self, expr: Vec) -> str:
+        return f"\\operatorname{{vec}}\\left({self.print(expr.arg)}\\right)"
 
     def _squarednorm(self, expr: SquaredNorm) -> str:
         norm = "" if is_column(expr.arg.shape) else "_F"

@@ -435,6 +435,35 @@ class Context:
         those its assumptions allow."""
         return REWRITES + EXPRESSION_REWRITES + assumption_rules(self.assumed())
 
+    def is_matrix_derivative(self, of: str, wrt: str) -> bool:
+        """Whether d of / d wrt is neither a gradient nor a column-by-column Jacobian."""
+        num, den = self.lookup(of), self._wrt(wrt)
+        return not (is_scalar(num.shape) or (is_column(num.shape) and is_column(den.shape)))
+
+    def matrix_derivative(self, of: str, wrt: str) -> tuple[Expr, Expr]:
+        """F written out and its differential dF, linear in dX (Cookbook sec. 2.2)."""
+        from matcalc.engine.differential import differential
+
+        den = self._wrt(wrt)
+        num = simplify(self.expand(self.lookup(of), frozenset({den})), rules=BEFORE_DERIVING)
+        try:
+            return num, differential(num, den, self.rules())
+        except MatcalcError as error:
+            raise ContextError(f"d{of}/d{wrt}: {error}") from None
+
+    def hessian(self, of: str, wrt: str) -> Expr:
+        """The Hessian of a scalar by a column, from the differential of its gradient."""
+        from matcalc.engine.differential import hessian
+
+        variable = self._wrt(wrt)
+        gradient = self.derivative_value(self.lookup(of), variable, nabla=True)
+        if variable not in set(gradient.walk()):
+            return Fill(sympy.Integer(0), (variable.shape[0], variable.shape[0]))
+        try:
+            return hessian(gradient, self._wrt(wrt), self.rules())
+        except MatcalcError as error:
+            raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
+
     def gradient(self, of: str, wrt: str) -> Expr:
         """The derivative of a defined (or declared) name by a declared one, in the layout."""
         return self.derivative_value(self.lookup(of), self._wrt(wrt))
@@ -715,15 +744,23 @@ def context_gradients(
 
 
 def render_context(
-    context: Context, fmt: str, of: str | None = None, wrt: str | None = None
+    context: Context,
+    fmt: str,
+    of: str | None = None,
+    wrt: str | None = None,
+    hessian: bool = False,
 ) -> str:
-    """The derivatives of an expression context as LaTeX, Markdown or JSON."""
+    """The derivatives of an expression context as LaTeX, Markdown or JSON; with ``hessian``
+    the Hessians of the scalar functions by columns; for a matrix (or column) by a matrix, the
+    differential and the vec/Kronecker and entrywise forms."""
     if fmt not in CONTEXT_FORMATS:
         raise ContextError(
             f"--format {fmt}: an expression context prints as {', '.join(CONTEXT_FORMATS)}"
         )
     from matcalc.printers.latex import to_latex
 
+    if hessian or (of is not None and wrt is not None and context.is_matrix_derivative(of, wrt)):
+        return _render_second_kind(context, fmt, of, wrt, hessian)
     gradients = context_gradients(context, of, wrt)
     note = LAYOUT_NOTES[context.layout]
     if fmt == "json":
@@ -744,6 +781,61 @@ def render_context(
         f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
         for g in gradients
     ]
+    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    if fmt == "markdown":
+        return f"{note}\n\n$$\n{body}\n$$\n"
+    return f"% {note}\n\\[\n{body}\n\\]\n"
+
+
+def _render_second_kind(
+    context: Context, fmt: str, of: str | None, wrt: str | None, hessian: bool
+) -> str:
+    """Hessians (``hessian``) or one matrix-by-matrix derivative, in the context's formats."""
+    from matcalc.printers.differential import VEC_NOTE, matrix_derivative_lines
+    from matcalc.printers.latex import to_latex
+
+    records: list[dict[str, str]] = []
+    lines: list[str] = []
+    if hessian:
+        note = "Hessian: H_{ij} = d^2 f / dx_i dx_j, from d(grad f) = H dx (symmetric)"
+        for g in context_gradients(context, of, wrt):
+            variable = context._wrt(g.wrt)
+            if not (is_scalar(context.lookup(g.of).shape) and is_column(variable.shape)):
+                continue
+            value = context.hessian(g.of, g.wrt)
+            f, x = to_latex(context.lookup(g.of)), to_latex(variable)
+            target = f"\\frac{{\\partial^2 {f}}}{{\\partial {x}\\,\\partial {x}^{{T}}}}"
+            records.append(
+                {
+                    "of": g.of,
+                    "wrt": g.wrt,
+                    "target": target,
+                    "value": to_latex(value),
+                    "shape": shape_text(value.shape),
+                }
+            )
+            lines.append(f"{target} &= {to_latex(value)} && {shape_text(value.shape)}")
+        if not records:
+            raise ContextError("--hessian: no scalar function of a column to take the Hessian of")
+    else:
+        note = VEC_NOTE
+        function, differential = context.matrix_derivative(of, wrt)
+        variable = context._wrt(wrt)
+        lines = matrix_derivative_lines(function, context.lookup(of), variable, differential)
+        names = ("differential", "vec", "entrywise")
+        records = [
+            {
+                "of": name_key(of),
+                "wrt": name_key(wrt),
+                **{n: l.split(" &= ")[1] for n, l in zip(names, lines, strict=True)},
+            }
+        ]
+    if fmt == "json":
+        import json
+
+        return json.dumps(
+            {"layout": context.layout, "note": note, "derivatives": records}, indent=2
+        )
     body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
     if fmt == "markdown":
         return f"{note}\n\n$$\n{body}\n$$\n"
