@@ -69,7 +69,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.losses import FUSED, LOSSES
 from matcalc.core.rule import COOKBOOK, NOTES, Kind, NoRuleError, Rule
-from matcalc.core.shapes import ONE, SCALAR, dim, is_column, is_scalar
+from matcalc.core.shapes import ONE, SCALAR, dim, dims_equal, is_column, is_scalar
 
 Definitions = Mapping[Symbol, Expr]
 
@@ -950,15 +950,54 @@ def _entrywise_cancellation(expr: Expr, definitions: Definitions) -> Expr | None
     if len(atoms) > MAX_ENTRYWISE_ATOMS:
         return None
     back = {symbol: atom for atom, symbol in atoms.items()}
-    best, best_size = None, _size(expr)
+
+    def cost(candidate: Expr) -> tuple[int, int]:
+        """How often the atoms are written, then how many nodes: a(1 - t t) beats a - a t t."""
+        return (sum(1 for node in candidate.walk() if node in atoms), _size(candidate))
+
+    best, best_cost = None, cost(expr)
     for candidate in (sympy.cancel(formula), sympy.factor(formula), sympy.expand(formula)):
         try:
             rewritten = _from_scalar_formula(candidate, back, expr.shape)
         except NoRuleError:
             continue
-        if _size(rewritten) < best_size:
-            best, best_size = rewritten, _size(rewritten)
+        if cost(rewritten) < best_cost:
+            best, best_cost = rewritten, cost(rewritten)
     return best
+
+
+def _scalar_last_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    """A x s -> s A x for a 1 x 1 factor s at the end of a product: scalars are written first."""
+    if isinstance(expr, MatMul) and len(expr.factors) > 1 and not is_scalar(expr.shape):
+        last = expr.factors[-1]
+        if is_scalar(last.shape):
+            return scalar_product(last, matmul(*expr.factors[:-1]))
+    return None
+
+
+def _common_scalar(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s X + s Y -> s (X + Y) for one 1 x 1 expression s in every term."""
+    if not isinstance(expr, Add):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, ScalarProduct) for _, arg in bare):
+        return None
+    common = bare[0][1].scalar
+    if any(arg.scalar != common for _, arg in bare):
+        return None
+    return scalar_product(common, add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
+
+
+def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
+    """exp(u) / (1 + exp(u)) = sigma(u)."""
+    if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
+        return None
+    for top, bottom in (expr.factors, expr.factors[::-1]):
+        if not (isinstance(top, Apply) and top.fn == Function("exp")):
+            continue
+        if bottom == _reciprocal(add(Fill(sympy.Integer(1), top.shape), top)):
+            return Apply(Function("sigmoid"), top.arg)
+    return None
 
 
 def _common_left_factor(expr: Expr, definitions: Definitions) -> Expr | None:
@@ -1022,7 +1061,78 @@ def _common_coefficient(expr: Expr, definitions: Definitions) -> Expr | None:
     return scale(common, add(*(scale(coeff / common, arg) for coeff, arg in bare)))
 
 
+def _is_gram(expr: Expr) -> bool:
+    """Z^T Z (or Z^T S Z with S symmetric by its form): equal to its own transpose."""
+    return (
+        isinstance(expr, MatMul)
+        and len(expr.factors) == 2
+        and transpose(expr.factors[0]) == expr.factors[1]
+    )
+
+
+def _symmetric_gram(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose):
+        inner = expr.arg.arg if isinstance(expr.arg, Inverse) else expr.arg
+        if _is_gram(inner):
+            return expr.arg
+    return None
+
+
+def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Inverse) and isinstance(expr.arg, MatMul):
+        factors = expr.arg.factors
+        if all(dims_equal(f.shape[0], f.shape[1]) for f in factors):
+            return matmul(*(Inverse(f) for f in reversed(factors)))
+    return None
+
+
 EXPRESSION_REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "scalar factors first",
+        Kind.REWRITE,
+        r"A x\, s = s\, A x,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "a 1 x 1 factor commutes: it multiplies every entry",
+        _scalar_last_factor,
+        lambda: matmul(_matrix("A", 3, 2), _column("x", 2), _matrix("s", 1, 1)),
+    ),
+    Rule(
+        "common scalar factor",
+        Kind.REWRITE,
+        r"s X + s Y = s (X + Y),\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "distributivity of scalar multiplication",
+        _common_scalar,
+        lambda: add(
+            ScalarProduct(_matrix("s", 1, 1), _column("x", 3)),
+            ScalarProduct(_matrix("s", 1, 1), _column("y", 3)),
+        ),
+    ),
+    Rule(
+        "the logistic function",
+        Kind.REWRITE,
+        r"\frac{\exp(u)}{1 + \exp(u)} = \sigma(u)",
+        "definition of the logistic sigmoid, sigma(u) = 1 / (1 + exp(-u))",
+        _logistic_function,
+        lambda: hadamard(
+            Apply(Function("exp"), _column("u", 3)),
+            _reciprocal(add(ones(dim(3)), Apply(Function("exp"), _column("u", 3)))),
+        ),
+    ),
+    Rule(
+        "a Gram matrix is symmetric",
+        Kind.REWRITE,
+        r"(Z^T Z)^T = Z^T Z,\ (Z^T Z)^{-T} = (Z^T Z)^{-1}",
+        f"{COOKBOOK} eq. 5 ((AB)^T = B^T A^T) and eq. 3",
+        _symmetric_gram,
+        lambda: Transpose(Inverse(matmul(Transpose(_matrix("Z", 4, 3)), _matrix("Z", 4, 3)))),
+    ),
+    Rule(
+        "inverse of a product of square matrices",
+        Kind.REWRITE,
+        r"(A B)^{-1} = B^{-1} A^{-1},\ A, B \text{ square and invertible}",
+        "definition of the inverse: (AB)(B^{-1}A^{-1}) = I",
+        _inverse_of_a_product,
+        lambda: Inverse(matmul(Transpose(_square("S")), _square("S"))),
+    ),
     Rule(
         "common coefficient",
         Kind.REWRITE,
