@@ -535,6 +535,29 @@ class Vec(_OfOne):
         return (self.arg.shape[0] * self.arg.shape[1], ONE)
 
 
+@dataclass(frozen=True)
+class Norm(Apply):
+    """||x||_2 of a column, ||X||_F of a matrix: the square root of :class:`SquaredNorm`.
+
+    An :class:`Apply` of sqrt to the squared norm, so that it differentiates and evaluates as
+    one; a node of its own so that it prints as a norm.
+    """
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.arg, SquaredNorm) and self.fn == Function("sqrt")):
+            raise ShapeError("a norm is the square root of a squared norm", self.arg, self.arg)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        if isinstance(children[0], SquaredNorm):
+            return Norm(self.fn, children[0])
+        return Apply(self.fn, children[0])
+
+
+def norm(arg: Expr) -> Norm:
+    """||arg||_2 (a column) or ||arg||_F (a matrix)."""
+    return Norm(Function("sqrt"), SquaredNorm(arg))
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -645,6 +668,7 @@ __all__ = [
     "Inverse",
     "LogDet",
     "MatMul",
+    "Norm",
     "Opaque",
     "Scale",
     "ScalarProduct",
@@ -659,6 +683,7 @@ __all__ = [
     "broadcast",
     "hadamard",
     "matmul",
+    "norm",
     "one_minus",
     "ones",
     "scalar_product",

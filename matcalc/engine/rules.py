@@ -50,6 +50,7 @@ from matcalc.core.expr import (
     Inverse,
     LogDet,
     MatMul,
+    Norm,
     Opaque,
     ScalarProduct,
     Scale,
@@ -988,6 +989,13 @@ def _common_scalar(expr: Expr, definitions: Definitions) -> Expr | None:
     return scalar_product(common, add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
 
 
+def _norm_of_a_square_root(expr: Expr, definitions: Definitions) -> Expr | None:
+    """sqrt(||x||^2) = ||x||_2, sqrt(||X||_F^2) = ||X||_F."""
+    if type(expr) is Apply and expr.fn == Function("sqrt") and isinstance(expr.arg, SquaredNorm):
+        return Norm(expr.fn, expr.arg)
+    return None
+
+
 def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
     """exp(u) / (1 + exp(u)) = sigma(u)."""
     if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
@@ -1105,6 +1113,14 @@ EXPRESSION_REWRITES: tuple[Rule, ...] = (
             ScalarProduct(_matrix("s", 1, 1), _column("x", 3)),
             ScalarProduct(_matrix("s", 1, 1), _column("y", 3)),
         ),
+    ),
+    Rule(
+        "unsquared norm",
+        Kind.REWRITE,
+        r"\sqrt{\|x\|^2} = \|x\|_2,\ \sqrt{\|X\|_F^2} = \|X\|_F",
+        "definition of the 2-norm and the Frobenius norm",
+        _norm_of_a_square_root,
+        lambda: Apply(Function("sqrt"), SquaredNorm(_matrix("X", 3, 2))),
     ),
     Rule(
         "the logistic function",

@@ -29,6 +29,7 @@ from matcalc.core.expr import (
     Kronecker,
     LogDet,
     MatMul,
+    Norm,
     Opaque,
     ScalarProduct,
     Scale,
@@ -426,6 +427,11 @@ class _Printer:
 
     def _sum(self, expr: Sum) -> str:
         return f"\\sum {self._operand(expr.arg, (Add, Scale, Hadamard, MatMul))}"
+
+    def _norm(self, expr: Norm) -> str:
+        inner = expr.arg.arg
+        which = "2" if is_column(inner.shape) else "F"
+        return f"\\left\\|{self.print(inner)}\\right\\|_{which}"
 
     def _kronecker(self, expr: Kronecker) -> str:
         wrap = (Add, Scale, MatMul, Hadamard, ScalarProduct, Kronecker)

@@ -79,7 +79,7 @@ _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
 
 
-BEFORE_DERIVING = (rule_named("log of a determinant"),)
+BEFORE_DERIVING = (rule_named("log of a determinant"), rule_named("unsquared norm"))
 
 
 class ContextError(MatcalcError):

@@ -259,6 +259,8 @@ logistic = '-\\sum\\left(y \\odot \\log\\sigma(Mw) + (1 - y) \\odot \\log(1 - \\
 ce = '-\\sum\\left(t \\odot \\log\\operatorname{softmax}(z)\\right)'
 gauss = '-\\frac{1}{2}(x - \\mu)^T S^{-1} (x - \\mu) - \\frac{1}{2}\\log\\det S'
 th = '\\sum \\tanh(M w)'
+nrm = '\\sqrt{\\|M w - y\\|^2}'
+fro = '\\sqrt{\\|M\\|_F^2}'
 [functions]
 swish = 'z \\sigma(z)'
 """
@@ -273,6 +275,8 @@ TEXTBOOK_CASES = [
     ("ce", "z", r"\operatorname{softmax}\left(z\right) - t"),
     ("gauss", "mu", r"S^{-1}\,\left(x - \mu\right)"),
     ("th", "w", r"M^{T}\,\left(1 - \tanh\left(M\,w\right) \odot \tanh\left(M\,w\right)\right)"),
+    ("nrm", "w", r"\frac{1}{\left\|M\,w - y\right\|_2}\,M^{T}\,\left(M\,w - y\right)"),
+    ("fro", "M", r"\frac{1}{\left\|M\right\|_F}\,M"),
 ]
 
 
