@@ -996,6 +996,16 @@ def _norm_of_a_square_root(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _transposes_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """x^T - mu^T -> (x - mu)^T: a sum of transposes written as the transpose of a sum."""
+    if not isinstance(expr, Add) or is_scalar(expr.shape):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, Transpose) for _, arg in bare):
+        return None
+    return Transpose(add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
+
+
 def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
     """exp(u) / (1 + exp(u)) = sigma(u)."""
     if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
@@ -1121,6 +1131,14 @@ EXPRESSION_REWRITES: tuple[Rule, ...] = (
         "definition of the 2-norm and the Frobenius norm",
         _norm_of_a_square_root,
         lambda: Apply(Function("sqrt"), SquaredNorm(_matrix("X", 3, 2))),
+    ),
+    Rule(
+        "transposes gathered",
+        Kind.REWRITE,
+        r"A^T + B^T = (A + B)^T",
+        f"{COOKBOOK} eq. 4, read from right to left",
+        _transposes_gathered,
+        lambda: add(Transpose(_matrix("A", 3, 2)), scale(-1, Transpose(_matrix("B", 3, 2)))),
     ),
     Rule(
         "the logistic function",

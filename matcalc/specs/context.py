@@ -433,7 +433,8 @@ class Context:
     def rules(self) -> tuple[Rule, ...]:
         """The rewrite rules of this context: the table's, those of functions of matrices and
         those its assumptions allow."""
-        return REWRITES + EXPRESSION_REWRITES + assumption_rules(self.assumed())
+        table = tuple(rule for rule in REWRITES if rule.name != "transpose of a sum")
+        return table + EXPRESSION_REWRITES + assumption_rules(self.assumed())
 
     def is_matrix_derivative(self, of: str, wrt: str) -> bool:
         """Whether d of / d wrt is neither a gradient nor a column-by-column Jacobian."""
