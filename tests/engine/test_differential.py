@@ -189,5 +189,8 @@ def test_cli_hessian_and_matrix_derivative_compile_and_render(tmp_path, capsys):
     markdown = capsys.readouterr().out
     assert r"\otimes" in markdown
     assert_renders(markdown)
-    assert main(["derive", str(path), "--of", "F", "--wrt", "X"]) == 0
-    compile_tex(standalone(hessian_tex + capsys.readouterr().out), tmp_path)
+    matrices = []
+    for of, wrt in (("F", "X"), ("H", "W"), ("S", "W"), ("T", "Y")):
+        assert main(["derive", str(path), "--of", of, "--wrt", wrt]) == 0
+        matrices.append(capsys.readouterr().out)
+    compile_tex(standalone(hessian_tex + "".join(matrices)), tmp_path)
