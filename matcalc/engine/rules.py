@@ -1006,6 +1006,23 @@ def _transposes_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
     return Transpose(add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
 
 
+def _negated_difference(expr: Expr, definitions: Definitions) -> Expr | None:
+    """-A (y - s) B = A (s - y) B: the minus sign taken into a difference of two terms."""
+    if not (isinstance(expr, Scale) and isinstance(expr.arg, MatMul)):
+        return None
+    if not (expr.coeff.is_number and expr.coeff < 0):
+        return None
+    factors = expr.arg.factors
+    for position, factor in enumerate(factors):
+        if isinstance(factor, Add) and len(factor.terms) == 2:
+            (c1, a), (c2, b) = (_bare(t) for t in factor.terms)
+            if c1.is_number and c2.is_number and c1 > 0 and c2 < 0:
+                swapped = add(scale(-c2, b), scale(-c1, a))
+                rebuilt = matmul(*factors[:position], swapped, *factors[position + 1 :])
+                return scale(-expr.coeff, rebuilt)
+    return None
+
+
 def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
     """exp(u) / (1 + exp(u)) = sigma(u)."""
     if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
@@ -1054,15 +1071,17 @@ def _sum_of_a_quotient(expr: Expr, definitions: Definitions) -> Expr | None:
 
 def _distribute_over_a_difference(expr: Expr, definitions: Definitions) -> Expr | None:
     """(D - a a^T) u = D u - a (a^T u): the softmax Jacobian applied term by term."""
-    if not isinstance(expr, MatMul) or len(expr.factors) != 2:
+    if not isinstance(expr, MatMul):
         return None
-    left, right = expr.factors
-    if (
-        isinstance(left, Add)
-        and is_column(right.shape)
-        and any(isinstance(_bare(t)[1], Diag) for t in left.terms)
-    ):
-        return add(*(matmul(t, right) for t in left.terms))
+    factors = expr.factors
+    for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+        if (
+            isinstance(left, Add)
+            and is_column(right.shape)
+            and any(isinstance(_bare(t)[1], Diag) for t in left.terms)
+        ):
+            distributed = add(*(matmul(t, right) for t in left.terms))
+            return matmul(*factors[:position], distributed, *factors[position + 2 :])
     return None
 
 
@@ -1139,6 +1158,21 @@ EXPRESSION_REWRITES: tuple[Rule, ...] = (
         f"{COOKBOOK} eq. 4, read from right to left",
         _transposes_gathered,
         lambda: add(Transpose(_matrix("A", 3, 2)), scale(-1, Transpose(_matrix("B", 3, 2)))),
+    ),
+    Rule(
+        "a minus sign into a difference",
+        Kind.REWRITE,
+        r"-A (y - s) B = A (s - y) B",
+        "distributivity of the matrix product",
+        _negated_difference,
+        lambda: scale(
+            -1,
+            matmul(
+                _matrix("A", 2, 3),
+                add(_column("y", 3), scale(-1, _column("s", 3))),
+                Transpose(_column("x", 4)),
+            ),
+        ),
     ),
     Rule(
         "the logistic function",
@@ -1254,9 +1288,17 @@ def _symmetric_transpose(symmetric: frozenset[Expr]):
 
 
 def _probability_sum(probabilities: frozenset[Expr]):
+    """sum y = 1 for a probability column; 1 1^T Y = 1 1^T for probability columns Y."""
+
     def apply(expr: Expr, definitions: Definitions) -> Expr | None:
-        if isinstance(expr, Sum) and expr.arg in probabilities:
+        if isinstance(expr, Sum) and expr.arg in probabilities and is_column(expr.arg.shape):
             return Fill(sympy.Integer(1), SCALAR)
+        if isinstance(expr, MatMul):
+            factors = expr.factors
+            for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+                if isinstance(left, Fill) and left.value == 1 and right in probabilities:
+                    block = Fill(sympy.Integer(1), (left.shape[0], right.shape[1]))
+                    return matmul(*factors[:position], block, *factors[position + 2 :])
         return None
 
     return apply
@@ -1285,7 +1327,9 @@ def assumption_rules(assumptions: Mapping[Symbol, str]) -> tuple[Rule, ...]:
             Rule(
                 "a probability vector sums to one",
                 Kind.REWRITE,
-                r"\textstyle\sum y = \mathbf{1}^T y = 1",
+                r"\textstyle\sum y = \mathbf{1}^T y = 1,\ "
+                r"\mathbf{1}\mathbf{1}^T Y = \mathbf{1}\mathbf{1}^T"
+                r"\ \text{(each column of } Y \text{ a probability vector)}",
                 "definition of a probability vector (a one-hot target is one)",
                 _probability_sum(probabilities),
                 lambda: Sum(next(iter(probabilities))),

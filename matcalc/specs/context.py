@@ -261,8 +261,8 @@ class Context:
                 )
             shape = self.symbols[key].shape
             square = dims_equal(shape[0], shape[1]) and not is_scalar(shape)
-            if what in ("probability", "one-hot") and not is_column(shape):
-                raise ContextError(f"[assume] {written} = {what!r}: needs a column")
+            if what in ("probability", "one-hot") and is_scalar(shape):
+                raise ContextError(f"[assume] {written} = {what!r}: needs a column or a matrix")
             if what not in ("probability", "one-hot") and not square:
                 raise ContextError(f"[assume] {written} = {what!r}: needs a square matrix")
             self.assumptions[key] = what
@@ -653,9 +653,9 @@ def _draw(
             value = rng.standard_normal((rows, cols))
             kind = assumptions.get(node) if isinstance(node, Symbol) else None
             if kind == "probability":
-                value = np.exp(value) / np.exp(value).sum()
+                value = np.exp(value) / np.exp(value).sum(axis=0, keepdims=True)
             elif kind == "one-hot":
-                value = np.eye(rows)[:, [int(rng.integers(rows))]]
+                value = np.eye(rows)[:, rng.integers(rows, size=cols)]
             elif kind == "diagonal":
                 value = np.diag(np.abs(np.diag(value)) + 1)
             elif kind == "positive definite":

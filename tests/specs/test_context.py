@@ -358,13 +358,13 @@ def test_more_functions_against_differences(formula, wrt, rng):
     ("table", "message"),
     [
         ('[assume]\nM = "symmetric"', "needs a square matrix"),
-        ('[assume]\nA = "probability"', "needs a column"),
+        ('[assume]\ns = "probability"', "needs a column or a matrix"),
         ('[assume]\nA = "orthogonal"', "one of symmetric"),
         ('[assume]\nQ = "symmetric"', "not a name of [shapes]"),
         ("[functions]\nexp = 'z'", "[functions] exp"),
     ],
 )
 def test_bad_assumptions_and_functions(table, message):
-    spec = '[shapes]\nA = "n x n"\nM = "n x d"\n' + table
+    spec = '[shapes]\nA = "n x n"\nM = "n x d"\ns = "scalar"\n' + table
     with pytest.raises(ContextError, match=re.escape(message)):
         Context.from_toml(spec)
