@@ -89,6 +89,11 @@ def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
     derive_cmd.add_argument(
         "--of", help="in an expression context: the defined function to differentiate (e.g. J)"
     )
+    derive_cmd.add_argument(
+        "--hessian",
+        action="store_true",
+        help="in an expression context: the Hessians of the scalar functions by columns",
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     derive_cmd.add_argument(
         "--unroll",
@@ -291,7 +296,9 @@ def run_derive(args: argparse.Namespace) -> int:
         return run_derive_graph(subject, args)
     if isinstance(subject, Context):
         layout = Layout(title=args.title or "", page=args.page or "")
-        text = render_context_document(subject, args.format, args.of, args.wrt, layout)
+        text = render_context_document(
+            subject, args.format, args.of, args.wrt, layout, args.hessian
+        )
         if args.format == "pdf":
             return write_pdf(text, args)
         _emit(text, args.output)

@@ -543,6 +543,70 @@ class FullConv(Expr):
         return FullConv(*children)
 
 
+@dataclass(frozen=True)
+class Kronecker(Expr):
+    """The Kronecker product A ⊗ B: the block matrix (a_ij B), of shape (r_A r_B) x (c_A c_B)."""
+
+    left: Expr
+    right: Expr
+
+    @cached_property
+    def shape(self) -> Shape:
+        return (self.left.shape[0] * self.right.shape[0], self.left.shape[1] * self.right.shape[1])
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Kronecker(children[0], children[1])
+
+
+@dataclass(frozen=True)
+class Commutation(Expr):
+    """The commutation matrix K_{mn}: K vec(X) = vec(X^T) for an m x n matrix X."""
+
+    rows: Dim
+    cols: Dim
+
+    @property
+    def shape(self) -> Shape:
+        size = self.rows * self.cols
+        return (size, size)
+
+
+@dataclass(frozen=True)
+class Vec(_OfOne):
+    """vec(X): the columns of X stacked into one column."""
+
+    @property
+    def shape(self) -> Shape:
+        return (self.arg.shape[0] * self.arg.shape[1], ONE)
+
+
+@dataclass(frozen=True)
+class Norm(Apply):
+    """||x||_2 of a column, ||X||_F of a matrix: the square root of :class:`SquaredNorm`.
+
+    An :class:`Apply` of sqrt to the squared norm, so that it differentiates and evaluates as
+    one; a node of its own so that it prints as a norm.
+    """
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.arg, SquaredNorm) and self.fn == Function("sqrt")):
+            raise ShapeError("a norm is the square root of a squared norm", self.arg, self.arg)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        if isinstance(children[0], SquaredNorm):
+            return Norm(self.fn, children[0])
+        return Apply(self.fn, children[0])
+
+
+def norm(arg: Expr) -> Norm:
+    """||arg||_2 (a column) or ||arg||_F (a matrix)."""
+    return Norm(Function("sqrt"), SquaredNorm(arg))
+
+
 # ------------------------------------------------------------------------------ builders
 
 
@@ -638,6 +702,9 @@ def symbols_of(expr: Expr) -> set[Symbol]:
 __all__ = [
     "Add",
     "Apply",
+    "Commutation",
+    "Kronecker",
+    "Vec",
     "Cdots",
     "Conv",
     "FullConv",
@@ -652,6 +719,7 @@ __all__ = [
     "Inverse",
     "LogDet",
     "MatMul",
+    "Norm",
     "Opaque",
     "Scale",
     "ScalarProduct",
@@ -666,6 +734,7 @@ __all__ = [
     "broadcast",
     "hadamard",
     "matmul",
+    "norm",
     "one_minus",
     "ones",
     "scalar_product",

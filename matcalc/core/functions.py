@@ -8,6 +8,7 @@ functions: a definition travels with the spec that makes it and with the nodes t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -54,8 +55,17 @@ EXP = ScalarFunction("exp", r"\exp", sympy.exp(Z))
 RECIPROCAL = ScalarFunction("reciprocal", r"\operatorname{recip}", 1 / Z)
 SQRT = ScalarFunction("sqrt", r"\sqrt", sympy.sqrt(Z), derivative_from_output=lambda a: 1 / (2 * a))
 
+SIGN = ScalarFunction("sign", r"\operatorname{sign}", sympy.sign(Z))
+ABS = ScalarFunction(
+    "abs", r"\operatorname{abs}", sympy.Abs(Z), derivative_latex=r"\operatorname{sign}"
+)
+ERF = ScalarFunction("erf", r"\operatorname{erf}", sympy.erf(Z))
+
 BUILTIN: Mapping[str, ScalarFunction] = MappingProxyType(
-    {f.name: f for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL, SQRT)}
+    {
+        f.name: f
+        for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL, SQRT, SIGN, ABS, ERF)
+    }
 )
 """The built-in functions by name.  A user's own functions are not kept here: each travels in
 the nodes that apply it (:class:`matcalc.core.expr.Function`) and in the spec that defines it."""
@@ -72,8 +82,11 @@ def evaluate(function: ScalarFunction, order: int, values: np.ndarray) -> np.nda
     return _numeric(function, order)(values)
 
 
+_ERF_NUMERIC = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its own
+
+
 @lru_cache(maxsize=256)
 def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
-    compiled = sympy.lambdify(Z, formula, modules="numpy")
+    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, "numpy"])
     return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()

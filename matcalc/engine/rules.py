@@ -30,6 +30,7 @@ where the rule needs named forward quantities (A = sigma(Z)), for losses and fus
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -51,6 +52,7 @@ from matcalc.core.expr import (
     Inverse,
     LogDet,
     MatMul,
+    Norm,
     Opaque,
     ScalarProduct,
     Scale,
@@ -70,7 +72,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.losses import FUSED, LOSSES
 from matcalc.core.rule import COOKBOOK, NOTES, Kind, NoRuleError, Rule
-from matcalc.core.shapes import ONE, SCALAR, dim, is_column, is_scalar
+from matcalc.core.shapes import ONE, SCALAR, dim, dims_equal, is_column, is_scalar
 
 Definitions = Mapping[Symbol, Expr]
 
@@ -673,6 +675,35 @@ def _multiple_out_of_sum(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _reciprocal(arg: Expr) -> Expr:
+    return Apply(Function("reciprocal"), arg)
+
+
+def _elementary_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
+    """exp' = exp, log' = 1/x, recip' = -1/x^2, sqrt' = 1/(2 sqrt x), abs' = sign, erf'."""
+    if not (isinstance(expr, Apply) and expr.fn.order == 1 and expr.fn.definition is None):
+        return None
+    x, name = expr.arg, expr.fn.name
+    if name == "exp":
+        return Apply(Function("exp"), x)
+    if name == "log":
+        return _reciprocal(x)
+    if name == "reciprocal":
+        return scale(-1, _reciprocal(hadamard(x, x)))
+    if name == "sqrt":
+        return scale(sympy.Rational(1, 2), _reciprocal(Apply(Function("sqrt"), x)))
+    if name == "abs":
+        return Apply(Function("sign"), x)
+    if name == "erf":
+        return scale(2 / sympy.sqrt(sympy.pi), Apply(Function("exp"), scale(-1, hadamard(x, x))))
+    return None
+
+
+def _positive_column(name: str) -> Expr:
+    """1 + x ⊙ x: an example argument where log, sqrt and 1/x are defined."""
+    return add(ones(dim(3)), hadamard(_column(name, 3), _column(name, 3)))
+
+
 def _rewrite_example_transpose_product() -> Expr:
     return Transpose(matmul(_matrix("A", 3, 4), _matrix("B", 4, 2)))
 
@@ -746,6 +777,16 @@ REWRITES: tuple[Rule, ...] = (
         "definition of the Hadamard product: (X \\odot Y)_{ij} = X_{ij} Y_{ij}",
         _multiple_in_product,
         lambda: hadamard(scale(2, _matrix("X", 3, 2)), _matrix("Y", 3, 2)),
+    ),
+    Rule(
+        "elementary derivatives",
+        Kind.REWRITE,
+        r"\exp'(x) = \exp(x),\ \log'(x) = \frac{1}{x},\ \left(\frac{1}{x}\right)' = "
+        r"-\frac{1}{x^2},\ \sqrt{x}\,' = \frac{1}{2\sqrt{x}},\ |x|' = \operatorname{sign}(x),"
+        r"\ \operatorname{erf}'(x) = \frac{2}{\sqrt{\pi}} e^{-x^2}",
+        "derivatives of the elementary functions, entry by entry (any calculus text)",
+        _elementary_derivative,
+        lambda: Apply(Function("sqrt", 1), _positive_column("x")),
     ),
     Rule(
         "derivative of an activation from its output",
@@ -872,6 +913,479 @@ REWRITES: tuple[Rule, ...] = (
         ),
     ),
 )
+
+
+# -------------------------------------------------------------- rewrites of expression contexts
+
+MAX_ENTRYWISE_ATOMS = 8
+MAX_ENTRYWISE_NODES = 60
+
+
+def _derivative_from_the_function(expr: Expr, definitions: Definitions) -> Expr | None:
+    """sigma'(u) = sigma(u) ⊙ (1 - sigma(u)), tanh'(u) = 1 - tanh(u) ⊙ tanh(u): f' written with
+    f itself, where no name stands for f(u) (a function of matrices, not a network layer)."""
+    if not (isinstance(expr, Apply) and expr.fn.order == 1 and expr.fn.definition is None):
+        return None
+    function = expr.fn.scalar
+    if function is None or function.name not in ("sigmoid", "tanh"):
+        return None
+    a = sympy.Symbol("a")
+    output = Apply(replace(expr.fn, order=0), expr.arg)
+    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+
+
+def _is_entrywise_node(expr: Expr) -> bool:
+    return isinstance(expr, Add | Hadamard | Scale) or (
+        isinstance(expr, Apply) and expr.fn == Function("reciprocal")
+    )
+
+
+def _to_scalar(expr: Expr, atoms: dict[Expr, sympy.Symbol]) -> sympy.Expr:
+    """The entrywise algebra of ``expr`` as a SymPy formula; other subtrees are atoms."""
+    if isinstance(expr, Add):
+        return sympy.Add(*(_to_scalar(t, atoms) for t in expr.terms))
+    if isinstance(expr, Hadamard):
+        return sympy.Mul(*(_to_scalar(f, atoms) for f in expr.factors))
+    if isinstance(expr, Scale):
+        return expr.coeff * _to_scalar(expr.arg, atoms)
+    if isinstance(expr, Fill):
+        return sympy.sympify(expr.value)
+    if isinstance(expr, Apply) and expr.fn == Function("reciprocal"):
+        return 1 / _to_scalar(expr.arg, atoms)
+    if expr not in atoms:
+        atoms[expr] = sympy.Symbol(f"u{len(atoms)}", commutative=True)
+    return atoms[expr]
+
+
+def _from_scalar_formula(formula: sympy.Expr, atoms: Mapping[sympy.Symbol, Expr], shape) -> Expr:
+    """An entrywise expression from a rational formula in the atoms; positive terms first."""
+    if formula in atoms:
+        return atoms[formula]
+    if formula.is_number:
+        return Fill(formula, shape)
+    if isinstance(formula, sympy.Add):
+        terms = sorted(sympy.Add.make_args(formula), key=lambda t: t.could_extract_minus_sign())
+        numbers = [t for t in terms if t.is_number]
+        rest = [t for t in terms if not t.is_number]
+        return add(*(_from_scalar_formula(t, atoms, shape) for t in numbers + rest))
+    if isinstance(formula, sympy.Mul):
+        coeff, rest = formula.as_coeff_Mul()
+        top, bottom = [], []
+        for factor in sympy.Mul.make_args(rest):
+            base, power = factor.as_base_exp()
+            if not (power.is_Integer and power != 0):
+                raise NoRuleError(f"no entrywise form for {formula}")
+            (top if power > 0 else bottom).extend([base] * abs(int(power)))
+        parts = [_from_scalar_formula(f, atoms, shape) for f in top]
+        if bottom:
+            below = hadamard(*(_from_scalar_formula(f, atoms, shape) for f in bottom))
+            parts.append(_reciprocal(below))
+        return scale(coeff, hadamard(*parts))
+    if isinstance(formula, sympy.Pow):
+        return _from_scalar_formula(sympy.Mul(formula, 1, evaluate=False), atoms, shape)
+    raise NoRuleError(f"no entrywise form for {formula}")
+
+
+def _size(expr: Expr) -> int:
+    return sum(1 for _ in expr.walk())
+
+
+def _entrywise_cancellation(expr: Expr, definitions: Definitions) -> Expr | None:
+    """Entrywise sums, products and quotients brought to their shortest rational form:
+    (sigma ⊙ (1 - sigma) ⊙ y) / sigma = (1 - sigma) ⊙ y, and so on."""
+    negated_sum = isinstance(expr, Scale) and isinstance(expr.arg, Add | Hadamard)
+    if not (isinstance(expr, Add | Hadamard) or negated_sum) or _size(expr) > MAX_ENTRYWISE_NODES:
+        return None
+    atoms: dict[Expr, sympy.Symbol] = {}
+    formula = _to_scalar(expr, atoms)
+    if len(atoms) > MAX_ENTRYWISE_ATOMS:
+        return None
+    back = {symbol: atom for atom, symbol in atoms.items()}
+
+    def cost(candidate: Expr) -> tuple[int, int]:
+        """How often the atoms are written, then how many nodes: a(1 - t t) beats a - a t t."""
+        return (sum(1 for node in candidate.walk() if node in atoms), _size(candidate))
+
+    best, best_cost = None, cost(expr)
+    for candidate in (sympy.cancel(formula), sympy.factor(formula), sympy.expand(formula)):
+        try:
+            rewritten = _from_scalar_formula(candidate, back, expr.shape)
+        except NoRuleError:
+            continue
+        if cost(rewritten) < best_cost:
+            best, best_cost = rewritten, cost(rewritten)
+    return best
+
+
+def _scalar_last_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    """A x s -> s A x for a 1 x 1 factor s at the end of a product: scalars are written first."""
+    if isinstance(expr, MatMul) and len(expr.factors) > 1 and not is_scalar(expr.shape):
+        last = expr.factors[-1]
+        if is_scalar(last.shape):
+            return scalar_product(last, matmul(*expr.factors[:-1]))
+    return None
+
+
+def _common_scalar(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s X + s Y -> s (X + Y) for one 1 x 1 expression s in every term."""
+    if not isinstance(expr, Add):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, ScalarProduct) for _, arg in bare):
+        return None
+    common = bare[0][1].scalar
+    if any(arg.scalar != common for _, arg in bare):
+        return None
+    return scalar_product(common, add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
+
+
+def _norm_of_a_square_root(expr: Expr, definitions: Definitions) -> Expr | None:
+    """sqrt(||x||^2) = ||x||_2, sqrt(||X||_F^2) = ||X||_F."""
+    if type(expr) is Apply and expr.fn == Function("sqrt") and isinstance(expr.arg, SquaredNorm):
+        return Norm(expr.fn, expr.arg)
+    return None
+
+
+def _transposes_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """x^T - mu^T -> (x - mu)^T: a sum of transposes written as the transpose of a sum."""
+    if not isinstance(expr, Add) or is_scalar(expr.shape):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, Transpose) for _, arg in bare):
+        return None
+    return Transpose(add(*(scale(coeff, arg.arg) for coeff, arg in bare)))
+
+
+def _negated_difference(expr: Expr, definitions: Definitions) -> Expr | None:
+    """-A (y - s) B = A (s - y) B: the minus sign taken into a difference of two terms."""
+    if not (isinstance(expr, Scale) and isinstance(expr.arg, MatMul)):
+        return None
+    if not (expr.coeff.is_number and expr.coeff < 0):
+        return None
+    factors = expr.arg.factors
+    for position, factor in enumerate(factors):
+        if isinstance(factor, Add) and len(factor.terms) == 2:
+            (c1, a), (c2, b) = (_bare(t) for t in factor.terms)
+            if c1.is_number and c2.is_number and c1 > 0 and c2 < 0:
+                swapped = add(scale(-c2, b), scale(-c1, a))
+                rebuilt = matmul(*factors[:position], swapped, *factors[position + 1 :])
+                return scale(-expr.coeff, rebuilt)
+    return None
+
+
+def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
+    """exp(u) / (1 + exp(u)) = sigma(u)."""
+    if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
+        return None
+    for top, bottom in (expr.factors, expr.factors[::-1]):
+        if not (isinstance(top, Apply) and top.fn == Function("exp")):
+            continue
+        if bottom == _reciprocal(add(Fill(sympy.Integer(1), top.shape), top)):
+            return Apply(Function("sigmoid"), top.arg)
+    return None
+
+
+def _common_left_factor(expr: Expr, definitions: Definitions) -> Expr | None:
+    """A x + A y -> A (x + y), when every term starts with the same factor."""
+    if not isinstance(expr, Add):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(isinstance(arg, MatMul) for _, arg in bare):
+        return None
+    first = bare[0][1].factors[0]
+    if any(arg.factors[0] != first for _, arg in bare):
+        return None
+    tails = [scale(coeff, matmul(*arg.factors[1:])) for coeff, arg in bare]
+    return matmul(first, add(*tails))
+
+
+def _sum_of_a_quotient(expr: Expr, definitions: Definitions) -> Expr | None:
+    """a^T (u / a) = sum of u's entries: the step that fuses softmax with cross-entropy."""
+    if not isinstance(expr, MatMul):
+        return None
+    factors = expr.factors
+    for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+        if not (isinstance(left, Transpose) and isinstance(right, Hadamard)):
+            continue
+        if not is_column(right.shape):
+            continue
+        quotient = _reciprocal(left.arg)
+        if quotient in right.factors:
+            rest = list(right.factors)
+            rest.remove(quotient)
+            kept = factors[:position] + factors[position + 2 :]
+            total = Sum(hadamard(*rest))
+            return scalar_product(total, matmul(*kept)) if kept else total
+    return None
+
+
+def _distribute_over_a_difference(expr: Expr, definitions: Definitions) -> Expr | None:
+    """(D - a a^T) u = D u - a (a^T u): the softmax Jacobian applied term by term."""
+    if not isinstance(expr, MatMul):
+        return None
+    factors = expr.factors
+    for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+        if (
+            isinstance(left, Add)
+            and is_column(right.shape)
+            and any(isinstance(_bare(t)[1], Diag) for t in left.terms)
+        ):
+            distributed = add(*(matmul(t, right) for t in left.terms))
+            return matmul(*factors[:position], distributed, *factors[position + 2 :])
+    return None
+
+
+def _common_coefficient(expr: Expr, definitions: Definitions) -> Expr | None:
+    """2 x - 2 mu -> 2 (x - mu): a constant every term of a sum shares, taken out."""
+    if not isinstance(expr, Add):
+        return None
+    bare = [_bare(term) for term in expr.terms]
+    if not all(coeff.is_Rational for coeff, _ in bare):
+        return None
+    common = abs(functools.reduce(sympy.gcd, [coeff for coeff, _ in bare]))
+    if common in (0, 1):
+        return None
+    return scale(common, add(*(scale(coeff / common, arg) for coeff, arg in bare)))
+
+
+def _is_gram(expr: Expr) -> bool:
+    """Z^T Z (or Z^T S Z with S symmetric by its form): equal to its own transpose."""
+    return (
+        isinstance(expr, MatMul)
+        and len(expr.factors) == 2
+        and transpose(expr.factors[0]) == expr.factors[1]
+    )
+
+
+def _symmetric_gram(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Transpose):
+        inner = expr.arg.arg if isinstance(expr.arg, Inverse) else expr.arg
+        if _is_gram(inner):
+            return expr.arg
+    return None
+
+
+def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
+    if isinstance(expr, Inverse) and isinstance(expr.arg, MatMul):
+        factors = expr.arg.factors
+        if all(dims_equal(f.shape[0], f.shape[1]) for f in factors):
+            return matmul(*(Inverse(f) for f in reversed(factors)))
+    return None
+
+
+EXPRESSION_REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "scalar factors first",
+        Kind.REWRITE,
+        r"A x\, s = s\, A x,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "a 1 x 1 factor commutes: it multiplies every entry",
+        _scalar_last_factor,
+        lambda: matmul(_matrix("A", 3, 2), _column("x", 2), _matrix("s", 1, 1)),
+    ),
+    Rule(
+        "common scalar factor",
+        Kind.REWRITE,
+        r"s X + s Y = s (X + Y),\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "distributivity of scalar multiplication",
+        _common_scalar,
+        lambda: add(
+            ScalarProduct(_matrix("s", 1, 1), _column("x", 3)),
+            ScalarProduct(_matrix("s", 1, 1), _column("y", 3)),
+        ),
+    ),
+    Rule(
+        "unsquared norm",
+        Kind.REWRITE,
+        r"\sqrt{\|x\|^2} = \|x\|_2,\ \sqrt{\|X\|_F^2} = \|X\|_F",
+        "definition of the 2-norm and the Frobenius norm",
+        _norm_of_a_square_root,
+        lambda: Apply(Function("sqrt"), SquaredNorm(_matrix("X", 3, 2))),
+    ),
+    Rule(
+        "transposes gathered",
+        Kind.REWRITE,
+        r"A^T + B^T = (A + B)^T",
+        f"{COOKBOOK} eq. 4, read from right to left",
+        _transposes_gathered,
+        lambda: add(Transpose(_matrix("A", 3, 2)), scale(-1, Transpose(_matrix("B", 3, 2)))),
+    ),
+    Rule(
+        "a minus sign into a difference",
+        Kind.REWRITE,
+        r"-A (y - s) B = A (s - y) B",
+        "distributivity of the matrix product",
+        _negated_difference,
+        lambda: scale(
+            -1,
+            matmul(
+                _matrix("A", 2, 3),
+                add(_column("y", 3), scale(-1, _column("s", 3))),
+                Transpose(_column("x", 4)),
+            ),
+        ),
+    ),
+    Rule(
+        "the logistic function",
+        Kind.REWRITE,
+        r"\frac{\exp(u)}{1 + \exp(u)} = \sigma(u)",
+        "definition of the logistic sigmoid, sigma(u) = 1 / (1 + exp(-u))",
+        _logistic_function,
+        lambda: hadamard(
+            Apply(Function("exp"), _column("u", 3)),
+            _reciprocal(add(ones(dim(3)), Apply(Function("exp"), _column("u", 3)))),
+        ),
+    ),
+    Rule(
+        "a Gram matrix is symmetric",
+        Kind.REWRITE,
+        r"(Z^T Z)^T = Z^T Z,\ (Z^T Z)^{-T} = (Z^T Z)^{-1}",
+        f"{COOKBOOK} eq. 5 ((AB)^T = B^T A^T) and eq. 3",
+        _symmetric_gram,
+        lambda: Transpose(Inverse(matmul(Transpose(_matrix("Z", 4, 3)), _matrix("Z", 4, 3)))),
+    ),
+    Rule(
+        "inverse of a product of square matrices",
+        Kind.REWRITE,
+        r"(A B)^{-1} = B^{-1} A^{-1},\ A, B \text{ square and invertible}",
+        "definition of the inverse: (AB)(B^{-1}A^{-1}) = I",
+        _inverse_of_a_product,
+        lambda: Inverse(matmul(Transpose(_square("S")), _square("S"))),
+    ),
+    Rule(
+        "common coefficient",
+        Kind.REWRITE,
+        r"c X + c Y = c (X + Y)",
+        "distributivity of scalar multiplication",
+        _common_coefficient,
+        lambda: add(scale(2, _column("x", 3)), scale(-2, _column("y", 3))),
+    ),
+    Rule(
+        "sigmoid and tanh derivatives from the function",
+        Kind.REWRITE,
+        r"\sigma'(u) = \sigma(u) \odot (1 - \sigma(u)),\ \tanh'(u) = 1 - \tanh(u) \odot \tanh(u)",
+        f"{NOTES}, activation functions (sigmoid and tanh derivatives)",
+        _derivative_from_the_function,
+        lambda: Apply(Function("sigmoid", 1), matmul(_matrix("X", 3, 2), _column("w", 2))),
+    ),
+    Rule(
+        "entrywise cancellation",
+        Kind.REWRITE,
+        r"\frac{\sigma \odot (1 - \sigma) \odot y}{\sigma} = (1 - \sigma) \odot y,"
+        r"\ (1 - y) \odot \sigma - (1 - \sigma) \odot y = \sigma - y",
+        "arithmetic of real numbers, entry by entry (the Hadamard product and quotient)",
+        _entrywise_cancellation,
+        lambda: add(
+            hadamard(_positive_column("s"), _reciprocal(_positive_column("s")), _column("y", 3)),
+            scale(-1, _column("y", 3)),
+            _column("z", 3),
+        ),
+    ),
+    Rule(
+        "common left factor",
+        Kind.REWRITE,
+        r"A X + A Y = A (X + Y)",
+        "distributivity of the matrix product",
+        _common_left_factor,
+        lambda: add(
+            matmul(_matrix("A", 2, 3), _column("x", 3)),
+            scale(-1, matmul(_matrix("A", 2, 3), _column("y", 3))),
+        ),
+    ),
+    Rule(
+        "sum of a quotient",
+        Kind.REWRITE,
+        r"a^T \left(\frac{u}{a}\right) = \textstyle\sum u",
+        "definition of the matrix product: sum_i a_i (u_i / a_i) = sum_i u_i",
+        _sum_of_a_quotient,
+        lambda: matmul(
+            _column("b", 3),
+            Transpose(_positive_column("a")),
+            hadamard(_column("u", 3), _reciprocal(_positive_column("a"))),
+        ),
+    ),
+    Rule(
+        "distribute a Jacobian over a difference",
+        Kind.REWRITE,
+        r"\left(\operatorname{diag}(a) - a a^T\right) u = \operatorname{diag}(a)\, u - a\, a^T u",
+        "distributivity of the matrix product",
+        _distribute_over_a_difference,
+        lambda: matmul(
+            add(
+                Diag(_column("a", 3)),
+                scale(-1, matmul(_column("a", 3), Transpose(_column("a", 3)))),
+            ),
+            _column("u", 3),
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- assumptions
+
+SYMMETRIC_KINDS = ("symmetric", "positive definite", "diagonal")
+PROBABILITY_KINDS = ("probability", "one-hot")
+
+
+def _symmetric_transpose(symmetric: frozenset[Expr]):
+    def apply(expr: Expr, definitions: Definitions) -> Expr | None:
+        if isinstance(expr, Transpose):
+            inner = expr.arg.arg if isinstance(expr.arg, Inverse) else expr.arg
+            if inner in symmetric:
+                return expr.arg
+        return None
+
+    return apply
+
+
+def _probability_sum(probabilities: frozenset[Expr]):
+    """sum y = 1 for a probability column; 1 1^T Y = 1 1^T for probability columns Y."""
+
+    def apply(expr: Expr, definitions: Definitions) -> Expr | None:
+        if isinstance(expr, Sum) and expr.arg in probabilities and is_column(expr.arg.shape):
+            return Fill(sympy.Integer(1), SCALAR)
+        if isinstance(expr, MatMul):
+            factors = expr.factors
+            for position, (left, right) in enumerate(zip(factors, factors[1:], strict=False)):
+                if isinstance(left, Fill) and left.value == 1 and right in probabilities:
+                    block = Fill(sympy.Integer(1), (left.shape[0], right.shape[1]))
+                    return matmul(*factors[:position], block, *factors[position + 2 :])
+        return None
+
+    return apply
+
+
+def assumption_rules(assumptions: Mapping[Symbol, str]) -> tuple[Rule, ...]:
+    """The rewrites that a context's ``[assume]`` table allows: S^T = S and S^{-T} = S^{-1}
+    for a symmetric (positive definite, diagonal) S; the entries of a probability vector (a
+    one-hot target) sum to 1."""
+    symmetric = frozenset(s for s, kind in assumptions.items() if kind in SYMMETRIC_KINDS)
+    probabilities = frozenset(s for s, kind in assumptions.items() if kind in PROBABILITY_KINDS)
+    rules = []
+    if symmetric:
+        rules.append(
+            Rule(
+                "a symmetric matrix is its transpose",
+                Kind.REWRITE,
+                r"S^T = S,\ S^{-T} = S^{-1}\ \text{for } S = S^T",
+                f"definition of symmetry; {COOKBOOK} eq. 3 for the inverse",
+                _symmetric_transpose(symmetric),
+                lambda: Transpose(next(iter(symmetric))),
+            )
+        )
+    if probabilities:
+        rules.append(
+            Rule(
+                "a probability vector sums to one",
+                Kind.REWRITE,
+                r"\textstyle\sum y = \mathbf{1}^T y = 1,\ "
+                r"\mathbf{1}\mathbf{1}^T Y = \mathbf{1}\mathbf{1}^T"
+                r"\ \text{(each column of } Y \text{ a probability vector)}",
+                "definition of a probability vector (a one-hot target is one)",
+                _probability_sum(probabilities),
+                lambda: Sum(next(iter(probabilities))),
+            )
+        )
+    return tuple(rules)
 
 
 # ------------------------------------------------------------------------ cookbook identities
@@ -1012,7 +1526,9 @@ IDENTITIES: tuple[Rule, ...] = (
 )
 
 
-RULES: tuple[Rule, ...] = PULLBACKS + JACOBIANS + REWRITES + LOSSES + FUSED + IDENTITIES
+RULES: tuple[Rule, ...] = (
+    PULLBACKS + JACOBIANS + REWRITES + EXPRESSION_REWRITES + LOSSES + FUSED + IDENTITIES
+)
 
 
 def pullback_rule(node: Expr, position: int) -> Rule:

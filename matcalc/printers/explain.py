@@ -27,7 +27,7 @@ from matcalc.core.expr import (
     Trace,
     Transpose,
 )
-from matcalc.core.shapes import is_column
+from matcalc.core.shapes import is_column, is_scalar
 from matcalc.engine.rules import RULES, Rule
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import symbol_latex, to_latex
@@ -644,11 +644,65 @@ def explain_expression(text: str, wrt: str, context: Context) -> str:
         roles = form.match(expr, variable)
         if roles is not None:
             return _explain_form(form, roles, expr, variable)
+    if is_scalar(expr.shape) and variable in set(expr.walk()):
+        try:
+            return explain_by_differential(expr, variable, context)
+        except MatcalcError:
+            pass
     forms = "; ".join(form.written for form in FORMS)
     raise NoExplanationError(
         f"cannot explain {text!r} by {wrt} entry by entry (use 'matcalc derive' for its "
         f"gradient); explained forms: {forms}"
     )
+
+
+DIFFERENTIAL_SOURCE = (
+    "the differential (Matrix Cookbook sec. 2.2), identified entry by entry: "
+    "df = sum_ij G_ij dX_ij gives df/dX_pq = G_pq"
+)
+
+
+def explain_by_differential(expr: Expr, variable: Symbol, context: Context) -> str:
+    """Any scalar the engine differentiates, entry by entry: its differential df (linear in
+    dX), written as the sum over the entries of G ⊙ dX, and each dX_pq in turn."""
+    from matcalc.engine.differential import differential
+
+    df = differential(expr, variable, context.rules())
+    gradient = context.derivative_value(expr, variable, nabla=True)
+    used = {symbol_latex(s) for s in expr.walk() if isinstance(s, Symbol)}
+    g = next(letter for letter in ("G", r"\Gamma", r"\mathcal{G}") if letter not in used)
+    x = _name(variable)
+    f, df_name = "f", "df"
+    if is_column(variable.shape):
+        entry = _renamed_math(COLUMN_ENTRY, {"x": x})
+        sum_form = f"\\sum_{{i}} {g}_{{i}}\\, d{x}_{{i}}"
+        one_entry = f"\\sum_{{i}} {g}_{{i}}\\,\\delta_{{ip}} = {g}_{{p}}"
+        lhs_entry = f"\\frac{{\\partial {f}}}{{\\partial {x}_{{p}}}}"
+        why_entry = f"one entry of ${x}$: $d{x} = e_p$"
+    else:
+        entry = _renamed_math(ENTRY, {"X": x})
+        sum_form = f"\\sum_{{i,j}} {g}_{{ij}}\\, d{x}_{{ij}}"
+        one_entry = f"\\sum_{{i,j}} {g}_{{ij}}\\,\\delta_{{ip}}\\,\\delta_{{jq}} = {g}_{{pq}}"
+        lhs_entry = f"\\frac{{\\partial {f}}}{{\\partial {x}_{{pq}}}}"
+        why_entry = f"one entry of ${x}$: $d{x} = E_{{pq}}$"
+    used_shapes = {s: s for s in expr.walk() if isinstance(s, Symbol)}
+    lines = (
+        Line(df_name, to_latex(df), "the differential, rule by rule"),
+        Line(
+            "",
+            f"{sum_form},\\quad {g} = {to_latex(gradient)}",
+            "collected on each entry of $d" + x + "$",
+        ),
+        Line(lhs_entry, one_entry, why_entry),
+        Line(f"\\frac{{\\partial {f}}}{{\\partial {x}}}", to_latex(gradient), "reassembled"),
+    )
+    setting = f"&\\text{{by the differential: }} {f} = {to_latex(expr)}"
+    shapes = _shapes({str(k): k for k in used_shapes})
+    rows = [setting, f"&\\text{{shapes: }} {shapes} && {entry}"]
+    for line in lines:
+        rows.append(f"{line.lhs} &= {line.rhs} && \\text{{{_text(line.why)}}}")
+    header = f"% {to_latex(expr)} by {symbol_latex(variable)}: {DIFFERENTIAL_SOURCE}\n"
+    return header + "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
 
 
 def _explain_form(form: Form, roles: Roles, expr: Expr, variable: Symbol) -> str:

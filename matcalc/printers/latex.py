@@ -17,6 +17,7 @@ from matcalc.core.expr import (
     Add,
     Apply,
     Cdots,
+    Commutation,
     Conv,
     Derivative,
     Det,
@@ -28,8 +29,10 @@ from matcalc.core.expr import (
     Hadamard,
     Identity,
     Inverse,
+    Kronecker,
     LogDet,
     MatMul,
+    Norm,
     Opaque,
     ScalarProduct,
     Scale,
@@ -39,6 +42,7 @@ from matcalc.core.expr import (
     Symbol,
     Trace,
     Transpose,
+    Vec,
     substitute,
 )
 from matcalc.core.shapes import (
@@ -468,7 +472,7 @@ class _Printer:
             if dims_equal(cols, ONE):
                 return column
             return row if dims_equal(rows, ONE) else f"{column}\\,{row}"
-        return self._operand(expr, (Add, Scale, Hadamard))
+        return self._operand(expr, (Add, Scale, Hadamard, Kronecker))
 
     def _sum_of_columns(self, expr: Expr, count: Dim) -> str:
         """X 1_K as Ng writes it: the sum over the examples i of the columns X^{(i)}."""
@@ -482,12 +486,12 @@ class _Printer:
     def _add(self, expr: Add) -> str:
         text = self.print(expr.terms[0])
         for term in expr.terms[1:]:
-            if isinstance(term, Scale) and term.coeff.is_number and term.coeff < 0:
-                text += " - " + self.print(
-                    Scale(-term.coeff, term.arg) if term.coeff != -1 else term.arg
-                )
-            else:
-                text += " + " + self.print(term)
+            positive = _negated(term)
+            if positive is not None:
+                text += " - " + self.print(positive)
+                continue
+            printed = self.print(term)
+            text += " - " + printed[1:].lstrip() if printed.startswith("-") else " + " + printed
         return text
 
     def _scale(self, expr: Scale) -> str:
@@ -527,9 +531,43 @@ class _Printer:
     def _sum(self, expr: Sum) -> str:
         return f"\\sum {self._operand(expr.arg, (Add, Scale, Hadamard, MatMul))}"
 
+    def _norm(self, expr: Norm) -> str:
+        inner = expr.arg.arg
+        which = "2" if is_column(inner.shape) else "F"
+        return f"\\left\\|{self.print(inner)}\\right\\|_{which}"
+
+    def _kronecker(self, expr: Kronecker) -> str:
+        wrap = (Add, Scale, MatMul, Hadamard, ScalarProduct, Kronecker)
+        return f"{self._operand(expr.left, wrap)} \\otimes {self._operand(expr.right, wrap)}"
+
+    def _commutation(self, expr: Commutation) -> str:
+        rows, cols = dim_latex(expr.rows, self.notation), dim_latex(expr.cols, self.notation)
+        return f"K_{{{rows} {cols}}}"
+
+    def _vec(self, expr: Vec) -> str:
+        return f"\\operatorname{{vec}}\\left({self.print(expr.arg)}\\right)"
+
     def _squarednorm(self, expr: SquaredNorm) -> str:
         norm = "" if is_column(expr.arg.shape) else "_F"
         return f"\\left\\|{self.print(expr.arg)}\\right\\|{norm}^2"
+
+
+def _is_negative(coeff: sympy.Expr) -> bool:
+    coeff = sympy.sympify(coeff)
+    return bool(coeff.is_number and coeff < 0)
+
+
+def _negated(term: Expr) -> Expr | None:
+    """-term where term is a negative multiple, or a product (matrix or elementwise) whose
+    first factor is one: so that a sum prints A - c B, never A + -c B."""
+    if isinstance(term, Scale) and _is_negative(term.coeff):
+        return Scale(-term.coeff, term.arg) if term.coeff != -1 else term.arg
+    if isinstance(term, MatMul | Hadamard) and isinstance(term.factors[0], Scale):
+        first = term.factors[0]
+        if _is_negative(first.coeff):
+            product = type(term)((first.arg, *term.factors[1:]))
+            return product if first.coeff == -1 else Scale(-sympy.sympify(first.coeff), product)
+    return None
 
 
 def _is_objective(expr: Expr) -> bool:

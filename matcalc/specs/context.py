@@ -44,8 +44,10 @@ from matcalc.core.expr import (
     substitute,
     transpose,
 )
-from matcalc.core.shapes import ONE, SCALAR, Shape, is_column, is_scalar, shape_text
+from matcalc.core.functions import ScalarFunction
+from matcalc.core.shapes import ONE, SCALAR, Shape, dims_equal, is_column, is_scalar, shape_text
 from matcalc.engine.derive import jacobian, pullback
+from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, Rule, assumption_rules, rule_named
 from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
@@ -58,7 +60,9 @@ if TYPE_CHECKING:
 LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
 COST_NAMES = ("L", "J", "loss", "ell", "E")
-CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque")
+CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque", "assume", "functions")
+ASSUMPTIONS = ("symmetric", "positive definite", "diagonal", "probability", "one-hot")
+MAX_FUNCTIONS = 20
 MAX_NAMES = 200
 MAX_GRAPH_NAMES = 5000  # a graph spec is never expanded, so it may be long
 MAX_SIZE_NAME = 20
@@ -77,6 +81,9 @@ _NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
 _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
+
+
+BEFORE_DERIVING = (rule_named("log of a determinant"), rule_named("unsquared norm"))
 
 
 class ContextError(MatcalcError):
@@ -196,6 +203,8 @@ class Context:
     opaque: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gradient_names: str | None = None
     expanded_sizes: dict[Symbol, int] = field(default_factory=dict, repr=False)
+    assumptions: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, ScalarFunction] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
 
@@ -236,6 +245,8 @@ class Context:
             )
         symbols = {name_key(k): symbol_for(k, parse_shape(v, k)) for k, v in shapes.items()}
         context = cls(layout, symbols, {}, {}, {}, gradient_names)
+        context._assume(_table(data, "assume"))
+        context._define_functions(_table(data, "functions"))
         for written, arguments in opaque_table.items():
             context._declare_opaque(written, arguments)
         for written, formula in defines.items():
@@ -247,6 +258,44 @@ class Context:
                         f"[opaque] {written}: {argument!r} is neither in [shapes] nor in [define]"
                     )
         return context
+
+    def _assume(self, table: Mapping[str, Any]) -> None:
+        """[assume] A = "symmetric": what derive may use and what random draws respect."""
+        for written, what in table.items():
+            key = name_key(written)
+            if key not in self.symbols:
+                raise ContextError(f"[assume] {written}: not a name of [shapes]")
+            if what not in ASSUMPTIONS:
+                raise ContextError(
+                    f"[assume] {written} = {what!r}: one of {', '.join(ASSUMPTIONS)}"
+                )
+            shape = self.symbols[key].shape
+            square = dims_equal(shape[0], shape[1]) and not is_scalar(shape)
+            if what in ("probability", "one-hot") and is_scalar(shape):
+                raise ContextError(f"[assume] {written} = {what!r}: needs a column or a matrix")
+            if what not in ("probability", "one-hot") and not square:
+                raise ContextError(f"[assume] {written} = {what!r}: needs a square matrix")
+            self.assumptions[key] = what
+
+    def _define_functions(self, table: Mapping[str, Any]) -> None:
+        r"""[functions] swish = 'z \sigma(z)': scalar functions of z, applied entrywise."""
+        from matcalc.reading.scalar_latex import define_activation
+
+        if len(table) > MAX_FUNCTIONS:
+            raise ContextError(f"at most {MAX_FUNCTIONS} functions in [functions]")
+        for name, latex in table.items():
+            if not isinstance(latex, str):
+                raise ContextError(f"[functions] {name} = {latex!r}: a LaTeX formula in z")
+            try:
+                self.functions[name] = define_activation(
+                    {"name": name, "latex": latex}, f"[functions] {name}"
+                )
+            except MatcalcError as error:
+                raise ContextError(str(error)) from None
+
+    def assumed(self) -> dict[Symbol, str]:
+        """The assumptions by symbol."""
+        return {self.symbols[key]: what for key, what in self.assumptions.items()}
 
     def _declare_opaque(self, written: str, arguments: Any) -> None:
         key = name_key(written)
@@ -378,17 +427,53 @@ class Context:
         """d num / d den in this layout, derived with the rule table and simplified."""
         if not isinstance(den, Symbol):
             raise ContextError(f"differentiate by a declared or defined name, not by {den}")
-        num = self.expand(num, frozenset({den}))
+        num = simplify(self.expand(num, frozenset({den})), rules=BEFORE_DERIVING)
+        rules = self.rules()
         if is_scalar(num.shape):
-            gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)))
+            gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)), rules=rules)
             if nabla or self.layout != "numerator":
                 return gradient
-            return simplify(transpose(gradient))
+            return simplify(transpose(gradient), rules=rules)
         self.derivative_shape(num, den)
-        denominator = simplify(jacobian(num, den))
+        denominator = simplify(jacobian(num, den), rules=rules)
         if self.layout == "denominator":
             return denominator
-        return simplify(transpose(denominator))
+        return simplify(transpose(denominator), rules=rules)
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The rewrite rules of this context: the table's, those of functions of matrices and
+        those its assumptions allow."""
+        table = tuple(rule for rule in REWRITES if rule.name != "transpose of a sum")
+        return table + EXPRESSION_REWRITES + assumption_rules(self.assumed())
+
+    def is_matrix_derivative(self, of: str, wrt: str) -> bool:
+        """Whether d of / d wrt is neither a gradient nor a column-by-column Jacobian."""
+        num, den = self.lookup(of), self._wrt(wrt)
+        return not (is_scalar(num.shape) or (is_column(num.shape) and is_column(den.shape)))
+
+    def matrix_derivative(self, of: str, wrt: str) -> tuple[Expr, Expr]:
+        """F written out and its differential dF, linear in dX (Cookbook sec. 2.2)."""
+        from matcalc.engine.differential import differential
+
+        den = self._wrt(wrt)
+        num = simplify(self.expand(self.lookup(of), frozenset({den})), rules=BEFORE_DERIVING)
+        try:
+            return num, differential(num, den, self.rules())
+        except MatcalcError as error:
+            raise ContextError(f"d{of}/d{wrt}: {error}") from None
+
+    def hessian(self, of: str, wrt: str) -> Expr:
+        """The Hessian of a scalar by a column, from the differential of its gradient."""
+        from matcalc.engine.differential import hessian
+
+        variable = self._wrt(wrt)
+        gradient = self.derivative_value(self.lookup(of), variable, nabla=True)
+        if variable not in set(gradient.walk()):
+            return Fill(sympy.Integer(0), (variable.shape[0], variable.shape[0]))
+        try:
+            return hessian(gradient, self._wrt(wrt), self.rules())
+        except MatcalcError as error:
+            raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
 
     def gradient(self, of: str, wrt: str) -> Expr:
         """The derivative of a defined (or declared) name by a declared one, in the layout."""
@@ -488,6 +573,10 @@ class ContextNamespace(Namespace):
                 return ones(d)
         return None
 
+    def definitions(self) -> Mapping[str, ScalarFunction]:
+        """The scalar functions of the context's [functions] table."""
+        return self.context.functions
+
     def known_names(self) -> tuple[str, ...]:
         context = self.context
         return (*context.symbols, *context.definitions, *context.opaque)
@@ -543,14 +632,39 @@ def concrete(expr: Expr, sizes: Mapping[sympy.Symbol, int]) -> Expr:
     return visit(expr)
 
 
+MAX_REDRAWS = 20
+MAX_CONDITION = 1e6
+
+
 def random_environment(
-    exprs: tuple[Expr, ...], rng: np.random.Generator, symmetric: bool = False
+    exprs: tuple[Expr, ...],
+    rng: np.random.Generator,
+    symmetric: bool = False,
+    assumptions: Mapping[Symbol, str] | None = None,
 ) -> dict[Expr, np.ndarray]:
     """Random values for the symbols and free derivatives of concrete expressions.
 
     Square matrices get 3 I added (invertible, positive determinant); ``symmetric`` makes them
-    symmetric too (to tell a formula that assumes symmetry).
+    symmetric too (to tell a formula that assumes symmetry).  ``assumptions`` (a context's
+    ``[assume]``) draws a symmetric, positive definite or diagonal matrix as such and a
+    probability target on the simplex (a one-hot one as a unit column).  Where a matrix that is
+    inverted or whose determinant is taken comes out nearly singular (X^T A X), the values are
+    drawn again.
     """
+    assumptions = assumptions or {}
+    for _ in range(MAX_REDRAWS):
+        env = _draw(exprs, rng, symmetric, assumptions)
+        if _well_conditioned(exprs, env):
+            return env
+    return env
+
+
+def _draw(
+    exprs: tuple[Expr, ...],
+    rng: np.random.Generator,
+    symmetric: bool,
+    assumptions: Mapping[Symbol, str],
+) -> dict[Expr, np.ndarray]:
     env: dict[Expr, np.ndarray] = {}
     for expr in exprs:
         for node in expr.walk():
@@ -558,12 +672,37 @@ def random_environment(
                 continue
             rows, cols = (int(node.shape[0]), int(node.shape[1]))
             value = rng.standard_normal((rows, cols))
-            if rows == cols > 1:
+            kind = assumptions.get(node) if isinstance(node, Symbol) else None
+            if kind == "probability":
+                value = np.exp(value) / np.exp(value).sum(axis=0, keepdims=True)
+            elif kind == "one-hot":
+                value = np.eye(rows)[:, rng.integers(rows, size=cols)]
+            elif kind == "diagonal":
+                value = np.diag(np.abs(np.diag(value)) + 1)
+            elif kind == "positive definite":
+                value = value @ value.T / rows + np.eye(rows)
+            elif rows == cols > 1:
                 value = value + 3 * np.eye(rows)
-                if symmetric:
+                if symmetric or kind == "symmetric":
                     value = (value + value.T) / 2
             env[node] = value
     return env
+
+
+def _well_conditioned(exprs: tuple[Expr, ...], env: dict[Expr, np.ndarray]) -> bool:
+    from matcalc.core.expr import Det, Inverse, LogDet
+    from matcalc.core.numeric import EvaluationError, evaluate
+
+    for expr in exprs:
+        for node in expr.walk():
+            if isinstance(node, Inverse | Det | LogDet):
+                try:
+                    value = evaluate(node.arg, env)
+                except (EvaluationError, np.linalg.LinAlgError):
+                    continue
+                if not np.isfinite(value).all() or np.linalg.cond(value) > MAX_CONDITION:
+                    return False
+    return True
 
 
 # ---------------------------------------------------------------------------- printing
@@ -627,15 +766,23 @@ def context_gradients(
 
 
 def render_context(
-    context: Context, fmt: str, of: str | None = None, wrt: str | None = None
+    context: Context,
+    fmt: str,
+    of: str | None = None,
+    wrt: str | None = None,
+    hessian: bool = False,
 ) -> str:
-    """The derivatives of an expression context as LaTeX, Markdown or JSON."""
+    """The derivatives of an expression context as LaTeX, Markdown or JSON; with ``hessian``
+    the Hessians of the scalar functions by columns; for a matrix (or column) by a matrix, the
+    differential and the vec/Kronecker and entrywise forms."""
     if fmt not in CONTEXT_FORMATS:
         raise ContextError(
             f"--format {fmt}: an expression context prints as {', '.join(CONTEXT_FORMATS)}"
         )
     from matcalc.printers.latex import to_latex
 
+    if hessian or (of is not None and wrt is not None and context.is_matrix_derivative(of, wrt)):
+        return _render_second_kind(context, fmt, of, wrt, hessian)
     gradients = context_gradients(context, of, wrt)
     note = LAYOUT_NOTES[context.layout]
     if fmt == "json":
@@ -656,6 +803,61 @@ def render_context(
         f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
         for g in gradients
     ]
+    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    if fmt == "markdown":
+        return f"{note}\n\n$$\n{body}\n$$\n"
+    return f"% {note}\n\\[\n{body}\n\\]\n"
+
+
+def _render_second_kind(
+    context: Context, fmt: str, of: str | None, wrt: str | None, hessian: bool
+) -> str:
+    """Hessians (``hessian``) or one matrix-by-matrix derivative, in the context's formats."""
+    from matcalc.printers.differential import VEC_NOTE, matrix_derivative_lines
+    from matcalc.printers.latex import to_latex
+
+    records: list[dict[str, str]] = []
+    lines: list[str] = []
+    if hessian:
+        note = "Hessian: H_{ij} = d^2 f / dx_i dx_j, from d(grad f) = H dx (symmetric)"
+        for g in context_gradients(context, of, wrt):
+            variable = context._wrt(g.wrt)
+            if not (is_scalar(context.lookup(g.of).shape) and is_column(variable.shape)):
+                continue
+            value = context.hessian(g.of, g.wrt)
+            f, x = to_latex(context.lookup(g.of)), to_latex(variable)
+            target = f"\\frac{{\\partial^2 {f}}}{{\\partial {x}\\,\\partial {x}^{{T}}}}"
+            records.append(
+                {
+                    "of": g.of,
+                    "wrt": g.wrt,
+                    "target": target,
+                    "value": to_latex(value),
+                    "shape": shape_text(value.shape),
+                }
+            )
+            lines.append(f"{target} &= {to_latex(value)} && {shape_text(value.shape)}")
+        if not records:
+            raise ContextError("--hessian: no scalar function of a column to take the Hessian of")
+    else:
+        note = VEC_NOTE
+        function, differential = context.matrix_derivative(of, wrt)
+        variable = context._wrt(wrt)
+        lines = matrix_derivative_lines(function, context.lookup(of), variable, differential)
+        names = ("differential", "vec", "entrywise")
+        records = [
+            {
+                "of": name_key(of),
+                "wrt": name_key(wrt),
+                **{n: l.split(" &= ")[1] for n, l in zip(names, lines, strict=True)},
+            }
+        ]
+    if fmt == "json":
+        import json
+
+        return json.dumps(
+            {"layout": context.layout, "note": note, "derivatives": records}, indent=2
+        )
     body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
     if fmt == "markdown":
         return f"{note}\n\n$$\n{body}\n$$\n"

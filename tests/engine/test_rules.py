@@ -319,7 +319,23 @@ WRONG_RULES = {
         rule_named("derivative of an activation from its output", Kind.REWRITE),
         lambda expr, definitions: hadamard(*definitions, one_plus(*definitions)),
     ),
+    "sqrt' written as its argument": (
+        rule_named("elementary derivatives", Kind.REWRITE),
+        lambda expr, definitions: expr.arg,
+    ),
+    "a cancelled quotient that keeps a stray factor": (
+        rule_named("entrywise cancellation", Kind.REWRITE),
+        lambda expr, definitions: add(_column_of(expr, "z"), _column_of(expr, "y")),
+    ),
+    "a^T (u / a) summed without the quotient": (
+        rule_named("sum of a quotient", Kind.REWRITE),
+        lambda expr, definitions: scale(2, expr.factors[0]),
+    ),
 }
+
+
+def _column_of(expr: Expr, name: str) -> Expr:
+    return next(s for s in symbols_of(expr) if s.name == name)
 
 
 def one_plus(expr: Expr) -> Expr:

@@ -2,6 +2,7 @@
 derived gradient against finite differences of the defined function."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -228,3 +229,142 @@ def test_of_a_declared_matrix_is_an_error_not_an_empty_display(tmp_path, capsys)
     assert main(["derive", str(path), "--of", "X"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--of X: no derivative to print" in err and "(J)" in err
+
+
+# ------------------------------------------------------------- textbook forms and assumptions
+
+TEXTBOOK = """
+[shapes]
+X = "n x n"
+A = "n x n"
+S = "n x n"
+x = "n"
+mu = "n"
+M = "n x d"
+w = "d"
+y = "n"
+t = "n"
+z = "n"
+[assume]
+S = "positive definite"
+A = "symmetric"
+t = "probability"
+[define]
+logdet = '\\log\\det X'
+logofdet = '\\log(\\det X)'
+expsum = '\\sum \\exp(M w)'
+logsum = '\\sum \\log(1 + \\exp(M w))'
+quad = 'x^T A x'
+logistic = '-\\sum\\left(y \\odot \\log\\sigma(Mw) + (1 - y) \\odot \\log(1 - \\sigma(Mw))\\right)'
+ce = '-\\sum\\left(t \\odot \\log\\operatorname{softmax}(z)\\right)'
+gauss = '-\\frac{1}{2}(x - \\mu)^T S^{-1} (x - \\mu) - \\frac{1}{2}\\log\\det S'
+th = '\\sum \\tanh(M w)'
+nrm = '\\sqrt{\\|M w - y\\|^2}'
+fro = '\\sqrt{\\|M\\|_F^2}'
+[functions]
+swish = 'z \\sigma(z)'
+"""
+
+TEXTBOOK_CASES = [
+    ("logdet", "X", r"X^{-T}"),
+    ("logofdet", "X", r"X^{-T}"),
+    ("expsum", "w", r"M^{T}\,\exp\left(M\,w\right)"),
+    ("quad", "x", r"2\,A\,x"),
+    ("logistic", "w", r"M^{T}\,\left(\sigma\left(M\,w\right) - y\right)"),
+    ("logistic", "M", r"\left(\sigma\left(M\,w\right) - y\right)\,w^{T}"),
+    ("ce", "z", r"\operatorname{softmax}\left(z\right) - t"),
+    ("gauss", "mu", r"S^{-1}\,\left(x - \mu\right)"),
+    ("th", "w", r"M^{T}\,\left(1 - \tanh\left(M\,w\right) \odot \tanh\left(M\,w\right)\right)"),
+    ("nrm", "w", r"\frac{1}{\left\|M\,w - y\right\|_2}\,M^{T}\,\left(M\,w - y\right)"),
+    ("fro", "M", r"\frac{1}{\left\|M\right\|_F}\,M"),
+]
+
+
+def _derived_against_differences(context: Context, name: str, wrt: str, rng) -> None:
+    """The derived gradient equals central differences, at draws that respect [assume]."""
+    from matcalc.specs.context import random_environment
+
+    sizes = {
+        d: size for d, size in zip(sorted(context.dimensions(), key=str), (4, 3), strict=False)
+    }
+    exact = concrete(context.expand(context.lookup(name)), sizes)
+    symbol = context.symbols[name_key(wrt)]
+    env = random_environment((exact,), rng, assumptions=context.assumed())
+    env = {k: 0.5 * v if k not in context.assumed() else v for k, v in env.items()}
+
+    def value_at(point):
+        if context.assumptions.get(name_key(wrt)) in ("symmetric", "positive definite"):
+            point = (point + point.T) / 2
+        return float(evaluate(exact, {**env, symbol: point})[0, 0])
+
+    expected = central_difference(value_at, env[symbol])
+    derived = concrete(context.gradient(name, wrt), sizes)
+    np.testing.assert_allclose(evaluate(derived, env), expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("name", "wrt", "expected"), TEXTBOOK_CASES)
+def test_textbook_forms(name, wrt, expected, rng):
+    context = Context.from_toml(TEXTBOOK)
+    assert to_latex(context.gradient(name, wrt)) == expected
+    _derived_against_differences(context, name, wrt, rng)
+
+
+def test_the_rule_fusing_softmax_needs_the_probability_assumption():
+    context = Context.from_toml(TEXTBOOK.replace('t = "probability"\n', ""))
+    assert to_latex(context.gradient("ce", "z")) != r"\operatorname{softmax}\left(z\right) - t"
+
+
+def test_a_symmetric_matrix_is_drawn_symmetric_and_a_probability_on_the_simplex(rng):
+    from matcalc.specs.context import random_environment
+
+    context = Context.from_toml(TEXTBOOK)
+    sizes = {d: 4 for d in context.dimensions()}
+    exprs = tuple(concrete(context.symbols[k], sizes) for k in ("A", "S", "t"))
+    env = random_environment(exprs, rng, assumptions=context.assumed())
+    a, s, t = (env[context.symbols[k]] for k in ("A", "S", "t"))
+    np.testing.assert_allclose(a, a.T)
+    assert np.linalg.eigvalsh(s).min() > 0
+    assert t.min() >= 0 and abs(t.sum() - 1) < 1e-12
+
+
+def test_a_nearly_singular_product_is_drawn_again(rng):
+    from matcalc.core.expr import Det, add, matmul
+    from matcalc.specs.context import _well_conditioned, random_environment
+
+    context = Context.from_toml('[shapes]\nX = "2 x 2"\nY = "2 x 2"\nu = "2"\n')
+    x, y, u = (concrete(context.symbols[k], {}) for k in ("X", "Y", "u"))
+    rank_one = Det(add(matmul(u, u.T), x, -1 * x))
+    assert not _well_conditioned((rank_one,), random_environment((rank_one,), rng))
+    difference = Det(add(x, -1 * y))
+    draws = [random_environment((difference,), np.random.default_rng(s)) for s in range(200)]
+    assert all(np.linalg.cond(d[x] - d[y]) < 1e6 for d in draws)
+
+
+@pytest.mark.parametrize(
+    ("formula", "wrt"),
+    [
+        ("\\sum \\operatorname{swish}(M w)", "w"),
+        ("\\sum \\operatorname{erf}(M w)", "w"),
+        ("\\sum \\sqrt{1 + \\exp(M w)}", "M"),
+        ("\\sum \\frac{1}{1 + \\exp(M w)}", "w"),
+    ],
+)
+def test_more_functions_against_differences(formula, wrt, rng):
+    context = Context.from_toml(TEXTBOOK.replace("[define]\n", f"[define]\nF = '{formula}'\n"))
+    _derived_against_differences(context, "F", wrt, rng)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[assume]\nM = "symmetric"', "needs a square matrix"),
+        ('[assume]\ns = "probability"', "needs a column or a matrix"),
+        ('[assume]\nA = "orthogonal"', "one of symmetric"),
+        ('[assume]\nQ = "symmetric"', "not a name of [shapes]"),
+        ("[functions]\nexp = 'z'", "[functions] exp"),
+    ],
+)
+def test_bad_assumptions_and_functions(table, message):
+    spec = '[shapes]\nA = "n x n"\nM = "n x d"\ns = "scalar"\n' + table
+    with pytest.raises(ContextError, match=re.escape(message)):
+        Context.from_toml(spec)
