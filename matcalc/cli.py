@@ -106,7 +106,15 @@ def add_document_options(command: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--diagram", action="store_true", help="the network's forward and backward pass (TikZ)"
     )
-    group.add_argument("--title", help="the document's title (tex, markdown, pdf)")
+    group.add_argument(
+        "--title", help="the document's title (tex, markdown, pdf), set as plain text"
+    )
+    group.add_argument(
+        "--title-tex",
+        action="store_true",
+        help="UNSAFE: typeset --title as raw TeX (its commands run in pdflatex); "
+        "only for a title you wrote yourself",
+    )
 
 
 def add_notation_options(command: argparse.ArgumentParser) -> None:
@@ -178,7 +186,9 @@ def run_derive(args: argparse.Namespace) -> int:
             "context (--wrt picks a parameter)"
         )
     derivation: Derivation = derive(network)
-    layout = Layout(steps=args.steps, diagram=args.diagram, title=args.title or "")
+    layout = Layout(
+        steps=args.steps, diagram=args.diagram, title=args.title or "", title_tex=args.title_tex
+    )
     notation = notation_from(args, network)
     if args.format == "pdf":
         tex = render_derivation(derivation, "tex", args.wrt, notation, layout)

@@ -21,6 +21,7 @@ from matcalc.printers.document import (
     markdown_document,
     network_sentence,
     tex_document,
+    tex_text,
 )
 from matcalc.printers.latex import (
     DEFAULT,
@@ -39,6 +40,8 @@ class Layout:
     steps: bool = False
     diagram: bool = False
     title: str = ""
+    title_tex: bool = False
+    """The title is raw TeX (unsafe: it can run any TeX command); by default it is text."""
     gradients: bool | None = None
     """The layer-by-layer gradients; by default shown unless the steps are."""
 
@@ -125,11 +128,24 @@ def lecture_notes_layout(derivation: Derivation, notation: Notation) -> bool:
     return notation.gradients == "fraction" and derivation.network.batch is None
 
 
-def title(derivation: Derivation, layout: Layout) -> str:
-    """--title on one line, its &, % and # escaped for LaTeX (Markdown reads \\& as & too);
-    $...$ and commands in it stay LaTeX."""
+def markdown_text(text: str) -> str:
+    """``text`` on one line as Markdown text: the marks that start emphasis, code, links,
+    HTML, entities, tables or $ math backslash-escaped (CommonMark), so none starts."""
+    words = "".join(c for c in text if c.isprintable() or c.isspace()).split()
+    return re.sub(r"[\\`*_{}\[\]<>#!|$~&^]", lambda m: "\\" + m.group(), " ".join(words))
+
+
+def title(derivation: Derivation, layout: Layout, fmt: str = "tex") -> str:
+    """--title on one line as text: every TeX special (or, in Markdown, every ASCII
+    Markdown mark) escaped; with ``layout.title_tex``, raw TeX on one line."""
     if layout.title:
-        return re.sub(r"(?<!\\)([&%#])", r"\\\1", " ".join(layout.title.split()))
+        if layout.title_tex:
+            return " ".join(layout.title.split())
+        if fmt == "markdown":
+            return markdown_text(layout.title)
+        text = tex_text(layout.title, breakable=True)
+        # a long word broken anywhere leaves no glue to stretch: set the heading ragged right
+        return r"\raggedright " + text if r"\allowbreak" in text else text
     net = derivation.network
     depth = "$L$" if net.symbolic else str(len(net.layers))
     return f"Gradients of a {depth}-layer network"
@@ -156,7 +172,8 @@ def _markdown(
     derivation: Derivation, gradients: list[Gradient], notation: Notation, layout: Layout
 ) -> str:
     blocks = document_blocks(derivation, gradients, notation, layout)
-    return markdown_document(blocks, title(derivation, layout), comment(derivation, notation))
+    heading = title(derivation, layout, "markdown")
+    return markdown_document(blocks, heading, comment(derivation, notation))
 
 
 def gradient_record(gradient: Gradient, notation: Notation = DEFAULT) -> dict:
