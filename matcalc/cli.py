@@ -1,12 +1,14 @@
 """The ``matcalc`` command.
 
 Exit codes: 0 success (for verify: correct), 1 verify found the formula incorrect, 2 bad
-input.  Every error a user can cause is one line on stderr, never a traceback.
+input, 130 interrupted (Ctrl-C).  Every error a user can cause is one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,8 @@ from matcalc.specs.network import Network
 EXIT_OK = 0
 EXIT_INCORRECT = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT): 128 + 2, as a shell reports it; no traceback."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verify_cmd.add_argument(
         "--batch", metavar="FILE", help="JSON lines, one {spec, equation} case per line"
+    )
+    verify_cmd.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with --batch: check lines in N processes, output in order (default: every core)",
     )
     return parser
 
@@ -255,7 +265,10 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
             raise MatcalcError("verify --batch FILE takes no SPEC or EQUATION")
-        return verify_batch(args.batch, sys.stdout)
+        progress = sys.stderr if sys.stderr.isatty() else None
+        return verify_batch(args.batch, sys.stdout, args.jobs, progress)
+    if args.jobs is not None:
+        raise MatcalcError("verify --jobs goes with --batch FILE")
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
@@ -286,6 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatcalcError as error:
         print(f"matcalc: error: {shortened(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of stdout went away (| head): stop quietly, without flushing into it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INCORRECT
 
 
 MAX_ERROR_LINE = 500
