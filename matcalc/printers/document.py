@@ -319,7 +319,7 @@ def tex_text(text: str, breakable: bool = False) -> str:
     )
 
 
-BREAK_EVERY = 12
+BREAK_EVERY = 20
 
 
 def pdflatex_command(pdflatex: str, directory: str, source: str) -> list[str]:

@@ -40,10 +40,10 @@ class Layout:
     steps: bool = False
     diagram: bool = False
     title: str = ""
-    title_tex: bool = False
-    """The title is raw TeX (unsafe: it can run any TeX command); by default it is text."""
     gradients: bool | None = None
     """The layer-by-layer gradients; by default shown unless the steps are."""
+    title_tex: bool = False
+    """The title is raw TeX (unsafe: it can run any TeX command); by default it is text."""
 
     @property
     def sections(self) -> bool:

@@ -65,8 +65,9 @@ def test_escaped_title_has_no_tex_special_left(text):
 
 
 def test_long_words_of_a_title_may_break():
-    pieces = ["x" * 12, "x" * 12, "x" * 6]
-    assert tex_text("x" * 30, breakable=True) == r"\allowbreak{}".join(pieces)
+    pieces = ["x" * 20, "x" * 20, "x" * 5]
+    assert tex_text("x" * 19, breakable=True) == "x" * 19
+    assert tex_text("x" * 45, breakable=True) == r"\allowbreak{}".join(pieces)
 
 
 def test_markdown_title_escapes_its_marks():
