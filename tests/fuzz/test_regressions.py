@@ -36,3 +36,20 @@ def test_a_custom_loss_with_a_root_derives_or_is_a_clear_error(latex):
         network.derive().gradients()
     except MatcalcError:
         pass
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="reading/resolve.py -> specs/network.py weight(): a derivative by L, the depth "
+    "(TypeError: None - int); found by the long fuzz profile",
+)
+def test_a_derivative_by_the_depth_is_a_clear_error():
+    from matcalc.checks.verify import verify
+    from matcalc.specs.network import Layer, Network
+
+    network = Network([Layer(3, "relu"), Layer(2, "tanh"), Layer(1, "sigmoid")], 2, "nll")
+    equation = (
+        r"\frac{\partial \mathcal{L}_{\text{nll}}}{\partial L} = A^{L-1}\left(A^L - y\right)^T"
+    )
+    with pytest.raises(MatcalcError):
+        verify(network, equation)
