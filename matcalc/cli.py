@@ -1,12 +1,14 @@
 """The ``matcalc`` command.
 
 Exit codes: 0 success (for verify: correct), 1 verify found the formula incorrect, 2 bad
-input.  Every error a user can cause is one line on stderr, never a traceback.
+input, 130 interrupted (Ctrl-C).  Every error a user can cause is one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_INCORRECT = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT): 128 + 2, as a shell reports it; no traceback."""
 
 
 STDIO = "-"
@@ -146,6 +150,12 @@ def add_verify_options(verify_cmd: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="JSON lines, one {spec, equation} case per line (- reads stdin)",
     )
+    verify_cmd.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with --batch: check lines in N processes, output in order (default: every core)",
+    )
 
 
 def add_serve_options(serve_cmd: argparse.ArgumentParser) -> None:
@@ -181,7 +191,15 @@ def add_document_options(command: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--diagram", action="store_true", help="the network's forward and backward pass (TikZ)"
     )
-    group.add_argument("--title", help="the document's title (tex, markdown, pdf)")
+    group.add_argument(
+        "--title", help="the document's title (tex, markdown, pdf), set as plain text"
+    )
+    group.add_argument(
+        "--title-tex",
+        action="store_true",
+        help="UNSAFE: typeset --title as raw TeX (its commands run in pdflatex); "
+        "only for a title you wrote yourself",
+    )
     group.add_argument(
         "--no-gradients",
         action="store_true",
@@ -295,7 +313,7 @@ def run_derive(args: argparse.Namespace) -> int:
     if isinstance(subject, Graph):
         return run_derive_graph(subject, args)
     if isinstance(subject, Context):
-        layout = Layout(title=args.title or "", page=args.page or "")
+        layout = Layout(title=args.title or "", page=args.page or "", title_tex=args.title_tex)
         text = render_context_document(
             subject, args.format, args.of, args.wrt, layout, args.hessian
         )
@@ -396,6 +414,7 @@ def layout_from(args: argparse.Namespace) -> Layout:
         title=args.title or "",
         gradients=not args.no_gradients,
         page=args.page or "",
+        title_tex=args.title_tex,
     )
 
 
@@ -461,7 +480,10 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
             raise MatcalcError("verify --batch FILE takes no SPEC or EQUATION")
-        return verify_batch(args.batch, sys.stdout)
+        progress = sys.stderr if sys.stderr.isatty() else None
+        return verify_batch(args.batch, sys.stdout, args.jobs, progress)
+    if args.jobs is not None:
+        raise MatcalcError("verify --jobs goes with --batch FILE")
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
     subject = load_spec(args.spec)
@@ -548,6 +570,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatcalcError as error:
         print(f"matcalc: error: {shortened(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of stdout went away (| head): stop quietly, without flushing into it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INCORRECT
 
 
 MAX_ERROR_LINE = 500

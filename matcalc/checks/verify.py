@@ -11,16 +11,19 @@ tried until one makes it right, and that edit is the diagnosis.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 import sympy
@@ -75,6 +78,8 @@ from matcalc.specs.conventions import Convention
 from matcalc.specs.network import Layer, Network
 
 BATCH_DRAWN = 3
+SMALL_SIZE = 8
+"""Declared sizes up to this are evaluated at as they are; larger ones at small stand-ins."""
 MAX_EDITS = 400
 DIAGNOSIS_SECONDS = 5.0
 PAIR_SECONDS = 4.0  # for two mistakes at once, after no single edit fixed the formula
@@ -277,11 +282,11 @@ class Check:
 
     @cached_property
     def batch(self) -> int | None:
-        """The number of examples to evaluate at: the spec's, or 3 for a symbolic batch."""
+        """The number of examples to evaluate at: the spec's if small, else 3 (BATCH_DRAWN)."""
         batch = self.instance.batch_size
         if batch is None:
             return None
-        return int(batch) if batch.is_Integer else BATCH_DRAWN
+        return int(batch) if batch.is_Integer and batch <= SMALL_SIZE else BATCH_DRAWN
 
     @cached_property
     def last(self) -> int:
@@ -306,11 +311,13 @@ class Check:
 
     @cached_property
     def size_sets(self) -> tuple[tuple[int, ...], ...]:
-        """Concrete sizes to evaluate at: the network's own (if concrete), and distinct ones."""
+        """Concrete sizes to evaluate at: the network's own if they are all small
+        (<= SMALL_SIZE), and distinct small ones, so the work does not grow with the declared
+        sizes (a size of 10^6 is checked symbolically, and in value at small sizes)."""
         inst = self.instance
         sizes: list[tuple[int, ...]] = []
         own = [inst.size(k) for k in range(self.last + 1)]
-        if all(s.is_Integer for s in own):
+        if all(s.is_Integer and s <= SMALL_SIZE for s in own):
             sizes.append(tuple(int(s) for s in own))
         rng = np.random.default_rng(4390)
         pool = rng.permutation(np.arange(2, 2 + 2 * (self.last + 1)))
@@ -539,10 +546,12 @@ class _Checker:
                 for k in outcome.layers:
                     lhs = self.resolve(self.check.equation.sides[0], net, k)
                     value = self.resolve(rhs, net, k)
-                    want = derivative_value(lhs, net, derivation, env)
-                    with np.errstate(all="ignore"):  # y / A^l at a ReLU's 0: inf, a mismatch
+                    # y / A^l at a ReLU's 0: inf, a mismatch, and no warning on stderr
+                    with np.errstate(all="ignore"):
+                        want = derivative_value(lhs, net, derivation, env)
                         got = _evaluate(value, net, derivation, env)
-                    if got.shape != want.shape or not np.allclose(got, want, RTOL, ATOL):
+                        agree = got.shape == want.shape and np.allclose(got, want, RTOL, ATOL)
+                    if not agree:
                         outcome.value_problem = k
                         return outcome
         outcome.ok = True
@@ -1798,11 +1807,73 @@ def verify_spec(spec: str, equation: str) -> Verdict:
     return verify(Network.from_toml(spec), equation)
 
 
-MAX_BATCH_LINES = 10_000
+MAX_BATCH_LINES = 10_000_000
+"""Lines of a batch file read at most (the file is streamed: memory does not grow with it)."""
+MAX_LINE_BYTES = 2_000_000
+"""Bytes of one batch line at most: a spec (100,000 characters) JSON-escaped, and its equation."""
+BATCH_CHUNK = 8
+"""Lines a worker verifies per task: enough to amortize the hand-over, few to keep order cheap."""
+SPEC_CACHE_SIZE = 64
+"""Distinct specs kept parsed per process within a batch (the same spec is usually repeated)."""
 
 
-def verify_line(line: str, base: Path) -> dict:
-    """One batch case, {"spec": path or TOML text, "equation": LaTeX} -> its verdict record."""
+@dataclass(frozen=True)
+class _ParsedSpec:
+    """A batch spec read once: the network, graph or context (each carries its own
+    definitions, so nothing one line defines reaches another), or the error reading it."""
+
+    subject: object = None
+    error: str | None = None
+
+
+def verdict_of(subject: object, equation: str) -> Verdict:
+    """The verdict of ``equation`` for a spec of any kind."""
+    from matcalc.specs.context import Context
+    from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
+
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        return verify_recurrence(subject, equation)
+    if isinstance(subject, Graph):
+        from matcalc.checks.verify_graph import verify_graph
+
+        return verify_graph(subject, equation)
+    if isinstance(subject, Context):
+        from matcalc.checks.verify_context import verify_in_context
+
+        return verify_in_context(subject, equation)
+    return verify(subject, equation)
+
+
+def _read_subject(spec: str, base: Path):
+    from matcalc.specs.context import spec_from_file, spec_from_toml
+
+    if "\n" in spec or "[[layer]]" in spec:
+        return spec_from_toml(spec)
+    path = Path(spec)
+    return spec_from_file(path if path.is_absolute() else base / path)
+
+
+def _parsed_spec(spec: str, base: Path, cache: OrderedDict | None) -> _ParsedSpec:
+    """The spec of a batch case, parsed once per distinct text (or file) in ``cache``."""
+    key = (spec, str(base))
+    if cache is not None and key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    try:
+        parsed = _ParsedSpec(_read_subject(spec, base))
+    except MatcalcError as error:
+        parsed = _ParsedSpec(error=str(error))
+    if cache is not None:
+        cache[key] = parsed
+        if len(cache) > SPEC_CACHE_SIZE:
+            cache.popitem(last=False)
+    return parsed
+
+
+def _case(line: str) -> dict:
     try:
         case = json.loads(line)
     except json.JSONDecodeError as error:
@@ -1811,60 +1882,221 @@ def verify_line(line: str, base: Path) -> dict:
         raise MatcalcError("not JSON: arrays or objects nested too deeply") from None
     if not isinstance(case, dict):
         raise MatcalcError('a case is a JSON object {"spec": ..., "equation": ...}')
+    return case
+
+
+def verify_line(line: str, base: Path, cache: OrderedDict | None = None) -> dict:
+    """One batch case, {"spec": path or TOML text, "equation": LaTeX} -> its verdict record.
+
+    Runs with the definitions known before it only (none leak to the next line); ``cache``
+    keeps parsed specs between lines."""
+    case = _case(line)
     spec, equation = case.get("spec"), case.get("equation")
     if not isinstance(spec, str) or not isinstance(equation, str):
         raise MatcalcError('a case needs "spec" (a path or TOML text) and "equation" (LaTeX)')
-    from matcalc.checks.verify_context import verify_in_context
-    from matcalc.specs.context import Context, spec_from_file, spec_from_toml
 
-    if "\n" in spec or "[[layer]]" in spec:
-        subject = spec_from_toml(spec)
-    else:
-        path = Path(spec)
-        subject = spec_from_file(path if path.is_absolute() else base / path)
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
-
-    if isinstance(subject, Recurrence):
-        from matcalc.checks.verify_recurrence import verify_recurrence
-
-        record = verify_recurrence(subject, equation).to_dict()
-    elif isinstance(subject, Graph):
-        from matcalc.checks.verify_graph import verify_graph
-
-        record = verify_graph(subject, equation).to_dict()
-    elif isinstance(subject, Context):
-        record = verify_in_context(subject, equation).to_dict()
-    else:
-        record = verify(subject, equation).to_dict()
+    parsed = _parsed_spec(spec, base, cache)
+    if parsed.error is not None:
+        raise MatcalcError(parsed.error)
+    record = verdict_of(parsed.subject, equation).to_dict()
     if "id" in case:
         record = {"id": case["id"], **record}
     return record
 
 
-def verify_batch(path: str, out: TextIO) -> int:
-    """Verdicts for a JSON-lines file of cases, one JSON line each; a bad line gets an error
-    record.  0 if every case is correct, 1 otherwise."""
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500] or "no message"
+
+
+def batch_record(number: int, raw: bytes | None, base: Path, cache: OrderedDict | None) -> dict:
+    """The record of physical line ``number`` (its bytes; None if it was too long): a verdict,
+    or an error record, whatever goes wrong in it; the case's id is kept either way."""
+    ident: dict = {}
+    try:
+        if raw is None:
+            raise MatcalcError(f"line longer than {MAX_LINE_BYTES:,} bytes")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise MatcalcError(
+                f"not UTF-8: byte 0x{raw[error.start]:02x} at column {error.start + 1}"
+            ) from None
+        try:
+            case = json.loads(line)
+            if isinstance(case, dict) and "id" in case:
+                ident = {"id": case["id"]}
+        except (ValueError, RecursionError):
+            pass
+        return {"line": number, **verify_line(line, base, cache)}
+    except MatcalcError as error:
+        return {"line": number, **ident, "verdict": "error", "error": _one_line(str(error))}
+    except Exception as error:  # noqa: BLE001 - one line's failure must not lose the batch
+        message = f"matcalc could not check this case ({type(error).__name__}: {error})"
+        return {"line": number, **ident, "verdict": "error", "error": _one_line(message)}
+
+
+def _batch_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(number, bytes) of each non-blank physical line, split on b"\\n" only; None for a line
+    longer than MAX_LINE_BYTES (read past, never held)."""
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if number > MAX_BATCH_LINES:
+            raise MatcalcError(f"more than {MAX_BATCH_LINES:,} lines; the rest were not read")
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if len(raw) > MAX_LINE_BYTES:
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(MAX_LINE_BYTES)
+            yield number, None
+            continue
+        if raw.strip():
+            yield number, raw.rstrip(b"\r\n")
+
+
+def _chunks(lines: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_WORKER_CACHE: OrderedDict = OrderedDict()
+
+
+def _ignore_interrupts() -> None:
+    """A worker leaves SIGINT to the batch's own process, which stops the workers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _verify_chunk(chunk: list, base: str, cache: OrderedDict | None = None) -> list[dict]:
+    cache = _WORKER_CACHE if cache is None else cache
+    return [batch_record(number, raw, Path(base), cache) for number, raw in chunk]
+
+
+def _records(chunks: Iterator[list], base: Path, jobs: int) -> Iterator[dict]:
+    """The records of every chunk, in order: in this process, or over ``jobs`` workers."""
+    cache: OrderedDict = OrderedDict()
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None) if jobs > 1 else None
+    if second is None:
+        yield from _verify_chunk(first, str(base), cache)
+        for chunk in chunks:
+            yield from _verify_chunk(chunk, str(base), cache)
+        return
+    import itertools
+    from collections import deque
+
+    pools = [_pool(jobs)]
+    pending: deque = deque()
+    try:
+        for chunk in itertools.chain([first, second], chunks):
+            pending.append((chunk, _submit(pools, jobs, chunk, base)))
+            while len(pending) > 2 * jobs:
+                yield from _chunk_result(*pending.popleft(), base)
+        while pending:
+            yield from _chunk_result(*pending.popleft(), base)
+    except BaseException:
+        # an interrupt: stop the workers now (Python 3.11 has no public way to)
+        for process in list((getattr(pools[-1], "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool(jobs: int):
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, initializer=_ignore_interrupts)
+
+
+def _submit(pools: list, jobs: int, chunk: list, base: Path):
+    """The chunk handed to the current pool; a pool broken by a dead worker is replaced."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return pools[-1].submit(_verify_chunk, chunk, str(base))
+    except BrokenProcessPool:
+        pools.append(_pool(jobs))
+        return pools[-1].submit(_verify_chunk, chunk, str(base))
+
+
+def _chunk_result(chunk: list, future, base: Path) -> list[dict]:
+    """The chunk's records; if its worker died, each line again in a process of its own, so
+    only the line that kills a process gets the error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        if len(chunk) > 1:
+            return [record for line in chunk for record in _alone(line, base)]
+        message = "the process checking this case stopped (out of memory?)"
+    except Exception as error:  # noqa: BLE001 - e.g. a record that cannot be sent back
+        message = f"matcalc could not check this case ({type(error).__name__}: {error})"
+    return [{"line": n, "verdict": "error", "error": _one_line(message)} for n, _ in chunk]
+
+
+def _alone(line: tuple, base: Path) -> list[dict]:
+    pool = _pool(1)
+    try:
+        return _chunk_result([line], pool.submit(_verify_chunk, [line], str(base)), base)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def verify_batch(
+    path: str, out: TextIO, jobs: int | None = None, progress: TextIO | None = None
+) -> int:
+    """Verdicts for a JSON-lines file of cases, one JSON line each, flushed line by line, in
+    the file's order; every non-blank line gets exactly one record (a line that fails for any
+    reason, an error record).  ``jobs`` worker processes (default: every core; 1: this
+    process); ``progress``, if given, gets a count of the lines done.  0 if every case is
+    correct, 1 otherwise."""
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise MatcalcError(f"--jobs {jobs}: at least 1")
     source = Path(path)  # "-" is standard input; its relative spec paths are from the cwd
     try:
-        text = sys.stdin.read() if path == "-" else source.read_text(encoding="utf-8-sig")
-        lines = text.splitlines()
+        stream = sys.stdin.buffer if path == "-" else source.open("rb")
     except FileNotFoundError:
         raise MatcalcError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise MatcalcError(f"{path}: cannot be read ({error})") from None
-    if len(lines) > MAX_BATCH_LINES:
-        raise MatcalcError(f"{path}: {len(lines)} lines; at most {MAX_BATCH_LINES}")
+    except OSError as error:
+        raise MatcalcError(f"{path}: cannot be read ({error.strerror})") from None
     all_correct = True
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    done = 0
+    with contextlib.nullcontext(stream) if path == "-" else stream:
         try:
-            record = {"line": number, **verify_line(line, source.parent)}
-        except MatcalcError as error:
-            record = {"line": number, "verdict": "error", "error": str(error)}
-        all_correct = all_correct and record["verdict"] == "correct"
-        out.write(json.dumps(record) + "\n")
+            chunks = _chunks(_batch_lines(stream), BATCH_CHUNK)
+            for record in _records(chunks, source.parent, jobs):
+                all_correct = all_correct and record["verdict"] == "correct"
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+                done += 1
+                if progress is not None and done % BATCH_CHUNK == 0:
+                    progress.write(f"\rverify --batch: {done} lines")
+                    progress.flush()
+        except OSError as error:
+            if isinstance(error, BrokenPipeError):
+                raise
+            raise MatcalcError(f"{path}: cannot be read ({error.strerror})") from None
+        finally:
+            if progress is not None and done:
+                progress.write(f"\rverify --batch: {done} lines\n")
+                progress.flush()
     return 0 if all_correct else 1
 
 

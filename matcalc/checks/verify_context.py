@@ -36,6 +36,10 @@ DRAWS = 2
 Problem = tuple[str, str | None, tuple[str, ...]]
 RTOL = 1e-6
 ATOL = 1e-9
+REDRAWS = 5
+"""Further random draws tried when one is singular or ill-conditioned."""
+HUGE = 1e12
+"""A value this large at entries of order 1 means an ill-conditioned draw: drawn again."""
 
 
 def verify_in_context(context: Context, equation: str) -> Verdict:
@@ -153,24 +157,65 @@ def _sizes(context: Context, exprs: tuple[Expr, ...]) -> list[dict[sympy.Symbol,
 def _values(
     exprs: tuple[Expr, ...], context: Context, symmetric: bool = False
 ) -> list[tuple[np.ndarray, ...]]:
+    """The expressions' values at each size set and draw.  A draw at which a matrix the
+    formulas invert is singular, or a value is not finite or huge (ill-conditioned), is drawn
+    again, up to REDRAWS times; one that stays so is kept, its singular values NaN, and
+    :func:`_non_finite` reports them."""
     results = []
     for number, sizes in enumerate(_sizes(context, exprs)):
         concrete_exprs = tuple(concrete(e, sizes) for e in exprs)
         for draw in range(DRAWS):
-            rng = np.random.default_rng(1000 * number + draw)
-            env = random_environment(concrete_exprs, rng, symmetric)
-            try:
-                results.append(tuple(evaluate(e, env) for e in concrete_exprs))
-            except EvaluationError as error:
-                raise MatcalcError(f"cannot check numerically: {error}") from None
+            for attempt in range(REDRAWS + 1):
+                rng = np.random.default_rng(1000 * number + draw + 100_000 * attempt)
+                env = random_environment(concrete_exprs, rng, symmetric)
+                values = tuple(_value(e, env) for e in concrete_exprs)
+                if all(_well_conditioned(v) for v in values):
+                    break
+            results.append(values)
     return results
 
 
+def _value(expr: Expr, env: dict) -> np.ndarray:
+    """The value of a concrete expression; NaN where it inverts a singular matrix."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(evaluate(expr, env), dtype=float)
+    except EvaluationError as error:
+        raise MatcalcError(f"cannot check numerically: {error}") from None
+    except (np.linalg.LinAlgError, ZeroDivisionError, OverflowError):
+        rows, cols = (int(d) for d in expr.shape)
+        return np.full((rows, cols), np.nan)
+
+
+def _well_conditioned(value: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(value))) and (value.size == 0 or np.abs(value).max() < HUGE)
+
+
+def _non_finite(pairs: list[tuple[np.ndarray, ...]]) -> Problem | None:
+    """What is not finite at the random values, if anything: the right side, or the
+    derivative itself (then no value check can decide)."""
+    if any(not np.all(np.isfinite(expected)) for _, expected in pairs):
+        raise VerifyError(
+            "cannot check numerically: the derivative is not finite (inf or NaN; or it inverts "
+            "a singular matrix) at random values of this context"
+        )
+    if any(not np.all(np.isfinite(candidate)) for candidate, _ in pairs):
+        return (
+            "the right side is not finite (inf or NaN; or it inverts a singular matrix) at "
+            "random values where the derivative is finite",
+            None,
+            (),
+        )
+    return None
+
+
 def _agree(pairs: list[tuple[np.ndarray, ...]]) -> bool:
-    return all(
-        a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL * (1 + np.abs(b).max()))
-        for a, b in pairs
-    )
+    with np.errstate(all="ignore"):
+        return all(
+            a.shape == b.shape
+            and np.allclose(a, b, rtol=RTOL, atol=ATOL * (1 + np.abs(b).max(initial=0)))
+            for a, b in pairs
+        )
 
 
 def _compare(candidate: Expr, expected: Expr, context: Context) -> Problem | None:
@@ -195,6 +240,9 @@ def _compare(candidate: Expr, expected: Expr, context: Context) -> Problem | Non
     pairs = _values((candidate, expected), context)
     if _agree(pairs):
         return None
+    non_finite = _non_finite(pairs)
+    if non_finite is not None:
+        return non_finite
     wrong = f"the values differ from the derivative {to_latex(expected)}"
     if shapes_equal(transpose(candidate).shape, expected.shape) and _agree(
         _values((transpose(candidate), expected), context)
@@ -221,7 +269,8 @@ def _constant_ratio(pairs: list[tuple[np.ndarray, ...]]) -> float | None:
         mask = np.abs(expected) > 1e-8
         if not mask.any():
             return None
-        ratios.extend((candidate[mask] / expected[mask]).ravel())
+        with np.errstate(all="ignore"):
+            ratios.extend((candidate[mask] / expected[mask]).ravel())
     first = ratios[0]
     if abs(first - 1) > 1e-6 and np.allclose(ratios, first, rtol=1e-6):
         return float(first)

@@ -10,6 +10,7 @@ printers turn blocks into text and know nothing about networks:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -354,10 +355,67 @@ def markdown_document(blocks: list[Block], title: str, comment: str = "", page: 
 # ---------------------------------------------------------------------------- pdf
 
 PDFLATEX_TIMEOUT = 120
+"""Seconds pdflatex may run before the document is given up as a clear error."""
+
+_TEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
 
 
-def compile_pdf(tex: str, output: Path) -> Path:
-    """Run pdflatex on ``tex`` and write the PDF to ``output``."""
+def tex_text(text: str, breakable: bool = False) -> str:
+    """``text`` typeset as itself by pdflatex: every TeX special becomes a character, so no
+    command, group, math or catcode change in it runs; whitespace (newlines too) becomes one
+    space and control characters are dropped.  ``breakable`` lets pdflatex break a long word
+    every BREAK_EVERY characters, so a title without spaces still fits the page."""
+    words = "".join(c for c in text if c.isprintable() or c.isspace()).split()
+    if not breakable:
+        return " ".join("".join(_TEX_TEXT.get(c, c) for c in word) for word in words)
+    return " ".join(
+        r"\allowbreak{}".join(
+            "".join(_TEX_TEXT.get(c, c) for c in word[i : i + BREAK_EVERY])
+            for i in range(0, len(word), BREAK_EVERY)
+        )
+        for word in words
+    )
+
+
+BREAK_EVERY = 20
+
+
+def pdflatex_command(pdflatex: str, directory: str, source: str) -> list[str]:
+    """pdflatex confined to ``directory``: no shell escape, no prompt, output kept there."""
+    return [
+        pdflatex,
+        "-no-shell-escape",
+        "-interaction=nonstopmode",
+        "-halt-on-error",
+        f"-output-directory={directory}",
+        source,
+    ]
+
+
+def pdflatex_environment(directory: str) -> dict[str, str]:
+    """kpathsea's paranoid mode: TeX may read and write only below ``directory`` (and read
+    its own installed files), never dot files, parent directories or other absolute paths."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXMF", "TEXINPUTS"))}
+    env.update(openin_any="p", openout_any="p", TEXMFOUTPUT=directory, shell_escape="f")
+    return env
+
+
+def compile_pdf(tex: str, output: Path, timeout: float = PDFLATEX_TIMEOUT) -> Path:
+    """Run pdflatex on ``tex`` in a fresh temporary directory and write the PDF to ``output``."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise MatcalcError(
@@ -365,19 +423,25 @@ def compile_pdf(tex: str, output: Path) -> Path:
             "(Debian: apt-get install texlive-latex-base texlive-latex-recommended "
             "texlive-pictures); --format tex writes the source instead"
         )
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory(prefix="matcalc-") as directory:
         source = Path(directory) / "derivation.tex"
         source.write_text(tex, encoding="utf-8")
         try:
             result = subprocess.run(
-                [pdflatex, "-interaction=nonstopmode", "-halt-on-error", source.name],
+                pdflatex_command(pdflatex, directory, source.name),
                 cwd=directory,
+                env=pdflatex_environment(directory),
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
-                timeout=PDFLATEX_TIMEOUT,
+                errors="replace",
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
-            raise MatcalcError(f"pdflatex took longer than {PDFLATEX_TIMEOUT} s") from None
+            raise MatcalcError(
+                f"pdflatex took longer than {timeout:g} s and was stopped; "
+                "--format tex writes the source instead"
+            ) from None
         pdf = source.with_suffix(".pdf")
         if result.returncode != 0 or not pdf.exists():
             errors = [line for line in result.stdout.splitlines() if line.startswith("!")]

@@ -244,7 +244,13 @@ def render_graph(
     notation = graph_notation(derivation)
     blocks = graph_blocks(derivation, notation, assignments, steps, diagram)
     comment = derivation.note
-    heading = title or "Back-propagation over named quantities"
+    from matcalc.printers.render import user_title
+
+    heading = (
+        user_title(title, "markdown" if fmt == "markdown" else "tex")
+        if title
+        else "Back-propagation over named quantities"
+    )
     if fmt == "tex":
         return tex_document(blocks, heading, comment)
     if fmt == "markdown":

@@ -74,7 +74,7 @@ SOFTMAX_CODE = (
     "    return shifted / shifted.sum(axis=0, keepdims=True)\n"
 )
 TIMES = " \\times "
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class NumpyCodeError(MatcalcError):
@@ -102,23 +102,96 @@ def derivative_name(derivative: Derivative) -> str:
     return f"d{symbol_name(num)}_d{symbol_name(den)}"
 
 
+HELPER_PREFIX = "_fn_"
+"""Every function helper's name starts so: no user function (named ``forward``, ``loss``,
+``numpy``, ...) can clash with the module's own names or a Python name."""
+
+
 def function_helper(fn: Function) -> tuple[str, str]:
-    """The helper's name and its definition, for f or its derivative of some order."""
+    """The helper's name and its definition, for f or its derivative of some order.
+
+    A custom function is printed in a stable form where one exists (:func:`stable_form`), and
+    a constant one is broadcast to its argument's shape."""
     scalar = fn.scalar
     if scalar is None or not _IDENTIFIER.match(fn.name):
         raise NumpyCodeError(f"the function {fn.name} has no numeric definition")
-    name = f"_{fn.name}" + (f"_d{fn.order}" if fn.order else "")
+    name = HELPER_PREFIX + fn.name + (f"_d{fn.order}" if fn.order else "")
     body = SCALAR_CODE.get((fn.name, fn.order))
     if body is None:
-        formula = scalar.formula_of_order(fn.order)
+        formula = scalar.formula_of_order(fn.order).subs(functions.Z, _Z)
         try:
-            body = NumPyPrinter({"strict": True}).doprint(formula.subs(functions.Z, _Z))
+            body = _StablePrinter({"strict": True}).doprint(stable_form(formula))
         except Exception as error:  # noqa: BLE001 - any printer failure means no NumPy form
             raise NumpyCodeError(f"no NumPy form for {fn.name} of order {fn.order}") from error
+        if not formula.has(_Z):
+            body = f"numpy.full(numpy.shape(z), {body}, dtype=float)"
     return name, f"def {name}(z):\n    return {body}\n"
 
 
 _Z = sympy.Symbol("z")
+_S = sympy.Symbol("s", positive=True)
+_T = sympy.Symbol("t", positive=True)
+STABLE_OPS = 400
+"""Formulas larger than this (in SymPy operations) are printed as they are."""
+
+
+class _LogAddExp0(sympy.Function):
+    """log(1 + e^u), printed as numpy.logaddexp(0, u): finite for large u."""
+
+
+class _Expit(sympy.Function):
+    """1 / (1 + e^{-u}), printed through tanh: no overflow for any u."""
+
+
+class _StablePrinter(NumPyPrinter):
+    """NumPy source with the stable helpers above, and max/min without functools."""
+
+    def _print__LogAddExp0(self, expr: sympy.Expr) -> str:  # noqa: N802 - SymPy dispatch
+        return f"numpy.logaddexp(0, {self._print(expr.args[0])})"
+
+    def _print__Expit(self, expr: sympy.Expr) -> str:  # noqa: N802
+        return f"(0.5 * (1.0 + numpy.tanh(0.5 * ({self._print(expr.args[0])}))))"
+
+    def _nested(self, function: str, args: tuple) -> str:
+        first, *rest = args
+        if not rest:
+            return self._print(first)
+        return f"numpy.{function}({self._print(first)}, {self._nested(function, tuple(rest))})"
+
+    def _print_Max(self, expr: sympy.Expr) -> str:  # noqa: N802
+        return self._nested("maximum", expr.args)
+
+    def _print_Min(self, expr: sympy.Expr) -> str:  # noqa: N802
+        return self._nested("minimum", expr.args)
+
+
+def stable_form(formula: sympy.Expr) -> sympy.Expr:
+    """``formula`` (in z) rewritten so NumPy evaluates it without overflow where SymPy can:
+    log(1 + e^u) as logaddexp(0, u), and a function of e^z that is a polynomial in the
+    sigmoid s = 1/(1 + e^{-z}) (z s for swish, s (1 - s) for its derivative's core) in s."""
+    if sympy.count_ops(formula) > STABLE_OPS:
+        return formula
+
+    def softplus(arg: sympy.Expr) -> sympy.Expr | None:
+        rest = arg - 1
+        if isinstance(rest, sympy.exp):
+            return _LogAddExp0(rest.args[0])
+        return None
+
+    formula = formula.replace(
+        lambda e: isinstance(e, sympy.log) and softplus(e.args[0]) is not None,
+        lambda e: softplus(e.args[0]),
+    )
+    if not formula.has(sympy.exp(_Z)) and not formula.has(sympy.exp(-_Z)):
+        return formula
+    in_t = formula.subs(sympy.exp(_Z), _T)
+    if any(isinstance(e, sympy.exp) and e.has(_Z) for e in sympy.preorder_traversal(in_t)):
+        return formula
+    in_s = sympy.cancel(sympy.together(in_t.subs(_T, _S / (1 - _S))))
+    _, denominator = sympy.fraction(in_s)
+    if denominator.has(_S):
+        return formula
+    return in_s.subs(_S, _Expit(_Z))
 
 
 class _Printer:
@@ -127,6 +200,21 @@ class _Printer:
     def __init__(self, sizes: dict[Dim, str]) -> None:
         self.sizes = sizes
         self.helpers: dict[str, str] = {}
+        self._helper_names: dict[tuple, str] = {}
+
+    def _helper(self, fn: Function) -> str:
+        """The helper for ``fn``: one per definition, so that two functions a spec gives the
+        same name (a user's cosh, a loss's cosh piece) never share one."""
+        key = (fn.scalar, fn.order)
+        if key not in self._helper_names:
+            base, definition = function_helper(fn)
+            name, count = base, 1
+            while name in self.helpers:
+                count += 1
+                name = f"{base}_{count}"
+            self.helpers[name] = definition.replace(f"def {base}(", f"def {name}(", 1)
+            self._helper_names[key] = name
+        return self._helper_names[key]
 
     def code(self, expr: Expr, broadcast: bool = False) -> str:
         """``broadcast``: the expression is an operand of + or *, so a constant may be a number."""
@@ -152,9 +240,7 @@ class _Printer:
                 operand = self._operand(arg, (Add, Scale, MatMul), broadcast)
                 return f"-{operand}" if coeff == -1 else f"{self._coefficient(coeff)} * {operand}"
             case Apply(fn=fn, arg=arg):
-                name, definition = function_helper(fn)
-                self.helpers[name] = definition
-                return f"{name}({self.code(arg)})"
+                return f"{self._helper(fn)}({self.code(arg)})"
             case Softmax(arg=arg):
                 self.helpers["_softmax"] = SOFTMAX_CODE
                 return f"_softmax({self.code(arg)})"

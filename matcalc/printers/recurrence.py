@@ -230,7 +230,13 @@ def render_recurrence(
     notation = recurrence_notation(bptt)
     blocks = recurrence_blocks(bptt, notation, wrt, steps, diagram)
     comment = recurrence_note(bptt)
-    heading = title or "Back-propagation through time"
+    from matcalc.printers.render import user_title
+
+    heading = (
+        user_title(title, "markdown" if fmt == "markdown" else "tex")
+        if title
+        else "Back-propagation through time"
+    )
     if fmt == "tex":
         return tex_document(blocks, heading, comment)
     if fmt == "markdown":

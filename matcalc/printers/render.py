@@ -27,6 +27,7 @@ from matcalc.printers.document import (
     markdown_document,
     network_sentence,
     tex_document,
+    tex_text,
 )
 from matcalc.printers.latex import (
     DEFAULT,
@@ -59,6 +60,9 @@ class Layout:
     page: str = ""
     """The name of the page in PAGES the document fits; by default A4 for documents and a
     default article's text width for fragments."""
+
+    title_tex: bool = False
+    """The title is raw TeX (unsafe: it can run any TeX command); by default it is text."""
 
     def page_for(self, fmt: str) -> Page:
         if not self.page:
@@ -158,11 +162,30 @@ def lecture_notes_layout(derivation: Derivation, notation: Notation) -> bool:
     return notation.gradients == "fraction" and derivation.network.batch is None
 
 
-def title(derivation: Derivation, layout: Layout) -> str:
-    """--title on one line, its &, % and # escaped for LaTeX (Markdown reads \\& as & too);
-    $...$ and commands in it stay LaTeX."""
+def markdown_text(text: str) -> str:
+    """``text`` on one line as Markdown text: the marks that start emphasis, code, links,
+    HTML, entities, tables or $ math backslash-escaped (CommonMark), so none starts."""
+    words = "".join(c for c in text if c.isprintable() or c.isspace()).split()
+    return re.sub(r"[\\`*_{}\[\]<>#!|$~&^]", lambda m: "\\" + m.group(), " ".join(words))
+
+
+def user_title(text: str, fmt: str = "tex", raw: bool = False) -> str:
+    """A title a user gave, on one line as text: every TeX special (or, in Markdown, every
+    ASCII Markdown mark) escaped; ``raw`` (--title-tex), raw TeX on one line."""
+    if raw:
+        return " ".join(text.split())
+    if fmt == "markdown":
+        return markdown_text(text)
+    escaped = tex_text(text, breakable=True)
+    # a long word broken anywhere leaves no glue to stretch: set the heading ragged right
+    return r"\raggedright " + escaped if r"\allowbreak" in escaped else escaped
+
+
+def title(derivation: Derivation, layout: Layout, fmt: str = "tex") -> str:
+    """--title on one line as text: every TeX special (or, in Markdown, every ASCII
+    Markdown mark) escaped; with ``layout.title_tex``, raw TeX on one line."""
     if layout.title:
-        return re.sub(r"(?<!\\)([&%#])", r"\\\1", " ".join(layout.title.split()))
+        return user_title(layout.title, fmt, layout.title_tex)
     net = derivation.network
     depth = "$L$" if net.symbolic else str(len(net.layers))
     return f"Gradients of {a_or_an(depth + '-layer')} network"
@@ -193,7 +216,7 @@ def _markdown(
     page = layout.page_for("markdown")
     blocks = document_blocks(derivation, gradients, notation, layout, page=page)
     text = comment(derivation, notation)
-    return markdown_document(blocks, title(derivation, layout), text, page)
+    return markdown_document(blocks, title(derivation, layout, "markdown"), text, page)
 
 
 def gradient_record(

@@ -139,7 +139,7 @@ SIGMOID = Function("sigmoid")
         (hadamard(A, matmul(W, G)), "A_2 * (W_3 @ G)"),
         (scale(2, add(A, scale(-1, A))), "2.0 * (A_2 - A_2)"),
         (matmul(scale(-1, W), G), "-(W_3 @ G)"),
-        (Apply(SIGMOID, A), "_sigmoid(A_2)"),
+        (Apply(SIGMOID, A), "_fn_sigmoid(A_2)"),
         (Fill(dim(1), (dim(3), dim(2))), "numpy.full((3, 2), 1.0)"),
     ],
 )
