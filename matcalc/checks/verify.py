@@ -513,6 +513,12 @@ class _Checker:
                 "the left side must name what is differentiated, like "
                 "\\frac{\\partial L}{\\partial W^l}"
             )
+        generic = self.check.generic
+        if lhs.den in (generic.loss_symbol(), generic.cost_symbol()):
+            raise VerifyError(
+                "the left side differentiates by the loss itself; differentiate by a "
+                "parameter or a quantity of the network, like \\frac{\\partial L}{\\partial W^l}"
+            )
         return lhs
 
     def run(self, rhs: Node, quick: bool = False) -> _Outcome:

@@ -389,7 +389,12 @@ class NetworkNamespace(Namespace):
         ):
             # the 6.390 weight link dZ^l/dW^l, which the notes contract to A^{l-1}
             return Derivative(num, den, net.layer_input(den.index).shape)
-        if isinstance(den, Symbol) and den == net.weight(den.index) and not is_scalar(num.shape):
+        if (
+            isinstance(den, Symbol)
+            and den.index is not None
+            and den == net.weight(den.index)
+            and not is_scalar(num.shape)
+        ):
             raise MatcalcError(
                 "the derivative of a vector by a matrix is read only as the weight link "
                 "\\frac{\\partial Z^l}{\\partial W^l}"

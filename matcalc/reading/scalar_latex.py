@@ -265,7 +265,11 @@ class _Pieces:
                 return Function(known.name)
         if formula not in self.pieces:
             head = type(formula).__name__
-            if formula == type(formula)(functions.Z) and head in _LATEX_HEADS:  # cosh(z)
+            if (
+                len(formula.args) == 1
+                and formula == type(formula)(functions.Z)
+                and head in _LATEX_HEADS
+            ):
                 name, latex = f"{head}_", f"\\{head}"
             else:
                 name = f"{self.prefix}_{len(self.pieces) + 1}"
