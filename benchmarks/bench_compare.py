@@ -21,15 +21,16 @@ HERE = Path(__file__).resolve().parent.parent
 
 TASK = """
 import sys, time
+from matcalc.engine.derive import derive
 from matcalc.specs.network import Layer, Network
 from matcalc.printers.render import render_derivation
 depth, what = int(sys.argv[1]), sys.argv[2]
 hidden = [Layer(None, "tanh" if l % 2 else "relu") for l in range(1, depth)]
 net = Network([*hidden, Layer(None, "softmax")], loss="nllm")
 if what == "derive":
-    start = time.process_time(); net.derive()
+    start = time.process_time(); derive(net)
 else:
-    derivation = net.derive()
+    derivation = derive(net)
     start = time.process_time(); render_derivation(derivation, "json")
 print(time.process_time() - start)
 """

@@ -4,7 +4,7 @@
     python3 benchmarks/bench_derive.py --quick    # depths up to 100
 
 Each network alternates tanh and ReLU hidden layers with a softmax output and the nllm loss.
-A run derives every dL/dW^l and dL/dW_0^l (``Network.derive``: dL/dZ^l, then the simplified
+A run derives every dL/dW^l and dL/dW_0^l (``derive(network)``: dL/dZ^l, then the simplified
 weight and bias gradients of each layer); the table shows the least CPU time of ``--repeat``
 runs, each from cold caches.  Separately it times the chain forms of every layer, whose total
 size grows with the square of the depth, and the NumPy export.  The growth exponent is the slope of
@@ -19,11 +19,13 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from matcalc.core import shapes  # noqa: E402
+from matcalc.engine.derive import derive  # noqa: E402
 from matcalc.printers.render import render_derivation  # noqa: E402
 from matcalc.specs.network import Layer, Network  # noqa: E402
 
@@ -69,7 +71,7 @@ def derive_table(depths: tuple[int, ...], widths: tuple[int | None, ...], repeat
     print("| sizes | " + " | ".join(f"L = {d}" for d in depths) + " | growth exponent |")
     print("|---|" + "---:|" * len(depths) + "---:|")
     for width in widths:
-        points = [(d, best_time(network(d, width).derive, repeat)) for d in depths]
+        points = [(d, best_time(partial(derive, network(d, width)), repeat)) for d in depths]
         cells = " | ".join(f"{seconds:.3f} s" for _, seconds in points)
         print(f"| {size_label(width)} | {cells} | {growth_exponent(points):.2f} |")
 
@@ -83,16 +85,16 @@ def chain_table(depths: tuple[int, ...], repeat: int) -> None:
         net = network(depth, None)
 
         def with_chains(net: Network = net) -> None:
-            for gradient in net.derive().gradients():
+            for gradient in derive(net).gradients():
                 gradient.chain  # noqa: B018 - built on first use
 
-        derive = best_time(net.derive, repeat)
+        derive_time = best_time(partial(derive, net), repeat)
         chain = best_time(with_chains, repeat)
-        derivation = net.derive()
+        derivation = derive(net)
         export = best_time(lambda d=derivation: render_derivation(d, "numpy"), repeat)
         chains.append((depth, chain))
         exports.append((depth, export))
-        print(f"| {depth} | {derive:.3f} s | {chain:.3f} s | {export:.3f} s |")
+        print(f"| {depth} | {derive_time:.3f} s | {chain:.3f} s | {export:.3f} s |")
     print(
         f"\ngrowth exponent: chain forms {growth_exponent(chains):.2f}, "
         f"numpy export {growth_exponent(exports):.2f}"
@@ -106,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     depths = tuple(d for d in DEPTHS if d <= 100) if args.quick else DEPTHS
     print(f"Python {platform.python_version()}, {platform.machine()}, {platform.system()}\n")
-    print("Derivation of every layer (Network.derive), CPU seconds:\n")
+    print("Derivation of every layer (derive(network)), CPU seconds:\n")
     derive_table(depths, (None, *WIDTHS), args.repeat)
     print("\nChain forms and NumPy export, symbolic sizes, CPU seconds:\n")
     chain_table(tuple(d for d in depths if d <= 300), args.repeat)

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from matcalc.engine.context import gradient, hessian, matrix_derivative  # noqa: E402
 from matcalc.printers.latex import to_latex  # noqa: E402
 from matcalc.specs.context import Context  # noqa: E402
 
@@ -58,15 +59,15 @@ def battery() -> None:
                 "define": {"f": problem["f"]},
             }
         )
-        to_latex(context.gradient("f", problem["wrt"]))
+        to_latex(gradient(context, "f", problem["wrt"]))
 
 
 def second_kind() -> None:
     context = Context.from_dict(SPEC)
     for of in ("q", "ridge", "logistic"):
-        to_latex(context.hessian(of, "w"))
+        to_latex(hessian(context, of, "w"))
     for of, wrt in (("F", "X"), ("H", "W"), ("G", "Y")):
-        context.matrix_derivative(of, wrt)
+        matrix_derivative(context, of, wrt)
 
 
 def main() -> None:

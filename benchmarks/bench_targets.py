@@ -30,6 +30,7 @@ import sympy  # noqa: E402
 from bench_derive import growth_exponent, network  # noqa: E402
 
 from matcalc.core import shapes  # noqa: E402
+from matcalc.engine.derive import derive  # noqa: E402
 from matcalc.printers.latex import latex_printer, to_latex  # noqa: E402
 from matcalc.printers.render import render_derivation, shared_json  # noqa: E402
 
@@ -62,7 +63,7 @@ def row(what: str, seconds: float, target: float | None = None, extra: str = "")
 def derive_rows(depths: tuple[int, ...], repeat: int) -> dict[int, float]:
     times = {}
     for depth in depths:
-        times[depth] = cold(lambda d=depth: network(d, None).derive(), repeat)
+        times[depth] = cold(lambda d=depth: derive(network(d, None)), repeat)
     return times
 
 
@@ -70,7 +71,7 @@ def derive_rows(depths: tuple[int, ...], repeat: int) -> dict[int, float]:
 
 
 def every_chain_latex(depth: int) -> Callable[[], int]:
-    derivation = network(depth, None).derive()
+    derivation = derive(network(depth, None))
 
     def task() -> int:
         printer = latex_printer()
@@ -180,12 +181,12 @@ def main() -> None:
     exponent = growth_exponent(list(derive.items()))
     print(f"| growth exponent of derive, L = {depths[0]}..{depths[-1]} | {exponent:.2f} | | | |")
 
-    derivation = network(deep, None).derive()
+    derivation = derive(network(deep, None))
     out: list[str] = []
     seconds = cold(lambda: out.append(shared_json(derivation)), 1)
     size = len(out[-1].encode()) / 1e6
     row(f"JSON, shared chains, L = {deep}", seconds, 3.0, f"{size:.1f} MB of output")
-    derivation = network(chain_depth, None).derive()
+    derivation = derive(network(chain_depth, None))
     seconds = cold(lambda: out.append(render_derivation(derivation, "json")), 1)
     size = len(out[-1].encode()) / 1e6
     row(f"JSON, full chains, L = {chain_depth}", seconds, None, f"{size:.1f} MB of output")

@@ -1,4 +1,4 @@
-"""The Python API a notebook uses: Network(...).derive(), gradients by name, LaTeX reprs."""
+"""The Python API a notebook uses: derive(Network(...)), gradients by name, LaTeX reprs."""
 
 import subprocess
 import sys
@@ -8,11 +8,12 @@ from conftest import compile_tex
 
 import matcalc
 from matcalc import Derivation, Gradient, Layer, Network
+from matcalc.engine.derive import derive
 
 
 @pytest.fixture
 def derivation() -> Derivation:
-    return Network([Layer(3, "tanh"), Layer(2, "sigmoid")], input=4, loss="nll").derive()
+    return derive(Network([Layer(3, "tanh"), Layer(2, "sigmoid")], input=4, loss="nll"))
 
 
 def balanced(text: str) -> bool:

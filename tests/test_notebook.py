@@ -7,6 +7,7 @@ import pytest
 from conftest import ROOT, assert_renders, missing
 
 from matcalc import Layer, Network, verify
+from matcalc.engine.derive import derive
 
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 RIGHT = r"\frac{\partial L}{\partial W^1} = A^0 \left(\frac{\partial L}{\partial Z^1}\right)^T"
@@ -105,7 +106,7 @@ def test_a_verdict_is_true_exactly_when_correct(net, equation, truth):
 
 
 def test_every_gradient_of_a_derivation_renders_in_katex(net):
-    derivation = net.derive()
+    derivation = derive(net)
     for gradient in derivation.gradients():
         assert gradient.key in repr(gradient)
         assert_renders(gradient._repr_markdown_())

@@ -18,6 +18,7 @@ from matcalc.checks.verify import ErrorClass, Verdict, VerifyError
 from matcalc.core.expr import Derivative, Expr, ShapeError, substitute, transpose
 from matcalc.core.numeric import EvaluationError, evaluate
 from matcalc.core.shapes import dims_equal, shape_text, shapes_equal
+from matcalc.engine.context import derivative_value
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import to_latex
 from matcalc.reading.parse import (
@@ -59,7 +60,7 @@ def verify_in_context(context: Context, equation: str) -> Verdict:
             "the left side must be a derivative: \\nabla_X f, \\frac{\\partial f}{\\partial X}"
             " or \\frac{\\partial}{\\partial X} f(X)"
         )
-    expected = context.derivative_value(target.num, target.den, nabla)
+    expected = derivative_value(context, target.num, target.den, nabla)
     expected_full = context.expand(expected)
     target_text = (
         f"\\nabla_{{{to_latex(target.den)}}} {to_latex(target.num)}" if nabla else to_latex(target)
@@ -131,7 +132,7 @@ def _bind(candidate: Expr, context: Context) -> Expr:
     mapping: dict[Expr, Expr] = {}
     for node in candidate.walk():
         if isinstance(node, Derivative) and not context.is_free(node):
-            mapping[node] = context.derivative_value(node.num, node.den)
+            mapping[node] = derivative_value(context, node.num, node.den)
     return context.expand(substitute(candidate, mapping) if mapping else candidate)
 
 

@@ -173,8 +173,8 @@ def derive_output(request: Mapping[str, Any]) -> str:
     Optional keys: ``of`` (an expression context's function), ``notation`` (an object of the
     CLI's notation options), ``steps``, ``diagram`` (booleans) and ``title``.
     """
+    from matcalc.printers.context import render_context
     from matcalc.printers.render import Layout, render_derivation
-    from matcalc.specs.context import render_context
 
     if not isinstance(request, Mapping):
         raise CaseError('a derive request is a JSON object {"spec": ..., "format": ...}')

@@ -28,6 +28,7 @@ from matcalc.core.expr import (
     Transpose,
 )
 from matcalc.core.shapes import is_column, is_scalar
+from matcalc.engine.context import context_rules, derivative_value
 from matcalc.engine.rules import RULES, Rule
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import symbol_latex, to_latex
@@ -667,8 +668,8 @@ def explain_by_differential(expr: Expr, variable: Symbol, context: Context) -> s
     dX), written as the sum over the entries of G ⊙ dX, and each dX_pq in turn."""
     from matcalc.engine.differential import differential
 
-    df = differential(expr, variable, context.rules())
-    gradient = context.derivative_value(expr, variable, nabla=True)
+    df = differential(expr, variable, context_rules(context))
+    gradient = derivative_value(context, expr, variable, nabla=True)
     used = {symbol_latex(s) for s in expr.walk() if isinstance(s, Symbol)}
     g = next(letter for letter in ("G", r"\Gamma", r"\mathcal{G}") if letter not in used)
     x = _name(variable)

@@ -7,9 +7,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from matcalc.engine.context import context_gradients
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import text_latex
+from matcalc.printers.context import render_context
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
     A4,
@@ -39,13 +41,7 @@ from matcalc.printers.latex import (
     to_latex,
 )
 from matcalc.printers.steps import steps, steps_blocks
-from matcalc.specs.context import (
-    LAYOUT_NOTES,
-    Context,
-    context_gradients,
-    render_context,
-    shape_text,
-)
+from matcalc.specs.context import LAYOUT_NOTES, Context, shape_text
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import sympy
 
@@ -80,7 +81,9 @@ from matcalc.reading.parse import (
 )
 from matcalc.reading.parse import Inverse as InverseOf
 from matcalc.reading.parse import Sum as SumNode
-from matcalc.specs.network import Network
+
+if TYPE_CHECKING:
+    from matcalc.specs.network import Network
 
 
 class ResolveError(ParseError):

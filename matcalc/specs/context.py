@@ -42,13 +42,9 @@ from matcalc.core.expr import (
     Symbol,
     ones,
     substitute,
-    transpose,
 )
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.shapes import ONE, SCALAR, Shape, dims_equal, is_column, is_scalar, shape_text
-from matcalc.engine.derive import jacobian, pullback
-from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, Rule, assumption_rules, rule_named
-from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
 from matcalc.specs.network import Network, SpecError
@@ -81,9 +77,6 @@ _NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
 _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
-
-
-BEFORE_DERIVING = (rule_named("log of a determinant"), rule_named("unsquared norm"))
 
 
 class ContextError(MatcalcError):
@@ -423,63 +416,8 @@ class Context:
             f"({shape_text(den.shape)}) is not a matrix; differentiate a scalar or a column"
         )
 
-    def derivative_value(self, num: Expr, den: Expr, nabla: bool = False) -> Expr:
-        """d num / d den in this layout, derived with the rule table and simplified."""
-        if not isinstance(den, Symbol):
-            raise ContextError(f"differentiate by a declared or defined name, not by {den}")
-        num = simplify(self.expand(num, frozenset({den})), rules=BEFORE_DERIVING)
-        rules = self.rules()
-        if is_scalar(num.shape):
-            gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)), rules=rules)
-            if nabla or self.layout != "numerator":
-                return gradient
-            return simplify(transpose(gradient), rules=rules)
-        self.derivative_shape(num, den)
-        denominator = simplify(jacobian(num, den), rules=rules)
-        if self.layout == "denominator":
-            return denominator
-        return simplify(transpose(denominator), rules=rules)
-
-    def rules(self) -> tuple[Rule, ...]:
-        """The rewrite rules of this context: the table's, those of functions of matrices and
-        those its assumptions allow."""
-        table = tuple(rule for rule in REWRITES if rule.name != "transpose of a sum")
-        return table + EXPRESSION_REWRITES + assumption_rules(self.assumed())
-
-    def is_matrix_derivative(self, of: str, wrt: str) -> bool:
-        """Whether d of / d wrt is neither a gradient nor a column-by-column Jacobian."""
-        num, den = self.lookup(of), self._wrt(wrt)
-        return not (is_scalar(num.shape) or (is_column(num.shape) and is_column(den.shape)))
-
-    def matrix_derivative(self, of: str, wrt: str) -> tuple[Expr, Expr]:
-        """F written out and its differential dF, linear in dX (Cookbook sec. 2.2)."""
-        from matcalc.engine.differential import differential
-
-        den = self._wrt(wrt)
-        num = simplify(self.expand(self.lookup(of), frozenset({den})), rules=BEFORE_DERIVING)
-        try:
-            return num, differential(num, den, self.rules())
-        except MatcalcError as error:
-            raise ContextError(f"d{of}/d{wrt}: {error}") from None
-
-    def hessian(self, of: str, wrt: str) -> Expr:
-        """The Hessian of a scalar by a column, from the differential of its gradient."""
-        from matcalc.engine.differential import hessian
-
-        variable = self._wrt(wrt)
-        gradient = self.derivative_value(self.lookup(of), variable, nabla=True)
-        if variable not in set(gradient.walk()):
-            return Fill(sympy.Integer(0), (variable.shape[0], variable.shape[0]))
-        try:
-            return hessian(gradient, self._wrt(wrt), self.rules())
-        except MatcalcError as error:
-            raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
-
-    def gradient(self, of: str, wrt: str) -> Expr:
-        """The derivative of a defined (or declared) name by a declared one, in the layout."""
-        return self.derivative_value(self.lookup(of), self._wrt(wrt))
-
-    def _wrt(self, written: str) -> Symbol:
+    def wrt_symbol(self, written: str) -> Symbol:
+        """A declared or defined name to differentiate by, as its symbol."""
         found = self.find(name_key(written))
         if isinstance(found, Symbol):
             return found
@@ -712,171 +650,16 @@ LAYOUT_NOTES = {
     "numerator": "numerator layout: df/dX has the shape of X^T; (dy/dx)_{ij} = dy_i/dx_j",
     "mixed": "mixed layout: df/dX has the shape of X; (dy/dx)_{ij} = dy_i/dx_j",
 }
-CONTEXT_FORMATS = ("latex", "markdown", "json")
-
-
-@dataclass(frozen=True)
-class ContextGradient:
-    """d f / d x for a defined function f and a declared x, in the context's layout."""
-
-    of: str
-    wrt: str
-    target: Derivative
-    value: Expr
-
-
-def context_gradients(
-    context: Context, of: str | None = None, wrt: str | None = None
-) -> list[ContextGradient]:
-    """Every requested derivative: of one defined function or of each scalar one (each column
-    one, when none is scalar), by one name or by each declared name it depends on (the columns
-    among them, for a column function)."""
-    if of is not None:
-        context.lookup(of)
-        functions = [name_key(of)]
-    else:
-        functions = [k for k, e in context.definitions.items() if is_scalar(e.shape)]
-        functions = functions or [k for k, e in context.definitions.items() if is_column(e.shape)]
-        if not functions:
-            raise ContextError("[define] has no scalar or column function to differentiate")
-    results = []
-    for key in functions:
-        expr = context.lookup(key)
-        if wrt is not None:
-            variables = {name_key(wrt): context._wrt(wrt)}
-        else:
-            used = set(context.expand(expr).walk())
-            variables = {
-                k: s
-                for k, s in context.symbols.items()
-                if s in used and (is_scalar(expr.shape) or is_column(s.shape))
-            }
-        for variable_key, variable in variables.items():
-            value = context.derivative_value(expr, variable)
-            target = Derivative(expr, variable, context.derivative_shape(expr, variable))
-            results.append(ContextGradient(key, variable_key, target, value))
-    if not results:
-        defined = ", ".join(context.definitions) or "none"
-        asked = f"--of {of}: " if of is not None else ""
-        raise ContextError(
-            f"{asked}no derivative to print; differentiate a scalar or column function of "
-            f"[define] ({defined}) that depends on a name of [shapes]"
-        )
-    return results
-
-
-def render_context(
-    context: Context,
-    fmt: str,
-    of: str | None = None,
-    wrt: str | None = None,
-    hessian: bool = False,
-) -> str:
-    """The derivatives of an expression context as LaTeX, Markdown or JSON; with ``hessian``
-    the Hessians of the scalar functions by columns; for a matrix (or column) by a matrix, the
-    differential and the vec/Kronecker and entrywise forms."""
-    if fmt not in CONTEXT_FORMATS:
-        raise ContextError(
-            f"--format {fmt}: an expression context prints as {', '.join(CONTEXT_FORMATS)}"
-        )
-    from matcalc.printers.latex import to_latex
-
-    if hessian or (of is not None and wrt is not None and context.is_matrix_derivative(of, wrt)):
-        return _render_second_kind(context, fmt, of, wrt, hessian)
-    gradients = context_gradients(context, of, wrt)
-    note = LAYOUT_NOTES[context.layout]
-    if fmt == "json":
-        import json
-
-        records = [
-            {
-                "of": g.of,
-                "wrt": g.wrt,
-                "target": to_latex(g.target),
-                "shape": shape_text(g.value.shape),
-                "value": to_latex(g.value),
-            }
-            for g in gradients
-        ]
-        return json.dumps({"layout": context.layout, "note": note, "gradients": records}, indent=2)
-    lines = [
-        f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
-        for g in gradients
-    ]
-    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-    if fmt == "markdown":
-        return f"{note}\n\n$$\n{body}\n$$\n"
-    return f"% {note}\n\\[\n{body}\n\\]\n"
-
-
-def _render_second_kind(
-    context: Context, fmt: str, of: str | None, wrt: str | None, hessian: bool
-) -> str:
-    """Hessians (``hessian``) or one matrix-by-matrix derivative, in the context's formats."""
-    from matcalc.printers.differential import VEC_NOTE, matrix_derivative_lines
-    from matcalc.printers.latex import to_latex
-
-    records: list[dict[str, str]] = []
-    lines: list[str] = []
-    if hessian:
-        note = "Hessian: H_{ij} = d^2 f / dx_i dx_j, from d(grad f) = H dx (symmetric)"
-        for g in context_gradients(context, of, wrt):
-            variable = context._wrt(g.wrt)
-            if not (is_scalar(context.lookup(g.of).shape) and is_column(variable.shape)):
-                continue
-            value = context.hessian(g.of, g.wrt)
-            f, x = to_latex(context.lookup(g.of)), to_latex(variable)
-            target = f"\\frac{{\\partial^2 {f}}}{{\\partial {x}\\,\\partial {x}^{{T}}}}"
-            records.append(
-                {
-                    "of": g.of,
-                    "wrt": g.wrt,
-                    "target": target,
-                    "value": to_latex(value),
-                    "shape": shape_text(value.shape),
-                }
-            )
-            lines.append(f"{target} &= {to_latex(value)} && {shape_text(value.shape)}")
-        if not records:
-            raise ContextError("--hessian: no scalar function of a column to take the Hessian of")
-    else:
-        note = VEC_NOTE
-        function, differential = context.matrix_derivative(of, wrt)
-        variable = context._wrt(wrt)
-        lines = matrix_derivative_lines(function, context.lookup(of), variable, differential)
-        names = ("differential", "vec", "entrywise")
-        records = [
-            {
-                "of": name_key(of),
-                "wrt": name_key(wrt),
-                **{n: l.split(" &= ")[1] for n, l in zip(names, lines, strict=True)},
-            }
-        ]
-    if fmt == "json":
-        import json
-
-        return json.dumps(
-            {"layout": context.layout, "note": note, "derivatives": records}, indent=2
-        )
-    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-    if fmt == "markdown":
-        return f"{note}\n\n$$\n{body}\n$$\n"
-    return f"% {note}\n\\[\n{body}\n\\]\n"
-
-
 __all__ = [
     "LAYOUTS",
     "Context",
     "ContextError",
-    "ContextGradient",
     "ContextNamespace",
     "concrete",
-    "context_gradients",
     "is_context_spec",
     "name_key",
     "parse_shape",
     "random_environment",
-    "render_context",
     "spec_from_file",
     "spec_from_toml",
 ]

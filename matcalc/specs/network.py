@@ -431,12 +431,6 @@ class Network:
         """W^1, W_0^1, ..., W^L, W_0^L."""
         return tuple(p for l in self.indices() for p in (self.weight(l), self.bias(l)))
 
-    def derive(self):  # noqa: ANN201 - Derivation, imported late to keep the data flow one way
-        """Every dL/dW^l and dL/dW_0^l of this network."""
-        from matcalc.engine.derive import derive
-
-        return derive(self)
-
     # ------------------------------------------------------------------ numbers
 
     def forward(

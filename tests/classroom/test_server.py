@@ -13,9 +13,10 @@ from matcalc.classroom import server
 from matcalc.classroom.cases import MAX_FORMULA
 from matcalc.classroom.server import MAX_BODY
 from matcalc.engine.derive import derive
+from matcalc.printers.context import render_context
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import render_derivation
-from matcalc.specs.context import render_context, spec_from_toml
+from matcalc.specs.context import spec_from_toml
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from matcalc import Derivation, Gradient, Network
 from matcalc.core.expr import Cdots, Expr
 from matcalc.core.numeric import evaluate
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, canonical, dims_equal
+from matcalc.engine.derive import derive
 from matcalc.specs.network import Layer
 
 PROPERTY = settings(max_examples=40, deadline=None)
@@ -40,7 +41,7 @@ def chain_gradients(derivation: Derivation, params, x, y) -> dict[str, np.ndarra
 def test_both_forms_match_finite_differences(case):
     network, seed = case
     params, x, y = away_from_kinks(network, np.random.default_rng(seed))
-    derivation = network.derive()
+    derivation = derive(network)
     expected = finite_difference_gradients(network, params, x, y)
     scale = abs(network.loss_value(params, x, y))
     assert_gradients_close(simplified_gradients(derivation, params, x, y), expected, scale)
@@ -53,7 +54,7 @@ def test_every_activation_with_every_loss(activation, loss, rng):
     output = {"squared": "tanh", "nll": "sigmoid", "nllm": "softmax"}[loss]
     network = Network([Layer(3, activation), Layer(4, activation), Layer(2, output)], 3, loss)
     params, x, y = away_from_kinks(network, rng)
-    derivation = network.derive()
+    derivation = derive(network)
     expected = finite_difference_gradients(network, params, x, y)
     assert_gradients_close(simplified_gradients(derivation, params, x, y), expected)
     assert_gradients_close(chain_gradients(derivation, params, x, y), expected)
@@ -62,7 +63,7 @@ def test_every_activation_with_every_loss(activation, loss, rng):
 def test_a_wrong_gradient_is_caught(mit_network, rng):
     """The check itself can fail: a gradient 1% off does not pass."""
     params, x, y = away_from_kinks(mit_network, rng)
-    derived = simplified_gradients(mit_network.derive(), params, x, y)
+    derived = simplified_gradients(derive(mit_network), params, x, y)
     derived["W^2"] = derived["W^2"] * 1.01
     with pytest.raises(AssertionError):
         assert_gradients_close(derived, finite_difference_gradients(mit_network, params, x, y))
@@ -131,11 +132,11 @@ def test_symbolic_sizes_derive_the_concrete_formulas(case):
     )
     assert generic.sizes[0] == INPUT_SIZE[1]
     sizes = size_values([int(s) for s in concrete.sizes])
-    symbolic_gradients = list(generic.derive().gradients())
-    concrete_gradients = list(concrete.derive().gradients())
+    symbolic_gradients = list(derive(generic).gradients())
+    concrete_gradients = list(derive(concrete).gradients())
     assert [g.key for g in symbolic_gradients] == [g.key for g in concrete_gradients]
     params, x, y = away_from_kinks(concrete, np.random.default_rng(seed))
-    env = concrete.derive().backward(concrete.forward(params, x, y))
+    env = derive(concrete).backward(concrete.forward(params, x, y))
     for symbolic, numbers in zip(symbolic_gradients, concrete_gradients, strict=True):
         assert_shapes_consistent(symbolic)
         if min(sizes.values()) >= 2:
@@ -154,12 +155,12 @@ def test_signature_sees_shapes():
     generic = Network([Layer(None, "tanh"), Layer(None, "identity")])
     at_sizes = [generic.at_sizes([3, 4, 2]), generic.at_sizes([3, 5, 2])]
     sizes = size_values([3, 4, 2])
-    generic_gradient = generic.derive().gradient("W^2")
+    generic_gradient = derive(generic).gradient("W^2")
     assert gradient_signature(generic_gradient, sizes) == gradient_signature(
-        at_sizes[0].derive().gradient("W^2"), {}
+        derive(at_sizes[0]).gradient("W^2"), {}
     )
     assert gradient_signature(generic_gradient, sizes) != gradient_signature(
-        at_sizes[1].derive().gradient("W^2"), {}
+        derive(at_sizes[1]).gradient("W^2"), {}
     )
 
 
@@ -169,7 +170,7 @@ def test_symbolic_sizes_evaluate_at_concrete_sizes(rng):
     concrete = network.at_sizes([4, 3, 3])
     params, x, y = away_from_kinks(concrete, rng)
     expected = finite_difference_gradients(concrete, params, x, y)
-    assert_gradients_close(simplified_gradients(concrete.derive(), params, x, y), expected)
+    assert_gradients_close(simplified_gradients(derive(concrete), params, x, y), expected)
 
 
 # -------------------------------------------------------------------------- symbolic depth
@@ -181,7 +182,7 @@ def test_symbolic_sizes_evaluate_at_concrete_sizes(rng):
 )
 def test_symbolic_depth_derives_general_and_output_layer(activation, loss):
     network = Network([Layer(None, activation)], loss=loss, depth="L")
-    derivation = network.derive()
+    derivation = derive(network)
     assert [g.key for g in derivation.gradients()] == ["W^l", "W_0^l", "W^L", "W_0^L"]
     for gradient in derivation.gradients():
         assert_shapes_consistent(gradient)
@@ -203,10 +204,10 @@ def test_general_layer_is_every_concrete_layer(activation, loss, depth):
     (the general chain elides the middle layers with \\cdots).
     """
     output = "sigmoid" if loss == "nll" else activation
-    general = Network([Layer(None, activation)], loss=loss, depth="L").derive()
-    concrete = Network(
-        [Layer(None, activation)] * (depth - 1) + [Layer(None, output)], loss=loss
-    ).derive()
+    general = derive(Network([Layer(None, activation)], loss=loss, depth="L"))
+    concrete = derive(
+        Network([Layer(None, activation)] * (depth - 1) + [Layer(None, output)], loss=loss)
+    )
 
     def tidy(gradient, l):
         at = {LAYER: l, DEPTH: depth}
@@ -258,7 +259,7 @@ def derivation_work(monkeypatch, depth: int) -> int:
 
         monkeypatch.setattr(module, name, counted)
     layers = [Layer(None, "tanh")] * (depth - 1) + [Layer(None, "softmax")]
-    Network(layers, loss="nllm").derive()
+    derive(Network(layers, loss="nllm"))
     monkeypatch.undo()
     return sum(calls.values())
 
@@ -279,7 +280,7 @@ def test_the_linearity_check_sees_quadratic_work():
     """Every chain form together is quadratic (a factor per layer above l): not affine."""
     sizes = []
     for depth in (8, 16, 32):
-        derivation = Network([Layer(None, "tanh")] * depth).derive()
+        derivation = derive(Network([Layer(None, "tanh")] * depth))
         sizes.append(sum(len(list(g.chain.walk())) for g in derivation.gradients()))
     assert not is_affine(sizes)
 
@@ -288,7 +289,7 @@ def test_the_linearity_check_sees_quadratic_work():
 def test_prime_and_diag_forms_of_dz_have_the_closed_forms_values(activation, rng):
     """The f'(Z) and diag(f'(Z)) forms kept for printing compute the same numbers."""
     network = Network([Layer(3, activation), Layer(2, activation), Layer(2, "identity")], input=2)
-    derivation = network.derive()
+    derivation = derive(network)
     params, x, y = away_from_kinks(network, rng)
     env = derivation.backward(network.forward(params, x, y))
     for layer in derivation.layers.values():

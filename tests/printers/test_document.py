@@ -142,8 +142,9 @@ def test_an_expression_context_is_a_standalone_document_too(page, tmp_path):
 
 
 def test_an_expression_context_keeps_its_own_formats():
+    from matcalc.printers.context import render_context
     from matcalc.printers.render import render_context_document
-    from matcalc.specs.context import Context, render_context
+    from matcalc.specs.context import Context
 
     context = Context.from_toml(CONTEXT_SPEC)
     for fmt in ("latex", "markdown", "json"):

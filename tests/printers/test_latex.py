@@ -7,6 +7,7 @@ import sympy
 
 from matcalc import verify
 from matcalc.core.expr import Identity
+from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
@@ -23,7 +24,7 @@ def deep_spec(convention: str) -> str:
 @pytest.mark.parametrize("convention", ["6.390", "ng", "goodfellow"])
 def test_a_deep_batch_network_prints_as_json_and_latex(convention):
     """Over a batch the chain of dL/dW^1 writes out every dL/dZ^k: a tree a level per layer."""
-    derivation = Network.from_toml(deep_spec(convention)).derive()
+    derivation = derive(Network.from_toml(deep_spec(convention)))
     records = json.loads(render_derivation(derivation, "json"))["gradients"]
     assert len(records) == 2 * DEEP
     first = next(r for r in records if r["name"] == "W^1")
@@ -36,7 +37,7 @@ def test_the_jacobian_of_an_identity_layer_is_the_identity_and_reads_back():
     """diag(1) would lose its size (it reads back as 1 x 1): the chain writes I, whose size the
     reader takes from the matrix beside it."""
     network = Network([Layer(3, "tanh"), Layer(3, "identity")], input=2)
-    derivation = network.derive()
+    derivation = derive(network)
     factor = derivation.layers[2].activation
     assert factor.value == Identity(3) and to_latex(factor.value) == "I"
     chain = derivation.bias_gradient(1).chain

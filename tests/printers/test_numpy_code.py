@@ -20,6 +20,7 @@ from matcalc.cli import main
 from matcalc.core.expr import Apply, Fill, Function, Symbol, add, hadamard, matmul, scale, transpose
 from matcalc.core.numeric import evaluate
 from matcalc.core.shapes import dim
+from matcalc.engine.derive import derive
 from matcalc.printers.numpy_code import NumpyCodeError, expr_code, function_helper, network_code
 from matcalc.printers.render import render_derivation
 from matcalc.specs.examples import EXAMPLE_SPEC
@@ -34,7 +35,7 @@ def load(source: str) -> dict:
 
 
 def exported(network: Network) -> dict:
-    return load(render_derivation(network.derive(), "numpy"))
+    return load(render_derivation(derive(network), "numpy"))
 
 
 @given(random_networks(conventions=("6.390", "ng", "goodfellow"), batches=(None, 1, 3)))
@@ -77,7 +78,7 @@ def test_builtin_example_at_any_sizes(sizes, capsys, rng):
 
 def test_source_imports_only_numpy():
     network = Network([Layer(3, "softmax"), Layer(2, "sigmoid")], input=2, loss="nll")
-    tree = ast.parse(render_derivation(network.derive(), "numpy"))
+    tree = ast.parse(render_derivation(derive(network), "numpy"))
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
     assert [alias.name for node in imports for alias in node.names] == ["numpy"]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -86,7 +87,7 @@ def test_source_imports_only_numpy():
 
 def test_source_runs_in_a_fresh_interpreter(tmp_path, rng):
     network = Network([Layer(3, "tanh"), Layer(2, "softmax")], input=4, loss="nllm")
-    (tmp_path / "grads.py").write_text(render_derivation(network.derive(), "numpy"))
+    (tmp_path / "grads.py").write_text(render_derivation(derive(network), "numpy"))
     params = network.random_parameters(rng)
     x, y = network.random_example(rng)
     np.savez(tmp_path / "data.npz", x=x, y=y, **{k.replace("^", "@"): v for k, v in params.items()})
@@ -117,7 +118,7 @@ def test_symbolic_depth_has_no_numpy_code(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "symbolic depth" in err
     with pytest.raises(NumpyCodeError):
-        network_code(Network([Layer(None, "f")], depth="L").derive())
+        network_code(derive(Network([Layer(None, "f")], depth="L")))
 
 
 def _matrix(name, rows, cols, index=None):

@@ -7,6 +7,7 @@ import pytest
 from conftest import finite_difference_gradients
 
 from matcalc.core.expr import Function
+from matcalc.engine.derive import derive
 from matcalc.printers.numpy_code import HELPER_PREFIX, function_helper
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Network
@@ -43,7 +44,7 @@ CUSTOM = [
 @pytest.mark.parametrize(("name", "latex"), CUSTOM)
 def test_export_of_a_custom_activation_runs_and_matches_finite_differences(name, latex):
     network = Network.from_toml(spec(name, latex))
-    module = load(render_derivation(network.derive(), "numpy"))
+    module = load(render_derivation(derive(network), "numpy"))
     rng = np.random.default_rng(7)
     params = network.random_parameters(rng)
     x, y = network.random_example(rng)
@@ -92,6 +93,6 @@ def test_a_constant_activation_has_its_arguments_shape():
 
 def test_the_exported_module_imports_only_numpy():
     network = Network.from_toml(spec("leaky", r"\\max(z, 0.1 z)"))
-    source = render_derivation(network.derive(), "numpy")
+    source = render_derivation(derive(network), "numpy")
     imports = [line for line in source.splitlines() if line.startswith(("import", "from"))]
     assert imports == ["import numpy"] and "functools" not in source

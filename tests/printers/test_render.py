@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.render import expand_chains, render_derivation, shared_json
 from matcalc.specs.network import Layer, Network
@@ -31,7 +32,7 @@ NETWORKS = [
 
 @pytest.mark.parametrize("network", NETWORKS)
 def test_shared_chains_expand_to_the_full_json(network):
-    derivation = network.derive()
+    derivation = derive(network)
     full = json.loads(render_derivation(derivation, "json"))
     shared = json.loads(shared_json(derivation))
     assert shared["chains"] == "shared" and "chains" not in full
@@ -44,25 +45,25 @@ def test_shared_chains_expand_to_the_full_json(network):
 
 def test_deep_chains_are_shared_not_repeated():
     """Every chain below the output layer refers to the one above it: the output is linear."""
-    derivation = deep("6.390", 40).derive()
+    derivation = derive(deep("6.390", 40))
     shared = json.loads(shared_json(derivation))["gradients"]
     referring = [r for r in shared if isinstance(r["chain"]["value"], dict)]
     assert len(referring) == len(shared) - 1  # all but the output layer's bias
     assert max(len(json.dumps(r)) for r in shared) < 1000
-    half = deep("6.390", 20).derive()
+    half = derive(deep("6.390", 20))
     assert len(shared_json(derivation)) < 2.2 * len(shared_json(half))
     assert len(render_derivation(derivation, "json")) > 3 * len(render_derivation(half, "json"))
 
 
 def test_one_gradient_alone_has_nothing_to_share():
-    derivation = deep("6.390", 5).derive()
+    derivation = derive(deep("6.390", 5))
     record = json.loads(shared_json(derivation, "W^1"))["gradients"][0]
     full = json.loads(render_derivation(derivation, "json", "W^1"))["gradients"][0]
     assert record == full
 
 
 def test_shared_chains_are_a_json_option_only():
-    derivation = deep("6.390", 3).derive()
+    derivation = derive(deep("6.390", 3))
     assert render_derivation(derivation, "json", shared_chains=True) == shared_json(derivation)
     with pytest.raises(MatcalcError, match="JSON option"):
         render_derivation(derivation, "latex", shared_chains=True)

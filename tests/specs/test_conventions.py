@@ -15,6 +15,7 @@ from matcalc.checks.verify import verify
 from matcalc.cli import main
 from matcalc.core.numeric import central_difference, evaluate
 from matcalc.core.shapes import LAYER_SIZE, ONE, dims_equal
+from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.explain import standalone
 from matcalc.printers.latex import Notation, convention_derivation_latex
@@ -78,7 +79,7 @@ def assert_close(actual: dict, expected: dict) -> None:
 
 def derived_gradients(network: Network, params, x, y) -> tuple[dict, dict]:
     """The backprop form's values and the chain form's values, keyed like ``params``."""
-    derivation = network.derive()
+    derivation = derive(network)
     env = network.forward(params, x, y)
     chains = {g.key: evaluate(g.chain, env) for g in derivation.gradients()}
     return derivation.numeric_gradients(params, x, y), chains
@@ -164,8 +165,8 @@ def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, r
     batched = Network(layers, 2, "nllm", convention, batch=5)
     single = batched.example_network()
     params, x, y = random_point(batched, rng)
-    total = batched.derive().numeric_gradients(params, x, y)
-    derivation = single.derive()
+    total = derive(batched).numeric_gradients(params, x, y)
+    derivation = derive(single)
     per_example = [
         derivation.numeric_gradients(params, x[:, [k]], y[:, [k]]) for k in range(x.shape[1])
     ]
@@ -226,7 +227,7 @@ def test_numpy_export_keeps_the_conventions_keys_and_shapes(convention, batch, r
     """Symbolic sizes and a symbolic batch are read from the arrays at run time."""
     layers = [Layer(None, "relu"), Layer(None, "softmax")]
     network = Network(layers, None, "nllm", convention, batch=batch)
-    source = render_derivation(network.derive(), "numpy")
+    source = render_derivation(derive(network), "numpy")
     namespace: dict = {}
     exec(compile(source, "<matcalc numpy>", "exec"), namespace)  # noqa: S102 - our own output
     concrete = network.at_sizes([3, 4, 2], batch=5 if batch == "K" else None)
@@ -299,7 +300,7 @@ def small_network(convention: str, batch) -> Network:
 @pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
 def test_each_convention_prints_in_its_own_notation(convention, batch):
     network = small_network(convention, batch)
-    text = render_derivation(network.derive(), "latex")
+    text = render_derivation(derive(network), "latex")
     comment, body = text.split("\n", 1)
     assert comment.startswith(f"% {convention} convention")
     assert ("batch of m examples" in comment) == (batch is not None)
@@ -319,7 +320,7 @@ SYMBOLIC_DEPTH = {
 def test_the_general_layer_reads_as_in_the_source(convention):
     activation = "g" if convention == "ng" else "f"
     network = Network([Layer(None, activation)], depth="L", convention=convention)
-    assert SYMBOLIC_DEPTH[convention] in render_derivation(network.derive(), "latex")
+    assert SYMBOLIC_DEPTH[convention] in render_derivation(derive(network), "latex")
 
 
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
@@ -342,13 +343,13 @@ def test_json_names_the_convention_and_the_batch(convention, tmp_path, capsys):
     ("convention", "name", "key"), [("ng", "b^{[2]}", "b^2"), ("goodfellow", "W^{(1)}", "W^1")]
 )
 def test_wrt_accepts_the_conventions_own_spelling(convention, name, key):
-    assert small_network(convention, None).derive().gradient(name).key == key
+    assert derive(small_network(convention, None)).gradient(name).key == key
 
 
 @pytest.mark.parametrize(("convention", "batch"), GOLDEN, ids=[f"{c}-{b}" for c, b in GOLDEN])
 def test_the_printed_latex_compiles(convention, batch, tmp_path):
     """The latex format is a document body: pasted as it is, it compiles."""
-    body = render_derivation(small_network(convention, batch).derive(), "latex")
+    body = render_derivation(derive(small_network(convention, batch)), "latex")
     compile_tex(standalone(body), tmp_path)
 
 
@@ -569,7 +570,7 @@ def test_verify_cli_reads_the_specs_convention(tmp_path, capsys):
 
 def derived_lines(network: Network) -> list[str]:
     """Each line the convention's layout prints, as an equation (Goodfellow's g <- dropped)."""
-    body = convention_derivation_latex(network.derive(), Notation.of(network.declaration))
+    body = convention_derivation_latex(derive(network), Notation.of(network.declaration))
     lines = body.removeprefix("\\begin{aligned}\n").removesuffix("\n\\end{aligned}")
     equations = [line.replace("&", "") for line in lines.split(" \\\\\n")]
     return [eq.split("\\leftarrow", 1)[-1] for eq in equations]
@@ -601,7 +602,7 @@ def test_a_misused_example_index_is_bad_input(equation, message):
 
 def test_columnwise_softmax_prints_its_ones_matrix_as_two_vectors():
     network = Network([Layer(3, "softmax")], 3, "squared", "goodfellow", batch="m")
-    text = render_derivation(network.derive(), "latex")
+    text = render_derivation(derive(network), "latex")
     assert (
         r"g &\leftarrow \nabla_{a^{(1)}} J = \left(g - \mathbf{1}_{3}\,\mathbf{1}_{3}^{\top}\,"
         r"\left(g \odot h^{(1)}\right)\right) \odot h^{(1)}" in text

@@ -1,0 +1,145 @@
+"""Derivatives in an expression context: gradients and Jacobians in the context's layout,
+matrix-by-matrix differentials and Hessians, each derived with the rule table and simplified
+with the rewrites the context allows (the table's, those of functions of matrices, and those
+its [assume] table allows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from matcalc.core.expr import Derivative, Expr, Fill, Symbol, transpose
+from matcalc.core.rule import Rule
+from matcalc.core.shapes import SCALAR, is_column, is_scalar
+from matcalc.engine.derive import jacobian, pullback
+from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, assumption_rules, rule_named
+from matcalc.engine.simplify import simplify
+from matcalc.errors import MatcalcError
+from matcalc.specs.context import Context, ContextError, name_key
+
+BEFORE_DERIVING = (rule_named("log of a determinant"), rule_named("unsquared norm"))
+
+
+def derivative_value(context: Context, num: Expr, den: Expr, nabla: bool = False) -> Expr:
+    """d num / d den in this layout, derived with the rule table and simplified."""
+    if not isinstance(den, Symbol):
+        raise ContextError(f"differentiate by a declared or defined name, not by {den}")
+    num = simplify(context.expand(num, frozenset({den})), rules=BEFORE_DERIVING)
+    rules = context_rules(context)
+    if is_scalar(num.shape):
+        gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)), rules=rules)
+        if nabla or context.layout != "numerator":
+            return gradient
+        return simplify(transpose(gradient), rules=rules)
+    context.derivative_shape(num, den)
+    denominator = simplify(jacobian(num, den), rules=rules)
+    if context.layout == "denominator":
+        return denominator
+    return simplify(transpose(denominator), rules=rules)
+
+
+def context_rules(context: Context) -> tuple[Rule, ...]:
+    """The rewrite rules of this context: the table's, those of functions of matrices and
+    those its assumptions allow."""
+    table = tuple(rule for rule in REWRITES if rule.name != "transpose of a sum")
+    return table + EXPRESSION_REWRITES + assumption_rules(context.assumed())
+
+
+def is_matrix_derivative(context: Context, of: str, wrt: str) -> bool:
+    """Whether d of / d wrt is neither a gradient nor a column-by-column Jacobian."""
+    num, den = context.lookup(of), context.wrt_symbol(wrt)
+    return not (is_scalar(num.shape) or (is_column(num.shape) and is_column(den.shape)))
+
+
+def matrix_derivative(context: Context, of: str, wrt: str) -> tuple[Expr, Expr]:
+    """F written out and its differential dF, linear in dX (Cookbook sec. 2.2)."""
+    from matcalc.engine.differential import differential
+
+    den = context.wrt_symbol(wrt)
+    num = simplify(context.expand(context.lookup(of), frozenset({den})), rules=BEFORE_DERIVING)
+    try:
+        return num, differential(num, den, context_rules(context))
+    except MatcalcError as error:
+        raise ContextError(f"d{of}/d{wrt}: {error}") from None
+
+
+def hessian(context: Context, of: str, wrt: str) -> Expr:
+    """The Hessian of a scalar by a column, from the differential of its gradient."""
+    from matcalc.engine.differential import hessian as hessian_of
+
+    variable = context.wrt_symbol(wrt)
+    gradient = derivative_value(context, context.lookup(of), variable, nabla=True)
+    if variable not in set(gradient.walk()):
+        return Fill(sympy.Integer(0), (variable.shape[0], variable.shape[0]))
+    try:
+        return hessian_of(gradient, context.wrt_symbol(wrt), context_rules(context))
+    except MatcalcError as error:
+        raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
+
+
+def gradient(context: Context, of: str, wrt: str) -> Expr:
+    """The derivative of a defined (or declared) name by a declared one, in the layout."""
+    return derivative_value(context, context.lookup(of), context.wrt_symbol(wrt))
+
+
+@dataclass(frozen=True)
+class ContextGradient:
+    """d f / d x for a defined function f and a declared x, in the context's layout."""
+
+    of: str
+    wrt: str
+    target: Derivative
+    value: Expr
+
+
+def context_gradients(
+    context: Context, of: str | None = None, wrt: str | None = None
+) -> list[ContextGradient]:
+    """Every requested derivative: of one defined function or of each scalar one (each column
+    one, when none is scalar), by one name or by each declared name it depends on (the columns
+    among them, for a column function)."""
+    if of is not None:
+        context.lookup(of)
+        functions = [name_key(of)]
+    else:
+        functions = [k for k, e in context.definitions.items() if is_scalar(e.shape)]
+        functions = functions or [k for k, e in context.definitions.items() if is_column(e.shape)]
+        if not functions:
+            raise ContextError("[define] has no scalar or column function to differentiate")
+    results = []
+    for key in functions:
+        expr = context.lookup(key)
+        if wrt is not None:
+            variables = {name_key(wrt): context.wrt_symbol(wrt)}
+        else:
+            used = set(context.expand(expr).walk())
+            variables = {
+                k: s
+                for k, s in context.symbols.items()
+                if s in used and (is_scalar(expr.shape) or is_column(s.shape))
+            }
+        for variable_key, variable in variables.items():
+            value = derivative_value(context, expr, variable)
+            target = Derivative(expr, variable, context.derivative_shape(expr, variable))
+            results.append(ContextGradient(key, variable_key, target, value))
+    if not results:
+        defined = ", ".join(context.definitions) or "none"
+        asked = f"--of {of}: " if of is not None else ""
+        raise ContextError(
+            f"{asked}no derivative to print; differentiate a scalar or column function of "
+            f"[define] ({defined}) that depends on a name of [shapes]"
+        )
+    return results
+
+
+__all__ = [
+    "ContextGradient",
+    "context_gradients",
+    "context_rules",
+    "derivative_value",
+    "gradient",
+    "hessian",
+    "is_matrix_derivative",
+    "matrix_derivative",
+]
