@@ -243,14 +243,14 @@ def render_graph(
         return graph_code(derivation, keys)
     notation = graph_notation(derivation)
     blocks = graph_blocks(derivation, notation, assignments, steps, diagram)
-    comment = derivation.note
+    return document(blocks, fmt, derivation.note, title, "Back-propagation over named quantities")
+
+
+def document(blocks: list[Block], fmt: str, comment: str, title: str, default: str) -> str:
+    """The blocks as a tex document, Markdown, or a LaTeX fragment; a user's title escaped."""
     from matcalc.printers.render import user_title
 
-    heading = (
-        user_title(title, "markdown" if fmt == "markdown" else "tex")
-        if title
-        else "Back-propagation over named quantities"
-    )
+    heading = user_title(title, "markdown" if fmt == "markdown" else "tex") if title else default
     if fmt == "tex":
         return tex_document(blocks, heading, comment)
     if fmt == "markdown":
@@ -258,4 +258,4 @@ def render_graph(
     return latex_body(blocks, comment)
 
 
-__all__ = ["GRAPH_FORMATS", "graph_blocks", "graph_record", "render_graph", "tikz"]
+__all__ = ["GRAPH_FORMATS", "document", "graph_blocks", "graph_record", "render_graph", "tikz"]

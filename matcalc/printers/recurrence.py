@@ -25,14 +25,12 @@ from matcalc.printers.document import (
     Display,
     Heading,
     Paragraph,
-    latex_body,
-    markdown_document,
-    tex_document,
 )
 from matcalc.printers.graph import (
     GRAPH_FORMATS,
     assignment_rows,
     diagram_blocks,
+    document,
     graph_notation,
 )
 from matcalc.printers.latex import Notation, shape_latex, to_latex
@@ -229,19 +227,7 @@ def render_recurrence(
         return json.dumps(recurrence_record(bptt, wrt), indent=2)
     notation = recurrence_notation(bptt)
     blocks = recurrence_blocks(bptt, notation, wrt, steps, diagram)
-    comment = recurrence_note(bptt)
-    from matcalc.printers.render import user_title
-
-    heading = (
-        user_title(title, "markdown" if fmt == "markdown" else "tex")
-        if title
-        else "Back-propagation through time"
-    )
-    if fmt == "tex":
-        return tex_document(blocks, heading, comment)
-    if fmt == "markdown":
-        return markdown_document(blocks, heading, comment)
-    return latex_body(blocks, comment)
+    return document(blocks, fmt, recurrence_note(bptt), title, "Back-propagation through time")
 
 
 __all__ = ["recurrence_blocks", "recurrence_record", "render_recurrence"]
