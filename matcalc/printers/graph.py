@@ -33,6 +33,8 @@ from matcalc.printers.latex import Notation, shape_latex, to_latex
 from matcalc.printers.steps import rules_note
 
 GRAPH_FORMATS = ("latex", "markdown", "tex", "json", "numpy", "pdf")
+DIAGRAM_WIDTH_CM = 10.0
+"""The distance from the first quantity to the last: the diagram fits a default article."""
 BREAK_AT = 110
 """Characters of LaTeX source beyond which a sum is broken one term a line."""
 
@@ -117,8 +119,9 @@ def tikz(derivation: GraphDerivation, notation: Notation) -> str:
     graph = derivation.graph
     quantities = graph.quantities
     column = {q: i for i, q in enumerate(quantities)}
+    step = min(2.1, DIAGRAM_WIDTH_CM / max(len(quantities) - 1, 1))
     lines = [
-        r"\begin{tikzpicture}[>=Stealth, x=2.1cm, y=1.5cm,"
+        rf"\begin{{tikzpicture}}[>=Stealth, x={step:.2f}cm, y=1.5cm,"
         r" q/.style={draw, rounded corners, minimum width=1.1cm, minimum height=0.7cm},"
         r" p/.style={draw, dashed, minimum width=0.9cm, minimum height=0.6cm}]"
     ]

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import assert_renders, compile_tex
+from conftest import assert_renders, compile_tex, compile_tex_cleanly
 
 from matcalc.cli import main
 from matcalc.engine.backprop import backprop
@@ -39,6 +39,19 @@ def test_json_lists_every_assignment_with_its_shape(spec):
 def test_the_document_with_steps_and_diagram_compiles(spec, tmp_path):
     tex = render_graph(backprop(spec_from_file(spec)), "tex", steps=True, diagram=True)
     compile_tex(tex, tmp_path)
+
+
+ARTICLE = (
+    "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\usepackage{tikz}\n"
+    "\\usetikzlibrary{arrows.meta}\n\\allowdisplaybreaks\n\\begin{document}\n"
+    "\\input{fragment}\n\\end{document}\n"
+)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_the_fragment_fits_a_default_article(spec, tmp_path):
+    fragment = render_graph(backprop(spec_from_file(spec)), "latex", steps=True, diagram=True)
+    compile_tex_cleanly(ARTICLE, tmp_path, {"fragment.tex": fragment})
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
