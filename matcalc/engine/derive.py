@@ -442,7 +442,8 @@ def _layer_group(l: int | sympy.Expr, *factors: Factor) -> ChainGroup:
     return ChainGroup(f"Layer {index_text(l)}", factors, layer=l)
 
 
-KEEP_PRIME = tuple(r for r in REWRITES if r.name != "derivative of an activation from its output")
+CLOSED_FORMS = ("derivative of an activation from its output", "derivative of a user's function")
+KEEP_PRIME = tuple(r for r in REWRITES if r.name not in CLOSED_FORMS)
 
 
 def _activation_factor(net: Network, l: int | sympy.Expr) -> Factor:

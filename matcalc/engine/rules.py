@@ -36,6 +36,7 @@ from dataclasses import replace
 
 import sympy
 
+from matcalc.core import functions
 from matcalc.core.expr import (
     Add,
     Apply,
@@ -527,6 +528,78 @@ def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None
     return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
 
 
+_SIGMOID_OF_Z = sympy.Symbol("s_of_z")  # sigma(z), for a derivative written in the sigmoid
+
+
+def _in_sigmoid(formula: sympy.Expr) -> sympy.Expr:
+    """A function of e^z written as a polynomial in s = sigma(z) where it is one: the
+    derivative of swish, sigma(z) + z sigma(z)(1 - sigma(z)); else ``formula`` itself."""
+    z = functions.Z
+    if not (formula.has(sympy.exp(z)) or formula.has(sympy.exp(-z))):
+        return formula
+    t = sympy.Symbol("t_of_z", positive=True)
+    in_t = formula.subs(sympy.exp(z), t).subs(sympy.exp(-z), 1 / t)
+    if in_t.has(sympy.exp):
+        return formula
+    s = _SIGMOID_OF_Z
+    in_s = sympy.cancel(sympy.together(in_t.subs(t, s / (1 - s))))
+    _, denominator = sympy.fraction(in_s)
+    if denominator.has(s):
+        return formula
+    collected = sympy.collect(sympy.expand(in_s), z, evaluate=False)
+    terms = []
+    for power, coefficient in collected.items():
+        if coefficient.has(s) and coefficient.subs(s, 1) == 0:  # s - s^2 as s (1 - s)
+            coefficient = sympy.factor(sympy.cancel(coefficient / (1 - s))) * (1 - s)
+        terms.append(power * coefficient)
+    return sympy.Add(*terms)
+
+
+def _entrywise(formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shape) -> Expr:
+    """:func:`from_scalar` with the elementary functions of the built-in table applied."""
+    heads = {sympy.exp: "exp", sympy.log: "log", sympy.tanh: "tanh"}
+    head = heads.get(type(formula))
+    if head is not None:
+        return Apply(Function(head), _entrywise(formula.args[0], bindings, shape))
+    if isinstance(formula, sympy.Add | sympy.Mul):
+        parts = [_entrywise(a, bindings, shape) for a in formula.args if not a.is_number]
+        number = (
+            sum(a for a in formula.args if a.is_number) if isinstance(formula, sympy.Add) else None
+        )
+        if isinstance(formula, sympy.Add):
+            if number:
+                parts.insert(0, Fill(sympy.sympify(number), shape))
+            return add(*parts)
+        coeff = sympy.Mul(*(a for a in formula.args if a.is_number))
+        return scale(coeff, hadamard(*parts))
+    if isinstance(formula, sympy.Pow) and formula.exp.is_Integer and formula.exp > 0:
+        return hadamard(*([_entrywise(formula.base, bindings, shape)] * int(formula.exp)))
+    if isinstance(formula, sympy.Pow) and formula.exp == -1:
+        return Apply(Function("reciprocal"), _entrywise(formula.base, bindings, shape))
+    return from_scalar(formula, bindings, shape)
+
+
+MAX_DERIVATIVE_OPS = 60
+
+
+def _derivative_of_definition(expr: Expr, definitions: Definitions) -> Expr | None:
+    """f'(Z) of a user's f written out from its definition, differentiated by SymPy (in the
+    sigmoid where it can be); None where the result has no entrywise form."""
+    if not (isinstance(expr, Apply) and expr.fn.order >= 1 and expr.fn.definition is not None):
+        return None
+    formula = _in_sigmoid(expr.fn.definition.formula_of_order(expr.fn.order))
+    if sympy.count_ops(formula) > MAX_DERIVATIVE_OPS:
+        return None
+    sigmoid = _output_of(definitions, Function("sigmoid"), expr.arg) or Apply(
+        Function("sigmoid"), expr.arg
+    )
+    bindings = {functions.Z: expr.arg, _SIGMOID_OF_Z: sigmoid}
+    try:
+        return _entrywise(formula, bindings, expr.shape)
+    except NoRuleError:
+        return None
+
+
 def _name_forward_quantity(expr: Expr, definitions: Definitions) -> Expr | None:
     """Write f(Z^l) as A^l where the network defines A^l = f(Z^l)."""
     if isinstance(expr, Apply | Softmax):
@@ -787,6 +860,26 @@ REWRITES: tuple[Rule, ...] = (
         "derivatives of the elementary functions, entry by entry (any calculus text)",
         _elementary_derivative,
         lambda: Apply(Function("sqrt", 1), _positive_column("x")),
+    ),
+    Rule(
+        "derivative of a user's function",
+        Kind.REWRITE,
+        r"f'(Z) = \left.\frac{d f}{d z}\right|_{z = Z} \text{ entry by entry, from the "
+        r"definition of } f:\ \operatorname{swish}'(Z) = \sigma(Z) + Z \odot \sigma(Z) "
+        r"\odot (1 - \sigma(Z))",
+        "SymPy's derivative of the spec's scalar definition, written in the sigmoid where it is "
+        "a polynomial in it",
+        _derivative_of_definition,
+        lambda: Apply(
+            Function(
+                "swish",
+                1,
+                definition=functions.ScalarFunction(
+                    "swish", r"\operatorname{swish}", functions.Z / (1 + sympy.exp(-functions.Z))
+                ),
+            ),
+            _column("Z", 3),
+        ),
     ),
     Rule(
         "derivative of an activation from its output",

@@ -40,6 +40,7 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
     "ones in an elementwise product": (Hadamard,),
     "scalars out of an elementwise product": (Hadamard,),
     "derivative of an activation from its output": (Apply,),
+    "derivative of a user's function": (Apply,),
     "forward quantities by name": (Apply, Softmax),
     "constants first": (Add,),
     "inverse of a transpose": (Inverse,),

@@ -123,6 +123,9 @@ def test_custom_loss_in_the_cli(tmp_path, capsys):
     spec = tmp_path / "net.toml"
     spec.write_text(SPEC)
     assert main(["derive", str(spec)]) == 0
+    closed = r"\sigma\left(Z^{1}\right) + \sigma\left(Z^{1}\right) \odot Z^{1} \odot \left(1"
+    assert closed in capsys.readouterr().out  # swish' written out from its definition
+    assert main(["derive", str(spec), "--activation-derivative", "prime"]) == 0
     assert r"\operatorname{swish}'" in capsys.readouterr().out
     spec.write_text(SPEC.replace("a - y", "a - q"))
     assert main(["derive", str(spec)]) == 2
