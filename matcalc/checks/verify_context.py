@@ -168,7 +168,7 @@ def _values(
         for draw in range(DRAWS):
             for attempt in range(REDRAWS + 1):
                 rng = np.random.default_rng(1000 * number + draw + 100_000 * attempt)
-                env = random_environment(concrete_exprs, rng, symmetric)
+                env = random_environment(concrete_exprs, rng, symmetric, context.assumed())
                 values = tuple(_value(e, env) for e in concrete_exprs)
                 if all(_well_conditioned(v) for v in values):
                     break

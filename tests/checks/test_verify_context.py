@@ -81,3 +81,20 @@ def test_batch_reads_expression_contexts(tmp_path, capsys):
     assert main(["verify", "--batch", str(batch)]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["verdict"] for r in records] == ["correct", "incorrect"]
+
+
+SYMMETRIC = '[shapes]\nx = "n"\nA = "n x n"\n[assume]\nA = "symmetric"\n[define]\nf = \'x^T A x\'\n'
+
+
+@pytest.mark.parametrize(
+    ("spec", "equation", "correct"),
+    [
+        (SYMMETRIC, r"\nabla_x f = (A + A^T) x", True),
+        (SYMMETRIC, r"\nabla_x f = 2 A x", True),
+        (SYMMETRIC, r"\nabla_x f = A x", False),
+        (SYMMETRIC.replace('[assume]\nA = "symmetric"\n', ""), r"\nabla_x f = 2 A x", False),
+    ],
+)
+def test_verify_draws_what_the_context_assumes(spec, equation, correct):
+    """A declared symmetric A is drawn symmetric: (A + A^T) x is right, as 2 A x is."""
+    assert verify_in_context(Context.from_toml(spec), equation).correct is correct
