@@ -29,6 +29,7 @@ MAX_NAME = 200
 
 DERIVE_FORMATS = ("latex", "tex", "markdown", "json", "numpy")
 CONTEXT_DERIVE_FORMATS = ("latex", "markdown", "json")
+GRAPH_DERIVE_FORMATS = ("latex", "tex", "markdown", "json", "numpy")
 LOSS_NAMES = {"mathcal": r"\mathcal{L}", "L": "L", "loss": r"\text{loss}", "J": "J"}
 TRANSPOSES = {"T": "T", "top": r"\top"}
 
@@ -84,14 +85,9 @@ def case_record(case: Mapping[str, Any], markdown: bool = False) -> dict:
 
 @lru_cache(maxsize=4096)
 def _checked(spec: str, equation: str, markdown: bool) -> str:
-    from matcalc.checks.verify import verify
-    from matcalc.checks.verify_context import verify_in_context
+    from matcalc.checks.verify import verdict_of
 
-    subject = read_spec(spec)
-    if isinstance(subject, Context):
-        verdict = verify_in_context(subject, equation)
-    else:
-        verdict = verify(subject, equation)
+    verdict = verdict_of(read_spec(spec), equation)
     record = verdict.to_dict()
     if markdown:
         reason_md = verdict.reason_markdown or verdict.reason
@@ -190,6 +186,13 @@ def derive_output(request: Mapping[str, Any]) -> str:
             raise CaseError(f'"{key}" is true or false')
         flags[key] = value
     subject = read_spec(spec)
+    from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
+
+    if isinstance(subject, Graph | Recurrence):
+        if fmt not in GRAPH_DERIVE_FORMATS:
+            raise CaseError(f'"format" {fmt!r}: one of {", ".join(GRAPH_DERIVE_FORMATS)}')
+        return _graph_output(subject, fmt, wrt, flags["steps"], flags["diagram"], title)
     if isinstance(subject, Context):
         if fmt not in CONTEXT_DERIVE_FORMATS:
             raise CaseError(
@@ -204,6 +207,21 @@ def derive_output(request: Mapping[str, Any]) -> str:
     notation = notation_of(request.get("notation"), subject)
     layout = Layout(steps=flags["steps"], diagram=flags["diagram"], title=title)
     return render_derivation(_derivation(spec), fmt, wrt, notation, layout)
+
+
+def _graph_output(subject, fmt: str, wrt, steps: bool, diagram: bool, title: str) -> str:  # noqa: ANN001
+    """A graph spec (or a recurrence over T steps) in one of its formats."""
+    from matcalc.specs.recurrence import Recurrence
+
+    if isinstance(subject, Recurrence):
+        from matcalc.engine.bptt import bptt
+        from matcalc.printers.recurrence import render_recurrence
+
+        return render_recurrence(bptt(subject), fmt, wrt, steps, diagram, title)
+    from matcalc.engine.backprop import backprop
+    from matcalc.printers.graph import render_graph
+
+    return render_graph(backprop(subject), fmt, wrt, steps, diagram, title)
 
 
 @lru_cache(maxsize=32)

@@ -47,6 +47,22 @@ PRESETS = (
         r"\nabla_{W^{(1)}} J = \left(\nabla_{a^{(1)}} J\right) h^{(0)T}",
     ),
     Preset(
+        "residual",
+        "Two residual blocks (forward equations)",
+        r"\frac{\partial L}{\partial A_1} = W_2^T \frac{\partial L}{\partial Z_2}"
+        r" + \frac{\partial L}{\partial A_2}",
+    ),
+    Preset(
+        "attention",
+        "One attention head (forward equations)",
+        r"\frac{\partial L}{\partial W_v} = \frac{\partial L}{\partial V} X^T",
+    ),
+    Preset(
+        "batchnorm",
+        "Batch normalization (forward equations)",
+        r"\frac{\partial L}{\partial \beta} = \frac{\partial L}{\partial Y} \mathbf{1}_K",
+    ),
+    Preset(
         "ridge-regression",
         "Ridge regression (an expression context)",
         r"\nabla_\theta J = \frac{2}{n} X^T (X\theta + \theta_0 - Y) + 2 \lambda \theta",

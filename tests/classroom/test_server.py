@@ -280,6 +280,18 @@ def test_presets_are_specs_that_derive_and_formulas_that_are_right(client):
             "/verify", json={"spec": preset["spec"], "equation": preset["formula"]}
         )
         assert record.json()["verdict"] == "correct", preset["name"]
+        derived = client.post("/derive", json={"spec": preset["spec"], "format": "latex"})
+        assert derived.status_code == 200 and "\\begin{align" in derived.json()["output"]
+
+
+def test_a_graph_spec_derives_in_every_format_through_the_api(client):
+    spec = next(p for p in client.get("/presets").json()["presets"] if p["name"] == "residual")
+    for fmt in ("latex", "tex", "markdown", "json", "numpy"):
+        answer = client.post("/derive", json={"spec": spec["spec"], "format": fmt})
+        assert answer.status_code == 200, fmt
+    wrong = r"\frac{\partial L}{\partial A_1} = W_2^T \frac{\partial L}{\partial Z_2}"
+    record = client.post("/verify", json={"spec": spec["spec"], "equation": wrong}).json()
+    assert record["verdict"] == "incorrect" and "W_{2}^{T}" in record["expected"]
 
 
 # ------------------------------------------------------------------------------ failures
