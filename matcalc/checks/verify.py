@@ -329,7 +329,15 @@ class Check:
     @cached_property
     def environments(self) -> tuple[tuple[Network, Derivation, list], ...]:
         """For each size set: the network, its derivation, and ``draw_count`` random
-        environments."""
+        environments.  They depend on the network alone, so the network keeps them: every
+        formula checked against one spec (a batch, a grader) draws them once."""
+        key = ("verify environments", self.size_sets, self.batch)
+        memo = self.instance._memo
+        if key not in memo:
+            memo[key] = self._environments()
+        return memo[key]
+
+    def _environments(self) -> tuple[tuple[Network, Derivation, list], ...]:
         result = []
         rng = np.random.default_rng(390)
         for sizes in self.size_sets:
@@ -343,6 +351,14 @@ class Check:
                 envs.append(derivation.backward(net.forward(params, x, y)))
             result.append((net, derivation, envs))
         return tuple(result)
+
+
+def derived(network: Network) -> Derivation:
+    """The network's derivation, derived once per network object (it is immutable)."""
+    memo = network._memo
+    if "verify derivation" not in memo:
+        memo["verify derivation"] = derive(network)
+    return memo["verify derivation"]
 
 
 def draw_count(network: Network) -> int:
@@ -727,13 +743,16 @@ def _expected(
     """The right formula in the user's notation and indices: (target, formula, where), where
     ``where`` gives the dL/dZ of the target's layer that the formula refers to."""
     if lhs_index is not None and LAYER in lhs_index.expr.free_symbols:
-        symbolic = replace(
-            check.network,
-            layers=(Layer(None, check.network.declaration.activation_letter),),
-            input=None,
-            depth="L",
-        )
-        derivation = derive(symbolic)
+        memo = check.network._memo
+        if "verify symbolic network" not in memo:
+            memo["verify symbolic network"] = replace(
+                check.network,
+                layers=(Layer(None, check.network.declaration.activation_letter),),
+                input=None,
+                depth="L",
+            )
+        symbolic = memo["verify symbolic network"]
+        derivation = derived(symbolic)
         user = lhs_index.expr
         # bind l so that the target's own index reads l, then write l back as the user did
         target = _target_at(check, 2 * LAYER - user, symbolic)
@@ -742,7 +761,7 @@ def _expected(
             return sympy.expand(i.subs({LAYER: user}))
 
     else:
-        derivation = derive(check.instance)
+        derivation = derived(check.instance)
         target = _target_at(check, target_k, check.instance)
         last = check.last
 
@@ -1820,6 +1839,8 @@ MAX_LINE_BYTES = 2_000_000
 BATCH_CHUNK = 8
 """Lines a worker verifies per task: enough to amortize the hand-over, few to keep order cheap."""
 SPEC_CACHE_SIZE = 64
+MAX_CACHED_VERDICTS = 4096
+"""Distinct equations whose verdicts a parsed spec keeps within a batch."""
 """Distinct specs kept parsed per process within a batch (the same spec is usually repeated)."""
 
 
@@ -1830,6 +1851,8 @@ class _ParsedSpec:
 
     subject: object = None
     error: str | None = None
+    verdicts: dict = field(default_factory=dict, compare=False)
+    """The verdicts of the equations checked against it so far (a class repeats itself)."""
 
 
 def verdict_of(subject: object, equation: str) -> Verdict:
@@ -1894,8 +1917,8 @@ def _case(line: str) -> dict:
 def verify_line(line: str, base: Path, cache: OrderedDict | None = None) -> dict:
     """One batch case, {"spec": path or TOML text, "equation": LaTeX} -> its verdict record.
 
-    Runs with the definitions known before it only (none leak to the next line); ``cache``
-    keeps parsed specs between lines."""
+    A spec carries its own definitions, so none leak to the next line; ``cache`` keeps parsed
+    specs, their derivations and their verdicts between lines."""
     case = _case(line)
     spec, equation = case.get("spec"), case.get("equation")
     if not isinstance(spec, str) or not isinstance(equation, str):
@@ -1904,7 +1927,12 @@ def verify_line(line: str, base: Path, cache: OrderedDict | None = None) -> dict
     parsed = _parsed_spec(spec, base, cache)
     if parsed.error is not None:
         raise MatcalcError(parsed.error)
-    record = verdict_of(parsed.subject, equation).to_dict()
+    verdict = parsed.verdicts.get(equation)
+    if verdict is None:
+        verdict = verdict_of(parsed.subject, equation)
+        if len(parsed.verdicts) < MAX_CACHED_VERDICTS:
+            parsed.verdicts[equation] = verdict
+    record = verdict.to_dict()
     if "id" in case:
         record = {"id": case["id"], **record}
     return record
