@@ -59,7 +59,10 @@ def test_markdown_renders_in_katex(spec):
     assert_renders(render_graph(backprop(spec_from_file(spec)), "markdown", diagram=True))
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+EVERY_SPEC = sorted(ARCHITECTURES.glob("*.toml"))  # the recurrences over T steps too
+
+
+@pytest.mark.parametrize("spec", EVERY_SPEC, ids=[spec.stem for spec in EVERY_SPEC])
 @pytest.mark.parametrize("fmt", ["tex", "md"])
 def test_the_gallery_is_what_the_cli_prints(spec, fmt, tmp_path):
     out = tmp_path / f"out.{fmt}"
