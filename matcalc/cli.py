@@ -340,7 +340,7 @@ def run_derive(args: argparse.Namespace) -> int:
 def run_derive_graph(graph: Graph, args: argparse.Namespace) -> int:
     """derive for a network given by its forward equations."""
     from matcalc.engine.backprop import backprop
-    from matcalc.printers.graph import render_graph
+    from matcalc.printers.graph import graph_notation, render_graph
 
     if args.of is not None:
         raise MatcalcError(
@@ -348,7 +348,12 @@ def run_derive_graph(graph: Graph, args: argparse.Namespace) -> int:
         )
     derivation = backprop(graph)
     fmt = "tex" if args.format == "pdf" else args.format
-    text = render_graph(derivation, fmt, args.wrt, args.steps, args.diagram, args.title or "")
+    notation = graph_notation(derivation).with_(shapes=not args.no_shapes)
+    if args.transpose:
+        notation = notation.with_(transpose=TRANSPOSE_CHOICES[args.transpose])
+    text = render_graph(
+        derivation, fmt, args.wrt, args.steps, args.diagram, args.title or "", notation
+    )
     if args.format == "pdf":
         return write_pdf(text, args)
     _emit(text, args.output)

@@ -230,8 +230,10 @@ def render_graph(
     steps: bool = False,
     diagram: bool = False,
     title: str = "",
+    notation: Notation | None = None,
 ) -> str:
-    """The derivation of a graph spec in the named format."""
+    """The derivation of a graph spec in the named format; ``notation`` (the spec's own names
+    by default) may set the transpose sign and whether shapes are shown."""
     if fmt not in GRAPH_FORMATS or fmt == "pdf":
         raise MatcalcError(f"--format {fmt}: one of {', '.join(GRAPH_FORMATS)}")
     assignments = selected(derivation, wrt)
@@ -244,7 +246,7 @@ def render_graph(
             None if wrt is None else [k for k, a in derivation.iter_gradients() if a in assignments]
         )
         return graph_code(derivation, keys)
-    notation = graph_notation(derivation)
+    notation = notation or graph_notation(derivation)
     blocks = graph_blocks(derivation, notation, assignments, steps, diagram)
     return document(blocks, fmt, derivation.note, title, "Back-propagation over named quantities")
 

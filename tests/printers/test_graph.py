@@ -122,3 +122,13 @@ def test_verify_reads_the_gradients_of_named_quantities(capsys):
     wrong = r"\frac{\partial L}{\partial A_1} = W_2^T \frac{\partial L}{\partial Z_2}"
     assert main(["verify", spec, wrong]) == 1
     capsys.readouterr()
+
+
+def test_shapes_and_the_transpose_sign_follow_the_flags(capsys):
+    spec = str(ARCHITECTURES / "residual.toml")
+    assert main(["derive", spec, "--no-shapes", "--transpose", "top"]) == 0
+    text = capsys.readouterr().out
+    assert r"A_{1}^{\top}" in text and r"\underbrace" not in text
+    assert main(["derive", spec]) == 0
+    text = capsys.readouterr().out
+    assert r"A_{1}^{T}" in text and r"\underbrace" in text
