@@ -740,6 +740,8 @@ class Resolver:
         if constant is not None:
             return _Const(constant)
         symbol = self.namespace.symbol(ref)
+        if symbol is None and ref == NameRef("pi"):  # \pi, where no matrix is named pi
+            return _Const(sympy.pi)
         if symbol is None:
             raise self.error(self._unknown(ref), node)
         return symbol
