@@ -1566,14 +1566,20 @@ def is_entrywise(equation: Equation) -> bool:
     return any(_entry_named(node) for node in walk(equation))
 
 
-def _stripped(node: Node) -> Node:
-    """The node with its index subscripts removed (w^l_{jk} -> w^l)."""
+def _mapped_children(node: Node, visit: Callable[[Node], Node]) -> dict:
+    """The fields of ``node`` that hold syntax, each mapped by ``visit`` (for ``replace``)."""
     changes = {}
     for name, value in vars(node).items():
         if isinstance(value, Node):
-            changes[name] = _stripped(value)
+            changes[name] = visit(value)
         elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
-            changes[name] = tuple(_stripped(item) for item in value)
+            changes[name] = tuple(visit(item) for item in value)
+    return changes
+
+
+def _stripped(node: Node) -> Node:
+    """The node with its index subscripts removed (w^l_{jk} -> w^l)."""
+    changes = _mapped_children(node, _stripped)
     if _entry_named(node):
         changes["sub"] = None
     return replace(node, **changes) if changes else node
@@ -1767,12 +1773,7 @@ def _rename_indices(node: Node, letters: tuple[str, ...]) -> Node | None:
     swap = {first: second, second: first}
 
     def visit(item: Node) -> Node:
-        changes = {}
-        for name, value in vars(item).items():
-            if isinstance(value, Node):
-                changes[name] = visit(value)
-            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
-                changes[name] = tuple(visit(v) for v in value)
+        changes = _mapped_children(item, visit)
         if isinstance(item, Name) and item.mark is None and item.text in swap:
             changes["text"] = swap[item.text]
         return replace(item, **changes) if changes else item

@@ -103,19 +103,9 @@ def is_spec_text(spec: str) -> bool:
 
 
 def _read_text(path: Path, limit: int) -> str:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise GradeError(f"{path}: no such file") from None
-    except OSError as error:
-        raise GradeError(f"{path}: cannot be read ({error.strerror})") from None
-    if len(raw) > limit:
-        raise GradeError(f"{path}: larger than {limit} bytes")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise GradeError(f"{path}: not UTF-8 ({error.reason})") from None
+    from matcalc.specs.source import read_spec_file
+
+    return read_spec_file(path, GradeError, limit)
 
 
 def read_assignment(path: str | Path) -> tuple[str, list[Question]]:

@@ -15,18 +15,19 @@ from matcalc.errors import MatcalcError
 MAX_SPEC_BYTES = 100_000
 
 
-def read_spec_file(path: str | Path, error: type[MatcalcError]) -> str:
-    """The text of a spec file, at most MAX_SPEC_BYTES, UTF-8 (a leading BOM is dropped)."""
+def read_spec_file(path: str | Path, error: type[MatcalcError], limit: int = MAX_SPEC_BYTES) -> str:
+    """The text of a spec file (or another input file), at most ``limit`` bytes, UTF-8 (a
+    leading BOM is dropped)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_SPEC_BYTES + 1)
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except OSError as problem:
         raise error(f"{path}: cannot be read ({problem.strerror})") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise error(f"{path}: larger than {MAX_SPEC_BYTES} bytes")
+    if len(raw) > limit:
+        raise error(f"{path}: larger than {limit} bytes")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
