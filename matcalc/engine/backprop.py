@@ -24,7 +24,7 @@ from matcalc.core import numeric
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
-from matcalc.engine.derive import pullback
+from matcalc.engine.pullback import pullback
 from matcalc.engine.simplify import simplify
 from matcalc.specs.context import LAYOUT_NOTES
 from matcalc.specs.graph import Graph

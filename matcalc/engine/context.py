@@ -12,7 +12,7 @@ import sympy
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, transpose
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, is_column, is_scalar
-from matcalc.engine.derive import jacobian, pullback
+from matcalc.engine.pullback import jacobian, pullback
 from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, assumption_rules, rule_named
 from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError
