@@ -31,6 +31,7 @@ from bench_derive import growth_exponent, network  # noqa: E402
 
 from matcalc.core import shapes  # noqa: E402
 from matcalc.engine.derive import derive  # noqa: E402
+from matcalc.printers.chains import chain_forms  # noqa: E402
 from matcalc.printers.latex import latex_printer, to_latex  # noqa: E402
 from matcalc.printers.render import render_derivation, shared_json  # noqa: E402
 
@@ -77,7 +78,7 @@ def every_chain_latex(depth: int) -> Callable[[], int]:
         printer = latex_printer()
         size = 0
         for gradient in derivation.gradients():
-            for form in (gradient.chain_names, gradient.chain):
+            for form in chain_forms(gradient):
                 size += len(to_latex(form, printer=printer))
                 printer.forget(form)
         return size

@@ -44,6 +44,7 @@ from matcalc.core.expr import (
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
+from matcalc.printers.chains import chains_of
 from matcalc.printers.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
 from matcalc.reading.parse import (
     DerivativeOf,
@@ -439,7 +440,7 @@ def derivative_value(
             return ratio * env[Derivative(other, den)]
         if den.name == names.activation and den.index is not None:
             k = int(den.index)
-            layer = derivation.layers[last] if k == last else derivation.layers[k + 1]
+            layer = chains_of(derivation).layer(last if k == last else k + 1)
             carried = layer.dz.num
             value = layer.output_gradient if k == last else layer.input_gradient
             assert value is not None
@@ -458,7 +459,8 @@ def derivative_value(
         if t % 2 == 0:  # A^j -> Z^{j+1}
             local = numeric.evaluate(network.weight(t // 2 + 1), env)
         else:  # Z^j -> A^j
-            local = numeric.evaluate(derivation.layers[(t + 1) // 2].activation.value, env)
+            activation = chains_of(derivation).layer((t + 1) // 2).activation
+            local = numeric.evaluate(activation.value, env)
         result = result @ local
     return result
 
@@ -684,7 +686,7 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
     if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
         act, pre = names.activation, names.pre_activation
         if num.name == act and den.name == pre and num.index == den.index:
-            layer = derivation.layers.get(num.index)
+            layer = chains_of(derivation).layers.get(num.index)
             if layer is not None:
                 return layer.activation.value
         if num.name == pre and den.name == act and num.index == den.index + 1:
@@ -710,7 +712,7 @@ def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | N
             weight = net.weight(t // 2 + 1)
             factors.append(weight if net.declaration.weight_is_transposed else transpose(weight))
         else:  # Z^j -> A^j
-            layer = derivation.layers.get((t + 1) // 2)
+            layer = chains_of(derivation).layers.get((t + 1) // 2)
             if layer is None:
                 return None
             factors.append(layer.activation.value)
@@ -721,7 +723,7 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
     """The derivation's formula for the gradient by ``den`` and whose gradient it is (L or J)."""
     net = derivation.network
     k = den.index
-    layer = derivation.layers.get(k)
+    layer = chains_of(derivation).layers.get(k)
     if layer is not None and den == net.weight(k):
         return layer.dw_value, layer.dw.num
     if layer is not None and den == net.bias(k):
@@ -731,7 +733,7 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
     if den.name == net.declaration.names.activation and k is not None:
         if k == net.last:
             return layer.output_gradient, layer.dz.num
-        following = derivation.layers.get(k + 1)
+        following = chains_of(derivation).layers.get(k + 1)
         if following is not None and following.input_gradient is not None:
             return following.input_gradient, following.dz.num
     return None
