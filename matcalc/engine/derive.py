@@ -1,11 +1,12 @@
-"""Backprop over a network's layers.
+"""Backprop over a network's forward equations.
 
-:func:`derive` runs the rule walkers of :mod:`matcalc.engine.pullback` backwards over a
-network and returns the ordered assignments dL/dZ^l, dL/dW^l, dL/dW_0^l, each with its value
-and the rules that made it.  Backprop shares dL/dZ^l between layers (dL/dZ^l refers to
-dL/dZ^{l+1} by name), so deriving every layer costs time linear in depth.  The chain forms,
-braces, variants and steps printed beside them are built by the printers from the network and
-these assignments (:mod:`matcalc.printers.chains`).
+:func:`derive` runs the one backprop over named quantities
+(:func:`matcalc.engine.backprop.backprop_equations`) over the graph a ``[[layer]]`` network is
+shorthand for (:meth:`matcalc.specs.network.Network.equations`), and returns the ordered
+assignments dL/dZ^l, dL/dW^l, dL/dW_0^l, each with its value and the rules that made it.  A^l's
+gradient is carried inline, so dL/dZ^l refers to dL/dZ^{l+1} by name and deriving every layer
+costs time linear in depth.  The chain forms, braces, variants and steps printed beside them
+are built by the printers from the network and these assignments (:mod:`matcalc.printers.chains`).
 
 The same engine serves every convention (:mod:`matcalc.specs.conventions`): the network supplies the
 forward expressions (W^T A + W_0 or W A + b, with b 1_K^T over a batch), and the quantity
@@ -27,9 +28,7 @@ from matcalc.core.expr import Derivative, Expr, Symbol, scale
 from matcalc.core.losses import fused_rule
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import Shape, index_text
-from matcalc.engine.backprop import Assignment
-from matcalc.engine.pullback import pullback
-from matcalc.engine.simplify import simplify
+from matcalc.engine.backprop import Assignment, backprop_equations
 from matcalc.specs.conventions import MIT_6390
 from matcalc.specs.network import Network
 
@@ -239,56 +238,44 @@ class Derivation:
 
 
 def derive(network: Network) -> Derivation:
-    """Backprop over the network: for each layer from L down to 1, dL/dZ^l, dL/dW^l, dL/dW_0^l.
+    """Backprop over the network's forward equations: for each layer from L down to 1,
+    dL/dZ^l, dL/dW^l, dL/dW_0^l.
 
-    The carried quantity is dL/dZ^l for the (summed) loss L, or dJ/dZ^l where the convention
-    carries the cost's gradient; the parameter gradients are those of the objective (J = L/K
-    over a batch), so the engine's upstream for them is the carried quantity times the scale
-    between the two.
+    The network is the graph of named quantities Z^l and A^l (:meth:`Network.equations`),
+    derived by the one backprop over named quantities, with dL/dA^L from the loss table (or
+    dL/dZ^L at once by the fused rule of the output's activation and the loss).  The carried
+    quantity is dL/dZ^l for the (summed) loss L, or dJ/dZ^l where the convention carries the
+    cost's gradient; the parameter gradients are those of the objective (J = L/K over a
+    batch), so the upstream for them is the carried quantity times the scale between the two.
     """
-    assignments: list[Assignment] = []
     last = network.last
     carried = network.carried_symbol()
     objective = network.objective()
     carried_scale = network.cost_scale if carried == network.cost_symbol() else 1
     objective_scale = 1 if objective == network.loss_symbol() else network.cost_scale
-    for l in reversed(network.indices()):
-        definitions = network.definitions(l)
-        dz = d(carried, network.pre_activation(l))
-        used: list[Rule] = []
-        fused = fused_rule(network.activation_name(l), network.loss) if l == last else None
-        if fused is not None:
-            used.append(fused)
-            dz_value = scale(carried_scale, fused.apply(network.activation(l), network.target()))
-            uses: tuple[Symbol, ...] = ()
-        elif l == last:
-            upstream = network.loss_rule().apply(network.activation(l), network.target())[1]
-            upstream = scale(carried_scale, upstream)
-            dz_value = pullback(
-                network.activation_expr(l), network.pre_activation(l), upstream, used
-            )
-            uses = ()
-        else:
-            upstream = pullback(
-                network.pre_activation_expr(l + 1),
-                network.activation(l),
-                d(carried, network.pre_activation(l + 1)),
-                used,
-            )
-            dz_value = pullback(
-                network.activation_expr(l), network.pre_activation(l), upstream, used
-            )
-            uses = (network.pre_activation(l + 1),)
-        dz_value = simplify(dz_value, definitions, used)
-        assignments.append(Assignment(dz, dz_value, tuple(used), uses))
-        to_objective = scale(sympy.sympify(objective_scale) / carried_scale, dz)
-        for parameter in (network.weight(l), network.bias(l)):
-            rules: list[Rule] = []
-            value = pullback(network.pre_activation_expr(l), parameter, to_objective, rules)
-            value = simplify(value, None, rules)
-            target = d(objective, parameter)
-            assignments.append(Assignment(target, value, tuple(rules), (dz.den,)))
-    return Derivation(network, tuple(assignments), convention_note(network))
+    output, target = network.activation(last), network.target()
+    at_output = scale(carried_scale, network.loss_rule().apply(output, target)[1])
+    seeds: dict[Symbol, tuple[Expr, tuple[Rule, ...]]] = {output: (at_output, ())}
+    fused = fused_rule(network.activation_name(last), network.loss)
+    if fused is not None:
+        seeds[network.pre_activation(last)] = (
+            scale(carried_scale, fused.apply(output, target)),
+            (fused,),
+        )
+    quantities, parameters = backprop_equations(
+        network.equations(),
+        seeds,
+        carried,
+        objective,
+        sympy.sympify(objective_scale) / carried_scale,
+    )
+    by_target = {a.target.den: a for a in (*quantities, *parameters)}
+    assignments = tuple(
+        by_target[symbol]
+        for l in reversed(network.indices())
+        for symbol in (network.pre_activation(l), network.weight(l), network.bias(l))
+    )
+    return Derivation(network, assignments, convention_note(network))
 
 
 __all__ = [
