@@ -44,21 +44,28 @@ class ForwardEquations:
         """For each declared or named symbol, the quantities whose definitions use it."""
         found: dict[Symbol, list[Symbol]] = {}
         for quantity in self.quantities:
-            for node in set(self.definitions[quantity].walk()):
-                if isinstance(node, Symbol):
-                    found.setdefault(node, []).append(quantity)
+            for symbol in self._symbols[quantity]:
+                found.setdefault(symbol, []).append(quantity)
         return {symbol: tuple(users) for symbol, users in found.items()}
+
+    @cached_property
+    def _symbols(self) -> dict[Symbol, tuple[Symbol, ...]]:
+        """The symbols each quantity's definition refers to, each once."""
+        return {
+            q: tuple(dict.fromkeys(n for n in self.definitions[q].walk() if isinstance(n, Symbol)))
+            for q in self.quantities
+        }
 
     @cached_property
     def trainable(self) -> frozenset[Symbol]:
         """The quantities that depend on a parameter and that the loss depends on (or whose
         gradient is given): those whose gradients backprop needs."""
         depends: set[Symbol] = set()
-        parameters = set(self.parameters)
+        sources = set(self.parameters)  # the parameters and the quantities that depend on them
         for quantity in self.quantities:
-            symbols = {n for n in self.definitions[quantity].walk() if isinstance(n, Symbol)}
-            if symbols & (parameters | depends):
+            if any(symbol in sources for symbol in self._symbols[quantity]):
                 depends.add(quantity)
+                sources.add(quantity)
         reaches = {self.loss, *self.given}
         for quantity in reversed(self.quantities):
             if any(user in reaches for user in self.users.get(quantity, ())):
