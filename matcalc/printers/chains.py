@@ -22,7 +22,17 @@ from functools import cached_property
 
 import sympy
 
-from matcalc.core.expr import Cdots, Derivative, Expr, matmul, scale, substitute, transpose
+from matcalc.core.expr import (
+    Cdots,
+    Derivative,
+    Expr,
+    MatMul,
+    Scale,
+    matmul,
+    scale,
+    substitute,
+    transpose,
+)
 from matcalc.core.losses import fused_rule
 from matcalc.core.shapes import index_text
 from matcalc.engine.derive import Derivation, Gradient, LayerDerivation, d
@@ -280,6 +290,10 @@ class Chains:
         """
         if self._products is not None and self._products[0] == l:
             return self._products[1]
+        if not self.network.symbolic:
+            products = self._tails.products(2 * (int(l) - 1))
+            self._products = (l, products)
+            return products
         names: list[Expr] = []
         values: list[Expr] = []
         for group in self.groups(l):
@@ -292,6 +306,11 @@ class Chains:
         products = (matmul(*names), matmul(*values))
         self._products = (l, products)
         return products
+
+    @cached_property
+    def _tails(self) -> _Tails:
+        """Layer 1's chain, whose tails are the chains of the layers above it."""
+        return _Tails(tuple(f for g in self.groups(1) for f in g.factors))
 
     def forms(self, gradient: Gradient) -> tuple[Expr, Expr]:
         """The gradient's chain with each factor named (dA^l/dZ^l, ...), and with its value.
@@ -324,6 +343,50 @@ class Chains:
                 layer = self.layers[l]
                 self._expansions[layer.dz] = substitute(layer.dz_value, self._expansions)
         return substitute(expr, self._expansions)
+
+
+class _Tails:
+    """The chain of layer 1 of a network of fixed depth, dA^1/dZ^1 dZ^2/dA^1 ... dL/dA^L, and
+    its tails: the chain of layer l is the tail from factor 2(l - 1) on.
+
+    The whole chain is built once as a product, which checks that its factors fit; a tail of
+    it fits too, so the product of a tail is made without checking its factors again (that
+    check, repeated for each of L chains of up to 2L factors, was most of the time the chains
+    of a deep network took).
+    """
+
+    def __init__(self, factors: tuple[Factor, ...]) -> None:
+        self.names = tuple(f.name for f in factors)
+        matmul(*self.names)  # the whole chain fits: so do its tails
+        self.parts: list[Expr] = []
+        self.starts: list[int] = []
+        coefficients: list[sympy.Expr] = []
+        for factor in factors:
+            value, coefficient = factor.value, sympy.Integer(1)
+            if isinstance(value, Scale):  # as matmul takes a coefficient out of its factors
+                value, coefficient = value.arg, value.coeff
+            self.starts.append(len(self.parts))
+            self.parts.extend(value.factors if isinstance(value, MatMul) else (value,))
+            coefficients.append(coefficient)
+        matmul(*self.parts)
+        self.coefficients = [sympy.Integer(1)] * (len(factors) + 1)
+        for i in range(len(factors) - 1, -1, -1):
+            self.coefficients[i] = coefficients[i] * self.coefficients[i + 1]
+
+    def products(self, start: int) -> tuple[Expr, Expr]:
+        """The tail from factor ``start`` on, named and valued, as :func:`matmul` builds them."""
+        names = _fitting_product(self.names[start:])
+        values = _fitting_product(tuple(self.parts[self.starts[start] :]))
+        return names, scale(self.coefficients[start], values)
+
+
+def _fitting_product(factors: tuple[Expr, ...]) -> Expr:
+    """The product of factors already known to fit (a tail of a checked product)."""
+    if len(factors) == 1:
+        return factors[0]
+    product = object.__new__(MatMul)
+    object.__setattr__(product, "factors", factors)
+    return product
 
 
 def chains_of(derivation: Derivation) -> Chains:

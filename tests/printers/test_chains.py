@@ -80,3 +80,18 @@ def test_the_engine_builds_no_jacobian_and_the_printers_build_each_once(monkeypa
     for gradient in derivation.gradients():
         chain_forms(gradient)
     assert len(calls) == built
+
+
+@pytest.mark.parametrize("network", NETWORKS[:2], ids=["softmax", "sigmoid-squared"])
+def test_each_chain_is_the_tail_of_layer_ones_and_the_product_matmul_builds(network):
+    """The chains of the layers above 1 are tails of layer 1's, built without re-checking
+    their factors: each is the very product :func:`matmul` builds, coefficient in front."""
+    from matcalc.core.expr import matmul
+
+    chains = chains_of(derive(network))
+    for l in network.indices():
+        factors = [f for g in chains.groups(l) for f in g.factors]
+        names, values = chains.products(l)
+        assert names == matmul(*(f.name for f in factors))
+        assert values == matmul(*(f.value for f in factors))
+        assert values.shape == matmul(*(f.value for f in factors)).shape
