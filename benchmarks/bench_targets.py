@@ -175,11 +175,11 @@ def main() -> None:
 
     print("| measurement | time | target | | notes |")
     print("|---|---:|---|---|---|")
-    derive = derive_rows(depths, repeat)
-    for depth, seconds in derive.items():
+    derive_times = derive_rows(depths, repeat)
+    for depth, seconds in derive_times.items():
         target = {100: 0.025, 1000: 0.25}.get(depth)
         row(f"derive all layers, L = {depth} (symbolic sizes)", seconds, target)
-    exponent = growth_exponent(list(derive.items()))
+    exponent = growth_exponent(list(derive_times.items()))
     print(f"| growth exponent of derive, L = {depths[0]}..{depths[-1]} | {exponent:.2f} | | | |")
 
     derivation = derive(network(deep, None))
@@ -199,10 +199,8 @@ def main() -> None:
     row("SymPy matrix diff, 2 layers", sympy_seconds, None, outcome)
     floor = numpy_backprop(deep)
     row(f"NumPy backprop (numbers), L = {deep}, width 10", floor, None)
-    print(
-        f"| derive / NumPy backprop at L = {deep} | {derive.get(deep, float('nan')) / floor:.0f}x "
-        "| | | |"
-    )
+    ratio = derive_times.get(deep, float("nan")) / floor
+    print(f"| derive / NumPy backprop at L = {deep} | {ratio:.0f}x | | | |")
 
     python = sys.executable
     commands = {
