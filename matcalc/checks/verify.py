@@ -46,6 +46,7 @@ from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
 from matcalc.reading.parse import (
+    Bound,
     DerivativeOf,
     Elementwise,
     Equation,
@@ -631,7 +632,7 @@ def detect_notation(equation: Equation, network: Network | None = None) -> Notat
             ell = ell or node.index.ell
         if isinstance(node, Transposed) and node.spelling == "\\top":
             top = "\\top"
-    loss = DEFAULT.loss
+    loss = base.loss
     lhs = equation.sides[0]
     if isinstance(lhs, DerivativeOf) and lhs.num is not None:
         raw = equation.text[lhs.num.start : lhs.num.end].strip()
@@ -753,7 +754,7 @@ def _expected(
             )
         symbolic = memo["verify symbolic network"]
         derivation = derived(symbolic)
-        user = lhs_index.expr
+        user = lhs_index.expr - _target_offset(check)
         # bind l so that the target's own index reads l, then write l back as the user did
         target = _target_at(check, 2 * LAYER - user, symbolic)
 
@@ -797,6 +798,20 @@ def _expected(
     )
 
 
+def _target_offset(check: Check) -> int:
+    """How far the target's written index is from its layer's: 1 for UFLDL's \\delta^{(l)},
+    z^{(l)}, a^{(l)} (layer l-1's quantities), else 0."""
+    offset = check.network.declaration.quantity_offset
+    node = _target_node(check.equation.sides[0])
+    while isinstance(node, Scripted):
+        node = node.base
+    if not offset or not isinstance(node, Name):
+        return 0
+    spelling = spellings(check.network)
+    quantities = ("delta", *spelling["pre_activation"], *spelling["activation"])
+    return offset if node.text in quantities else 0
+
+
 def _target_at(check: Check, k, network: Network) -> Derivative:
     bindings = {LAYER: k, DEPTH: network.last} if k is not None else {DEPTH: network.last}
     lhs = check.equation.sides[0]
@@ -827,17 +842,20 @@ class _SymbolicNamespace(NetworkNamespace):
         spelling = spellings(net)
         if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
             return objective_named(net, ref.text)
+        shifted = ref.index
+        if shifted is not None:  # UFLDL's z^{(l)} is layer l-1's
+            shifted = ref.index - net.declaration.quantity_offset
         if ref.text == "delta" and ref.sub is None:
-            at = DEPTH if ref.index is None else ref.index
+            at = DEPTH if ref.index is None else shifted
             return Derivative(net.carried_symbol(), net.pre_activation(at))
         if ref.text in spelling["bias"] and ref.sub == spelling["bias_sub"]:
             return net.bias(ref.index)
         if ref.text in spelling["weight"]:
             return net.weight(ref.index)
         if ref.text in spelling["pre_activation"]:
-            return net.pre_activation(ref.index)
+            return net.pre_activation(shifted)
         if ref.text in spelling["activation"]:
-            return net.activation(ref.index)
+            return net.activation(shifted)
         return None
 
 
@@ -1648,10 +1666,10 @@ class _Entries:
     def _product(self, factors: tuple[Node, ...], idx: dict) -> float:
         result = 1.0
         for position, factor in enumerate(factors):
-            if isinstance(factor, SumOfNode) and isinstance(factor.sub, Name):
+            letter = _summed_letter(factor)
+            if letter is not None:
                 rest = factors[position + 1 :]
                 summand = rest[0] if len(rest) == 1 else Product(rest)
-                letter = factor.sub.text
                 total = sum(
                     self.at(summand, {**idx, letter: v}) for v in range(self.size(summand, letter))
                 )
@@ -1781,8 +1799,24 @@ def _rename_indices(node: Node, letters: tuple[str, ...]) -> Node | None:
     return visit(node)
 
 
+def _summed_letter(node: Node) -> str | None:
+    """The letter a sum runs over: \\sum_j, or \\sum_{j=1}^{s_{l+1}} (UFLDL's, over all of j's
+    range), else None."""
+    if not isinstance(node, SumOfNode):
+        return None
+    if isinstance(node.sub, Name):
+        return node.sub.text
+    if isinstance(node.sub, Bound) and _is_one(node.sub.low):
+        return node.sub.variable
+    return None
+
+
 def _summed_letters(node: Node) -> set[str]:
-    return {n.sub.text for n in walk(node) if isinstance(n, SumOfNode) and isinstance(n.sub, Name)}
+    return {letter for n in walk(node) if (letter := _summed_letter(n)) is not None}
+
+
+def _is_one(node: Node) -> bool:
+    return isinstance(node, Number) and node.value == 1
 
 
 def _swap_indices(node: Node) -> Node | None:

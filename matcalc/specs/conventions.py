@@ -18,7 +18,12 @@ A convention fixes how a feed-forward network is written, not what it computes:
 * how a formula writes the elementwise product (and whether the propagated gradient comes
   before f', as in Ng's W^T dZ * g'(Z)), the transpose, and a bias's sum over the batch
   (``ones``: G 1_K; ``sum``: Ng's sum over the examples i of G^{(i)});
-* where the convention comes from.
+* where the convention comes from;
+* where the index of a layer's quantities is not the index of its weights
+  (``quantity_offset``): UFLDL's W^{(l)} maps layer l to layer l+1, so the quantities matcalc
+  calls Z^l, A^l and dL/dZ^l are its z^{(l+1)}, a^{(l+1)} and \\delta^{(l+1)}, and its input is
+  a^{(1)} (an offset of 1; the weights and biases keep their index); with it, how sizes are
+  written (``size_style``: UFLDL's s_l, the number of units of its layer l).
 
 A mini-batch (``batch = K`` in the spec) stacks K examples as the columns of A^0, Z^l, A^l and
 the target; the cost is J = (1/K) times the sum of the per-example losses, and each bias enters
@@ -95,6 +100,8 @@ class Convention:
     transpose_in_superscript: bool
     equations: tuple[str, ...]
     note: str
+    quantity_offset: int = 0
+    size_style: str | None = None
 
     def __post_init__(self) -> None:
         for value, allowed in (
@@ -222,7 +229,45 @@ NIELSEN = Convention(
     ),
 )
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN)}
+UFLDL = Convention(
+    name="ufldl",
+    title="UFLDL (Stanford), Multi-Layer Neural Network",
+    source=(
+        "Stanford UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm "
+        "(ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/); the notation of "
+        "Stanford CS229's notes on deep learning"
+    ),
+    forward="direct",
+    names=Names("W", "b", None, "z", "a", "y", "y", "L", "J"),
+    index_style="paren",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="fraction",
+    running_gradient="loss",
+    layout="denominator",
+    batch_letter="m",
+    hadamard=r"\bullet",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(
+        r"z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}",
+        r"a^{(l+1)} = f(z^{(l+1)})",
+        r"a^{(1)} = x",
+    ),
+    note=(
+        "ufldl convention (UFLDL, Multi-Layer Neural Network): z^{(l+1)} = W^{(l)} a^{(l)} + "
+        "b^{(l)}, a^{(l+1)} = f(z^{(l+1)}), a^{(1)} = x; W^{(l)} maps layer l to layer l+1 "
+        "(s_{l+1} x s_l), delta^{(l)} = dJ/dz^{(l)}, \\bullet is elementwise"
+    ),
+    quantity_offset=1,
+    size_style="s",
+)
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL)
+}
 DEFAULT = MIT_6390
 
 
@@ -242,6 +287,7 @@ __all__ = [
     "MIT_6390",
     "NG",
     "NIELSEN",
+    "UFLDL",
     "Convention",
     "ConventionError",
     "Names",

@@ -33,12 +33,14 @@ GOODFELLOW = "Goodfellow, Bengio, Courville, Deep Learning, sec. 6.5.4, Algorith
 CS231N = "CS231n notes, Backpropagation, Intuitions, 'Gradients for vectorized operations', https://cs231n.github.io/optimization-2/"
 D2L = "Dive into Deep Learning, 5.3 Forward Propagation, Backward Propagation, and Computational Graphs, https://d2l.ai/chapter_multilayer-perceptrons/backprop.html"
 UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.php/Backpropagation_Algorithm"
+UFLDL_TUTORIAL = "UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm, http://ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/"
 
 SPECS = {
     "mit-tanh": 'convention = "6.390"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "ufldl": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
 }
 
 # the networks of SPECS, as this script computes them: convention form, activations, loss, batch
@@ -47,6 +49,7 @@ NETWORKS = {
     "nielsen": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
     "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
+    "ufldl": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
 }
 
 
@@ -782,12 +785,109 @@ FORMULAS = [
         lambda q, l: q.dZJ(l + 1) @ T(q.A(l)),
         "UFLDL's W^{(l)} maps layer l to l + 1: read where W^{(k)} feeds layer k, every index is one too high",
     ),
+    # ---------------------------------------------------------------- UFLDL in its own convention
+    # W^{(l)} maps layer l to l + 1, a^{(1)} = x: the transcriptions' layer l (that of W^{(l)})
+    # is UFLDL's z^{(l+1)}, a^{(l+1)}, delta^{(l+1)}; the three-layer spec's output is a^{(4)}.
+    (
+        "ufldl-output",
+        UFLDL_TUTORIAL + " (vectorized) step 2",
+        "ufldl",
+        r"\delta^{(4)} = - (y - a^{(4)}) \bullet f'(z^{(4)})",
+        "Z",
+        [3],
+        lambda q, l: -(q.net.y - q.A(l)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-hidden",
+        UFLDL_TUTORIAL + " (vectorized) step 3",
+        "ufldl",
+        r"\delta^{(l)} = \left((W^{(l)})^T \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-weights",
+        UFLDL_TUTORIAL + " (vectorized) step 4",
+        "ufldl",
+        r"\nabla_{W^{(l)}} J(W,b;x,y) = \delta^{(l+1)} (a^{(l)})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "ufldl-biases",
+        UFLDL_TUTORIAL + " (vectorized) step 4",
+        "ufldl",
+        r"\nabla_{b^{(l)}} J(W,b;x,y) = \delta^{(l+1)}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "ufldl-hidden-entry",
+        UFLDL_TUTORIAL + " step 3",
+        "ufldl",
+        r"\delta^{(l)}_i = \left( \sum_{j=1}^{s_{l+1}} W^{(l)}_{ji} \delta^{(l+1)}_j \right) f'(z^{(l)}_i)",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-weights-same-index",
+        UFLDL_TUTORIAL + " step 4, misquoted with the error term of the weights' own index",
+        "ufldl",
+        r"\nabla_{W^{(l)}} J(W,b;x,y) = \delta^{(l)} (a^{(l)})^T",
+        "W",
+        [2, 3],
+        lambda q, l: q.dZ(l - 1) @ T(q.A(l - 1)),
+        "delta^{(l)} belongs to the layer W^{(l-1)} feeds; W^{(l)} feeds delta^{(l+1)}",
+    ),
+    (
+        "ufldl-hidden-no-transpose",
+        UFLDL_TUTORIAL + " step 3, misquoted without the transpose",
+        "ufldl",
+        r"\delta^{(l)} = \left(W^{(l)} \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (q.W(l + 1) @ q.dZ(l + 1)) * q.fp(l),
+        "W^{(l)} is s_{l+1} x s_l: back from layer l+1 it is transposed",
+    ),
+    (
+        "ufldl-hidden-no-prime",
+        UFLDL_TUTORIAL + " step 3, misquoted without f'",
+        "ufldl",
+        r"\delta^{(l)} = (W^{(l)})^T \delta^{(l+1)}",
+        "Z",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        "the error term is taken back through the activation too",
+    ),
+    (
+        "ufldl-output-sign",
+        UFLDL_TUTORIAL + " step 2, misquoted without the minus sign",
+        "ufldl",
+        r"\delta^{(4)} = (y - a^{(4)}) \bullet f'(z^{(4)})",
+        "Z",
+        [3],
+        lambda q, l: (q.net.y - q.A(l)) * q.fp(l),
+        "d/da of (1/2)||y - a||^2 is -(y - a)",
+    ),
 ]
 
 
 # What is wrong with each incorrect formula (the error classes of matcalc.checks.verify), as
 # the misquotation made it: the diagnosis must name these.
 MISTAKES = {
+    "ufldl-weights-same-index": ["wrong_layer"],
+    "ufldl-hidden-no-transpose": ["missing_transpose"],
+    "ufldl-hidden-no-prime": ["missing_factor"],
+    "ufldl-output-sign": ["wrong_sign"],
     "nielsen-bp4-swapped": ["missing_transpose"],
     "nielsen-bp2-notranspose": ["missing_transpose"],
     "nielsen-bp2-matmul": ["extra_transpose"],

@@ -99,7 +99,7 @@ def test_every_convention_states_its_equations_names_and_source(convention):
 
 
 def test_an_unknown_convention_is_named_with_the_known_ones():
-    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen'"):
+    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'"):
         convention_named("bishop")
 
 
@@ -197,7 +197,7 @@ def test_columnwise_softmax_pullback_matches_finite_differences(rng):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('convention = "bishop"', "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen'"),
+        ('convention = "bishop"', "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'"),
         ("convention = 6390", "known conventions are"),
         ("batch = 0", "batch = 0: a size must be between 1"),
         ("batch = -3", "batch = -3"),
