@@ -265,9 +265,7 @@ UFLDL = Convention(
     size_style="s",
 )
 
-CONVENTIONS: dict[str, Convention] = {
-    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL)
-}
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL)}
 DEFAULT = MIT_6390
 
 

@@ -197,7 +197,10 @@ def test_columnwise_softmax_pullback_matches_finite_differences(rng):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('convention = "bishop"', "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'"),
+        (
+            'convention = "bishop"',
+            "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'",
+        ),
         ("convention = 6390", "known conventions are"),
         ("batch = 0", "batch = 0: a size must be between 1"),
         ("batch = -3", "batch = -3"),
