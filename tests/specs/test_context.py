@@ -394,15 +394,15 @@ def test_a_name_with_a_layer_index_is_a_name(name, rng):
     ("equation", "code"),
     [
         (
-            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)^T",
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)^T",  # noqa: E501
             0,
         ),
         (
-            r"\frac{\partial L}{\partial W^{(2)}} = 2 \tanh(W^{(1)} x) (W^{(2)} \tanh(W^{(1)} x) - y)^T",
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 \tanh(W^{(1)} x) (W^{(2)} \tanh(W^{(1)} x) - y)^T",  # noqa: E501
             1,
         ),
         (
-            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)",
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)",  # noqa: E501
             1,
         ),
         (r"\frac{\partial L}{\partial W^{(3)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y)", 2),
