@@ -30,6 +30,7 @@ import sympy
 
 from matcalc.core import numeric
 from matcalc.core.expr import (
+    Add,
     Apply,
     Derivative,
     Expr,
@@ -37,6 +38,7 @@ from matcalc.core.expr import (
     Identity,
     ShapeError,
     Symbol,
+    add,
     matmul,
     scale,
     transpose,
@@ -151,6 +153,8 @@ class ErrorClass(StrEnum):
     WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m)"
     MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
     EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
+    MISSING_WEIGHT_DECAY = "missing_weight_decay", "the weight decay's lambda W^l is missing"
+    EXTRA_WEIGHT_DECAY = "extra_weight_decay", "a decay term where none belongs (a bias's)"
     MISSING_BATCH_SUM = (
         "missing_batch_sum",
         "a bias's gradient does not sum over the examples of the batch",
@@ -437,7 +441,12 @@ def derivative_value(
         if Derivative(other, den) in env:
             ratio = float(network.cost_scale) if num == network.cost_symbol() else 1
             ratio /= float(network.cost_scale) if other == network.cost_symbol() else 1
-            return ratio * env[Derivative(other, den)]
+            value = env[Derivative(other, den)]
+            weight = den.index is not None and den == network.weight(den.index)
+            if network.decay is not None and weight:  # J's penalty is not L's
+                decay = float(network.decay) * env[den]
+                value = value - decay if other == network.cost_symbol() else value + decay
+            return ratio * value
         if den.name == names.activation and den.index is not None:
             k = int(den.index)
             layer = derivation.layers[last] if k == last else derivation.layers[k + 1]
@@ -636,8 +645,9 @@ def detect_notation(equation: Equation, network: Network | None = None) -> Notat
     lhs = equation.sides[0]
     if isinstance(lhs, DerivativeOf) and lhs.num is not None:
         raw = equation.text[lhs.num.start : lhs.num.end].strip()
-        if _is_loss_name(lhs.num) and raw:
-            loss = raw
+        regularized = network is not None and network.decay is not None
+        if _is_loss_name(lhs.num) and raw and not (regularized and raw == "J"):
+            loss = raw  # (with a weight decay J is the regularized cost, not the loss)
     return base.with_(layer_style=style, ell=ell, transpose=top, loss=loss)
 
 
@@ -680,6 +690,9 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
         formula, of = value
         if of == num:
             return formula
+        if net.decay is not None and den.index is not None and den == net.weight(den.index):
+            terms = formula.terms if isinstance(formula, Add) else (formula,)
+            formula = add(*(t for t in terms if t != scale(net.decay, den)))  # L has no decay
         ratio = net.cost_scale if num == net.cost_symbol() else 1 / net.cost_scale
         return scale(ratio, formula)
     if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
@@ -1286,6 +1299,7 @@ def edits(
     ):
         yield Edit(Product((Number(factor), Group(rhs, "("))), text, (ErrorClass.WRONG_SCALE,))
     yield from _batch_mean_edits(checker, rhs)
+    yield from _weight_decay_edits(checker, rhs)
     yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
 
 
@@ -1371,6 +1385,36 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
         f"the {inline_math('1/' + letter)} of the mean over the batch is there once too often",
         (ErrorClass.WRONG_SCALE, ErrorClass.EXTRA_BATCH_MEAN),
     )
+
+
+def _weight_decay_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
+    """With a weight decay: its lambda W^l forgotten in a weight's gradient, or a term in
+    lambda added where it does not belong (a bias is not regularized)."""
+    network = checker.check.network
+    name = network.decay_name or (None if network.decay is None else str(network.decay))
+    if name is None:
+        return
+    tex = sympy.latex(network.decay if network.decay_name is None else sympy.Symbol(name))
+    terms = rhs.terms if isinstance(rhs, SumNode) else (rhs,)
+    decayed = [t for t in terms if any(isinstance(n, Name) and n.text == name for n in walk(t))]
+    if decayed and len(terms) > 1:
+        kept = tuple(t for t in terms if t not in decayed)
+        yield Edit(
+            kept[0] if len(kept) == 1 else SumNode(kept),
+            f"the weight decay's {inline_math(tex)} term does not belong here (the biases are "
+            "not regularized)",
+            (ErrorClass.EXTRA_WEIGHT_DECAY,),
+        )
+    target = _target_node(checker.check.equation.sides[0])
+    if not decayed and target is not None:
+        decay = Name(name) if network.decay_name else Number(Fraction(str(network.decay)))
+        penalty = tex + r" / 2 \, \|W\|_F^2"
+        yield Edit(
+            SumNode((*terms, Product((decay, target)))),
+            f"the weight decay's {inline_math(tex + ' W')} is missing (the gradient of "
+            f"{inline_math(penalty)})",
+            (ErrorClass.MISSING_WEIGHT_DECAY,),
+        )
 
 
 def _convention_note(convention: Convention) -> str:

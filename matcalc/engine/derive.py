@@ -28,6 +28,7 @@ from matcalc.core.expr import (
     Cdots,
     Derivative,
     Expr,
+    Fill,
     Identity,
     Symbol,
     add,
@@ -37,7 +38,7 @@ from matcalc.core.expr import (
     transpose,
 )
 from matcalc.core.losses import fused_rule
-from matcalc.core.shapes import Shape, index_text
+from matcalc.core.shapes import ONE, Shape, index_text
 from matcalc.engine.rules import (
     REWRITES,
     NoRuleError,
@@ -62,7 +63,7 @@ def convention_note(network: Network) -> str:
             f"; batch of {k} examples as columns, cost J = (1/{k}) * sum of the per-example "
             "losses, biases broadcast over the batch"
         )
-    return note
+    return note + network.decay_note()
 
 
 def _depends_on(expr: Expr, symbol: Expr) -> bool:
@@ -365,7 +366,7 @@ class Derivation:
         layer = self.layers[l]
 
         def forms() -> tuple[Expr, Expr]:
-            if self.network.batch is not None:
+            if self.network.batch is not None or self.network.decay is not None:
                 return layer.dw_value, self.expanded(layer.dw_value)
             names, values = self._chain_products(l)
             link = layer.weight_link
@@ -524,6 +525,9 @@ def derive(network: Network) -> Derivation:
         dw_value = simplify(
             pullback(network.pre_activation_expr(l), network.weight(l), to_objective)
         )
+        if network.decay is not None:  # J's (lambda/2) ||W^l||_F^2: + lambda W^l
+            decay = pullback(network.decay_term(l), network.weight(l), Fill(1, (ONE, ONE)))
+            dw_value = add(dw_value, simplify(decay))
         dw0_value = simplify(
             pullback(network.pre_activation_expr(l), network.bias(l), to_objective)
         )

@@ -292,8 +292,12 @@ class NetworkNamespace(Namespace):
         )
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
-        """The number of examples of a batch, by the convention's letter or the spec's name."""
+        """The number of examples of a batch, by the convention's letter or the spec's name;
+        a weight decay's name (\\lambda)."""
         batch = self.network.batch_size
+        plain = ref.index is None and ref.sub is None and not ref.mark
+        if plain and ref.text == self.network.decay_name:
+            return self.network.decay  # the weight decay's lambda (a number in an instance)
         if batch is None or ref.index is not None or ref.sub is not None or ref.mark:
             return None
         if ref.text in self._batch_names():
