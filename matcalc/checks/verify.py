@@ -1388,32 +1388,42 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
 
 
 def _weight_decay_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
-    """With a weight decay: its lambda W^l forgotten in a weight's gradient, or a term in
-    lambda added where it does not belong (a bias is not regularized)."""
+    """With a weight decay: its lambda W^l forgotten in a weight's gradient or written with
+    another coefficient, or a term in lambda where none belongs (a bias is not regularized)."""
     network = checker.check.network
     name = network.decay_name or (None if network.decay is None else str(network.decay))
-    if name is None:
+    target = _target_node(checker.check.equation.sides[0])
+    if name is None or target is None:
         return
     tex = sympy.latex(network.decay if network.decay_name is None else sympy.Symbol(name))
     terms = rhs.terms if isinstance(rhs, SumNode) else (rhs,)
     decayed = [t for t in terms if any(isinstance(n, Name) and n.text == name for n in walk(t))]
-    if decayed and len(terms) > 1:
-        kept = tuple(t for t in terms if t not in decayed)
+    kept = tuple(t for t in terms if t not in decayed)
+    weight = _is_weight_target(checker.check.equation.sides[0], network)
+    decay = Product(
+        (Name(name) if network.decay_name else Number(Fraction(str(network.decay))), target)
+    )
+    penalty = tex + r" / 2 \, \|W\|_F^2"
+    if weight and not decayed:
+        yield Edit(
+            SumNode((*terms, decay)),
+            f"the weight decay's {inline_math(tex + ' W')} is missing (the gradient of "
+            f"{inline_math(penalty)})",
+            (ErrorClass.MISSING_WEIGHT_DECAY,),
+        )
+    elif weight and kept:
+        yield Edit(
+            SumNode((*kept, decay)),
+            f"the weight decay's term is {inline_math(tex + ' W')}, the gradient of "
+            f"{inline_math(penalty)}",
+            (ErrorClass.WRONG_SCALE,),
+        )
+    elif decayed and kept:
         yield Edit(
             kept[0] if len(kept) == 1 else SumNode(kept),
             f"the weight decay's {inline_math(tex)} term does not belong here (the biases are "
             "not regularized)",
             (ErrorClass.EXTRA_WEIGHT_DECAY,),
-        )
-    target = _target_node(checker.check.equation.sides[0])
-    if not decayed and target is not None:
-        decay = Name(name) if network.decay_name else Number(Fraction(str(network.decay)))
-        penalty = tex + r" / 2 \, \|W\|_F^2"
-        yield Edit(
-            SumNode((*terms, Product((decay, target)))),
-            f"the weight decay's {inline_math(tex + ' W')} is missing (the gradient of "
-            f"{inline_math(penalty)})",
-            (ErrorClass.MISSING_WEIGHT_DECAY,),
         )
 
 
@@ -1471,7 +1481,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         z = Scripted(Name(pre), None, lhs_index)
         f_prime = Primed(Group(Scripted(Name(letter), None, lhs_index), "{"))
         added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
-        at = lhs_index.expr
+        at = lhs_index.expr - _target_offset(checker.check)  # UFLDL's z^{(l)}: layer l-1's
         shown = inline_math(
             to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
         )

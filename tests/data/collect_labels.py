@@ -40,6 +40,8 @@ SPECS = {
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "ufldl-decay": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "goodfellow-decay": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ufldl": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
 }
 
@@ -50,7 +52,12 @@ NETWORKS = {
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
     "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
     "ufldl": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
+    "ufldl-decay": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", 3),
+    "goodfellow-decay": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", 3),
 }
+# the weight decay lambda of the specs that have one, at the value verify's instances give a
+# symbolic one (matcalc.specs.network.DECAY_DRAWN): J = L / m + (lambda/2) sum_l ||W^l||_F^2
+DECAY = {"ufldl-decay": 0.3, "goodfellow-decay": 0.3}
 
 
 def act(name: str, z: np.ndarray) -> np.ndarray:
@@ -100,10 +107,15 @@ class Net:
         loss = float(np.sum(r**2)) * (0.5 if self.loss == "quadratic" else 1.0)
         return Z, A, loss
 
+    decay: float = 0.0
+
     def objective(self, **kw) -> float:
-        """The cost: the mean over the batch where there is one (J), else the loss."""
+        """The cost: the mean over the batch where there is one (J), else the loss; plus the
+        weight decay's (lambda/2) sum_l ||W^l||_F^2 where there is one."""
         loss = self.forward(**kw)[2]
-        return loss / self.batch if self.batch else loss
+        cost = loss / self.batch if self.batch else loss
+        W = kw.get("W") or self.W
+        return cost + self.decay / 2 * sum(float(np.sum(w**2)) for w in W.values())
 
 
 def random_net(name: str, rng: np.random.Generator) -> Net:
@@ -116,7 +128,7 @@ def random_net(name: str, rng: np.random.Generator) -> Net:
         b[l] = rng.normal(size=(SIZES[l], 1))
     x = rng.normal(size=(SIZES[0], cols))
     y = rng.uniform(0.1, 0.9, size=(SIZES[3], cols))
-    return Net(form, acts, loss, batch, W, b, x, y)
+    return Net(form, acts, loss, batch, W, b, x, y, DECAY.get(name, 0.0))
 
 
 def fd(f, value: np.ndarray, put) -> np.ndarray:
@@ -136,6 +148,7 @@ class Q:
         self.net = net
         self.Zs, self.As, _ = net.forward()
         self.m = net.batch or 1
+        self.lam = net.decay
 
     def W(self, l):
         return self.net.W[l]
@@ -878,6 +891,81 @@ FORMULAS = [
         lambda q, l: (q.net.y - q.A(l)) * q.fp(l),
         "d/da of (1/2)||y - a||^2 is -(y - a)",
     ),
+    # ---------------------------------------------------------------- weight decay
+    (
+        "ufldl-decay-weights",
+        UFLDL_TUTORIAL
+        + " gradient descent, step 3: W^{(l)} -= alpha [(1/m) Delta W^{(l)} + lambda W^{(l)}], Delta W^{(l)} the sum over the examples of delta^{(l+1)} (a^{(l)})^T",
+        "ufldl-decay",
+        r"\nabla_{W^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} (a^{(l)})^T + \lambda W^{(l)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m + q.lam * q.W(l),
+        None,
+    ),
+    (
+        "ufldl-decay-biases",
+        UFLDL_TUTORIAL
+        + " gradient descent, step 3: b^{(l)} -= alpha [(1/m) Delta b^{(l)}] (weight decay is not applied to the bias terms)",
+        "ufldl-decay",
+        r"\nabla_{b^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} \mathbf{1}_m",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m,
+        None,
+    ),
+    (
+        "ufldl-decay-missing",
+        UFLDL_TUTORIAL + " gradient descent, step 3, misquoted without the weight decay",
+        "ufldl-decay",
+        r"\nabla_{W^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} (a^{(l)})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m,
+        "J(W,b) includes the weight decay term, whose gradient is lambda W^{(l)}",
+    ),
+    (
+        "ufldl-decay-bias-regularized",
+        UFLDL_TUTORIAL + " gradient descent, step 3, misquoted with the bias regularized",
+        "ufldl-decay",
+        r"\nabla_{b^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} \mathbf{1}_m + \lambda b^{(l)}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m + q.lam * q.b(l),
+        "weight decay is not applied to the bias terms",
+    ),
+    (
+        "goodfellow-decay-weights",
+        GOODFELLOW
+        + " (nabla_{W^{(k)}} J = g h^{(k-1)T} + lambda nabla_{W^{(k)}} Omega(theta), with Omega = (1/2) sum_k ||W^{(k)}||_F^2, sec. 7.1.1)",
+        "goodfellow-decay",
+        r"\nabla_{W^{(k)}} J = g \, h^{(k-1)\top} + \lambda W^{(k)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)) + q.lam * q.W(l),
+        None,
+    ),
+    (
+        "goodfellow-decay-biases",
+        GOODFELLOW
+        + " (nabla_{b^{(k)}} J = g + lambda nabla_{b^{(k)}} Omega(theta), Omega not depending on the biases; g summed over the m examples)",
+        "goodfellow-decay",
+        r"\nabla_{b^{(k)}} J = g \, \mathbf{1}_{m}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ np.ones((q.m, 1)),
+        None,
+    ),
+    (
+        "goodfellow-decay-half",
+        GOODFELLOW + ", misquoted with the penalty's 1/2 left in its gradient",
+        "goodfellow-decay",
+        r"\nabla_{W^{(k)}} J = g \, h^{(k-1)\top} + \frac{\lambda}{2} W^{(k)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)) + q.lam / 2 * q.W(l),
+        "d/dW of (lambda/2) ||W||_F^2 is lambda W",
+    ),
 ]
 
 
@@ -885,6 +973,9 @@ FORMULAS = [
 # the misquotation made it: the diagnosis must name these.
 MISTAKES = {
     "ufldl-weights-same-index": ["wrong_layer"],
+    "ufldl-decay-missing": ["missing_weight_decay"],
+    "ufldl-decay-bias-regularized": ["extra_weight_decay"],
+    "goodfellow-decay-half": ["wrong_scale"],
     "ufldl-hidden-no-transpose": ["missing_transpose"],
     "ufldl-hidden-no-prime": ["missing_factor"],
     "ufldl-output-sign": ["wrong_sign"],
