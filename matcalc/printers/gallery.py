@@ -118,6 +118,19 @@ GALLERY: tuple[Entry, ...] = (
         "The UFLDL tutorial's network: 3 inputs, 3 hidden sigmoid units, 1 output",
         Notation.of(UFLDL),
     ),
+    Entry(
+        "ufldl-weight-decay",
+        "# UFLDL's overall cost over m examples with weight decay:\n"
+        "# J(W,b) = (1/m) sum_i J(W,b;x^(i),y^(i)) + (lambda/2) sum_l ||W^(l)||_F^2,\n"
+        "# the biases not regularized.\n"
+        'convention = "ufldl"\ninput = 3\n'
+        'loss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n'
+        'batch = "m"\nweight_decay = "lambda"\n\n'
+        '[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n'
+        '[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "The UFLDL network over a batch of m examples, with weight decay",
+        Notation.of(UFLDL),
+    ),
 )
 
 
