@@ -399,11 +399,14 @@ def sign_covering(
     params = dict(params)
     for l in net.indices():
         z = net.forward(params, x, y)[net.pre_activation(l)]
+        rows = net.declaration.examples_as_rows  # CS231n: units along the columns
+        z = z.T if rows else z
         signs = unit_signs(net, l, draw)
         margin = rng.uniform(MARGIN, 5 * MARGIN, z.shape[0])
         nearest = np.where(signs > 0, z.min(axis=1), z.max(axis=1))
         key = net.parameter_key(net.bias(l))
-        params[key] = params[key] + (signs * margin - nearest)[:, None]
+        shift = (signs * margin - nearest)[:, None]
+        params[key] = params[key] + (shift.T if rows else shift)
     return params
 
 
@@ -1352,15 +1355,20 @@ def _batch_sum_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     ones = Name("1", "ones")
     batch = network.batch_size
     letter = str(batch) if batch.is_Symbol else network.declaration.batch_letter
-    columns = inline_math("G \\mathbf{1}")
+    rows = network.declaration.examples_as_rows  # CS231n: 1^T G adds up the rows
+    columns = inline_math("\\mathbf{1}^T G" if rows else "G \\mathbf{1}")
     says = (
         "the sum over the examples of the batch is missing (a bias's gradient adds up the "
-        f"columns, {columns})"
+        f"{'rows' if rows else 'columns'}, {columns})"
     )
-    yield Edit(Product((Group(rhs, "("), ones)), says, (ErrorClass.MISSING_BATCH_SUM,))
+
+    def summed(*factors: Node) -> Product:
+        return Product((Transposed(ones), *factors) if rows else (*factors, ones))
+
+    yield Edit(summed(Group(rhs, "(")), says, (ErrorClass.MISSING_BATCH_SUM,))
     mean = Frac(Number(Fraction(1)), Name(letter))
     yield Edit(
-        Product((mean, Group(rhs, "("), ones)),
+        Product((mean, summed(Group(rhs, "(")))) if rows else summed(mean, Group(rhs, "(")),
         f"{says}, and so is the {inline_math('1/' + letter)} of the mean",
         (ErrorClass.MISSING_BATCH_SUM, ErrorClass.MISSING_BATCH_MEAN),
     )

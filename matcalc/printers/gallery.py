@@ -21,7 +21,7 @@ from pathlib import Path
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
-from matcalc.specs.conventions import GOODFELLOW, NG, NIELSEN, UFLDL
+from matcalc.specs.conventions import CS231N, GOODFELLOW, NG, NIELSEN, UFLDL
 from matcalc.specs.network import Network
 
 DIRECTORY = Path("derivations")
@@ -130,6 +130,16 @@ GALLERY: tuple[Entry, ...] = (
         '[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
         "The UFLDL network over a batch of m examples, with weight decay",
         Notation.of(UFLDL),
+    ),
+    Entry(
+        "cs231n-two-layer",
+        "# CS231n's case study: scores = X W + b with the N examples as the rows of X, a ReLU\n"
+        "# hidden layer, softmax and the cross-entropy averaged over the batch.\n"
+        'convention = "cs231n"\ninput = "d"\nloss = "nllm"\nbatch = "N"\n\n'
+        '[[layer]]\nsize = "h"\nactivation = "relu"\n\n'
+        '[[layer]]\nsize = "k"\nactivation = "softmax"\n',
+        "CS231n: a ReLU-softmax network, examples as rows",
+        Notation.of(CS231N),
     ),
 )
 

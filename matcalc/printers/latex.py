@@ -148,6 +148,8 @@ class Notation:
             "d-prefix": r", gradients $dX$ (of the cost $J$; $dZ$ per example)",
             "nabla": r", gradients $\nabla_X J$ ($g$ the running one)",
         }[self.gradients]
+        if self.gradients == "d-prefix" and self.running:  # CS231n: dZ is the cost's too
+            gradients = r", gradients $dX$ (of the cost $J$)"
         product = "" if self.hadamard == r"\odot" else f", elementwise product ${self.hadamard}$"
         return (
             f"Notation: weights ${weight}$, layer index ${l}$, transpose "

@@ -324,12 +324,13 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
         )
     indices = network.indices()
     inputs = symbol_name(network.activation(0))
+    across, along = (1, 0) if network.declaration.examples_as_rows else (0, 1)  # CS231n: rows
     sizes = {
-        canonical(network.size(0)): f"{inputs}.shape[0]",
-        network.columns: f"{inputs}.shape[1]",
+        canonical(network.size(0)): f"{inputs}.shape[{across}]",
+        network.columns: f"{inputs}.shape[{along}]",
     }
     for l in indices:
-        sizes[canonical(network.size(l))] = f"{symbol_name(network.bias(l))}.shape[0]"
+        sizes[canonical(network.size(l))] = f"{symbol_name(network.bias(l))}.shape[{across}]"
     decay_key = None
     if network.decay is not None and not network.decay.is_number:  # read like the weights
         decay_key = str(network.decay)

@@ -2,8 +2,9 @@
 
 A convention fixes how a feed-forward network is written, not what it computes:
 
-* the forward equations: ``transposed`` (6.390: Z^l = (W^l)^T A^{l-1} + W_0^l, W^l is in x out)
-  or ``direct`` (Ng, Goodfellow: Z = W A + b, W is out x in);
+* the forward equations: ``transposed`` (6.390: Z^l = (W^l)^T A^{l-1} + W_0^l, W^l is in x out),
+  ``direct`` (Ng, Goodfellow: Z = W A + b, W is out x in) or ``rows`` (CS231n: Z = X W + b,
+  the examples the rows of X, W in x out, b a row broadcast over the rows);
 * the names of the quantities: weight, bias, pre-activation, activation (the input is the
   activation of layer 0), target, per-example loss, cost;
 * the layer-index style (W^l, W^{[l]}, W^{(k)}) and the letter of the general layer;
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 
 from matcalc.errors import MatcalcError
 
-FORWARD_FORMS = ("transposed", "direct")
+FORWARD_FORMS = ("transposed", "direct", "rows")
 INDEX_STYLES = ("plain", "bracket", "paren")
 GRADIENT_NAMES = ("fraction", "d-prefix", "nabla")
 RUNNING_GRADIENTS = ("loss", "cost")
@@ -113,6 +114,11 @@ class Convention:
         ):
             if value not in allowed:
                 raise ValueError(f"{self.name}: {value!r} is not one of {', '.join(allowed)}")
+
+    @property
+    def examples_as_rows(self) -> bool:
+        """Whether an example is a row (Z = X W + b) rather than a column."""
+        return self.forward == "rows"
 
     @property
     def weight_is_transposed(self) -> bool:
@@ -265,7 +271,40 @@ UFLDL = Convention(
     size_style="s",
 )
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL)}
+CS231N = Convention(
+    name="cs231n",
+    title="CS231n (Stanford), examples as rows",
+    source=(
+        "Stanford CS231n notes, Backpropagation, 'Gradients for vectorized operations' "
+        "(cs231n.github.io/optimization-2/) and the affine layer's backward pass of its "
+        "assignments (dx = dout w^T, dw = x^T dout, db = the sum of dout over the rows); "
+        "PyTorch's layout of a batch"
+    ),
+    forward="rows",
+    names=Names("W", "b", None, "Z", "A", "y", "Y", "L", "J", inputs=("x", "X")),
+    index_style="plain",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="d-prefix",
+    running_gradient="cost",
+    layout="denominator",
+    batch_letter="N",
+    hadamard=r"\odot",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(r"Z^l = A^{l-1} W^l + b^l", r"A^l = f(Z^l)", r"A^0 = X"),
+    note=(
+        "cs231n convention (examples as rows): Z^l = A^{l-1} W^l + b^l, A^l = f(Z^l), A^0 = X "
+        "with one example per row; W^l is in x out, b^l a row broadcast over the rows; "
+        "dX = dJ/dX for the cost J (dZ includes its 1/N)"
+    ),
+)
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL, CS231N)
+}
 DEFAULT = MIT_6390
 
 
@@ -280,6 +319,7 @@ def convention_named(name: object) -> Convention:
 
 __all__ = [
     "CONVENTIONS",
+    "CS231N",
     "DEFAULT",
     "GOODFELLOW",
     "MIT_6390",

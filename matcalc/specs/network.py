@@ -313,6 +313,14 @@ class Network:
             return self
         return replace(self, batch=None)
 
+    def column_network(self) -> Network:
+        """One example as a column, whose Jacobians (in denominator layout, for columns) make
+        the chain: the example network, or where examples are rows, 6.390's z = W^T a + b^T
+        with the same weights."""
+        if self.declaration.examples_as_rows:
+            return replace(self, batch=None, convention="6.390", weight_decay=None, decay_name=None)
+        return self.example_network()
+
     @property
     def symbolic(self) -> bool:
         return self.depth is not None
@@ -364,35 +372,41 @@ class Network:
     def weight(self, l: int | sympy.Expr) -> Symbol:
         """W^l: in x out (m^l x n^l) where Z = W^T A + W_0, out x in where Z = W A + b."""
         shape = (self.input_size(l), self.size(l))
-        if not self.declaration.weight_is_transposed:
+        if self.declaration.forward == "direct":
             shape = (shape[1], shape[0])
         return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
 
     @_per_layer
     def bias(self, l: int | sympy.Expr) -> Symbol:
         names = self.declaration.names
-        return Symbol(names.bias, (self.size(l), ONE), sympy.sympify(l), names.bias_sub)
+        shape = self._oriented((self.size(l), ONE))
+        return Symbol(names.bias, shape, sympy.sympify(l), names.bias_sub)
+
+    def _oriented(self, shape: tuple[Dim, Dim]) -> tuple[Dim, Dim]:
+        """A column quantity's shape, as rows x cols where the examples are rows (CS231n)."""
+        return (shape[1], shape[0]) if self.declaration.examples_as_rows else shape
 
     @_per_layer
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.pre_activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
 
     @_per_layer
     def activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
 
     @_per_layer
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
         """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
         name = self.declaration.names.activation
-        return Symbol(name, (self.input_size(l), self.columns), sympy.sympify(l) - 1)
+        shape = self._oriented((self.input_size(l), self.columns))
+        return Symbol(name, shape, sympy.sympify(l) - 1)
 
     def target(self) -> Symbol:
         names = self.declaration.names
         name = names.target if self.batch is None else names.batch_target
-        return Symbol(name, (self.size(self.last), self.columns))
+        return Symbol(name, self._oriented((self.size(self.last), self.columns)))
 
     def loss_symbol(self) -> Symbol:
         """L: the loss of the example, or with a batch the sum of the per-example losses."""
@@ -451,6 +465,11 @@ class Network:
     def pre_activation_expr(self, l: int | sympy.Expr) -> Expr:
         """(W^l)^T A^{l-1} + W_0^l, or W^l A^{l-1} + b^l; with a batch the bias is b 1_K^T."""
         weight = self.weight(l)
+        if self.declaration.examples_as_rows:  # X W + 1_K b
+            bias_rows: Expr = self.bias(l)
+            if self.batch is not None:
+                bias_rows = matmul(ones(self.columns), bias_rows)
+            return add(matmul(self.layer_input(l), weight), bias_rows)
         if self.declaration.weight_is_transposed:
             weight = transpose(weight)
         bias: Expr = self.bias(l)
@@ -462,6 +481,8 @@ class Network:
     def activation_expr(self, l: int | sympy.Expr) -> Expr:
         """f^l(Z^l), or softmax(Z^l)."""
         z = self.pre_activation(l)
+        if self.activation_name(l) == "softmax" and self.declaration.examples_as_rows:
+            return transpose(Softmax(transpose(z)))  # each row's softmax
         if self.activation_name(l) == "softmax":
             return Softmax(z)
         return Apply(self.activation_function(l), z)
@@ -542,7 +563,7 @@ class Network:
             y = rng.uniform(0.05, 0.95, size=(n, k))
         else:
             y = rng.standard_normal((n, k))
-        return x, y
+        return x, (y.T.copy() if self.declaration.examples_as_rows else y)
 
     def at_sizes(self, sizes: Sequence[int], batch: int | None = None) -> Network:
         """The same network with concrete sizes (input first), for numeric checks.

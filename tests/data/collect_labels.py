@@ -33,6 +33,7 @@ GOODFELLOW = "Goodfellow, Bengio, Courville, Deep Learning, sec. 6.5.4, Algorith
 CS231N = "CS231n notes, Backpropagation, Intuitions, 'Gradients for vectorized operations', https://cs231n.github.io/optimization-2/"
 D2L = "Dive into Deep Learning, 5.3 Forward Propagation, Backward Propagation, and Computational Graphs, https://d2l.ai/chapter_multilayer-perceptrons/backprop.html"
 UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.php/Backpropagation_Algorithm"
+CS231N_CASE = "CS231n notes, Putting it together: Minimal Neural Network Case Study, https://cs231n.github.io/neural-networks-case-study/ (scores = np.dot(X, W) + b; dW = np.dot(X.T, dscores); db = np.sum(dscores, axis=0, keepdims=True); dhidden = np.dot(dscores, W2.T); dscores /= num_examples)"
 UFLDL_TUTORIAL = "UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm, http://ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/"
 
 SPECS = {
@@ -40,6 +41,7 @@ SPECS = {
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "cs231n-rows": 'convention = "cs231n"\ninput = 4\nloss = "squared"\nbatch = "N"\n\n[[layer]]\nsize = 3\nactivation = "relu"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ufldl-decay": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "goodfellow-decay": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ufldl": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
@@ -52,6 +54,7 @@ NETWORKS = {
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
     "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
     "ufldl": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
+    "cs231n-rows": ("rows", ("relu", "tanh", "sigmoid"), "squared", 3),
     "ufldl-decay": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", 3),
     "goodfellow-decay": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", 3),
 }
@@ -97,7 +100,10 @@ class Net:
         W, b = W or self.W, b or self.b
         A, Z = {0: self.x if a_at is None or a_at[0] != 0 else a_at[1]}, {}
         for l in range(1, self.L + 1):
-            Z[l] = (W[l].T if self.form == "transposed" else W[l]) @ A[l - 1] + b[l]
+            if self.form == "rows":  # CS231n: X W + b, one example per row, b a row
+                Z[l] = A[l - 1] @ W[l] + b[l]
+            else:
+                Z[l] = (W[l].T if self.form == "transposed" else W[l]) @ A[l - 1] + b[l]
             if z_at is not None and z_at[0] == l:
                 Z[l] = z_at[1]
             A[l] = act(self.acts[l - 1], Z[l])
@@ -123,11 +129,12 @@ def random_net(name: str, rng: np.random.Generator) -> Net:
     cols = batch or 1
     W, b = {}, {}
     for l in range(1, 4):
-        shape = (SIZES[l - 1], SIZES[l]) if form == "transposed" else (SIZES[l], SIZES[l - 1])
+        in_by_out = form in ("transposed", "rows")
+        shape = (SIZES[l - 1], SIZES[l]) if in_by_out else (SIZES[l], SIZES[l - 1])
         W[l] = rng.normal(size=shape)
-        b[l] = rng.normal(size=(SIZES[l], 1))
-    x = rng.normal(size=(SIZES[0], cols))
-    y = rng.uniform(0.1, 0.9, size=(SIZES[3], cols))
+        b[l] = rng.normal(size=(1, SIZES[l]) if form == "rows" else (SIZES[l], 1))
+    x = rng.normal(size=(cols, SIZES[0]) if form == "rows" else (SIZES[0], cols))
+    y = rng.uniform(0.1, 0.9, size=(cols, SIZES[3]) if form == "rows" else (SIZES[3], cols))
     return Net(form, acts, loss, batch, W, b, x, y, DECAY.get(name, 0.0))
 
 
@@ -891,6 +898,67 @@ FORMULAS = [
         lambda q, l: (q.net.y - q.A(l)) * q.fp(l),
         "d/da of (1/2)||y - a||^2 is -(y - a)",
     ),
+    # ---------------------------------------------------------------- CS231n, examples as rows
+    (
+        "cs231n-rows-dw",
+        CS231N_CASE + ": dW = np.dot(X.T, dscores)",
+        "cs231n-rows",
+        r"dW^l = (A^{l-1})^T dZ^l",
+        "W",
+        [1, 2, 3],
+        lambda q, l: T(q.A(l - 1)) @ q.dZJ(l),
+        None,
+    ),
+    (
+        "cs231n-rows-db",
+        CS231N_CASE + ": db = np.sum(dscores, axis=0, keepdims=True), the sum of the rows",
+        "cs231n-rows",
+        r"db^l = \mathbf{1}^T dZ^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: np.ones((1, q.m)) @ q.dZJ(l),
+        None,
+    ),
+    (
+        "cs231n-rows-dx",
+        CS231N_CASE + ": dhidden = np.dot(dscores, W2.T)",
+        "cs231n-rows",
+        r"dA^{l} = dZ^{l+1} (W^{l+1})^T",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ T(q.W(l + 1)),
+        None,
+    ),
+    (
+        "cs231n-rows-dw-swapped",
+        CS231N_CASE + ", misquoted in the column convention's order",
+        "cs231n-rows",
+        r"dW^l = dZ^l (A^{l-1})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        "with the examples as rows, dZ^l is N x n^l: the examples are summed by (A^{l-1})^T on the left",
+    ),
+    (
+        "cs231n-rows-db-unsummed",
+        CS231N_CASE + ", misquoted without the sum over the rows",
+        "cs231n-rows",
+        r"db^l = dZ^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l),
+        "b^l is one row broadcast over the N examples: its gradient sums dZ^l's rows",
+    ),
+    (
+        "cs231n-rows-dx-no-transpose",
+        CS231N_CASE + ", misquoted without the transpose",
+        "cs231n-rows",
+        r"dA^{l} = dZ^{l+1} W^{l+1}",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ q.W(l + 1),
+        "W^{l+1} is n^l x n^{l+1}: back from Z^{l+1} it is transposed",
+    ),
     # ---------------------------------------------------------------- weight decay
     (
         "ufldl-decay-weights",
@@ -972,6 +1040,9 @@ FORMULAS = [
 # What is wrong with each incorrect formula (the error classes of matcalc.checks.verify), as
 # the misquotation made it: the diagnosis must name these.
 MISTAKES = {
+    "cs231n-rows-dw-swapped": ["swapped_order"],
+    "cs231n-rows-db-unsummed": ["missing_batch_sum"],
+    "cs231n-rows-dx-no-transpose": ["missing_transpose"],
     "ufldl-weights-same-index": ["wrong_layer"],
     "ufldl-decay-missing": ["missing_weight_decay"],
     "ufldl-decay-bias-regularized": ["extra_weight_decay"],

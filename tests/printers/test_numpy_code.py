@@ -39,7 +39,7 @@ def exported(network: Network) -> dict:
     return load(render_derivation(derive(network), "numpy"))
 
 
-@given(random_networks(conventions=("6.390", "ng", "goodfellow"), batches=(None, 1, 3)))
+@given(random_networks(conventions=("6.390", "ng", "goodfellow", "cs231n"), batches=(None, 1, 3)))
 @settings(max_examples=40, deadline=None)
 def test_exported_gradients_match_finite_differences(case):
     network, seed = case
@@ -54,7 +54,7 @@ def test_exported_gradients_match_finite_differences(case):
 @given(
     random_networks(
         max_depth=4,
-        conventions=("6.390", "ng", "goodfellow", "nielsen", "ufldl"),
+        conventions=("6.390", "ng", "goodfellow", "nielsen", "ufldl", "cs231n"),
         batches=(None, 3),
         decays=(0.25, 3, "lambda"),
     )
@@ -85,7 +85,7 @@ def test_a_weight_decay_is_in_the_exported_cost_and_its_gradients(case):
     assert_gradients_close(module["gradients"](given_params, x, y), expected, abs(objective))
 
 
-@pytest.mark.parametrize("convention", ["6.390", "ng", "goodfellow"])
+@pytest.mark.parametrize("convention", ["6.390", "ng", "goodfellow", "cs231n"])
 def test_symbolic_sizes_and_batch_read_from_the_arrays(convention, rng):
     """One module for sizes m^1, n^l and a batch K serves every concrete choice of them."""
     layers = [Layer(None, "tanh"), Layer(None, "softmax")]

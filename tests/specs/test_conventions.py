@@ -160,6 +160,11 @@ def test_every_convention_matches_finite_differences_of_the_cost(case):
     assert_close(chain, expected)
 
 
+def example(network: Network, x, y):
+    """One example's input and target (columns), in the network's orientation."""
+    return (x.T, y.T) if network.declaration.examples_as_rows else (x, y)
+
+
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
 def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, rng):
     layers = [Layer(3, "tanh"), Layer(4, "softmax")]
@@ -168,8 +173,11 @@ def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, r
     params, x, y = random_point(batched, rng)
     total = derive(batched).numeric_gradients(params, x, y)
     derivation = derive(single)
+    if batched.declaration.examples_as_rows:  # CS231n: an example is a row
+        x, y = x.T, y.T
     per_example = [
-        derivation.numeric_gradients(params, x[:, [k]], y[:, [k]]) for k in range(x.shape[1])
+        derivation.numeric_gradients(params, *example(batched, x[:, [k]], y[:, [k]]))
+        for k in range(x.shape[1])
     ]
     mean = {key: sum(g[key] for g in per_example) / len(per_example) for key in total}
     assert_close(total, mean)
@@ -704,3 +712,21 @@ def test_a_bad_weight_decay_is_named(value, message):
     spec = f'weight_decay = {value}\n[[layer]]\nsize = 2\nactivation = "tanh"\n'
     with pytest.raises(SpecError, match=re.escape(message)):
         Network.from_toml(spec)
+
+
+# ----------------------------------------------------------------------------- examples as rows
+
+
+def test_examples_as_rows_have_row_shapes_and_a_row_bias():
+    """CS231n: X is N x d, W^l in x out, b^l a 1 x n^l row broadcast as 1_N b^l, Z^l N x n^l."""
+    network = Network([Layer(3, "tanh"), Layer(2, "softmax")], 4, "nllm", "cs231n", batch=5)
+    assert network.activation(0).shape == (5, 4)
+    assert network.weight(1).shape == (4, 3) and network.bias(1).shape == (1, 3)
+    assert network.pre_activation(2).shape == (5, 2) and network.target().shape == (5, 2)
+    params, x, y = random_point(network, np.random.default_rng(7))
+    env = network.forward(params, x, y)
+    z1 = x @ params["W^1"] + params["b^1"]
+    np.testing.assert_allclose(env[network.pre_activation(1)], z1)
+    a2 = env[network.activation(2)]
+    np.testing.assert_allclose(a2.sum(axis=1), np.ones(5))  # each row's softmax
+    assert y.sum(axis=1).tolist() == [1.0] * 5  # one-hot rows
