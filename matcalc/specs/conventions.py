@@ -273,7 +273,7 @@ UFLDL = Convention(
 
 CS231N = Convention(
     name="cs231n",
-    title="CS231n (Stanford), examples as rows",
+    title="CS231n (Stanford)",
     source=(
         "Stanford CS231n notes, Backpropagation, 'Gradients for vectorized operations' "
         "(cs231n.github.io/optimization-2/) and the affine layer's backward pass of its "
