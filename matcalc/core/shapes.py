@@ -95,6 +95,15 @@ def structural_key(d: Dim | int) -> StructuralKey | None:
     return key
 
 
+def is_layer_size(d: Dim, index: sympy.Expr | int) -> bool:
+    """Whether ``d`` is n^{index} (or m^{index+1}, the same size), without building n^{index}."""
+    parts = _index_parts(index)
+    key = structural_key(d)
+    if parts is not None and key is not None:
+        return key == ("indexed", LAYER_SIZE, *parts)
+    return canonical(d) == LAYER_SIZE[index]
+
+
 def clear_caches() -> None:
     """Forget every cached dimension fact (for measuring from cold caches)."""
     _KEYS.clear()
@@ -124,8 +133,10 @@ def _structural_key(d: Dim) -> StructuralKey | None:
     return None
 
 
-def _index_parts(index: sympy.Expr) -> tuple[sympy.Symbol | None, int] | None:
+def _index_parts(index: sympy.Expr | int) -> tuple[sympy.Symbol | None, int] | None:
     """An index s + c as (s, c): l+1 -> (l, 1), 3 -> (None, 3), L -> (L, 0)."""
+    if isinstance(index, int):
+        return None, index
     if isinstance(index, sympy.Integer):
         return None, int(index)
     if isinstance(index, sympy.Symbol):

@@ -41,6 +41,7 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
     "scalars out of an elementwise product": (Hadamard,),
     "derivative of an activation from its output": (Apply,),
     "derivative of a user's function": (Apply,),
+    "elementary derivatives": (Apply,),
     "forward quantities by name": (Apply, Softmax),
     "constants first": (Add,),
     "inverse of a transpose": (Inverse,),
@@ -137,12 +138,17 @@ def _rewrite_once(
     original = expr
     old = expr.children
     if old:
-        children = tuple([_rewrite_once(c, definitions, used, index, settled) for c in old])
-        for new, before in zip(children, old, strict=True):
-            if new is not before:
-                expr = expr.rebuild(children)
-                break
-    for rule in index.at(type(expr)):
+        changed = False
+        children = []
+        for child in old:
+            new = _rewrite_once(child, definitions, used, index, settled)
+            changed = changed or new is not child
+            children.append(new)
+        if changed:
+            expr = expr.rebuild(tuple(children))
+    node_type = type(expr)
+    rules = index._by_type.get(node_type) or index.at(node_type)
+    for rule in rules:
         result = rule.apply(expr, definitions)
         if result is not None and result != expr:
             if used is not None and rule not in used:

@@ -28,7 +28,15 @@ from matcalc.core.expr import Apply, Expr, Function, Softmax, Symbol, add, matmu
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import loss_rule
 from matcalc.core.rule import Rule
-from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
+from matcalc.core.shapes import (
+    DEPTH,
+    INPUT_SIZE,
+    LAYER,
+    LAYER_SIZE,
+    ONE,
+    Dim,
+    is_layer_size,
+)
 from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
@@ -316,7 +324,7 @@ class Network:
         """
         previous = self.size(l - 1)
         own_letter = self.declaration.names.input_size is not None
-        if own_letter and canonical(previous) == LAYER_SIZE[l - 1]:
+        if own_letter and is_layer_size(previous, l - 1):
             return INPUT_SIZE[l]
         return previous
 
