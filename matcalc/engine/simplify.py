@@ -13,13 +13,19 @@ from __future__ import annotations
 from matcalc.core.expr import (
     Add,
     Apply,
+    Cdots,
+    Commutation,
+    Derivative,
     Diag,
     Expr,
+    Fill,
     Hadamard,
+    Identity,
     Inverse,
     MatMul,
     Softmax,
     Sum,
+    Symbol,
     Trace,
     Transpose,
 )
@@ -58,6 +64,9 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+LEAF_TYPES = (Symbol, Fill, Identity, Derivative, Cdots, Commutation)
+
+
 def node_types(rule: Rule) -> tuple[type, ...] | None:
     """The node types a rewrite can apply at, or None for every node."""
     if rule.node is not None:
@@ -68,12 +77,16 @@ def node_types(rule: Rule) -> tuple[type, ...] | None:
 class RuleIndex:
     """The rules of a table that can apply at each node type, in the table's order."""
 
-    __slots__ = ("rules", "_by_type", "_types")
+    __slots__ = ("rules", "_by_type", "_types", "inert")
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
         self._types = [node_types(rule) for rule in rules]
         self._by_type: dict[type, tuple[Rule, ...]] = {}
+        # Leaf types (no children of their own) at which no rule of the table applies.
+        self.inert = frozenset(
+            leaf for leaf in LEAF_TYPES if leaf.children is Expr.children and not self.at(leaf)
+        )
 
     def at(self, node_type: type) -> tuple[Rule, ...]:
         found = self._by_type.get(node_type)
@@ -140,7 +153,11 @@ def _rewrite_once(
     if old:
         changed = False
         children = []
+        inert = index.inert
         for child in old:
+            if child.__class__ in inert:  # a leaf no rule applies to: settled as it is
+                children.append(child)
+                continue
             new = _rewrite_once(child, definitions, used, index, settled)
             changed = changed or new is not child
             children.append(new)

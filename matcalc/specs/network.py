@@ -63,12 +63,16 @@ class SpecError(MatcalcError):
 def _per_layer(method: Callable[[Network, Any], Any]) -> Callable[[Network, Any], Any]:
     """Build a layer's symbol or expression once: the network and its nodes are immutable."""
 
+    name = method.__name__
+
     @wraps(method)
     def memoized(self: Network, l: Any) -> Any:
-        key = (method.__name__, l)
-        if key not in self._memo:
-            self._memo[key] = method(self, l)
-        return self._memo[key]
+        key = (name, l)
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = method(self, l)
+            return value
 
     return memoized
 
