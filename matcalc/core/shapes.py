@@ -42,7 +42,8 @@ def canonical(d: Dim) -> Dim:
     if isinstance(d, int | sympy.Integer | sympy.Symbol):
         return d
     if isinstance(d, sympy.Indexed) and len(d.indices) == 1 and d.indices[0].is_Atom:
-        return LAYER_SIZE[d.indices[0] - 1] if d.base == INPUT_SIZE else d
+        is_input = d.base is INPUT_SIZE or d.base == INPUT_SIZE
+        return LAYER_SIZE[d.indices[0] - 1] if is_input else d
     return d.replace(
         lambda e: isinstance(e, sympy.Indexed) and e.base == INPUT_SIZE,
         lambda e: LAYER_SIZE[e.indices[0] - 1],
@@ -127,7 +128,7 @@ def _structural_key(d: Dim) -> StructuralKey | None:
             return None
         symbol, offset = index
         base = d.base
-        if base == INPUT_SIZE:
+        if base is INPUT_SIZE or base == INPUT_SIZE:
             base, offset = LAYER_SIZE, offset - 1
         return ("indexed", base, symbol, offset)
     return None

@@ -77,6 +77,11 @@ def _per_layer(method: Callable[[Network, Any], Any]) -> Callable[[Network, Any]
     return memoized
 
 
+def _layer_index(l: int | sympy.Expr) -> sympy.Expr:
+    """A layer index as SymPy holds it (sympy.sympify, without its slower path for integers)."""
+    return sympy.Integer(l) if type(l) is int else sympy.sympify(l)
+
+
 @dataclass(frozen=True)
 class Layer:
     """One layer: its size n^l and its activation f^l (a name, or a user's own function)."""
@@ -351,28 +356,28 @@ class Network:
         shape = (self.input_size(l), self.size(l))
         if not self.declaration.weight_is_transposed:
             shape = (shape[1], shape[0])
-        return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
+        return Symbol(self.declaration.names.weight, shape, _layer_index(l))
 
     @_per_layer
     def bias(self, l: int | sympy.Expr) -> Symbol:
         names = self.declaration.names
-        return Symbol(names.bias, (self.size(l), ONE), sympy.sympify(l), names.bias_sub)
+        return Symbol(names.bias, (self.size(l), ONE), _layer_index(l), names.bias_sub)
 
     @_per_layer
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.pre_activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, (self.size(l), self.columns), _layer_index(l))
 
     @_per_layer
     def activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, (self.size(l), self.columns), _layer_index(l))
 
     @_per_layer
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
         """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
         name = self.declaration.names.activation
-        return Symbol(name, (self.input_size(l), self.columns), sympy.sympify(l) - 1)
+        return Symbol(name, (self.input_size(l), self.columns), _layer_index(l - 1))
 
     def target(self) -> Symbol:
         names = self.declaration.names
