@@ -7,7 +7,7 @@ Vectors are columns (k x 1) and scalars are 1 x 1 matrices.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -725,6 +725,38 @@ def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
     return expr if children == expr.children else expr.rebuild(children)
 
 
+class DefinitionTable(Mapping[Symbol, Expr]):
+    """Named quantities and what each stands for (read-only), with the look-up the other way:
+    which name a definition has, in constant time rather than by a scan of every entry."""
+
+    __slots__ = ("_entries", "_names")
+
+    def __init__(self, entries: Mapping[Symbol, Expr]) -> None:
+        self._entries = dict(entries)
+        self._names: dict[Expr, Symbol] | None = None
+
+    def __getitem__(self, symbol: Symbol) -> Expr:
+        return self._entries[symbol]
+
+    def __iter__(self) -> Iterator[Symbol]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"DefinitionTable({self._entries!r})"
+
+    def name_of(self, definition: Expr) -> Symbol | None:
+        """The first symbol (in the table's order) defined as ``definition``, or None."""
+        if self._names is None:
+            names: dict[Expr, Symbol] = {}
+            for symbol, value in self._entries.items():
+                names.setdefault(value, symbol)
+            self._names = names
+        return self._names.get(definition)
+
+
 def symbols_of(expr: Expr) -> set[Symbol]:
     return {node for node in expr.walk() if isinstance(node, Symbol)}
 
@@ -739,6 +771,7 @@ __all__ = [
     "Conv",
     "FullConv",
     "Derivative",
+    "DefinitionTable",
     "Det",
     "Diag",
     "Expr",

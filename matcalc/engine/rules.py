@@ -506,11 +506,19 @@ def _multiple_in_product(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
-def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+def _defined_as(definitions: Definitions, expr: Expr) -> Symbol | None:
+    """The first name whose definition is ``expr`` (a DefinitionTable looks it up directly)."""
+    name_of = getattr(definitions, "name_of", None)
+    if name_of is not None:
+        return name_of(expr)
     for symbol, definition in definitions.items():
-        if definition == Apply(fn, arg):
+        if definition == expr:
             return symbol
     return None
+
+
+def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+    return _defined_as(definitions, Apply(fn, arg))
 
 
 def _undifferentiated(fn: Function) -> Function:
@@ -626,9 +634,7 @@ def _derivative_of_definition(expr: Expr, definitions: Definitions) -> Expr | No
 def _name_forward_quantity(expr: Expr, definitions: Definitions) -> Expr | None:
     """Write f(Z^l) as A^l where the network defines A^l = f(Z^l)."""
     if isinstance(expr, Apply | Softmax):
-        for symbol, definition in definitions.items():
-            if definition == expr:
-                return symbol
+        return _defined_as(definitions, expr)
     return None
 
 
