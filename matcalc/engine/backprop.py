@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -31,9 +32,12 @@ from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
 from matcalc.engine.pullback import pullback
 from matcalc.engine.simplify import simplify
-from matcalc.specs.context import LAYOUT_NOTES
 from matcalc.specs.equations import ForwardEquations
-from matcalc.specs.graph import Graph
+
+# Graph specs are read through the LaTeX reader: their modules load only when one is derived, so
+# that deriving a network does not import the reader and its parser.
+if TYPE_CHECKING:
+    from matcalc.specs.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ class GraphDerivation:
 
 def graph_note(graph: Graph) -> str:
     """The statement of the layout and of what is differentiated, on every output."""
+    from matcalc.specs.context import LAYOUT_NOTES
+
     layout = LAYOUT_NOTES[graph.context.layout]
     return (
         f"back-propagation over named quantities; {layout}; the loss is {graph.loss_key}, "

@@ -24,11 +24,13 @@ import numpy as np
 import sympy
 
 from matcalc.core import numeric
-from matcalc.core.expr import Derivative, Expr, Symbol, scale
+from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.losses import fused_rule
 from matcalc.core.rule import Rule
-from matcalc.core.shapes import Shape, index_text
+from matcalc.core.shapes import ONE, Shape, index_text
 from matcalc.engine.backprop import Assignment, backprop_equations
+from matcalc.engine.pullback import pullback
+from matcalc.engine.simplify import simplify
 from matcalc.specs.conventions import MIT_6390
 from matcalc.specs.network import Network
 
@@ -40,11 +42,12 @@ def convention_note(network: Network) -> str:
     note = network.declaration.note
     if network.batch_size is not None:
         k = network.columns
+        along = "rows" if network.declaration.examples_as_rows else "columns"
         note += (
-            f"; batch of {k} examples as columns, cost J = (1/{k}) * sum of the per-example "
+            f"; batch of {k} examples as {along}, cost J = (1/{k}) * sum of the per-example "
             "losses, biases broadcast over the batch"
         )
-    return note
+    return note + network.decay_note()
 
 
 # ----------------------------------------------------------------------- network results
@@ -269,6 +272,8 @@ def derive(network: Network) -> Derivation:
         objective,
         sympy.sympify(objective_scale) / carried_scale,
     )
+    if network.decay is not None:
+        parameters = tuple(_with_decay(network, a) for a in parameters)
     by_target = {a.target.den: a for a in (*quantities, *parameters)}
     assignments = tuple(
         by_target[symbol]
@@ -276,6 +281,18 @@ def derive(network: Network) -> Derivation:
         for symbol in (network.pre_activation(l), network.weight(l), network.bias(l))
     )
     return Derivation(network, assignments, convention_note(network))
+
+
+def _with_decay(network: Network, assignment: Assignment) -> Assignment:
+    """A weight's gradient plus that of its part of J's (lambda/2) ||W^l||_F^2: + lambda W^l."""
+    weight = assignment.of
+    layer = next((l for l in network.indices() if network.weight(l) == weight), None)
+    if layer is None:
+        return assignment  # a bias: not regularized
+    rules = list(assignment.rules)
+    decay = pullback(network.decay_term(layer), weight, Fill(1, (ONE, ONE)), rules)
+    value = add(assignment.value, simplify(decay, None, rules))
+    return Assignment(assignment.target, value, tuple(rules), assignment.uses)
 
 
 __all__ = [

@@ -91,7 +91,7 @@ class LayerChain:
         self.layer = l
         self.assigned: LayerDerivation = derivation.layers[l]
         self.network: Network = derivation.network
-        self.example: Network = derivation.network.example_network()
+        self.example: Network = derivation.network.column_network()
 
     # -------------------------------------------------------------- the engine's assignments
 
@@ -216,7 +216,7 @@ class LayerChain:
         """dL/dZ^l as the product diag(f'(Z^l)) W^{l+1} dL/dZ^{l+1} (per example only)."""
         if self.fused is not None:
             return self.dz_value
-        if self.network.batch is not None:
+        if self.network.batch is not None or self.network.declaration.examples_as_rows:
             return None  # diag(f'(Z)) is a per-example Jacobian; a batch has K columns
         if self.link is None:
             assert self.loss is not None
@@ -252,7 +252,7 @@ class Chains:
         """dL/dZ^l as the seed's Notation 2 lays it out: layer l, then l+1, ..., L, the loss."""
         if l in self._groups:
             return self._groups[l]
-        net = self.network.example_network()
+        net = self.network.column_network()
         layer = self.layers[l]
         last = net.last
         if not net.symbolic and l != last and l + 1 not in self._groups:
@@ -316,13 +316,17 @@ class Chains:
         """The gradient's chain with each factor named (dA^l/dZ^l, ...), and with its value.
 
         dL/dW^l is dZ^l/dW^l (dL/dZ^l)^T where Z = W^T A, (dL/dZ^l) (dZ^l/dW^l)^T where
-        Z = W A; dL/dW_0^l is dL/dZ^l's chain.  Over a batch the Jacobian chain is that of one
-        example, so the chain forms are the backprop form, named and with every dL/dZ^k
-        written out.
+        Z = W A; dL/dW_0^l is dL/dZ^l's chain.  Over a batch (or with examples as rows) the
+        Jacobian chain is that of one example, so the chain forms are the backprop form, named
+        and with every dL/dZ^k written out; so are a weight's under a weight decay.
         """
         l = gradient.layer
         layer = self.layers[l]
-        if self.network.batch is not None:
+        net = self.network
+        by_backprop = net.batch is not None or net.declaration.examples_as_rows
+        if gradient.target == layer.dw:
+            by_backprop = by_backprop or net.decay is not None
+        if by_backprop:
             return gradient.simplified, self.expanded(gradient.simplified)
         names, values = self.products(l)
         if gradient.target != layer.dw:
