@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from matcalc.core.expr import Derivative, Expr, Fill, Symbol, transpose
+from matcalc.core.expr import Derivative, Expr, Fill, Scale, Symbol, substitute, transpose
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, is_column, is_scalar
 from matcalc.engine.derive import jacobian, pullback
@@ -79,8 +79,31 @@ def hessian(context: Context, of: str, wrt: str) -> Expr:
 
 
 def gradient(context: Context, of: str, wrt: str) -> Expr:
-    """The derivative of a defined (or declared) name by a declared one, in the layout."""
-    return derivative_value(context, context.lookup(of), context.wrt_symbol(wrt))
+    """The derivative of a defined (or declared) name by a declared one, in the layout, in
+    terms of the intermediate names the context defines (2 A^T r for r = Ax - b)."""
+    num, den = context.lookup(of), context.wrt_symbol(wrt)
+    return with_names(context, derivative_value(context, num, den), keep=(num, den))
+
+
+def with_names(context: Context, value: Expr, keep: tuple[Expr, ...] = ()) -> Expr:
+    """``value`` with every subexpression that a [define] name stands for written as the name,
+    the largest first: 2 A^T (Ax - b) -> 2 A^T r for r = 'A x - b', as graph specs keep their
+    quantities.  ``keep`` (the function differentiated and the variable) is not folded, nor a
+    name that stands for a bare symbol or a number."""
+    held = frozenset(k for k in keep if isinstance(k, Symbol))
+    rules = context_rules(context)
+    patterns: dict[Expr, Expr] = {}
+    for key, definition in reversed(context.definitions.items()):
+        name = context.names[key]
+        if name in held:
+            continue
+        written = context.expand(definition, held)
+        for form in (written, simplify(simplify(written, rules=BEFORE_DERIVING), rules=rules)):
+            if form.children and not isinstance(form, Scale) and form not in patterns:
+                patterns[form] = name
+    if not patterns:
+        return value
+    return simplify(substitute(value, patterns), rules=rules)
 
 
 @dataclass(frozen=True)
@@ -120,7 +143,7 @@ def context_gradients(
                 if s in used and (is_scalar(expr.shape) or is_column(s.shape))
             }
         for variable_key, variable in variables.items():
-            value = derivative_value(context, expr, variable)
+            value = with_names(context, derivative_value(context, expr, variable), (expr, variable))
             target = Derivative(expr, variable, context.derivative_shape(expr, variable))
             results.append(ContextGradient(key, variable_key, target, value))
     if not results:
@@ -142,4 +165,5 @@ __all__ = [
     "hessian",
     "is_matrix_derivative",
     "matrix_derivative",
+    "with_names",
 ]
