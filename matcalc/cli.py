@@ -98,6 +98,16 @@ def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
         action="store_true",
         help="in an expression context: the Hessians of the scalar functions by columns",
     )
+    derive_cmd.add_argument(
+        "--hvp",
+        metavar="V",
+        help="in an expression context: Hessian-vector products H v for the declared column V",
+    )
+    derive_cmd.add_argument(
+        "--gauss-newton",
+        action="store_true",
+        help="in an expression context: the Gauss-Newton matrices J^T H_l J of the losses",
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     derive_cmd.add_argument(
         "--unroll",
@@ -306,6 +316,10 @@ def run_derive(args: argparse.Namespace) -> int:
         and Path(args.output).resolve() == Path(args.spec).resolve()
     ):
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
+    if not isinstance(subject, Context):
+        asked = "--hessian" if args.hessian else "--hvp" if args.hvp else "--gauss-newton"
+        if args.hessian or args.hvp is not None or args.gauss_newton:
+            raise MatcalcError(f"{asked}: only for an expression context (a spec with [shapes])")
     if isinstance(subject, Recurrence):
         return run_derive_recurrence(subject, args)
     if args.unroll is not None:
@@ -315,7 +329,14 @@ def run_derive(args: argparse.Namespace) -> int:
     if isinstance(subject, Context):
         layout = Layout(title=args.title or "", page=args.page or "", title_tex=args.title_tex)
         text = render_context_document(
-            subject, args.format, args.of, args.wrt, layout, args.hessian
+            subject,
+            args.format,
+            args.of,
+            args.wrt,
+            layout,
+            args.hessian,
+            args.hvp,
+            args.gauss_newton,
         )
         if args.format == "pdf":
             return write_pdf(text, args)

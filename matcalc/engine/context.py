@@ -9,9 +9,18 @@ from dataclasses import dataclass
 
 import sympy
 
-from matcalc.core.expr import Derivative, Expr, Fill, Scale, Symbol, substitute, transpose
+from matcalc.core.expr import (
+    Derivative,
+    Expr,
+    Fill,
+    Scale,
+    Symbol,
+    matmul,
+    substitute,
+    transpose,
+)
 from matcalc.core.rule import Rule
-from matcalc.core.shapes import SCALAR, is_column, is_scalar
+from matcalc.core.shapes import SCALAR, is_column, is_scalar, shape_text
 from matcalc.engine.derive import jacobian, pullback
 from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, assumption_rules, rule_named
 from matcalc.engine.simplify import simplify
@@ -76,6 +85,128 @@ def hessian(context: Context, of: str, wrt: str) -> Expr:
         return hessian_of(gradient, context.wrt_symbol(wrt), context_rules(context))
     except MatcalcError as error:
         raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
+
+
+def hessian_vector_product(context: Context, of: str, wrt: str, vector: str) -> Expr:
+    """H v for a declared column v of x's shape: the differential of the gradient with dx = v
+    (Pearlmutter's R-operator), H never formed."""
+    from matcalc.engine.differential import hessian_vector
+
+    variable = context.wrt_symbol(wrt)
+    v = context.lookup(vector)
+    if not is_column(variable.shape) or v.shape != variable.shape:
+        raise ContextError(
+            f"--hvp {vector}: H v needs a column v of the shape of {wrt} "
+            f"({shape_text(variable.shape)}); {vector} is {shape_text(v.shape)}"
+        )
+    if v == variable:
+        raise ContextError(f"--hvp {vector}: v must be another name than {wrt}")
+    gradient = context.expand(derivative_value(context, context.lookup(of), variable, True))
+    if variable not in set(gradient.walk()):
+        return Fill(sympy.Integer(0), variable.shape)
+    try:
+        return hessian_vector(gradient, variable, v, context_rules(context))
+    except MatcalcError as error:
+        raise ContextError(f"H v of {of} by {wrt}: {error}") from None
+
+
+@dataclass(frozen=True)
+class GaussNewton:
+    """f = l(z) for an output z of x: G = J^T H_l J with J = dz/dx^T (numerator layout) and
+    H_l = d^2 l/dz dz^T, the Hessian of f without the second derivatives of z."""
+
+    output: Expr
+    jacobian: Expr
+    curvature: Expr
+    value: Expr
+    named: bool
+
+
+OUTPUT = Symbol(r"\zeta", SCALAR)
+GAUSS_NEWTON_ASKS = (
+    "the Gauss-Newton form needs a loss of one output column z of the variable: define the "
+    "output (z = ...) and the loss of it, or write a squared norm, a softmax or a sigmoid "
+    "cross-entropy of it"
+)
+
+
+def _output_of(context: Context, of: str, function: Expr, variable: Symbol) -> tuple[Expr, bool]:
+    """The output layer z of f = l(z): the one defined name f's definition uses that depends
+    on x, else the argument of the outermost squared norm, softmax or sigmoid that holds every
+    occurrence of x."""
+    from matcalc.core.expr import Apply, Softmax, SquaredNorm
+
+    key = name_key(of)
+    if key in context.definitions:
+        used = [
+            context.names[k]
+            for k in context.definitions
+            if context.names[k] in set(context.definitions[key].walk())
+            and context.names[k] != variable
+            and variable in set(context.expand(context.names[k], frozenset({variable})).walk())
+        ]
+        if len(used) == 1 and is_column(used[0].shape):
+            return used[0], True
+    for node in function.walk():
+        link = isinstance(node, Apply) and node.fn.name == "sigmoid"
+        inner = node.arg if isinstance(node, SquaredNorm | Softmax) or link else None
+        if inner is None or not is_column(inner.shape) or variable not in set(inner.walk()):
+            continue
+        probe = Symbol(OUTPUT.name, inner.shape)
+        if variable not in set(substitute(function, {inner: probe}).walk()):
+            return inner, False
+    raise ContextError(f"--gauss-newton: {of} by {variable}: {GAUSS_NEWTON_ASKS}")
+
+
+def has_output(context: Context, of: str, wrt: str) -> bool:
+    """Whether f is a loss of one output column of x (see :func:`gauss_newton`)."""
+    variable = context.wrt_symbol(wrt)
+    function = simplify(
+        context.expand(context.lookup(of), frozenset({variable})), rules=BEFORE_DERIVING
+    )
+    try:
+        _output_of(context, of, function, variable)
+    except ContextError:
+        return False
+    return True
+
+
+def gauss_newton(context: Context, of: str, wrt: str) -> GaussNewton:
+    """The Gauss-Newton matrix of f = l(z(x)): J^T H_l J (2 J^T J for a squared norm of the
+    residual, J^T (diag(p) - p p^T) J for softmax cross-entropy with p = softmax(z))."""
+    from matcalc.engine.differential import hessian as hessian_of
+
+    variable = context.wrt_symbol(wrt)
+    if not is_column(variable.shape):
+        raise ContextError(f"--gauss-newton: formed by a column; {wrt} is a matrix")
+    num = context.lookup(of)
+    if not is_scalar(num.shape):
+        raise ContextError(f"--gauss-newton: {of} is not a scalar")
+    rules = context_rules(context)
+    function = simplify(context.expand(num, frozenset({variable})), rules=BEFORE_DERIVING)
+    output, named = _output_of(context, of, function, variable)
+    z = Symbol(OUTPUT.name, output.shape)
+    if named:
+        loss = simplify(
+            context.expand(context.definitions[name_key(of)], frozenset({output})),
+            rules=BEFORE_DERIVING,
+        )
+        loss = substitute(loss, {output: z})
+        output_value = context.expand(output, frozenset({variable}))
+    else:
+        loss, output_value = substitute(function, {output: z}), output
+    try:
+        grad = simplify(pullback(loss, z, Fill(sympy.Integer(1), SCALAR)), rules=rules)
+        if z in set(grad.walk()):
+            curvature = hessian_of(grad, z, rules)
+        else:
+            curvature = Fill(sympy.Integer(0), (z.shape[0], z.shape[0]))
+        jac = simplify(transpose(jacobian(output_value, variable)), rules=rules)
+    except MatcalcError as error:
+        raise ContextError(f"--gauss-newton of {of} by {wrt}: {error}") from None
+    curvature = simplify(substitute(curvature, {z: output}), rules=rules)
+    value = simplify(matmul(transpose(jac), curvature, jac), rules=rules)
+    return GaussNewton(output, jac, curvature, value, named)
 
 
 def gradient(context: Context, of: str, wrt: str) -> Expr:
@@ -158,6 +289,11 @@ def context_gradients(
 
 __all__ = [
     "ContextGradient",
+    "GaussNewton",
+    "GAUSS_NEWTON_ASKS",
+    "gauss_newton",
+    "has_output",
+    "hessian_vector_product",
     "context_gradients",
     "context_rules",
     "derivative_value",

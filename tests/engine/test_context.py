@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from matcalc.cli import main
+from matcalc.core.expr import Symbol
 from matcalc.core.numeric import central_difference, evaluate
 from matcalc.engine.context import gradient
 from matcalc.printers.latex import to_latex
@@ -98,3 +99,165 @@ def test_a_name_for_a_bare_symbol_is_not_folded():
     )
     assert to_latex(gradient(context, "f", "x")) == r"a + 2\,x"
     assert name_key("u") in context.definitions
+
+
+CURVATURE = """
+[shapes]
+A = "m x n"
+x = "n"
+v = "n"
+b = "m"
+W = "k x n"
+t = "k"
+y = "k"
+[assume]
+t = "one-hot"
+[define]
+f = '\\|A x - b\\|^2'
+h = '\\tanh(W x)'
+g = '\\frac{1}{2}\\|h - y\\|^2'
+z = 'W x'
+E = '-\\sum(t \\odot \\log\\operatorname{softmax}(z))'
+L = '-\\sum\\left(y \\odot \\log\\sigma(W x) + (1 - y) \\odot \\log(1 - \\sigma(W x))\\right)'
+F = '-\\sum(t \\odot \\log\\operatorname{softmax}(W \\tanh(x)))'
+"""
+SOFTMAX_CURVATURE = (
+    r"\operatorname{diag}\left(\operatorname{softmax}\left(z\right)\right) - "
+    r"\operatorname{softmax}\left(z\right)\,\left(\operatorname{softmax}\left(z\right)\right)^{T}"
+)
+GAUSS_NEWTON_CASES = [
+    ("f", r"A", r"2\,I", r"2\,A^{T}\,A"),
+    ("g", r"\operatorname{diag}\left(1 - h \odot h\right)\,W", "I",
+     r"W^{T}\,\operatorname{diag}\left(1 - h \odot h\right)\,"
+     r"\operatorname{diag}\left(1 - h \odot h\right)\,W"),
+    ("E", "W", SOFTMAX_CURVATURE, rf"W^{{T}}\,\left({SOFTMAX_CURVATURE}\right)\,W"),
+    ("L", "W", r"\operatorname{diag}\left(\sigma\left(z\right) \odot \left(1 - "
+     r"\sigma\left(z\right)\right)\right)", None),
+    ("F", r"W\,\operatorname{diag}\left(1 - \tanh\left(x\right) \odot \tanh\left(x\right)\right)",
+     None, None),
+]  # fmt: skip
+CURVATURE_SIZES = {"m": 4, "n": 3, "k": 5}
+
+
+@pytest.fixture(scope="module")
+def curvature() -> Context:
+    return Context.from_toml(CURVATURE)
+
+
+def _concrete(context: Context, expr, keep=frozenset()):
+    sizes = {d: CURVATURE_SIZES[d.name] for d in context.dimensions()}
+    return concrete(context.expand(expr, keep), sizes)
+
+
+def _jacobian_by_differences(function, variable, env, step=1e-6):
+    """dz/dx^T: a row per entry of z, a column per entry of x."""
+    point = env[variable]
+    columns = []
+    for i in range(point.shape[0]):
+        plus, minus = point.copy(), point.copy()
+        plus[i] += step
+        minus[i] -= step
+        difference = evaluate(function, {**env, variable: plus}) - evaluate(
+            function, {**env, variable: minus}
+        )
+        columns.append(difference[:, 0] / (2 * step))
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize(("of", "jacobian", "curvature_text", "value_text"), GAUSS_NEWTON_CASES)
+def test_gauss_newton_is_j_transpose_h_j_by_differences(
+    curvature, of, jacobian, curvature_text, value_text, rng
+):
+    from matcalc.engine.context import gauss_newton, with_names
+
+    gn = gauss_newton(curvature, of, "x")
+    keep = (curvature.lookup(of), curvature.symbols["x"])
+    assert to_latex(with_names(curvature, gn.jacobian, keep)) == jacobian
+    if curvature_text is not None:
+        assert to_latex(with_names(curvature, gn.curvature, keep)) == curvature_text
+    if value_text is not None:
+        assert to_latex(with_names(curvature, gn.value, keep)) == value_text
+    x = curvature.symbols["x"]
+    output = _concrete(curvature, gn.output, frozenset({x}))
+    function = _concrete(curvature, curvature.lookup(of), frozenset({x}))
+    value = _concrete(curvature, gn.value, frozenset({x}))
+    env = random_environment((function, value), rng, assumptions=curvature.assumed())
+    j = _jacobian_by_differences(output, x, env, 1e-6)
+    # H_l by second differences of f along the output: f(x) = l(z(x)), l(z + dz) for dz = e_i
+    z0 = evaluate(output, env)
+    probe = Symbol(r"\zeta", (z0.shape[0], 1))
+    loss = _concrete(curvature, _loss_of(curvature, of, gn), frozenset({x}))
+    h = np.zeros((z0.shape[0], z0.shape[0]))
+    step = 1e-4
+    for i in range(z0.shape[0]):
+        for k in range(z0.shape[0]):
+            total = 0.0
+            for si, sk in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                point = z0.copy()
+                point[i] += si * step
+                point[k] += sk * step
+                total += si * sk * float(evaluate(loss, {**env, probe: point})[0, 0])
+            h[i, k] = total / (4 * step * step)
+    np.testing.assert_allclose(evaluate(value, env), j.T @ h @ j, rtol=1e-4, atol=1e-6)
+
+
+def _loss_of(context: Context, of: str, gn):
+    """l(zeta): the function with its output replaced by a free column."""
+    from matcalc.core.expr import substitute
+
+    probe = Symbol(r"\zeta", gn.output.shape)
+    x = context.symbols["x"]
+    if gn.named:
+        written = context.expand(context.lookup(of), frozenset({gn.output}))
+        return substitute(written, {gn.output: probe})
+    return substitute(context.expand(context.lookup(of), frozenset({x})), {gn.output: probe})
+
+
+def test_gauss_newton_of_a_linear_residual_is_the_hessian(curvature, rng):
+    from matcalc.engine.context import gauss_newton, hessian
+
+    assert gauss_newton(curvature, "f", "x").value == hessian(curvature, "f", "x")
+
+
+@pytest.mark.parametrize("of", ["f", "g", "E", "L", "F"])
+def test_hessian_vector_products_against_differences_of_the_gradient(curvature, of, rng):
+    from matcalc.engine.context import derivative_value, hessian_vector_product
+
+    x, v = curvature.symbols["x"], curvature.symbols["v"]
+    product = _concrete(curvature, hessian_vector_product(curvature, of, "x", "v"))
+    grad = _concrete(curvature, derivative_value(curvature, curvature.lookup(of), x, True))
+    env = random_environment((product, grad), rng, assumptions=curvature.assumed())
+    step = 1e-6
+    plus = evaluate(grad, {**env, x: env[x] + step * env[v]})
+    minus = evaluate(grad, {**env, x: env[x] - step * env[v]})
+    np.testing.assert_allclose(
+        evaluate(product, env), (plus - minus) / (2 * step), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_the_cli_prints_gauss_newton_and_hessian_vector_products(tmp_path, capsys):
+    path = tmp_path / "curvature.toml"
+    path.write_text(CURVATURE, encoding="utf-8")
+    assert main(["derive", str(path), "--gauss-newton", "--of", "E", "--wrt", "x"]) == 0
+    out = capsys.readouterr().out
+    assert "z &= W\\,x" in out
+    assert f"\\approx J^{{T}} H_{{\\ell}} J &= W^{{T}}\\,\\left({SOFTMAX_CURVATURE}\\right)" in out
+    assert main(["derive", str(path), "--hvp", "v", "--of", "f", "--format", "json"]) == 0
+    record = __import__("json").loads(capsys.readouterr().out)["derivatives"]
+    assert [(r["wrt"], r["value"]) for r in record] == [("x", r"2\,A^{T}\,A\,v")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hvp", "A", "--of", "f", "--wrt", "x"], "--hvp A: H v needs a column v"),
+        (["--hvp", "v", "--hessian"], "one at a time"),
+        (["--gauss-newton", "--of", "f", "--wrt", "A"], "formed by a column"),
+        (["--gauss-newton", "--format", "tex"], "--gauss-newton with --format tex"),
+    ],
+)
+def test_curvature_requests_that_cannot_be_met_exit_2(tmp_path, capsys, args, message):
+    path = tmp_path / "curvature.toml"
+    path.write_text(CURVATURE, encoding="utf-8")
+    assert main(["derive", str(path), *args]) == 2
+    assert message in capsys.readouterr().err
