@@ -45,6 +45,7 @@ from matcalc.core.expr import (
     Vec,
     substitute,
 )
+from matcalc.core.functions import power_exponent
 from matcalc.core.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
@@ -518,6 +519,12 @@ class _Printer:
         if _is_reciprocal(expr):
             return f"\\frac{{1}}{{{self.print(expr.arg)}}}"
         fn = expr.fn
+        exponent = power_exponent(fn.definition) if fn.order == 0 else None
+        if exponent is not None:  # (a^T x)^{2}: a power of a scalar
+            arg = self.print(expr.arg)
+            base = arg if isinstance(expr.arg, Symbol) else f"\\left({arg}\\right)"
+            p = sympy.Rational(exponent.numerator, exponent.denominator)
+            return f"{base}^{{{sympy.latex(p)}}}"
         if fn.name == "sqrt" and fn.order == 0 and fn.definition is None:
             return f"\\sqrt{{{self.print(expr.arg)}}}"
         return f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
