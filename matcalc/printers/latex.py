@@ -429,7 +429,10 @@ class _Printer:
         return f"{self.print(expr.name)}\\left({args}\\right)"
 
     def _scalarproduct(self, expr: ScalarProduct) -> str:
-        scalar = self._operand(expr.scalar, (Add, Scale, MatMul, Hadamard, ScalarProduct))
+        wrap: tuple[type, ...] = (Add, Scale, MatMul, Hadamard, ScalarProduct)
+        if _is_one_fraction(expr.scalar):  # a fraction bar groups it: \frac{a}{b}\,x
+            wrap = (Add, Scale, MatMul, ScalarProduct)
+        scalar = self._operand(expr.scalar, wrap)
         if isinstance(expr.arg, Fill) and expr.arg.value == 1:
             return f"{scalar}\\,\\mathbf{{1}}"
         return f"{scalar}\\,{self._operand(expr.arg, (Add, Scale, Hadamard))}"
@@ -594,6 +597,14 @@ def _is_a_gradient(expr: Expr, running: str | None) -> bool:
 
 def _is_reciprocal(expr: Expr) -> bool:
     return isinstance(expr, Apply) and expr.fn.name == "reciprocal" and expr.fn.order == 0
+
+
+def _is_one_fraction(expr: Expr) -> bool:
+    """An elementwise product printed as one fraction: a single factor over reciprocals."""
+    if not isinstance(expr, Hadamard):
+        return False
+    tops = [f for f in expr.factors if not _is_reciprocal(f)]
+    return len(tops) == 1 and len(tops) < len(expr.factors)
 
 
 def gradient_latex(gradient: Gradient, notation: Notation = DEFAULT) -> str:

@@ -392,3 +392,79 @@ def test_index_explanations_compile_and_render(tmp_path):
     compile_tex(standalone("".join(blocks)), tmp_path)
     bodies = [block.split("\n", 1)[1].strip() for block in blocks]
     assert katex_failures("\n\n".join(f"$$\n{body}\n$$" for body in bodies)) == []
+
+
+def _random_polynomial(draw, depth: int):
+    """A 3 x 3 expression of X, the constants A, B and I: products, sums, Hadamard products,
+    transposes and multiples."""
+    import sympy
+    from hypothesis import strategies as st
+
+    from matcalc.core.expr import Identity, Transpose, add, hadamard, matmul, scale
+
+    names = context_square()
+    leaves = [names.lookup("X"), names.lookup("A"), names.lookup("B"), Identity(sympy.Integer(3))]
+    if depth == 0:
+        leaf = draw(st.sampled_from(leaves))
+        return Transpose(leaf) if draw(st.booleans()) and leaf != leaves[3] else leaf
+    left = _random_polynomial(draw, depth - 1)
+    right = _random_polynomial(draw, depth - 1)
+    combine = draw(st.sampled_from(["matmul", "add", "hadamard", "scale"]))
+    if combine == "matmul":
+        return matmul(left, right)
+    if combine == "add":
+        return add(left, right)
+    if combine == "hadamard":
+        return hadamard(left, right)
+    return scale(draw(st.integers(-3, 3).filter(bool)), left)
+
+
+def context_square() -> Context:
+    return Context.from_dict(
+        {"shapes": {"X": "3 x 3", "A": "3 x 3", "B": "3 x 3", "a": "3", "b": "3"}}
+    )
+
+
+@pytest.mark.parametrize("outer", ["trace", "sum", "norm", "bilinear"])
+def test_index_notation_of_random_polynomials_matches_differences(outer):
+    """Hypothesis: any polynomial scalar of X, written in index notation and differentiated
+    entry by entry, equals f and its central differences."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from matcalc.core.expr import SquaredNorm, Sum, Trace, matmul, transpose
+    from matcalc.core.numeric import central_difference
+    from matcalc.printers.explain import evaluate_terms, index_derivation
+
+    names = context_square()
+    x, a, b = names.lookup("X"), names.lookup("a"), names.lookup("b")
+    wrap = {
+        "trace": Trace,
+        "sum": Sum,
+        "norm": SquaredNorm,
+        "bilinear": lambda m: matmul(transpose(a), m, b),
+    }[outer]
+
+    @settings(max_examples=15, deadline=None)
+    @given(st.data(), st.integers(0, 2**31 - 1))
+    def check(data, seed):
+        expr = wrap(_random_polynomial(data.draw, 2))
+        if x not in set(expr.walk()):
+            return
+        terms, derivative, free, sizes = index_derivation(expr, x)
+        sizes = {k: int(v) for k, v in sizes.items()}
+        rng = np.random.default_rng(seed)
+        env = {s: 0.5 * rng.standard_normal(tuple(int(d) for d in s.shape))
+               for s in names.symbols.values()}  # fmt: skip
+        np.testing.assert_allclose(
+            evaluate_terms(terms, env, sizes, ()), evaluate(expr, env)[0, 0], atol=1e-9
+        )
+
+        def value_at(point):
+            return float(evaluate(expr, {**env, x: point})[0, 0])
+
+        expected = central_difference(value_at, env[x])
+        entries = evaluate_terms(derivative, env, sizes, free)
+        np.testing.assert_allclose(entries, expected, rtol=1e-5, atol=1e-6)
+
+    check()
