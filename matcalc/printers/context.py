@@ -82,6 +82,7 @@ def _render_second_kind(
             if not (is_scalar(context.lookup(g.of).shape) and is_column(variable.shape)):
                 continue
             value = derivatives.hessian(context, g.of, g.wrt)
+            value = derivatives.with_names(context, value, (context.lookup(g.of), variable))
             f, x = to_latex(context.lookup(g.of)), to_latex(variable)
             target = f"\\frac{{\\partial^2 {f}}}{{\\partial {x}\\,\\partial {x}^{{T}}}}"
             records.append(

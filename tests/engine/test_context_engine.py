@@ -261,3 +261,27 @@ def test_curvature_requests_that_cannot_be_met_exit_2(tmp_path, capsys, args, me
     path.write_text(CURVATURE, encoding="utf-8")
     assert main(["derive", str(path), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_hessians_print_in_the_defined_names(tmp_path, capsys, rng):
+    from matcalc.engine.context import hessian, with_names
+
+    text = (
+        '[shapes]\nX = "n x d"\nw = "d"\ny = "n"\n[define]\np = \'\\sigma(X w)\'\n'
+        "L = '-\\sum\\left(y \\odot \\log p + (1 - y) \\odot \\log(1 - p)\\right)'\n"
+    )
+    context = Context.from_toml(text)
+    w = context.symbols["w"]
+    value = hessian(context, "L", "w")
+    named = with_names(context, value, (context.lookup("L"), w))
+    expected = r"X^{T}\,\operatorname{diag}\left(p \odot \left(1 - p\right)\right)\,X"
+    assert to_latex(named) == expected
+    sizes = {d: {"n": 5, "d": 3}[d.name] for d in context.dimensions()}
+    env = random_environment((concrete(value, sizes),), rng)
+    np.testing.assert_allclose(
+        evaluate(concrete(context.expand(named), sizes), env), evaluate(concrete(value, sizes), env)
+    )
+    path = tmp_path / "logistic.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["derive", str(path), "--hessian", "--wrt", "w"]) == 0
+    assert expected in capsys.readouterr().out
