@@ -821,6 +821,32 @@ def _scalar_powers_gathered(expr: Expr, definitions: Definitions) -> Expr | None
     return hadamard(*kept) if kept else Fill(sympy.Integer(1), SCALAR)
 
 
+def _zero_multiple(expr: Expr, definitions: Definitions) -> Expr | None:
+    """0 X = 0, the zero matrix of X's shape (terms that cancel: tr(X^{-1} A X) = tr A)."""
+    if isinstance(expr, Scale) and expr.coeff == 0:
+        return Fill(sympy.Integer(0), expr.shape)
+    if isinstance(expr, Add) and any(_is_zero(t) for t in expr.terms):
+        kept = [t for t in expr.terms if not _is_zero(t)]
+        return add(*kept) if kept else Fill(sympy.Integer(0), expr.shape)
+    return None
+
+
+def _is_zero(expr: Expr) -> bool:
+    return (isinstance(expr, Fill) and expr.value == 0) or (
+        isinstance(expr, Scale) and expr.coeff == 0
+    )
+
+
+def _scalar_multiples_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s (s X) = s^2 X for a 1 x 1 s: a repeated scalar factor is a power."""
+    if not (isinstance(expr, ScalarProduct) and isinstance(expr.arg, ScalarProduct)):
+        return None
+    outer, inner = _power_of(expr.scalar), _power_of(expr.arg.scalar)
+    if outer[0] != inner[0]:
+        return None
+    return scalar_product(hadamard(expr.scalar, expr.arg.scalar), expr.arg.arg)
+
+
 def _is_reciprocal(expr: Expr) -> bool:
     return isinstance(expr, Apply) and expr.fn == Function("reciprocal")
 
@@ -1337,6 +1363,24 @@ def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 EXPRESSION_REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "zero multiple",
+        Kind.REWRITE,
+        r"0\,X = 0,\ X + 0 = X",
+        "the zero matrix is the additive identity and annihilates under scaling",
+        _zero_multiple,
+        lambda: Add((Scale(sympy.Integer(0), _matrix("X", 3, 2)), _matrix("Y", 3, 2))),
+    ),
+    Rule(
+        "repeated scalar factor",
+        Kind.REWRITE,
+        r"s\,(s\,X) = s^{2} X,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "laws of exponents for a number",
+        _scalar_multiples_gathered,
+        lambda: ScalarProduct(
+            _matrix("s", 1, 1), ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2))
+        ),
+    ),
     Rule(
         "derivatives of sine and cosine",
         Kind.REWRITE,

@@ -43,6 +43,7 @@ from matcalc.core.expr import (
     Trace,
     Transpose,
     Vec,
+    hadamard,
     substitute,
 )
 from matcalc.core.functions import power_exponent
@@ -499,7 +500,37 @@ class _Printer:
         return text
 
     def _scale(self, expr: Scale) -> str:
+        fraction = self._scaled_fraction(expr)
+        if fraction is not None:
+            return fraction
         return _coefficient(expr.coeff) + self._operand(expr.arg, (Add, Scale))
+
+    def _scaled_fraction(self, expr: Scale) -> str | None:
+        """c times 1/d as one fraction, as textbooks write it: \\frac{2}{X},
+        \\frac{1}{2\\,\\sqrt{u}}\\,y, -\\frac{2}{1 + x^T x}\\,x."""
+        coeff = sympy.sympify(expr.coeff)
+        if not coeff.is_Rational or abs(coeff) == 1:
+            return None
+        arg, rest = expr.arg, None
+        if isinstance(arg, ScalarProduct) and _is_reciprocal(arg.scalar):
+            arg, rest = arg.scalar, arg.arg
+        p, q = abs(coeff.p), coeff.q
+        wrap = (Add, Scale, Hadamard, ScalarProduct, MatMul)
+        if _is_reciprocal(arg):
+            top, below = str(p), arg.arg
+        elif _is_one_fraction(arg) and isinstance(arg, Hadamard):
+            numerator = next(f for f in arg.factors if not _is_reciprocal(f))
+            below = hadamard(*(f.arg for f in arg.factors if _is_reciprocal(f)))
+            top = self._operand(numerator, wrap) if p == 1 else (
+                f"{p}\\,{self._operand(numerator, wrap)}")  # fmt: skip
+        else:
+            return None
+        bottom = self.print(below) if q == 1 else f"{q}\\,{self._operand(below, wrap)}"
+        sign = "-" if coeff < 0 else ""
+        text = f"{sign}\\frac{{{top}}}{{{bottom}}}"
+        if rest is None:
+            return text
+        return f"{text}\\,{self._operand(rest, (Add, Scale, Hadamard))}"
 
     def _hadamard(self, expr: Hadamard) -> str:
         numerators = [f for f in expr.factors if not _is_reciprocal(f)]
