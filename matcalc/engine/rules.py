@@ -286,6 +286,18 @@ PULLBACKS: tuple[Rule, ...] = (
         node=SquaredNorm,
     ),
     Rule(
+        "diagonal matrix of a column",
+        Kind.PULLBACK,
+        r"Y = \operatorname{diag}(x):\ \frac{\partial L}{\partial x} = (G \odot I)\,\mathbf{1},"
+        r"\ \text{the diagonal of } G",
+        "definition of diag: Y_{ij} = x_i delta_ij, so dL/dx_i = G_ii",
+        lambda node, position, upstream: matmul(
+            hadamard(upstream, Identity(node.shape[0])), ones(node.shape[0])
+        ),
+        lambda: (Diag(_column("x", 3)), 0),
+        node=Diag,
+    ),
+    Rule(
         "trace",
         Kind.PULLBACK,
         r"\frac{\partial \operatorname{tr}(X)}{\partial X} = I",
