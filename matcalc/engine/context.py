@@ -38,6 +38,7 @@ def derivative_value(context: Context, num: Expr, den: Expr, nabla: bool = False
     rules = context_rules(context)
     if is_scalar(num.shape):
         gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)), rules=rules)
+        gradient = without_zero_terms(gradient)
         if nabla or context.layout != "numerator":
             return gradient
         return simplify(transpose(gradient), rules=rules)
@@ -46,6 +47,28 @@ def derivative_value(context: Context, num: Expr, den: Expr, nabla: bool = False
     if context.layout == "denominator":
         return denominator
     return simplify(transpose(denominator), rules=rules)
+
+
+def without_zero_terms(value: Expr) -> Expr:
+    """0 X as the zero matrix and 0 terms dropped, at the top of a derived value only (terms
+    that cancel: tr(X^{-1} A X) = tr A has the gradient 0); a 0 written inside, as in
+    det(0 X), is the user's and stays."""
+    from matcalc.core.expr import Add, add
+
+    def written_zero(node: Expr) -> bool:
+        return isinstance(node, Scale) and node.coeff == 0
+
+    def zero(term: Expr) -> bool:
+        if isinstance(term, Fill):
+            return term.value == 0
+        return written_zero(term) and not any(written_zero(n) for n in term.arg.walk())
+
+    if zero(value):
+        return Fill(sympy.Integer(0), value.shape)
+    if isinstance(value, Add) and any(zero(t) for t in value.terms):
+        kept = [t for t in value.terms if not zero(t)]
+        return add(*kept) if kept else Fill(sympy.Integer(0), value.shape)
+    return value
 
 
 def context_rules(context: Context) -> tuple[Rule, ...]:

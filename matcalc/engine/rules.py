@@ -833,22 +833,6 @@ def _scalar_powers_gathered(expr: Expr, definitions: Definitions) -> Expr | None
     return hadamard(*kept) if kept else Fill(sympy.Integer(1), SCALAR)
 
 
-def _zero_multiple(expr: Expr, definitions: Definitions) -> Expr | None:
-    """0 X = 0, the zero matrix of X's shape (terms that cancel: tr(X^{-1} A X) = tr A)."""
-    if isinstance(expr, Scale) and expr.coeff == 0:
-        return Fill(sympy.Integer(0), expr.shape)
-    if isinstance(expr, Add) and any(_is_zero(t) for t in expr.terms):
-        kept = [t for t in expr.terms if not _is_zero(t)]
-        return add(*kept) if kept else Fill(sympy.Integer(0), expr.shape)
-    return None
-
-
-def _is_zero(expr: Expr) -> bool:
-    return (isinstance(expr, Fill) and expr.value == 0) or (
-        isinstance(expr, Scale) and expr.coeff == 0
-    )
-
-
 def _scalar_multiples_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
     """s (s X) = s^2 X for a 1 x 1 s: a repeated scalar factor is a power."""
     if not (isinstance(expr, ScalarProduct) and isinstance(expr.arg, ScalarProduct)):
@@ -1375,14 +1359,6 @@ def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 EXPRESSION_REWRITES: tuple[Rule, ...] = (
-    Rule(
-        "zero multiple",
-        Kind.REWRITE,
-        r"0\,X = 0,\ X + 0 = X",
-        "the zero matrix is the additive identity and annihilates under scaling",
-        _zero_multiple,
-        lambda: Add((Scale(sympy.Integer(0), _matrix("X", 3, 2)), _matrix("Y", 3, 2))),
-    ),
     Rule(
         "repeated scalar factor",
         Kind.REWRITE,
