@@ -685,6 +685,11 @@ class _Build(Transformer):
         return Sum((*terms, Neg(right, **_span(minus, right))), **_span(left, right))
 
     def elementwise(self, left: Node, op: Token, right: Node) -> Node:
+        summed = _summed_product(left)
+        if summed is not None:  # \sum Y \odot \log P: the sum is over the whole product
+            before, summand = summed
+            inner = self.elementwise(summand, op, right)
+            return Product((*before, inner), ops=_ops(left)[: len(before)], **_span(left, right))
         factors = left.factors if isinstance(left, Elementwise) else (left,)
         return Elementwise((*factors, right), **_span(left, right))
 
@@ -955,6 +960,24 @@ class _Build(Transformer):
 def _takes_power(base: Node) -> bool:
     """A number superscript on (...), |x| or a power is a power, not a layer index."""
     return isinstance(base, Abs | Power) or (isinstance(base, Group) and base.delim == "(")
+
+
+def _summed_product(node: Node) -> tuple[tuple[Node, ...], Node] | None:
+    """(the factors up to a \\sum, what the sum is written over) where a product holds a
+    \\sum with factors after it: ``\\frac{1}{m} \\sum_i Y``; None otherwise."""
+    if not isinstance(node, Product):
+        return None
+    where = next((i for i, f in enumerate(node.factors) if isinstance(f, SumOf)), None)
+    if where is None or where == len(node.factors) - 1:
+        return None
+    rest = node.factors[where + 1 :]
+    ops = _ops(node)[where + 1 :]
+    summand = (
+        rest[0]
+        if len(rest) == 1
+        else Product(rest, ops=ops if any(ops) else (), start=rest[0].start, end=rest[-1].end)
+    )
+    return node.factors[: where + 1], summand
 
 
 def _ops(node: Node) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ constructors of :mod:`matcalc.core.expr`, so a product that does not fit raises
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -278,14 +279,21 @@ class NetworkNamespace(Namespace):
     def known_names(self) -> tuple[str, ...]:
         s = self.spelling
         bias = s["bias"][0] + (f"_{s['bias_sub']}" if s["bias_sub"] else "")
-        return (
-            *(f"{s[role][0]}^l" for role in ("weight",)),
-            f"{bias}^l",
-            *(f"{s[role][0]}^l" for role in ("pre_activation", "activation")),
-            s["input"][0],
-            s["target"][0],
-            *s["output"],
-            "L",
+        names = self.network.declaration.names
+        return tuple(
+            dict.fromkeys(
+                (
+                    *(f"{letter}^l" for letter in s["weight"]),
+                    f"{bias}^l",
+                    *(f"{letter}^l" for role in ("pre_activation", "activation") for letter in s[role]),
+                    "\\delta^l",
+                    s["input"][0],
+                    s["target"][0],
+                    *s["output"],
+                    "L",
+                    names.cost,
+                )
+            )
         )
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
@@ -309,10 +317,15 @@ class NetworkNamespace(Namespace):
         return self.network.batch_size is not None and text in self._batch_names()
 
     def ones(self, size: str) -> Expr | None:
-        """1_K, a column of ones for each example of the batch (as in b 1_K^T)."""
-        if not self.names_batch(size):
-            return None
-        return ones(self.network.columns)
+        """1_K, a column of ones for each example of the batch (as in b 1_K^T); 1_3, 1_{n^2}:
+        a column of ones as long as a layer (a softmax's column sums, 1 1^T A)."""
+        if self.names_batch(size):
+            return ones(self.network.columns)
+        for layer in range(len(self.network.layers) + 1):
+            dim = self.network.size(layer)
+            if isinstance(dim, sympy.Expr) and not dim.is_number and size in _size_spellings(dim):
+                return ones(dim)
+        return None
 
     def prefixed_gradient(self, quantity: Expr) -> Expr | None:
         """Ng's dX: dJ/dW and dJ/db for the parameters, the per-example dL/dX otherwise."""
@@ -448,6 +461,14 @@ class NetworkNamespace(Namespace):
     def _quantity(self, t: int) -> Symbol:
         net = self.network
         return net.activation(t // 2) if t % 2 == 0 else net.pre_activation((t + 1) // 2)
+
+
+def _size_spellings(dim: sympy.Expr) -> set[str]:
+    """How a layer size such as n^2 may be written under a ones vector: n^2, n^{2}, n_2."""
+    if not isinstance(dim, sympy.Indexed):
+        return {str(dim)}
+    letter, index = str(dim.base), str(dim.indices[0])
+    return {f"{letter}^{index}", f"{letter}^{{{index}}}", f"{letter}_{index}", f"{letter}_{{{index}}}"}
 
 
 def objective_named(network: Network, text: str) -> Symbol:
@@ -725,6 +746,9 @@ class Resolver:
         if _is_ones_vector(node):
             size = self._sub_text(node.sub)
             vector = self.namespace.ones(size)
+            layer_size = (size.isdigit() and int(size) > 0) or isinstance(node.sub, Scripted)
+            if vector is None and layer_size:
+                return _Ones(node)  # 1_3, 1_{n^2}: a layer's size, as long as the factor beside it
             if vector is None:
                 raise self.error(f"the ones vector's size {size} means nothing here", node)
             return vector
@@ -800,6 +824,7 @@ class Resolver:
     def _product(self, factors: tuple[Node, ...], ops: tuple[str, ...] = ()) -> _Value:
         values: list[Expr | _Const | Node | _Ones] = []
         written: list[str] = []  # the operator before each value ("" for juxtaposition)
+        spans: list[tuple[int, int]] = []  # where each value is written
         identity: Node | None = None
         position = 0
 
@@ -812,12 +837,14 @@ class Resolver:
             if prefixed is not None:
                 values.append(prefixed)
                 written.append(before)
+                spans.append((factors[position].start, factors[position + 1].end))
                 position += 2
                 continue
             node = factors[position]
             if _is_cdots(node):
                 values.append(node)
                 written.append(before)
+                spans.append((node.start, node.end))
                 position += 1
                 continue
             if self._is_identity(node):  # I X = X I = X
@@ -827,24 +854,41 @@ class Resolver:
             if self._objective_arguments(factors, position):  # L(W), J(W, b; x, y)
                 values.append(self.value(node))
                 written.append(before)
+                spans.append((node.start, factors[position + 1].end))
                 position += 2
                 continue
-            value, position = self._take(factors, position, ops)
+            value, after = self._take(factors, position, ops)
             values.append(value)
             written.append(before)
+            spans.append((node.start, factors[after - 1].end))
+            position = after
+        if len(spans) != len(values) or any(isinstance(v, Node) for v in values):
+            spans = []  # a chain with \cdots is expanded into factors of its own
         values, written = self._expand_cdots(values, written)
         values = self._size_ones(values)
         coeff = sympy.Integer(1)
         result: Expr | None = None
-        for value, op in zip(values, written, strict=True):
+        first = -1
+        for at, (value, op) in enumerate(zip(values, written, strict=True)):
             if isinstance(value, _Const):
                 coeff *= value.value
                 continue
             assert isinstance(value, Expr)
             if result is None:
-                result = value
+                result, first = value, at
             elif op in ("times", "cdot"):
-                result = self._cross(result, value, op)
+                shown = None
+                if spans and first >= 0:
+                    shown = (self._written(spans[first][0], spans[at - 1][1]),
+                             self._written(*spans[at]))  # fmt: skip
+                try:
+                    result = self._cross(result, value, op, shown)
+                except ShapeError:
+                    raise
+                except MatcalcError as error:
+                    if not spans:
+                        raise
+                    raise ResolveError(str(error), self.text, max(spans[at][0], 0)) from None
             else:
                 result = times(result, value)
         if result is None:
@@ -909,10 +953,22 @@ class Resolver:
                 if before is not None:
                     sized[i] = ones(before.shape[1])
                     continue
+                following = values[i + 1] if i + 1 < len(values) else None
+                after = next((v for v in values[i + 2 :] if isinstance(v, Expr)), None)
+                if isinstance(following, _Ones) and following.transposed and after is not None:
+                    sized[i] = ones(after.shape[0])  # 1 1^T X: the column sums of X, spread
+                    continue
             self._matrix(value.node, value)  # the error that says where its size comes from
         return sized
 
-    def _cross(self, left: Expr, right: Expr, op: str) -> Expr:
+    def _written(self, start: int, end: int) -> str:
+        """The source text from ``start`` to ``end`` (a placeholder where it is not known)."""
+        text = self.text[start:end].strip() if 0 <= start < end <= len(self.text) else ""
+        return text if text and len(text) <= 60 else "..."
+
+    def _cross(
+        self, left: Expr, right: Expr, op: str, shown: tuple[str, str] | None = None
+    ) -> Expr:
         """A product written \\times (\\otimes) or \\cdot: the matrix product where it fits;
         \\times of two matrices of one shape is elementwise, \\cdot of two columns a dot
         product, and a \\times that both readings fit is an error naming both."""
@@ -920,20 +976,23 @@ class Resolver:
             return times(left, right)
         fits = dims_equal(left.shape[1], right.shape[0])
         same = shapes_equal(left.shape, right.shape)
-        shown = "\\times" if op == "times" else "\\cdot"
+        sign = "\\times" if op == "times" else "\\cdot"
         if op == "times" and same and fits:
+            a, b = shown or ("A", "B")
+            a = f"({a})" if a != "A" and not _one_factor(a) else a
+            b = f"({b})" if b != "B" and not _one_factor(b) else b
             raise MatcalcError(
-                f"{shown} between two {shape_text(left.shape)} matrices is ambiguous: both the "
-                "matrix product A B and the elementwise product A \\odot B fit; write A B or "
-                "A \\odot B"
+                f"\\times between two {shape_text(left.shape)} matrices is ambiguous: it reads "
+                f"as the matrix product {a}\\,{b} or as the elementwise product {a} \\odot {b}, "
+                "and both fit; write one of them"
             )
         if op == "times" and same:
             self.notes.append(
-                f"{shown} is read as the elementwise product, the only product the shapes allow"
+                f"{sign} is read as the elementwise product, the only product the shapes allow"
             )
             return hadamard(left, right)
         if op == "cdot" and not fits and same and is_column(left.shape):
-            self.notes.append(f"{shown} between two columns is read as their dot product u^T v")
+            self.notes.append(f"{sign} between two columns is read as their dot product u^T v")
             return matmul(transpose(left), right)
         return times(left, right)
 
@@ -1124,6 +1183,11 @@ def _is_ones_vector(node: Node) -> bool:
 def _is_bold_one(node: Node) -> bool:
     """\\mathbf{1} (also \\mathbb{1}, \\boldsymbol{1}, \\vec{1}) without a size."""
     return isinstance(node, Name) and node.mark == "ones"
+
+
+def _one_factor(text: str) -> bool:
+    """Whether written text is one factor that needs no parentheses in a product: A, W^{l}."""
+    return re.fullmatch(r"\\?[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*", text) is not None
 
 
 def _is_cdots(node: Node) -> bool:

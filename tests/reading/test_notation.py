@@ -221,7 +221,7 @@ def test_times_read_as_elementwise_says_so():
         (
             "square",
             r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A \times X",
-            "both the matrix product A B and the elementwise product",
+            r"the matrix product A\,X or as the elementwise product A \odot X",
         ),
         (
             "square",
