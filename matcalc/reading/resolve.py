@@ -544,6 +544,12 @@ class _Ones:
 
     node: Node
     transposed: bool = False
+    fallback: Expr | None = None  # 1_3 where 3 is also the batch: 1_K when nothing sizes it
+
+    def fallen_back(self) -> Expr | None:
+        if self.fallback is None:
+            return None
+        return transpose(self.fallback) if self.transposed else self.fallback
 
 
 @dataclass(frozen=True)
@@ -679,6 +685,8 @@ class Resolver:
             )
         if isinstance(value, _Const):
             return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
+        if isinstance(value, _Ones) and value.fallback is not None:
+            return value.fallen_back()
         if isinstance(value, _Ones):
             raise self.error(
                 "\\mathbf{1} takes its size from the matrix beside it (G \\mathbf{1}, "
@@ -746,9 +754,8 @@ class Resolver:
         if _is_ones_vector(node):
             size = self._sub_text(node.sub)
             vector = self.namespace.ones(size)
-            layer_size = (size.isdigit() and int(size) > 0) or isinstance(node.sub, Scripted)
-            if vector is None and layer_size:
-                return _Ones(node)  # 1_3, 1_{n^2}: a layer's size, as long as the factor beside it
+            if (size.isdigit() and int(size) > 0) or (vector is None and isinstance(node.sub, Scripted)):
+                return _Ones(node, fallback=vector)  # 1_3, 1_{n^2}: sized by the factor beside it
             if vector is None:
                 raise self.error(f"the ones vector's size {size} means nothing here", node)
             return vector
@@ -958,6 +965,9 @@ class Resolver:
                 if isinstance(following, _Ones) and following.transposed and after is not None:
                     sized[i] = ones(after.shape[0])  # 1 1^T X: the column sums of X, spread
                     continue
+            if value.fallback is not None:
+                sized[i] = value.fallen_back()
+                continue
             self._matrix(value.node, value)  # the error that says where its size comes from
         return sized
 
