@@ -778,7 +778,8 @@ class Resolver:
         return symbol
 
     def _unknown(self, ref: NameRef) -> str:
-        shown = ref.text if ref.sub is None else f"{ref.text}_{ref.sub}"
+        shown = ref.text if ref.mark is None else f"\\{ref.mark}{{{ref.text}}}"
+        shown = shown if ref.sub is None else f"{shown}_{ref.sub}"
         names = self.namespace.known_names()
         close = difflib.get_close_matches(ref.text, [n.split("^")[0] for n in names], n=3)
         hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ import numpy as np
 import sympy
 
 from matcalc.core.expr import (
+    Apply,
     Derivative,
     Expr,
     Fill,
@@ -468,6 +470,15 @@ def spec_from_file(path: str | Path) -> Network | Context:
 # ---------------------------------------------------------------------- the formula reader
 
 
+# letters sources name an activation by (CS224n's h = f(z), Bishop's h(a), Haykin's phi)
+GENERIC_FUNCTION_LETTERS = frozenset({"f", "g", "h", "phi", "varphi"})
+
+
+def to_text(expr: Expr) -> str:
+    """A short name for a quantity in a message."""
+    return getattr(expr, "name", None) or "its argument"
+
+
 class ContextNamespace(Namespace):
     """Names of an expression context for the formula reader: declared matrices, defined
     functions, opaque functions, sizes (the n of \\frac{1}{n}), tr, det and inverses."""
@@ -480,7 +491,8 @@ class ContextNamespace(Namespace):
         self.identity = identity
 
     def _key(self, ref: NameRef) -> str:
-        return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
+        text = ref.text if ref.mark is None else f"\\{ref.mark}{{{ref.text}}}"  # \hat{y}
+        return name_key(text if ref.sub is None else f"{text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
         if ref.index is not None:
@@ -514,6 +526,27 @@ class ContextNamespace(Namespace):
     def definitions(self) -> Mapping[str, ScalarFunction]:
         """The scalar functions of the context's [functions] table."""
         return self.context.functions
+
+    def function(self, ref: NameRef, order: int):  # type: ignore[no-untyped-def]
+        """Besides the built-in and [functions] ones: a letter a source names an activation
+        by (f, g, h, \\phi; CS224n's h = f(z)), where the spec names no quantity so, is the
+        entrywise function the spec applies to the argument: f'(z) for h = \\tanh(z)."""
+        found = super().function(ref, order)
+        if found is not None or ref.text not in GENERIC_FUNCTION_LETTERS or ref.index is not None:
+            return found
+        if ref.sub is not None or self.context.find(self._key(ref)) is not None:
+            return None
+
+        def applied(arg: Expr) -> Expr:
+            for value in self.context.definitions.values():
+                if isinstance(value, Apply) and value.arg == arg:
+                    return Apply(dc_replace(value.fn, order=value.fn.order + order), arg)
+            raise MatcalcError(
+                f"{ref.text}({to_text(arg)}): the spec applies no entrywise function to "
+                f"{to_text(arg)} that {ref.text} could name"
+            )
+
+        return applied
 
     def known_names(self) -> tuple[str, ...]:
         context = self.context
