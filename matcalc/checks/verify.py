@@ -847,6 +847,9 @@ class _SymbolicNamespace(NetworkNamespace):
 def verify(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
     parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
+    other = index_symbols(parsed) - {LAYER, DEPTH}
+    if len(other) == 1 and LAYER not in index_symbols(parsed):  # CS229's W^{[k]} in Ng's
+        parsed = with_layer_letter(parsed, str(next(iter(other))))  # convention: k is l
     if len(parsed.sides) < 2:
         raise VerifyError(
             "an equation is expected: the derivative on the left, the formula on the right, "

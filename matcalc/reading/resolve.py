@@ -285,7 +285,11 @@ class NetworkNamespace(Namespace):
                 (
                     *(f"{letter}^l" for letter in s["weight"]),
                     f"{bias}^l",
-                    *(f"{letter}^l" for role in ("pre_activation", "activation") for letter in s[role]),
+                    *(
+                        f"{letter}^l"
+                        for role in ("pre_activation", "activation")
+                        for letter in s[role]
+                    ),
                     "\\delta^l",
                     s["input"][0],
                     s["target"][0],
@@ -468,7 +472,12 @@ def _size_spellings(dim: sympy.Expr) -> set[str]:
     if not isinstance(dim, sympy.Indexed):
         return {str(dim)}
     letter, index = str(dim.base), str(dim.indices[0])
-    return {f"{letter}^{index}", f"{letter}^{{{index}}}", f"{letter}_{index}", f"{letter}_{{{index}}}"}
+    return {
+        f"{letter}^{index}",
+        f"{letter}^{{{index}}}",
+        f"{letter}_{index}",
+        f"{letter}_{{{index}}}",
+    }
 
 
 def objective_named(network: Network, text: str) -> Symbol:
@@ -754,7 +763,9 @@ class Resolver:
         if _is_ones_vector(node):
             size = self._sub_text(node.sub)
             vector = self.namespace.ones(size)
-            if (size.isdigit() and int(size) > 0) or (vector is None and isinstance(node.sub, Scripted)):
+            if (size.isdigit() and int(size) > 0) or (
+                vector is None and isinstance(node.sub, Scripted)
+            ):
                 return _Ones(node, fallback=vector)  # 1_3, 1_{n^2}: sized by the factor beside it
             if vector is None:
                 raise self.error(f"the ones vector's size {size} means nothing here", node)

@@ -13,6 +13,10 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
+from matcalc.checks.verify_context import verify_in_context
+from matcalc.checks.verify_graph import verify_graph
+from matcalc.specs.context import spec_from_toml
+from matcalc.specs.graph import Graph
 from matcalc.specs.network import Network
 
 TABLE = json.loads((TESTS / "data" / "textbook_formulas.json").read_text())
@@ -20,7 +24,13 @@ FORMULAS = TABLE["formulas"]
 
 
 def _verdict(formula):
-    return verify(Network.from_toml(TABLE["specs"][formula["spec"]]), formula["equation"])
+    """The verdict as `matcalc verify` gives it: a network, a graph spec or a context."""
+    subject = spec_from_toml(TABLE["specs"][formula["spec"]])
+    if isinstance(subject, Network):
+        return verify(subject, formula["equation"])
+    if isinstance(subject, Graph):
+        return verify_graph(subject, formula["equation"])
+    return verify_in_context(subject, formula["equation"])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +39,11 @@ def verdicts():
 
 
 def test_the_collection_is_large_and_sourced():
-    assert len(FORMULAS) >= 40
+    assert len(FORMULAS) >= 90
+    sources = " ".join(f["source"] for f in FORMULAS)
+    for name in ("Nielsen", "6.390", "UFLDL", "CS224n", "CS229", "CS231n", "Dive into Deep",
+                 "Goodfellow", "Bishop", "Parr", "Matrix Cookbook"):  # fmt: skip
+        assert name in sources, name
     assert len({f["id"] for f in FORMULAS}) == len(FORMULAS)
     assert all(f["source"].strip() for f in FORMULAS)
     assert sum(not f["correct"] for f in FORMULAS) >= 10
