@@ -455,8 +455,10 @@ def derivative_value(
         raise VerifyError(f"matcalc has no value for {to_latex(target)}")
     result = numeric.evaluate(Identity(den.shape[0]), env)
     for t in range(start, stop):
-        if t % 2 == 0:  # A^j -> Z^{j+1}
+        if t % 2 == 0:  # A^j -> Z^{j+1}: W (6.390's Z = W^T A + W_0), else W^T (Z = W A + b)
             local = numeric.evaluate(network.weight(t // 2 + 1), env)
+            if not network.declaration.weight_is_transposed:
+                local = local.T
         else:  # Z^j -> A^j
             local = numeric.evaluate(derivation.layers[(t + 1) // 2].activation.value, env)
         result = result @ local

@@ -993,8 +993,9 @@ def _example_index(node: Node) -> str | None:
     if not (isinstance(node, Product) and len(node.factors) == 2):
         return None
     layer, example = node.factors
-    if not (isinstance(layer, Group) and layer.delim == "["):
-        return None
+    plain = isinstance(layer, Number) or (isinstance(layer, Name) and len(layer.text) == 1)
+    if not (plain or (isinstance(layer, Group) and layer.delim in ("[", "("))):
+        return None  # [l](i) (Ng), and l(i), 3(i), (l)(i) in the other index styles
     if isinstance(example, Group) and example.delim == "(":
         inner = example.inner
         if isinstance(inner, Name) and len(inner.text) == 1 and inner.text not in "lL":
@@ -1073,6 +1074,8 @@ def parse_latex(text: str) -> Equation:
     for old, new in _UNICODE.items():
         text = text.replace(old, new)
     text = _strip_math_delimiters(text)
+    text = _blank_brace_labels(text)
+    text = _CONDITION.sub(lambda m: " " * len(m.group()), text)
     if not text.strip():
         raise ParseError("the formula is empty", text, 0)
     try:
@@ -1174,6 +1177,55 @@ def _expected(error: LarkError) -> str:
     if not expected or len(expected) > 6:
         return ""
     return f"; expected {', '.join(expected)}"
+
+
+# a condition after the formula, as matcalc prints it: \qquad (t < T), \quad (l < L)
+_CONDITION = re.compile(
+    r"\\q?quad\s*\((?:[^()]*?(?:<|>|\\[lg]eq?\b|\\[lg]e\b)[^()]*)\)\s*[.,]?\s*$"
+)
+_BRACES = re.compile(r"\\(?:underbrace|overbrace)(?![A-Za-z])")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index just past the group that opens at ``start`` ('{'), or -1 if it never closes."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "\\":
+            continue
+        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif text[i] == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _blank_brace_labels(text: str) -> str:
+    """\\underbrace{X}_{label}, \\overbrace{X}^{label}: the labels (shapes such as
+    c \\times n - k + 1, or words) are annotations, blanked so that columns stay put."""
+    out = text
+    for match in _BRACES.finditer(text):
+        at = match.end()
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text) or text[at] != "{":
+            continue
+        at = _closing(text, at)
+        while at > 0:
+            while at < len(text) and text[at].isspace():
+                at += 1
+            if at >= len(text) or text[at] not in "_^":
+                break
+            label = at + 1
+            while label < len(text) and text[label].isspace():
+                label += 1
+            end = _closing(text, label) if label < len(text) and text[label] == "{" else label + 1
+            if end <= 0 or end > len(text):
+                break
+            out = out[:at] + " " * (end - at) + out[end:]
+            at = end
+    return out
 
 
 _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"))
