@@ -604,6 +604,16 @@ def running_gradient(target: Expr, network: Network) -> Expr | None:
     return None
 
 
+def _marked_layer(equation: Equation, symbols: set) -> bool:
+    """Whether every index in ``symbols`` is written as a layer index, W^{[k]} or W^{(k)}."""
+    styles = {
+        node.index.style
+        for node in walk(equation)
+        if isinstance(node, Scripted) and node.index and node.index.expr.free_symbols & symbols
+    }
+    return bool(styles) and "plain" not in styles
+
+
 def with_layer_letter(equation: Equation, letter: str) -> Equation:
     """The equation with the convention's letter for the general layer (Goodfellow's k) read
     as l."""
@@ -850,8 +860,8 @@ def verify(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
     parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
     other = index_symbols(parsed) - {LAYER, DEPTH}
-    if len(other) == 1 and LAYER not in index_symbols(parsed):  # CS229's W^{[k]} in Ng's
-        parsed = with_layer_letter(parsed, str(next(iter(other))))  # convention: k is l
+    if len(other) == 1 and LAYER not in index_symbols(parsed) and _marked_layer(parsed, other):
+        parsed = with_layer_letter(parsed, str(next(iter(other))))  # CS229's W^{[k]}: k is l
     if len(parsed.sides) < 2:
         raise VerifyError(
             "an equation is expected: the derivative on the left, the formula on the right, "
