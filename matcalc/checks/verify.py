@@ -64,6 +64,7 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.parse import Power as PowerNode
 from matcalc.reading.parse import Sum as SumNode
 from matcalc.reading.parse import SumOf as SumOfNode
 from matcalc.reading.resolve import (
@@ -73,6 +74,7 @@ from matcalc.reading.resolve import (
     index_symbols,
     objective_named,
     spellings,
+    with_unit_layers,
 )
 from matcalc.specs.conventions import Convention
 from matcalc.specs.network import Layer, Network
@@ -859,6 +861,8 @@ class _SymbolicNamespace(NetworkNamespace):
 def verify(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
     parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
+    if network.declaration.name == "bishop":  # delta_j, w_{kj}: the layer from the unit letter
+        parsed = with_unit_layers(parsed)
     other = index_symbols(parsed) - {LAYER, DEPTH}
     if len(other) == 1 and LAYER not in index_symbols(parsed) and _marked_layer(parsed, other):
         parsed = with_layer_letter(parsed, str(next(iter(other))))  # CS229's W^{[k]}: k is l
@@ -1656,6 +1660,8 @@ class _Entries:
                 return float(np.prod([self.at(f, idx) for f in factors]))
             case Frac(num=num, den=den):
                 return self.at(num, idx) / self.at(den, idx)
+            case PowerNode(arg=arg, exponent=exponent):  # (1 - z_j^2): a power of an entry
+                return self.at(arg, idx) ** float(exponent)
             case Product(factors=factors):
                 return self._product(factors, idx)
         raise VerifyError("this part of an entrywise formula cannot be read entry by entry")

@@ -867,8 +867,8 @@ class _Build(Transformer):
             if isinstance(node, Number):
                 return Power(base, node.value, **span)
             raise self.error("a norm's power is a number: \\|x\\|^2, \\|x\\|^3", script.start)
-        if _takes_power(base):
-            if isinstance(node, Number):  # (1 - a)^2: a power of a scalar
+        if _takes_power(base) or _is_entry(base):
+            if isinstance(node, Number):  # (1 - a)^2, z_j^2: a power of a scalar
                 return Power(base, node.value, **span)
             if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value != 1:
                 return Power(base, -node.arg.value, **span)
@@ -979,6 +979,17 @@ def _summed_product(node: Node) -> tuple[tuple[Node, ...], Node] | None:
         else Product(rest, ops=ops if any(ops) else (), start=rest[0].start, end=rest[-1].end)
     )
     return node.factors[: where + 1], summand
+
+
+def _is_entry(base: Node) -> bool:
+    """z_j, x_i: one entry (a unit letter as the subscript, no layer index), so that z_j^2 is
+    its square (Bishop's (1 - z_j^2)) where W_0^2 and W^2 stay layer indices."""
+    if not (isinstance(base, Scripted) and base.index is None):
+        return False
+    sub = base.sub
+    while isinstance(sub, Group) and sub.delim == "{":
+        sub = sub.inner
+    return isinstance(sub, Name) and sub.mark is None and sub.text in "ijkpqrst"
 
 
 def _ops(node: Node) -> tuple[str, ...]:

@@ -66,6 +66,7 @@ from matcalc.reading.parse import (
     ExampleOf,
     Frac,
     Group,
+    Index,
     Nabla,
     Name,
     Neg,
@@ -1259,6 +1260,47 @@ def resolve(
 ) -> Expr:
     """The expression of a syntax tree in ``namespace`` with layer indices bound."""
     return Resolver(namespace, bindings, text).expr(node)
+
+
+# Bishop's units i -> j -> k of three consecutive layers, k at the output (PRML 5.3)
+UNIT_LETTER_LAYERS = {"i": 2, "j": 1, "k": 0}
+_LAYERED_BY_UNIT = frozenset({"delta", "w", "W", "a", "z", "b"})
+
+
+def with_unit_layers(node: Node) -> Node:
+    """Bishop's unindexed entries as layer entries: \\delta_j, a_j, z_j of the layer before the
+    output, \\delta_k of the output, w_{kj} of the output layer's weights, w_{ji} of the layer
+    before, z_i two layers down (x_i, y_k and t_k name the input, output and target)."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = with_unit_layers(value)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(
+                with_unit_layers(item) if isinstance(item, Node) else item for item in value
+            )
+    node = replace(node, **changes) if changes else node
+    if not (isinstance(node, Scripted) and node.index is None and node.sub is not None):
+        return node
+    base = node.base
+    letters = _sub_letters(node.sub)
+    if not (isinstance(base, Name) and base.mark is None and base.text in _LAYERED_BY_UNIT):
+        return node
+    if not letters or letters[0] not in UNIT_LETTER_LAYERS:
+        return node
+    index = Index(DEPTH - UNIT_LETTER_LAYERS[letters[0]], "paren")
+    return replace(node, index=index)
+
+
+def _sub_letters(node: Node) -> tuple[str, ...]:
+    """The letters of a subscript such as j, {kj} or {k j}."""
+    while isinstance(node, Group) and node.delim == "{":
+        node = node.inner
+    if isinstance(node, Name) and len(node.text) == 1:
+        return (node.text,)
+    if isinstance(node, Product) and all(isinstance(f, Name) for f in node.factors):
+        return tuple(f.text for f in node.factors)  # type: ignore[union-attr]
+    return ()
 
 
 def index_symbols(node: Node) -> set[sympy.Symbol]:

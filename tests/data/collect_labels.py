@@ -38,6 +38,7 @@ CS224N = "K. Clark, Computing Neural Network Gradients, CS224n, sec. 5 (1-layer 
 BISHOP = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3.2, eqs. (5.54), (5.56), (5.67), in matrix form (tanh hidden units, linear outputs, sum-of-squares error)"
 PARR = "T. Parr, J. Howard, The Matrix Calculus You Need For Deep Learning, sec. 'The gradient of neuron activation', https://explained.ai/matrix-calculus/ (numerator layout)"
 COOKBOOK = "K. B. Petersen, M. S. Pedersen, The Matrix Cookbook (2012), https://www.math.uwaterloo.ca/~hwolkowi/matrixcookbook.pdf"
+BISHOP_UNITS = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3.1-5.3.2, units i -> j -> k of consecutive layers (here the last three: k the linear outputs), tanh hidden units, sum-of-squares error"
 D2L_MLP = D2L + " (W^{(1)}, W^{(2)} written W_1, W_2; phi = tanh; l the squared error)"
 
 SPECS = {
@@ -45,6 +46,7 @@ SPECS = {
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-single": 'convention = "ng"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "bishop-net": 'convention = "bishop"\ninput = 4\nloss = { name = "sumsquares", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "identity"\n',
     "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
 }
 
@@ -55,6 +57,7 @@ NETWORKS = {
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
     "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
     "ng-single": ("direct", ("tanh", "relu", "sigmoid"), "squared", None),
+    "bishop-net": ("direct", ("tanh", "tanh", "identity"), "quadratic", None),
 }
 
 
@@ -63,6 +66,7 @@ def act(name: str, z: np.ndarray) -> np.ndarray:
         "tanh": np.tanh,
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
         "relu": lambda v: np.maximum(v, 0),
+        "identity": lambda v: v,
     }[name](z)
 
 
@@ -72,6 +76,8 @@ def dact(name: str, z: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
         s = 1 / (1 + np.exp(-z))
         return s * (1 - s)
+    if name == "identity":
+        return np.ones_like(z)
     return (z > 0).astype(float)
 
 
@@ -903,6 +909,98 @@ FORMULAS = [
         lambda q, l: q.W(l + 1) @ q.dZ(l + 1),
         None,
     ),
+    # ---------------------------------------------------------------- Bishop, unit letters i -> j -> k (k the output)
+    (
+        "bishop-delta-hidden",
+        BISHOP_UNITS + " eq. (5.56)",
+        "bishop-net",
+        r"\delta_j = h'(a_j) \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [
+                [q.fp(2)[j, 0] * sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))]
+                for j in range(SIZES[2])
+            ]
+        ),
+        None,
+    ),
+    (
+        "bishop-delta-tanh",
+        BISHOP_UNITS + " eq. (5.56) for tanh units, h'(a) = 1 - z^2",
+        "bishop-net",
+        r"\delta_j = (1 - z_j^2) \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [
+                [
+                    (1 - q.A(2)[j, 0] ** 2)
+                    * sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))
+                ]
+                for j in range(SIZES[2])
+            ]
+        ),
+        None,
+    ),
+    (
+        "bishop-delta-output",
+        BISHOP_UNITS + " eq. (5.54), linear outputs",
+        "bishop-net",
+        r"\delta_k = y_k - t_k",
+        "Z",
+        [3],
+        lambda q, l: np.array([[q.A(3)[k, 0] - q.net.y[k, 0]] for k in range(SIZES[3])]),
+        None,
+    ),
+    (
+        "bishop-dw-hidden",
+        BISHOP_UNITS + " eq. (5.53), dE_n/dw_{ji} = delta_j z_i",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{ji}} = \delta_j z_i",
+        "W",
+        [2],
+        lambda q, l: np.array(
+            [[q.dZ(2)[j, 0] * q.A(1)[i, 0] for i in range(SIZES[1])] for j in range(SIZES[2])]
+        ),
+        None,
+    ),
+    (
+        "bishop-dw-output",
+        BISHOP_UNITS + " eq. (5.67), dE_n/dw_{kj} = delta_k z_j",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{kj}} = \delta_k z_j",
+        "W",
+        [3],
+        lambda q, l: np.array(
+            [[q.dZ(3)[k, 0] * q.A(2)[j, 0] for j in range(SIZES[2])] for k in range(SIZES[3])]
+        ),
+        None,
+    ),
+    (
+        "bishop-dw-swapped",
+        BISHOP_UNITS + " eq. (5.67) with the unit letters exchanged",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{kj}} = \delta_j z_k",
+        "W",
+        [3],
+        lambda q, l: np.array(
+            [[q.dZ(2)[j, 0] * q.A(3)[k, 0] for j in range(SIZES[2])] for k in range(SIZES[3])]
+        ),
+        "delta_j belongs to the hidden unit at the input end of w_{kj}, z_k to the output",
+    ),
+    (
+        "bishop-delta-noprime",
+        BISHOP_UNITS + " eq. (5.56) without h'(a_j)",
+        "bishop-net",
+        r"\delta_j = \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [[sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))] for j in range(SIZES[2])]
+        ),
+        "the error signal passes through the unit's activation: h'(a_j) is missing",
+    ),
 ]
 
 
@@ -1373,6 +1471,8 @@ MISTAKES = {
     "cookbook-70-swapped": ["layout_mismatch"],
     "cookbook-86-sign": ["wrong_sign"],
     "cookbook-103-half": ["wrong_scale"],
+    "bishop-dw-swapped": ["wrong_factor"],
+    "bishop-delta-noprime": ["missing_factor"],
 }
 
 
