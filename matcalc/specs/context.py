@@ -44,6 +44,7 @@ from matcalc.core.expr import (
     Symbol,
     ones,
     substitute,
+    transpose,
 )
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.shapes import ONE, SCALAR, Shape, dims_equal, is_column, is_scalar, shape_text
@@ -200,6 +201,7 @@ class Context:
     expanded_sizes: dict[Symbol, int] = field(default_factory=dict, repr=False)
     assumptions: dict[str, str] = field(default_factory=dict)
     functions: dict[str, ScalarFunction] = field(default_factory=dict)
+    signals: dict[str, tuple[str, str, bool]] = field(default_factory=dict)  # a graph's delta
 
     # ------------------------------------------------------------------ construction
 
@@ -501,6 +503,11 @@ class ContextNamespace(Namespace):
                 "(-1 or -T) or, in a network, a layer index; powers are not read"
             )
         key = self._key(ref)
+        signal = self.context.signals.get(key)
+        if signal is not None and self.context.find(key) is None:  # a graph spec's delta
+            loss, quantity, row = signal
+            gradient = self.derivative(self.context.lookup(loss), self.context.lookup(quantity))
+            return transpose(gradient) if row else gradient
         found = self.context.find(key)
         if found is None and key == "I" and self.identity is not None:
             return Identity(self.identity)
@@ -550,7 +557,8 @@ class ContextNamespace(Namespace):
 
     def known_names(self) -> tuple[str, ...]:
         context = self.context
-        return (*context.symbols, *context.definitions, *context.opaque)
+        signals = ("\\delta",) if "delta" in context.signals else ()
+        return (*context.symbols, *context.definitions, *context.opaque, *signals)
 
     def prefixed_gradient(self, quantity: Expr) -> Expr | None:
         """dX under d-prefix names: the derivative of the cost by X, with X's shape."""

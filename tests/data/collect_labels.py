@@ -35,6 +35,7 @@ D2L = "Dive into Deep Learning, 5.3 Forward Propagation, Backward Propagation, a
 UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.php/Backpropagation_Algorithm"
 CS229 = "CS229 Lecture Notes, Deep Learning (A. Ng, K. Katanforoosh; backpropagation by A. Avati), sec. Backpropagation for MLPs, https://cs229.stanford.edu/main_notes.pdf"
 CS224N = "K. Clark, Computing Neural Network Gradients, CS224n, sec. 5 (1-layer network, s = u^T h, h = f(z), z = Wx + b), https://web.stanford.edu/class/cs224n/readings/gradient-notes.pdf; its row delta = u^T o f'(z) written as the column of the shape convention"
+CS224N_DELTA = "K. Clark, Computing Neural Network Gradients, CS224n, sec. 5, its row delta = ds/dz = u^T diag(f'(z)) declared in the spec (delta = { of = 'z', row = true }), https://web.stanford.edu/class/cs224n/readings/gradient-notes.pdf"
 BISHOP = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3.2, eqs. (5.54), (5.56), (5.67), in matrix form (tanh hidden units, linear outputs, sum-of-squares error)"
 PARR = "T. Parr, J. Howard, The Matrix Calculus You Need For Deep Learning, sec. 'The gradient of neuron activation', https://explained.ai/matrix-calculus/ (numerator layout)"
 COOKBOOK = "K. B. Petersen, M. S. Pedersen, The Matrix Cookbook (2012), https://www.math.uwaterloo.ca/~hwolkowi/matrixcookbook.pdf"
@@ -1009,6 +1010,7 @@ FORMULAS = [
 # draws the inputs and returns (the transcribed right side, the finite-difference gradient).
 OTHER_SPECS = {
     "cs224n": 'parameters = ["W", "b", "u"]\n[shapes]\nx = "d"\nW = "n x d"\nb = "n"\nu = "n"\n[define]\nz = \'W x + b\'\nh = \'\\tanh(z)\'\ns = \'u^T h\'\n',
+    "cs224n-delta": 'parameters = ["W", "b", "u"]\ndelta = { of = "z", row = true }\n[shapes]\nx = "d"\nW = "n x d"\nb = "n"\nu = "n"\n[define]\nz = \'W x + b\'\nh = \'\\tanh(z)\'\ns = \'u^T h\'\n',
     "cs224n-ce": "[shapes]\ntheta = \"k\"\ny = \"k\"\n[assume]\ny = \"one-hot\"\n[define]\n'\\hat{y}' = '\\operatorname{softmax}(\\theta)'\nJ = '-\\sum y \\odot \\log \\hat{y}'\n",
     "cs229-softmax": '[shapes]\ntheta = "d x k"\nx = "d"\ny = "k"\n[assume]\ny = "one-hot"\n[define]\nell = \'-\\sum y \\odot \\log \\operatorname{softmax}(\\theta^T x)\'\n',
     "bishop": 'parameters = ["W_1", "W_2"]\n[shapes]\nx = "D"\nt = "K"\nW_1 = "M x D"\nW_2 = "K x M"\n[define]\na = \'W_1 x\'\nz = \'\\tanh(a)\'\ny = \'W_2 z\'\nE = \'\\frac{1}{2} \\|y - t\\|^2\'\n',
@@ -1208,6 +1210,38 @@ OTHER_FORMULAS = [
         r"\frac{\partial s}{\partial b} = u^T \operatorname{diag}(f'(z))",
         lambda r: cs224n(r, "b", lambda **q: T(q["u"]) @ np.diag(q["fp"].ravel())),
         "the row delta; the gradient in b's shape is its transpose",
+    ),
+    (
+        "cs224n-w-delta",
+        CS224N_DELTA + " ds/dW = delta^T x^T",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial W} = \delta^T x^T",
+        lambda r: cs224n(r, "W", lambda **q: T(T(q["u"] * q["fp"])) @ T(q["x"])),
+        None,
+    ),
+    (
+        "cs224n-b-delta",
+        CS224N_DELTA + " ds/db = delta, in b's shape",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial b} = \delta^T",
+        lambda r: cs224n(r, "b", lambda **q: T(T(q["u"] * q["fp"]))),
+        None,
+    ),
+    (
+        "cs224n-w-delta-swapped",
+        CS224N_DELTA + " ds/dW written x delta",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial W} = x \delta",
+        lambda r: cs224n(r, "W", lambda **q: q["x"] @ T(q["u"] * q["fp"])),
+        "x delta is d x n, the transpose of W's shape",
+    ),
+    (
+        "cs224n-b-delta-row",
+        CS224N_DELTA + " ds/db = delta left as the row",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial b} = \delta",
+        lambda r: cs224n(r, "b", lambda **q: T(q["u"] * q["fp"])),
+        "delta is a row; b's gradient in its shape is delta^T",
     ),
     (
         "cs224n-ce",
@@ -1472,6 +1506,8 @@ MISTAKES = {
     "cookbook-86-sign": ["wrong_sign"],
     "cookbook-103-half": ["wrong_scale"],
     "bishop-dw-swapped": ["wrong_factor"],
+    "cs224n-w-delta-swapped": ["missing_transpose"],
+    "cs224n-b-delta-row": ["missing_transpose"],
     "bishop-delta-noprime": ["missing_factor"],
 }
 
