@@ -140,6 +140,8 @@ class Namespace:
             return Det
         if text == "conv" and order == 0:
             return _two_arguments("conv", Conv)
+        if text == "max" and order == 0:  # max(0, z): Parr & Howard's and CS229's ReLU
+            return _two_arguments("max", _max_with_zero)
         name = FUNCTION_NAMES.get(text, text)
         own = self.definitions().get(text)
         if own is not None:
@@ -1167,6 +1169,14 @@ def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
         return build(*arguments)
 
     return apply
+
+
+def _max_with_zero(left: Expr, right: Expr) -> Expr:
+    """max(0, z) = max(z, 0) = ReLU(z), entrywise."""
+    for zero, z in ((left, right), (right, left)):
+        if isinstance(zero, Fill) and zero.value == 0 and is_scalar(zero.shape):
+            return Apply(Function("relu"), z)
+    raise MatcalcError("\\max is read as max(0, z), the ReLU; write max(0, z)")
 
 
 def _of_number(operator: _Operator, argument: _Value) -> _Const | None:

@@ -354,6 +354,17 @@ def _verdict(spec: str, equation: str):
             True,
         ),
         ("ng-batch", r"db^{[2]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[2](i)}", True),
+        # Parr & Howard's max(0, w . x + b), the ReLU (numerator layout)
+        (
+            "parr",
+            r"\frac{\partial}{\partial \mathbf{w}} \max(0, \mathbf{w} \cdot \mathbf{x} + b) = \operatorname{step}(\mathbf{w} \cdot \mathbf{x} + b) \mathbf{x}^T",
+            True,
+        ),
+        (
+            "parr",
+            r"\frac{\partial}{\partial \mathbf{w}} \max(\mathbf{w} \cdot \mathbf{x} + b, 0) = \mathbf{x}^T",
+            False,
+        ),
         # the row delta of CS224n, declared in the spec
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T x^T", True),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = x \delta", False),
@@ -399,6 +410,7 @@ def test_a_softmax_layer_over_a_batch_reads_back_its_column_sums():
             r"known here: W^l, w^l, b^l, Z^l, z^l, A^l, a^l, \delta^l",
         ),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T q", r"\delta"),
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", "max(0, z), the ReLU"),
     ],
 )
 def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):
