@@ -796,6 +796,7 @@ class Resolver:
         shown = shown if ref.sub is None else f"{shown}_{ref.sub}"
         names = self.namespace.known_names()
         close = difflib.get_close_matches(ref.text, [n.split("^")[0] for n in names], n=3)
+        close = [c for c in close if c != shown]
         hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
         return f"unknown symbol {shown}{hint} (known here: {', '.join(names)})"
 

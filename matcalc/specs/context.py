@@ -76,7 +76,8 @@ GREEK = {
 _WORD_COMMANDS = re.compile(
     r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol|mathit)\s*\{([^{}]*)\}"
 )
-_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
+_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?(?:\^[0-9]{1,3})?$")
+_LAYERED = re.compile(r"\^[(\[]?([0-9]{1,3})[)\]]?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
 _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
@@ -90,7 +91,8 @@ def name_key(text: str) -> str:
     r"""The name a symbol is known by, however it is written: \theta_{0}, theta_0 -> theta_0;
     J_{\text{ridge}} -> J_ridge."""
     text = _WORD_COMMANDS.sub(r"\1", text.strip())
-    return text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
+    key = text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
+    return _LAYERED.sub(r"^\1", key)  # W^{(2)}, W^{[2]}, W^2 -> W^2
 
 
 def is_context_spec(data: Mapping[str, Any]) -> bool:
@@ -181,11 +183,13 @@ def symbol_for(written: str, shape: Shape) -> Symbol:
             f"{written!r}: a name is letters with an optional subscript, like theta_0 or "
             r"J_{\text{ridge}}"
         )
+    key, _, layer = key.partition("^")  # W^{(2)} as a name: d2l's and Bishop's weights
     base, _, sub = key.partition("_")
     latex = f"\\{base}" if base in GREEK else base
     if sub and not sub.isdigit() and len(sub) > 1:
         sub = f"\\text{{{sub}}}"
-    return Symbol(latex, shape, None, sub or None)
+    index = sympy.Integer(int(layer)) if layer else None
+    return Symbol(latex, shape, index, sub or None)
 
 
 @dataclass(frozen=True)
@@ -472,6 +476,11 @@ def spec_from_file(path: str | Path) -> Network | Context:
 # ---------------------------------------------------------------------- the formula reader
 
 
+def replace_index(ref: NameRef) -> NameRef:
+    """The name without its layer index (W^{(2)} -> W), to look up W^2 by."""
+    return NameRef(ref.text, ref.sub, None, ref.mark)
+
+
 # letters sources name an activation by (CS224n's h = f(z), Bishop's h(a), Haykin's phi)
 GENERIC_FUNCTION_LETTERS = frozenset({"f", "g", "h", "phi", "varphi"})
 
@@ -497,6 +506,16 @@ class ContextNamespace(Namespace):
         return name_key(text if ref.sub is None else f"{text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
+        if ref.index is not None and ref.index.is_Integer:
+            found = self.context.find(f"{self._key(replace_index(ref))}^{int(ref.index)}")
+            if found is not None:
+                return found
+            base = self._key(replace_index(ref))
+            if any(
+                key.startswith(f"{base}^")
+                for key in (*self.context.symbols, *self.context.definitions)
+            ):
+                return None  # W^{(3)} where W^{(1)} and W^{(2)} are declared: unknown, listed
         if ref.index is not None:
             raise ContextError(
                 f"{ref.text}^{{{ref.index}}}: a superscript is a transpose (T), an inverse "

@@ -419,6 +419,38 @@ def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):
     assert message in str(error.value)
 
 
+D2L_LAYERED = (
+    'parameters = ["W^{(1)}", "W^{(2)}"]\n[shapes]\nx = "d"\ny = "q"\n"W^{(1)}" = "p x d"\n'
+    '"W^{(2)}" = "q x p"\nlambda = "scalar"\n[define]\nz = \'W^{(1)} x\'\nh = \'\\tanh(z)\'\n'
+    "o = 'W^{(2)} h'\nL = '\\|o - y\\|^2'\n"
+    "J = 'L + \\frac{\\lambda}{2} (\\|W^{(1)}\\|_F^2 + \\|W^{(2)}\\|_F^2)'\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("equation", "correct"),
+    [
+        (
+            r"\frac{\partial J}{\partial \mathbf{W}^{(2)}} = \frac{\partial J}{\partial \mathbf{o}} \mathbf{h}^\top + \lambda \mathbf{W}^{(2)}",
+            True,
+        ),
+        (
+            r"\frac{\partial J}{\partial \mathbf{h}} = {\mathbf{W}^{(2)}}^\top \frac{\partial J}{\partial \mathbf{o}}",
+            True,
+        ),
+        (
+            r"\frac{\partial J}{\partial \mathbf{W}^{(1)}} = \frac{\partial J}{\partial \mathbf{z}} \mathbf{x}^\top",
+            False,
+        ),
+    ],
+)
+def test_a_layered_name_is_a_name_in_a_graph_spec(equation, correct):
+    """d2l's W^{(1)}, W^{(2)} declared as names (sec. 5.3, the regularized MLP)."""
+    from matcalc.checks.verify_graph import verify_graph
+
+    assert verify_graph(spec_from_toml(D2L_LAYERED), equation).correct == correct
+
+
 def test_an_ambiguous_times_names_both_readings_of_what_is_written():
     context = spec_from_toml(SPECS["square"])
     with pytest.raises(MatcalcError) as error:
