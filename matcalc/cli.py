@@ -268,12 +268,13 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
 def load_spec(spec: str | None) -> Network | Context | Graph:
     """A network, a graph spec, or an expression context (a spec without layers); '-' is
     standard input."""
-    from matcalc.specs.context import spec_from_file, spec_from_toml
-    from matcalc.specs.examples import EXAMPLE_SPEC
-    from matcalc.specs.network import Network
-
     if spec is None:
+        from matcalc.specs.examples import EXAMPLE_SPEC
+        from matcalc.specs.network import Network
+
         return Network.from_toml(EXAMPLE_SPEC)
+    from matcalc.specs.context import spec_from_file, spec_from_toml
+
     if spec == STDIO:
         return spec_from_toml(read_stdin(), "the spec on stdin")
     return spec_from_file(spec)
@@ -295,9 +296,7 @@ def read_stdin() -> str:
 def run_derive(args: argparse.Namespace) -> int:
     from matcalc.engine.derive import Derivation, derive
     from matcalc.printers.render import Layout, render_context_document, render_derivation
-    from matcalc.specs.context import Context
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
+    from matcalc.specs.network import Network
 
     subject = load_spec(args.spec)
     if (
@@ -306,13 +305,20 @@ def run_derive(args: argparse.Namespace) -> int:
         and Path(args.output).resolve() == Path(args.spec).resolve()
     ):
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
-    if isinstance(subject, Recurrence):
-        return run_derive_recurrence(subject, args)
+    # The other kinds of spec come through the LaTeX reader, which a network does not import.
+    is_network = isinstance(subject, Network)
+    if not is_network:
+        from matcalc.specs.context import Context
+        from matcalc.specs.graph import Graph
+        from matcalc.specs.recurrence import Recurrence
+
+        if isinstance(subject, Recurrence):
+            return run_derive_recurrence(subject, args)
     if args.unroll is not None:
         raise MatcalcError('--unroll N: only for a recurrence spec (one with steps = "T")')
-    if isinstance(subject, Graph):
+    if not is_network and isinstance(subject, Graph):
         return run_derive_graph(subject, args)
-    if isinstance(subject, Context):
+    if not is_network and isinstance(subject, Context):
         layout = Layout(title=args.title or "", page=args.page or "", title_tex=args.title_tex)
         text = render_context_document(
             subject, args.format, args.of, args.wrt, layout, args.hessian

@@ -88,5 +88,7 @@ _ERF_NUMERIC = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its
 @lru_cache(maxsize=256)
 def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
-    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, "numpy"])
+    # NumPy as a module, not "numpy": SymPy's namespace for the name runs `from numpy import *`,
+    # which imports every lazily loaded submodule of NumPy 2 (f2py, testing, ...) on first use.
+    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, np])
     return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()

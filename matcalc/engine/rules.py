@@ -31,8 +31,8 @@ where the rule needs named forward quantities (A = sigma(Z)), for losses and fus
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import sympy
 
@@ -71,6 +71,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import FUSED, LOSSES
 from matcalc.core.rule import COOKBOOK, NOTES, Kind, NoRuleError, Rule
 from matcalc.core.shapes import ONE, SCALAR, dim, dims_equal, is_column, is_scalar
@@ -462,8 +463,10 @@ def _diagonal_times_column(expr: Expr, definitions: Definitions) -> Expr | None:
     if not isinstance(expr, MatMul):
         return None
     for position, factor in enumerate(expr.factors[:-1]):
+        if not isinstance(factor, Diag):
+            continue
         rest = matmul(*expr.factors[position + 1 :])
-        if isinstance(factor, Diag) and is_column(rest.shape):
+        if is_column(rest.shape):
             head = expr.factors[:position]
             return matmul(*head, hadamard(factor.arg, rest)) if head else hadamard(factor.arg, rest)
     return None
@@ -503,11 +506,24 @@ def _multiple_in_product(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
-def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+def _defined_as(definitions: Definitions, expr: Expr) -> Symbol | None:
+    """The first name whose definition is ``expr`` (a DefinitionTable looks it up directly)."""
+    name_of = getattr(definitions, "name_of", None)
+    if name_of is not None:
+        return name_of(expr)
     for symbol, definition in definitions.items():
-        if definition == Apply(fn, arg):
+        if definition == expr:
             return symbol
     return None
+
+
+def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+    return _defined_as(definitions, Apply(fn, arg))
+
+
+def _undifferentiated(fn: Function) -> Function:
+    """f itself, for f' (dataclasses.replace, which is slower, would give the same)."""
+    return Function(fn.name, 0, fn.index, fn.definition)
 
 
 def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
@@ -521,11 +537,26 @@ def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None
         return Apply(Function("step"), expr.arg)
     if function.derivative_from_output is None:
         return None
-    output = _output_of(definitions, replace(expr.fn, order=0), expr.arg)
+    output = _output_of(definitions, _undifferentiated(expr.fn), expr.arg)
     if output is None:  # no name for f(Z): 1 - tanh(Z) ⊙ tanh(Z)
-        output = Apply(replace(expr.fn, order=0), expr.arg)
-    a = sympy.Symbol("a")
-    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+        output = Apply(_undifferentiated(expr.fn), expr.arg)
+    return from_scalar(
+        _derivative_in_output(function, function.derivative_from_output),
+        {_OUTPUT: output},
+        expr.shape,
+    )
+
+
+_OUTPUT = sympy.Symbol("a")  # a = f(z), the variable of ScalarFunction.derivative_from_output
+
+
+@functools.lru_cache(maxsize=256)
+def _derivative_in_output(
+    function: ScalarFunction, in_output: Callable[[sympy.Expr], sympy.Expr]
+) -> sympy.Expr:
+    """f'(z) as a formula in a = f(z), made once per function (``in_output`` is the function's
+    derivative_from_output, which takes no part in a function's equality)."""
+    return in_output(_OUTPUT)
 
 
 _SIGMOID_OF_Z = sympy.Symbol("s_of_z")  # sigma(z), for a derivative written in the sigmoid
@@ -603,34 +634,56 @@ def _derivative_of_definition(expr: Expr, definitions: Definitions) -> Expr | No
 def _name_forward_quantity(expr: Expr, definitions: Definitions) -> Expr | None:
     """Write f(Z^l) as A^l where the network defines A^l = f(Z^l)."""
     if isinstance(expr, Apply | Softmax):
-        for symbol, definition in definitions.items():
-            if definition == expr:
-                return symbol
+        return _defined_as(definitions, expr)
     return None
 
 
 def from_scalar(formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shape) -> Expr:
     """An entrywise matrix expression from a scalar polynomial: a(1-a) -> A ⊙ (1 - A)."""
-    if formula in bindings:
-        return bindings[formula]
+    return _scalar_plan(formula, frozenset(bindings))(bindings, shape)
+
+
+ScalarPlan = Callable[[Mapping[sympy.Symbol, Expr], Any], Expr]
+
+
+@functools.lru_cache(maxsize=1024)
+def _scalar_plan(formula: sympy.Expr, names: frozenset[sympy.Symbol]) -> ScalarPlan:
+    """How :func:`from_scalar` builds ``formula`` over bindings of ``names``: the formula is
+    taken apart by SymPy once, and each use only builds the nodes."""
+    if formula in names:
+        return lambda bindings, shape: bindings[formula]
     if formula.is_number:
-        return Fill(sympy.sympify(formula), shape)
+        value = sympy.sympify(formula)
+        return lambda bindings, shape: Fill(value, shape)
     if isinstance(formula, sympy.Add):
         constant, terms = formula.as_coeff_Add()
-        parts = [from_scalar(t, bindings, shape) for t in sympy.Add.make_args(terms)]
-        if constant != 0:
-            parts.insert(0, Fill(constant, shape))
-        return add(*parts)
+        plans = [_scalar_plan(t, names) for t in sympy.Add.make_args(terms)]
+
+        def build_sum(bindings: Mapping[sympy.Symbol, Expr], shape: Any) -> Expr:
+            parts = [plan(bindings, shape) for plan in plans]
+            if constant != 0:
+                parts.insert(0, Fill(constant, shape))
+            return add(*parts)
+
+        return build_sum
     if isinstance(formula, sympy.Mul):
         coeff, rest = formula.as_coeff_Mul()
-        factors = [from_scalar(f, bindings, shape) for f in sympy.Mul.make_args(rest)]
-        return scale(coeff, hadamard(*factors))
+        plans = [_scalar_plan(f, names) for f in sympy.Mul.make_args(rest)]
+        return lambda bindings, shape: scale(
+            coeff, hadamard(*[plan(bindings, shape) for plan in plans])
+        )
     if isinstance(formula, sympy.Pow) and formula.exp.is_Integer and formula.exp > 0:
-        base = from_scalar(formula.base, bindings, shape)
-        return hadamard(*([base] * int(formula.exp)))
+        base, power = _scalar_plan(formula.base, names), int(formula.exp)
+        return lambda bindings, shape: hadamard(*([base(bindings, shape)] * power))
     if isinstance(formula, sympy.Pow) and formula.exp == -1:
-        return Apply(Function("reciprocal"), from_scalar(formula.base, bindings, shape))
-    raise NoRuleError(f"no entrywise form for {formula}")
+        base = _scalar_plan(formula.base, names)
+        return lambda bindings, shape: Apply(Function("reciprocal"), base(bindings, shape))
+    message = f"no entrywise form for {formula}"
+
+    def no_form(bindings: Mapping[sympy.Symbol, Expr], shape: Any) -> Expr:
+        raise NoRuleError(message)
+
+    return no_form
 
 
 def _polish_one_minus(expr: Expr, definitions: Definitions) -> Expr | None:
@@ -1022,9 +1075,12 @@ def _derivative_from_the_function(expr: Expr, definitions: Definitions) -> Expr 
     function = expr.fn.scalar
     if function is None or function.name not in ("sigmoid", "tanh"):
         return None
-    a = sympy.Symbol("a")
-    output = Apply(replace(expr.fn, order=0), expr.arg)
-    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+    output = Apply(_undifferentiated(expr.fn), expr.arg)
+    return from_scalar(
+        _derivative_in_output(function, function.derivative_from_output),
+        {_OUTPUT: output},
+        expr.shape,
+    )
 
 
 def _is_entrywise_node(expr: Expr) -> bool:

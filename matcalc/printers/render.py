@@ -6,12 +6,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matcalc.engine.context import context_gradients
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import text_latex
-from matcalc.printers.context import render_context
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
     A4,
@@ -41,7 +40,11 @@ from matcalc.printers.latex import (
     to_latex,
 )
 from matcalc.printers.steps import steps, steps_blocks
-from matcalc.specs.context import LAYOUT_NOTES, Context, shape_text
+
+# Expression contexts read their specs through the LaTeX reader: their modules load only when a
+# context is printed, so that printing a network does not import the reader and its parser.
+if TYPE_CHECKING:
+    from matcalc.specs.context import Context
 
 
 @dataclass(frozen=True)
@@ -359,8 +362,12 @@ def _json(
         "convention_name": network.convention,
         "batch": None if network.batch_size is None else str(network.batch_size),
         "loss": network.loss,
-        "gradients": [gradient_record(g, notation, printer, chains.get(g.key)) for g in gradients],
     }
+    if network.decay is not None:  # only then, so that other outputs stay as they were
+        record["weight_decay"] = str(network.decay)
+    record["gradients"] = [
+        gradient_record(g, notation, printer, chains.get(g.key)) for g in gradients
+    ]
     if shared:
         record["chains"] = "shared"
     return json.dumps(record, indent=2)
@@ -408,6 +415,11 @@ def render_context_document(
 ) -> str:
     """An expression context's derivatives in the named format; ``tex`` is a standalone
     document (as for a network), the others are the context's own output."""
+    from matcalc.core.shapes import shape_text
+    from matcalc.engine.context import context_gradients
+    from matcalc.printers.context import render_context
+    from matcalc.specs.context import LAYOUT_NOTES
+
     if fmt not in ("tex", "pdf"):
         return render_context(context, fmt, of, wrt, hessian)
     if hessian:

@@ -76,8 +76,8 @@ GREEK = {
 _WORD_COMMANDS = re.compile(
     r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol|mathit)\s*\{([^{}]*)\}"
 )
-_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?(?:\^[0-9]{1,3})?$")
-_LAYERED = re.compile(r"\^[(\[]?([0-9]{1,3})[)\]]?$")
+_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?(?:\^[0-9]+)?$")
+_LAYER_SUPERSCRIPT = re.compile(r"\^[(\[]?([0-9]+)[)\]]?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
 _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
@@ -92,7 +92,7 @@ def name_key(text: str) -> str:
     J_{\text{ridge}} -> J_ridge."""
     text = _WORD_COMMANDS.sub(r"\1", text.strip())
     key = text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
-    return _LAYERED.sub(r"^\1", key)  # W^{(2)}, W^{[2]}, W^2 -> W^2
+    return _LAYER_SUPERSCRIPT.sub(r"^\1", key)  # W^{(2)}, W^{[2]}, W^2 -> W^2
 
 
 def is_context_spec(data: Mapping[str, Any]) -> bool:
@@ -183,7 +183,7 @@ def symbol_for(written: str, shape: Shape) -> Symbol:
             f"{written!r}: a name is letters with an optional subscript, like theta_0 or "
             r"J_{\text{ridge}}"
         )
-    key, _, layer = key.partition("^")  # W^{(2)} as a name: d2l's and Bishop's weights
+    key, _, layer = key.partition("^")  # W^{(2)}: a name with a layer index
     base, _, sub = key.partition("_")
     latex = f"\\{base}" if base in GREEK else base
     if sub and not sub.isdigit() and len(sub) > 1:
