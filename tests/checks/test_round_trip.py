@@ -182,7 +182,7 @@ NOTATION_FLAGS = (
     case=random_networks(
         max_depth=3,
         max_size=3,
-        conventions=("6.390", "ng", "goodfellow", "nielsen"),
+        conventions=("6.390", "ng", "goodfellow", "nielsen", "ufldl", "cs231n", "bishop"),
         batches=(None, 3),
     ),
     flags=st.lists(st.sampled_from(NOTATION_FLAGS), max_size=4, unique_by=lambda f: f[0]),
