@@ -98,6 +98,16 @@ def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
         action="store_true",
         help="in an expression context: the Hessians of the scalar functions by columns",
     )
+    derive_cmd.add_argument(
+        "--hvp",
+        metavar="V",
+        help="in an expression context: Hessian-vector products H v for the declared column V",
+    )
+    derive_cmd.add_argument(
+        "--gauss-newton",
+        action="store_true",
+        help="in an expression context: the Gauss-Newton matrices J^T H_l J of the losses",
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     derive_cmd.add_argument(
         "--unroll",
@@ -307,6 +317,12 @@ def run_derive(args: argparse.Namespace) -> int:
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
     # The other kinds of spec come through the LaTeX reader, which a network does not import.
     is_network = isinstance(subject, Network)
+    if args.hessian or args.hvp is not None or args.gauss_newton:
+        from matcalc.specs.context import Context
+
+        if not isinstance(subject, Context):
+            asked = "--hessian" if args.hessian else "--hvp" if args.hvp else "--gauss-newton"
+            raise MatcalcError(f"{asked}: only for an expression context (a spec with [shapes])")
     if not is_network:
         from matcalc.specs.context import Context
         from matcalc.specs.graph import Graph
@@ -321,7 +337,14 @@ def run_derive(args: argparse.Namespace) -> int:
     if not is_network and isinstance(subject, Context):
         layout = Layout(title=args.title or "", page=args.page or "", title_tex=args.title_tex)
         text = render_context_document(
-            subject, args.format, args.of, args.wrt, layout, args.hessian
+            subject,
+            args.format,
+            args.of,
+            args.wrt,
+            layout,
+            args.hessian,
+            args.hvp,
+            args.gauss_newton,
         )
         if args.format == "pdf":
             return write_pdf(text, args)

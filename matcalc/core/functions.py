@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -60,11 +61,42 @@ ABS = ScalarFunction(
     "abs", r"\operatorname{abs}", sympy.Abs(Z), derivative_latex=r"\operatorname{sign}"
 )
 ERF = ScalarFunction("erf", r"\operatorname{erf}", sympy.erf(Z))
+SIN = ScalarFunction("sin", r"\sin", sympy.sin(Z))
+COS = ScalarFunction("cos", r"\cos", sympy.cos(Z))
+
+
+def power(exponent: Fraction) -> ScalarFunction:
+    """z^p as a scalar function, so a power of a 1 x 1 expression is evaluated entrywise."""
+    p = sympy.Rational(exponent.numerator, exponent.denominator)
+    return ScalarFunction(f"power {exponent}", f"(\\cdot)^{{{p}}}", Z**p)
+
+
+def power_exponent(function: ScalarFunction | None) -> Fraction | None:
+    """p for the function z^p made by :func:`power`, else None."""
+    if function is None or not function.name.startswith("power "):
+        return None
+    return Fraction(function.name.removeprefix("power "))
+
 
 BUILTIN: Mapping[str, ScalarFunction] = MappingProxyType(
     {
         f.name: f
-        for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL, SQRT, SIGN, ABS, ERF)
+        for f in (
+            SIGMOID,
+            TANH,
+            RELU,
+            IDENTITY,
+            STEP,
+            LOG,
+            EXP,
+            RECIPROCAL,
+            SQRT,
+            SIGN,
+            ABS,
+            ERF,
+            SIN,
+            COS,
+        )  # fmt: skip
     }
 )
 """The built-in functions by name.  A user's own functions are not kept here: each travels in

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -284,6 +285,18 @@ PULLBACKS: tuple[Rule, ...] = (
         lambda node, position, upstream: _scalar_times(upstream, scale(2, node.arg)),
         lambda: (SquaredNorm(_matrix("X", 3, 2)), 0),
         node=SquaredNorm,
+    ),
+    Rule(
+        "diagonal matrix of a column",
+        Kind.PULLBACK,
+        r"Y = \operatorname{diag}(x):\ \frac{\partial L}{\partial x} = (G \odot I)\,\mathbf{1},"
+        r"\ \text{the diagonal of } G",
+        "definition of diag: Y_{ij} = x_i delta_ij, so dL/dx_i = G_ii",
+        lambda node, position, upstream: matmul(
+            hadamard(upstream, Identity(node.shape[0])), ones(node.shape[0])
+        ),
+        lambda: (Diag(_column("x", 3)), 0),
+        node=Diag,
     ),
     Rule(
         "trace",
@@ -825,6 +838,80 @@ def _elementary_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
+def _trigonometric_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
+    """sin' = cos, cos' = -sin."""
+    if not (isinstance(expr, Apply) and expr.fn.order == 1 and expr.fn.definition is None):
+        return None
+    if expr.fn.name == "sin":
+        return Apply(Function("cos"), expr.arg)
+    if expr.fn.name == "cos":
+        return scale(-1, Apply(Function("sin"), expr.arg))
+    return None
+
+
+def _scalar_power(base: Expr, exponent: Fraction) -> Expr:
+    """base^p for a 1 x 1 base: base itself for p = 1, 1/base^|p| for p < 0."""
+    if exponent < 0:
+        return _reciprocal(_scalar_power(base, -exponent))
+    if exponent == 1:
+        return base
+    return Apply(Function(f"power {exponent}", definition=functions.power(exponent)), base)
+
+
+def _power_of(factor: Expr) -> tuple[Expr, Fraction]:
+    """(base, p) with factor = base^p: s = s^1, 1/s = s^-1, (s^p) = s^p, 1/s^p = s^-p."""
+    sign = 1
+    if _is_reciprocal(factor):
+        sign, factor = -1, factor.arg
+    if isinstance(factor, Apply) and factor.fn.order == 0:
+        exponent = functions.power_exponent(factor.fn.definition)
+        if exponent is not None:
+            return factor.arg, sign * exponent
+    return factor, Fraction(sign)
+
+
+def _scalar_powers_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s ⊙ s = s^2, s^2 ⊙ s = s^3, s^2 / s^6 = 1 / s^4 for a 1 x 1 s (a power of a number)."""
+    if not (isinstance(expr, Hadamard) and is_scalar(expr.shape)):
+        return None
+    exponents: dict[Expr, Fraction] = {}
+    counts: dict[Expr, int] = {}
+    for factor in expr.factors:
+        base, exponent = _power_of(factor)
+        exponents[base] = exponents.get(base, Fraction(0)) + exponent
+        counts[base] = counts.get(base, 0) + 1
+    if all(count == 1 for count in counts.values()):
+        return None
+    kept = [_scalar_power(b, p) for b, p in exponents.items() if p != 0]
+    return hadamard(*kept) if kept else Fill(sympy.Integer(1), SCALAR)
+
+
+def _scalar_multiples_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s (s X) = s^2 X for a 1 x 1 s: a repeated scalar factor is a power."""
+    if not (isinstance(expr, ScalarProduct) and isinstance(expr.arg, ScalarProduct)):
+        return None
+    outer, inner = _power_of(expr.scalar), _power_of(expr.arg.scalar)
+    if outer[0] != inner[0]:
+        return None
+    return scalar_product(hadamard(expr.scalar, expr.arg.scalar), expr.arg.arg)
+
+
+def _is_reciprocal(expr: Expr) -> bool:
+    return isinstance(expr, Apply) and expr.fn == Function("reciprocal")
+
+
+def _softmax_of_exponentials(expr: Expr, definitions: Definitions) -> Expr | None:
+    """exp(x) / sum(exp(x)) = softmax(x) for a column x."""
+    if not (isinstance(expr, ScalarProduct) and is_column(expr.arg.shape)):
+        return None
+    top = expr.arg
+    if not (isinstance(top, Apply) and top.fn == Function("exp")):
+        return None
+    if expr.scalar == _reciprocal(Sum(top)):
+        return Softmax(top.arg)
+    return None
+
+
 def _positive_column(name: str) -> Expr:
     """1 + x ⊙ x: an example argument where log, sqrt and 1/x are defined."""
     return add(ones(dim(3)), hadamard(_column(name, 3), _column(name, 3)))
@@ -1223,14 +1310,19 @@ def _negated_difference(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
-    """exp(u) / (1 + exp(u)) = sigma(u)."""
-    if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
+    """exp(u) / (1 + exp(u)) = sigma(u), also among other elementwise factors."""
+    if not isinstance(expr, Hadamard):
         return None
-    for top, bottom in (expr.factors, expr.factors[::-1]):
+    factors = list(expr.factors)
+    for top in factors:
         if not (isinstance(top, Apply) and top.fn == Function("exp")):
             continue
-        if bottom == _reciprocal(add(Fill(sympy.Integer(1), top.shape), top)):
-            return Apply(Function("sigmoid"), top.arg)
+        bottom = _reciprocal(add(Fill(sympy.Integer(1), top.shape), top))
+        if bottom in factors:
+            rest = list(factors)
+            rest.remove(top)
+            rest.remove(bottom)
+            return hadamard(Apply(Function("sigmoid"), top.arg), *rest)
     return None
 
 
@@ -1323,6 +1415,49 @@ def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 EXPRESSION_REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "repeated scalar factor",
+        Kind.REWRITE,
+        r"s\,(s\,X) = s^{2} X,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "laws of exponents for a number",
+        _scalar_multiples_gathered,
+        lambda: ScalarProduct(
+            _matrix("s", 1, 1), ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2))
+        ),
+    ),
+    Rule(
+        "derivatives of sine and cosine",
+        Kind.REWRITE,
+        r"\sin'(x) = \cos(x),\ \cos'(x) = -\sin(x)",
+        "derivatives of the trigonometric functions, entry by entry (any calculus text)",
+        _trigonometric_derivative,
+        lambda: Apply(Function("cos", 1), _column("x", 4)),
+    ),
+    Rule(
+        "powers of a scalar",
+        Kind.REWRITE,
+        r"s \odot s = s^{2},\ s^{p} \odot s^{q} = s^{p + q},\ \frac{s^{p}}{s^{q}} = "
+        r"\frac{1}{s^{q - p}},\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "laws of exponents for a number",
+        _scalar_powers_gathered,
+        lambda: hadamard(
+            _matrix("s", 1, 1),
+            _matrix("s", 1, 1),
+            _reciprocal(_scalar_power(add(Fill(ONE, SCALAR), _matrix("s", 1, 1)), Fraction(3))),
+            _scalar_power(add(Fill(ONE, SCALAR), _matrix("s", 1, 1)), Fraction(2)),
+        ),
+    ),
+    Rule(
+        "softmax of exponentials",
+        Kind.REWRITE,
+        r"\frac{1}{\sum \exp(x)}\,\exp(x) = \operatorname{softmax}(x),\ x \text{ a column}",
+        "definition of the softmax, softmax(x)_i = exp(x_i) / sum_j exp(x_j)",
+        _softmax_of_exponentials,
+        lambda: ScalarProduct(
+            _reciprocal(Sum(Apply(Function("exp"), _column("x", 4)))),
+            Apply(Function("exp"), _column("x", 4)),
+        ),
+    ),
     Rule(
         "scalar factors first",
         Kind.REWRITE,

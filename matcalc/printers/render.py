@@ -412,6 +412,8 @@ def render_context_document(
     wrt: str | None = None,
     layout: Layout = Layout(),  # noqa: B008 - immutable
     hessian: bool = False,
+    hvp: str | None = None,
+    gauss_newton: bool = False,
 ) -> str:
     """An expression context's derivatives in the named format; ``tex`` is a standalone
     document (as for a network), the others are the context's own output."""
@@ -421,9 +423,10 @@ def render_context_document(
     from matcalc.specs.context import LAYOUT_NOTES
 
     if fmt not in ("tex", "pdf"):
-        return render_context(context, fmt, of, wrt, hessian)
-    if hessian:
-        raise MatcalcError(f"--hessian with --format {fmt}: print it as latex, markdown or json")
+        return render_context(context, fmt, of, wrt, hessian, hvp, gauss_newton)
+    if hessian or hvp is not None or gauss_newton:
+        asked = "--hessian" if hessian else "--hvp" if hvp is not None else "--gauss-newton"
+        raise MatcalcError(f"{asked} with --format {fmt}: print it as latex, markdown or json")
     gradients = context_gradients(context, of, wrt)
     lines = [
         f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"
