@@ -519,6 +519,40 @@ class _Checker:
         self.notes.update(dict.fromkeys(resolver.notes))
         return result
 
+    # what the edits ask (matcalc.checks.expression.ExpressionChecker answers them too) ------
+
+    layout = "denominator"
+    other_layout = "numerator"
+
+    def factor_names(self) -> tuple[str, ...]:
+        return _named_factors(self.check.network)
+
+    @cached_property
+    def weight_target(self) -> bool:
+        """A weight's gradient: its whole transpose is the other forward equation's."""
+        return _is_weight_target(self.check.equation.sides[0], self.check.network)
+
+    @cached_property
+    def convention_note(self) -> str:
+        return _convention_note(self.check.network.declaration)
+
+    def derivative_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
+        return _derivative_edits(self, rhs, paths, lhs_index, notation)
+
+    def value_diagnosis(self, rhs: Node, outcome: _Outcome) -> tuple[str, tuple] | None:
+        """A diagnosis the values give when no single edit fixes the formula (none here)."""
+        return None
+
+    def batch_sum_edits(self, rhs: Node) -> Iterator[Edit]:
+        return _batch_sum_edits(self, rhs)
+
+    def layer_edits(self, rhs, paths, notation) -> Iterator[Edit]:
+        return _layer_edits(self, rhs, paths, notation)
+
+    def late_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
+        yield from _batch_mean_edits(self, rhs)
+        yield from _replacement_edits(self, rhs, paths, lhs_index, notation)
+
     def target(self, k: int | None) -> Derivative | None:
         try:
             lhs = self.resolve(self.check.equation.sides[0], self.check.generic, k)
@@ -844,7 +878,37 @@ class _SymbolicNamespace(NetworkNamespace):
 # ------------------------------------------------------------------------------ verify
 
 
-def verify(network: Network, equation: str) -> Verdict:
+def verify(subject: object, equation: str) -> Verdict:
+    """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for a spec of any kind, and why.
+
+    One pipeline for every kind: read the equation, resolve its names in the spec's namespace,
+    compare shapes at symbolic sizes and values at random sizes, and diagnose a wrong formula
+    by small edits in one taxonomy (:class:`ErrorClass`).  A network is checked at every layer
+    where the formula's indices exist; a recurrence on its unrolled graphs
+    (:mod:`matcalc.checks.verify_recurrence`); a graph spec and an expression context each by
+    its own strategy of resolution and draws (:mod:`matcalc.checks.expression`).
+    """
+    from matcalc.specs.context import Context
+    from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
+
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        return verify_recurrence(subject, equation)
+    if isinstance(subject, Graph | Context):
+        from matcalc.checks.expression import ContextStrategy, GraphStrategy, verify_expression
+
+        kind = GraphStrategy if isinstance(subject, Graph) else ContextStrategy
+        return verify_expression(kind(subject), equation)
+    if not isinstance(subject, Network):
+        raise TypeError(
+            f"verify checks a network, graph spec, recurrence or context, not {subject!r}"
+        )
+    return verify_network(subject, equation)
+
+
+def verify_network(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
     parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
     if len(parsed.sides) < 2:
@@ -1040,6 +1104,9 @@ def diagnose(
         if _fixes(checker, edit):
             return edit.says, edit.error_class
         tried.append(edit)
+    found = checker.value_diagnosis(rhs, outcome)
+    if found is not None:
+        return found
     # the first edit of each kind, then the rest, as the first of two mistakes
     kinds: dict = {}
     for edit in tried:
@@ -1162,17 +1229,17 @@ def edits(
     checker: _Checker, rhs: Node, lhs_index: Index | None, notation: Notation
 ) -> Iterator[Edit]:
     """Small edits of the right side, the likeliest first."""
-    network = checker.check.network
     rhs = _grouped_gradients(rhs)
-    named = _named_factors(network)
-    weight_target = _is_weight_target(checker.check.equation.sides[0], network)
+    named = checker.factor_names()
+    weight_target = checker.weight_target
+    layout_note = _layout_note(checker.layout, checker.other_layout)
     whole = Transposed(Group(rhs, "("))
     paths = list(_paths(rhs))
     if isinstance(rhs, Transposed):
         layout = () if weight_target else (ErrorClass.LAYOUT_MISMATCH,)
         yield Edit(
             rhs.arg,
-            "the right side should not be transposed" + ("" if weight_target else _LAYOUT_NOTE),
+            "the right side should not be transposed" + ("" if weight_target else layout_note),
             (ErrorClass.EXTRA_TRANSPOSE, *layout),
         )
     extra = [
@@ -1187,15 +1254,13 @@ def edits(
     if weight_target:  # the classic: the gradient of the other forward equation
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.CONVENTION_MISMATCH)
         yield Edit(
-            whole,
-            f"the whole right side should be transposed{_convention_note(network.declaration)}",
-            classes,
+            whole, f"the whole right side should be transposed{checker.convention_note}", classes
         )
         yield from extra
     else:  # a transpose too many comes before a transpose of the whole
         yield from extra
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.LAYOUT_MISMATCH)
-        yield Edit(whole, f"the whole right side should be transposed{_LAYOUT_NOTE}", classes)
+        yield Edit(whole, f"the whole right side should be transposed{layout_note}", classes)
     for path, node in paths:
         if not path or not _is_factor(node, named):
             continue
@@ -1237,19 +1302,10 @@ def edits(
                     f"{_source(checker, node.factors[i + 1])} are in the wrong order",
                     (ErrorClass.SWAPPED_ORDER,),
                 )
-    yield from _derivative_edits(checker, rhs, paths, lhs_index, notation)
+    yield from checker.derivative_edits(rhs, paths, lhs_index, notation)
     yield from _product_kind_edits(checker, rhs, paths)
-    yield from _batch_sum_edits(checker, rhs)
-    for path, node in paths:
-        if isinstance(node, Scripted) and node.index is not None:
-            for shift in (1, -1):
-                moved = replace(node, index=replace(node.index, expr=node.index.expr + shift))
-                yield Edit(
-                    _replace_at(rhs, path, moved),
-                    f"{_source(checker, node)} should be {_show(moved, notation)} "
-                    "(wrong layer index)",
-                    (ErrorClass.WRONG_LAYER,),
-                )
+    yield from checker.batch_sum_edits(rhs)
+    yield from checker.layer_edits(rhs, paths, notation)
     yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", (ErrorClass.WRONG_SIGN,))
     for path, node in paths:
         if isinstance(node, Product):
@@ -1267,14 +1323,29 @@ def edits(
         (Fraction(1, 2), "the right side is twice too large"),
     ):
         yield Edit(Product((Number(factor), Group(rhs, "("))), text, (ErrorClass.WRONG_SCALE,))
-    yield from _batch_mean_edits(checker, rhs)
-    yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+    yield from checker.late_edits(rhs, paths, lhs_index, notation)
 
 
-_LAYOUT_NOTE = (
-    " (it is the transpose of the right formula, its numerator-layout form; matcalc writes "
-    "gradients in denominator layout, with the shape of the variable)"
-)
+def _layout_note(layout: str, other: str) -> str:
+    """Why a whole side transposed is a layout's mistake, and in which layout it is right."""
+    return (
+        f" (it is the transpose of the right formula: the {other}-layout form, right in "
+        f"{other} layout; here derivatives are in {layout} layout)"
+    )
+
+
+def _layer_edits(checker, rhs: Node, paths: list, notation: Notation) -> Iterator[Edit]:
+    """A layer index off by one."""
+    for path, node in paths:
+        if isinstance(node, Scripted) and node.index is not None:
+            for shift in (1, -1):
+                moved = replace(node, index=replace(node.index, expr=node.index.expr + shift))
+                yield Edit(
+                    _replace_at(rhs, path, moved),
+                    f"{_source(checker, node)} should be {_show(moved, notation)} "
+                    "(wrong layer index)",
+                    (ErrorClass.WRONG_LAYER,),
+                )
 
 
 def _product_kind_edits(checker: _Checker, rhs: Node, paths: list) -> Iterator[Edit]:
@@ -1857,23 +1928,7 @@ class _ParsedSpec:
 
 
 def verdict_of(subject: object, equation: str) -> Verdict:
-    """The verdict of ``equation`` for a spec of any kind."""
-    from matcalc.specs.context import Context
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
-
-    if isinstance(subject, Recurrence):
-        from matcalc.checks.verify_recurrence import verify_recurrence
-
-        return verify_recurrence(subject, equation)
-    if isinstance(subject, Graph):
-        from matcalc.checks.verify_graph import verify_graph
-
-        return verify_graph(subject, equation)
-    if isinstance(subject, Context):
-        from matcalc.checks.verify_context import verify_in_context
-
-        return verify_in_context(subject, equation)
+    """The verdict of ``equation`` for a spec of any kind (the one pipeline, :func:`verify`)."""
     return verify(subject, equation)
 
 
@@ -2147,6 +2202,8 @@ __all__ = [
     "expected_value",
     "relabel",
     "verify",
+    "verdict_of",
     "verify_batch",
+    "verify_network",
     "verify_spec",
 ]

@@ -7,8 +7,7 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import ErrorClass, verify
-from matcalc.checks.verify_context import verify_in_context
-from matcalc.specs.context import Context, spec_from_toml
+from matcalc.specs.context import spec_from_toml
 from matcalc.specs.network import Network
 
 
@@ -105,17 +104,11 @@ def test_the_expected_field_is_a_formula_not_the_targets_name(equation):
 def _all_verdicts():
     public = json.loads((TESTS / "data" / "public_cases.json").read_text())["cases"]
     for case in public:
-        subject = spec_from_toml(case["spec"])
-        if isinstance(subject, Context):
-            yield verify_in_context(subject, case["equation"])
-        else:
-            yield verify(subject, case["equation"])
+        yield verify(spec_from_toml(case["spec"]), case["equation"])
     contexts = json.loads((TESTS / "data" / "context_cases.json").read_text())
     for case in contexts["cases"]:
         if isinstance(case["correct"], bool):  # the others are cases of bad input
-            yield verify_in_context(
-                spec_from_toml(contexts["specs"][case["spec"]]), case["equation"]
-            )
+            yield verify(spec_from_toml(contexts["specs"][case["spec"]]), case["equation"])
 
 
 def test_every_error_class_is_one_of_the_taxonomy():
@@ -132,7 +125,7 @@ def test_every_error_class_is_one_of_the_taxonomy():
 def test_off_by_a_constant_in_a_context_is_wrong_scale():
     contexts = json.loads((TESTS / "data" / "context_cases.json").read_text())
     ridge = spec_from_toml(contexts["specs"]["ridge"])
-    verdict = verify_in_context(
+    verdict = verify(
         ridge,
         r"\nabla_\theta J_{\text{ridge}} = \frac{1}{n} X^T (X\theta + \theta_0 - Y) + \lambda\theta",
     )

@@ -7,7 +7,6 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
     Abs,
@@ -203,7 +202,7 @@ CONTEXT_FORMULAS = [
 
 @pytest.mark.parametrize(("spec", "equation", "correct"), CONTEXT_FORMULAS)
 def test_context_notation_is_read_and_checked(spec, equation, correct):
-    verdict = verify_in_context(spec_from_toml(SPECS[spec]), equation)
+    verdict = verify(spec_from_toml(SPECS[spec]), equation)
     assert verdict.correct == correct, verdict.reason
 
 
@@ -238,7 +237,7 @@ def test_times_read_as_elementwise_says_so():
 )
 def test_ambiguous_or_meaningless_notation_is_a_clean_error(spec, equation, message):
     with pytest.raises(MatcalcError) as error:
-        verify_in_context(spec_from_toml(SPECS[spec]), equation)
+        verify(spec_from_toml(SPECS[spec]), equation)
     assert message in str(error.value)
 
 
