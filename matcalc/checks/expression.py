@@ -46,6 +46,7 @@ from matcalc.checks.verify import (
 )
 from matcalc.core import numeric
 from matcalc.core.expr import (
+    Apply,
     Derivative,
     Det,
     Expr,
@@ -74,8 +75,9 @@ DRAWS = 2
 MAX_SIZE_TRIES = 2000
 """Assignments of sizes tried for one that keeps every dimension positive and every inverted
 product of full rank."""
-REDRAWS = 5
-"""Further random draws tried when a matrix that is inverted comes out ill-conditioned."""
+MAX_DRAWS = 16
+"""Draws tried for one at which every inverted matrix is well conditioned, every
+log-determinant is of a positive determinant, and every value is finite."""
 MAX_CONDITION = 1e8
 HUGE = 1e12
 """A value this large at entries of order 1 means an ill-conditioned draw: drawn again."""
@@ -169,9 +171,20 @@ def draw_symbols(
     return env
 
 
+def logged_determinants(expr: Expr) -> Iterator[Expr]:
+    r"""The matrices whose log-determinant an expression takes (log det X, \log|X|)."""
+    for node in expr.walk():
+        if isinstance(node, LogDet):
+            yield node.arg
+        elif isinstance(node, Apply) and node.fn.name == "log" and isinstance(node.arg, Det):
+            yield node.arg.arg
+
+
 def well_conditioned(exprs: tuple[Expr, ...], env: dict) -> bool:
-    """Whether every matrix the expressions invert is finite and well conditioned here."""
+    """Whether every matrix the expressions invert is finite and well conditioned here, and
+    every one whose log-determinant they take has a positive determinant."""
     for expr in exprs:
+        logged = list(logged_determinants(expr))
         for arg in inverted(expr):
             try:
                 with np.errstate(all="ignore"):
@@ -180,7 +193,26 @@ def well_conditioned(exprs: tuple[Expr, ...], env: dict) -> bool:
                 continue
             if not np.isfinite(value).all() or np.linalg.cond(value) > MAX_CONDITION:
                 return False
+            if arg in logged and np.linalg.det(value) <= 0:
+                return False
     return True
+
+
+def draw_well_defined(
+    exprs: tuple[Expr, ...],
+    rng: np.random.Generator,
+    symmetric: bool = False,
+    assumptions: dict | None = None,
+) -> dict[Expr, np.ndarray]:
+    """:func:`draw_symbols`, drawn again (up to MAX_DRAWS times) until every matrix the
+    expressions invert is well conditioned and every log-determinant is of a positive
+    determinant (log det(B A X) of independent B and X is so in about half the draws)."""
+    env = draw_symbols(exprs, rng, symmetric, assumptions)
+    for _ in range(MAX_DRAWS - 1):
+        if well_conditioned(exprs, env):
+            break
+        env = draw_symbols(exprs, rng, symmetric, assumptions)
+    return env
 
 
 def _value(expr: Expr, env: dict) -> np.ndarray:
@@ -303,16 +335,19 @@ class ContextStrategy(Strategy):
 
     def pairs(self, candidate: Expr, symmetric: bool = False) -> list[tuple]:
         """Values at each size set and draw.  A draw at which a matrix the formulas invert is
-        ill-conditioned, or a value is not finite or huge, is drawn again, up to REDRAWS
-        times."""
+        ill-conditioned, a log-determinant's determinant is not positive, or a value is not
+        finite or huge, is drawn again, up to MAX_DRAWS times; when no draw of one size set
+        is well defined, the matrix is singular whatever is drawn (det(0 X)), and the other
+        sets are drawn once."""
         assert self.expected is not None
         results = []
         assumed = self.context.assumed()
+        tries = MAX_DRAWS
         for number, sizes in enumerate(self.sets(candidate)):
             exprs = (concrete(candidate, sizes), concrete(self.expected, sizes))
             for draw in range(DRAWS):
-                for attempt in range(REDRAWS + 1):
-                    rng = np.random.default_rng(1000 * number + draw + 100_000 * attempt)
+                rng = np.random.default_rng(1000 * number + draw)
+                for _ in range(tries):
                     env = draw_symbols(exprs, rng, symmetric, assumed)
                     values = tuple(_value(e, env) for e in exprs)
                     finite = all(
@@ -321,6 +356,8 @@ class ContextStrategy(Strategy):
                     )
                     if finite and well_conditioned(exprs, env):
                         break
+                else:
+                    tries = 1
                 results.append(values)
         if any(not np.all(np.isfinite(expected)) for _, expected in results):
             raise VerifyError(
@@ -382,16 +419,11 @@ class GraphStrategy(Strategy):
         draws = []
         for sizes in size_sets(dims, definitions, symbols):
             for _ in range(DRAWS):
-                concrete_symbols = tuple(concrete(s, sizes) for s in symbols)
-                env: dict[Expr, np.ndarray] = {}
-                for attempt in range(REDRAWS + 1):
-                    env = draw_symbols(concrete_symbols, rng)
-                    for symbol in concrete_symbols:
-                        if symbol.shape == (1, 1):  # a scalar: positive, away from 0
-                            env[symbol] = rng.uniform(0.2, 1.5, (1, 1))
-                    exprs = tuple(concrete(d, sizes) for d in definitions)
-                    if attempt == REDRAWS or well_conditioned(exprs, env):
-                        break
+                exprs = tuple(concrete(d, sizes) for d in definitions)
+                env = draw_well_defined((*(concrete(s, sizes) for s in symbols), *exprs), rng)
+                for symbol in symbols:
+                    if symbol.shape == (1, 1):  # a scalar: positive, away from 0
+                        env[symbol] = rng.uniform(0.2, 1.5, (1, 1))
                 with np.errstate(all="ignore"):
                     for quantity in graph.quantities:
                         env[concrete(quantity, sizes)] = numeric.evaluate(
@@ -511,8 +543,11 @@ class ExpressionChecker:
             return
         letter = str(got[1])
         ones = Scripted(NameNode("1", "ones"), NameNode(letter), None)
-        summed = inline_math("G \\mathbf{1}_" + letter)
-        says = f"the sum over the columns (the examples of the batch) is missing: {summed}"
+        ones_text = inline_math("\\mathbf{1}_" + letter)
+        says = (
+            "the sum over the columns (the examples of the batch) is missing (multiply by "
+            f"{ones_text})"
+        )
         yield Edit(Product((Group(rhs, "("), ones)), says, (ErrorClass.MISSING_BATCH_SUM,))
         mean = _frac_one_over(letter)
         yield Edit(
@@ -637,6 +672,7 @@ __all__ = [
     "GraphStrategy",
     "Strategy",
     "draw_symbols",
+    "draw_well_defined",
     "size_sets",
     "verify_expression",
 ]

@@ -33,6 +33,7 @@ from matcalc.core.expr import (
     Apply,
     Derivative,
     Expr,
+    Fill,
     Function,
     Identity,
     ShapeError,
@@ -451,8 +452,10 @@ def derivative_value(
     if isinstance(den, Symbol) and den.name == names.weight and isinstance(num, Symbol):
         return numeric.evaluate(network.layer_input(int(den.index)), env)
     start, stop = _position(den, network), _position(num, network)
-    if start is None or stop is None or stop < start:
+    if start is None or stop is None:
         raise VerifyError(f"matcalc has no value for {to_latex(target)}")
+    if stop < start:  # a quantity before the one it is differentiated by: it does not depend on it
+        return numeric.evaluate(Fill(sympy.Integer(0), target.shape), env)
     result = numeric.evaluate(Identity(den.shape[0]), env)
     for t in range(start, stop):
         if t % 2 == 0:  # A^j -> Z^{j+1}
@@ -728,6 +731,9 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
         chain = _chain_formula(derivation, num, den)
         if chain is not None:
             return chain
+        start, stop = _position(den, net), _position(num, net)
+        if start is not None and stop is not None and stop < start:
+            return Fill(sympy.Integer(0), target.shape)  # Z^1 does not depend on A^2
     return target
 
 
