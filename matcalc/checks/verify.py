@@ -7,6 +7,11 @@ sides are evaluated at distinct random sizes and random parameters, at every lay
 formula's indices exist.  When the formula is wrong, small edits (a transpose, a swapped
 product, a dropped or added f', a shifted layer index, a sign, a scale, a replaced factor) are
 tried until one makes it right, and that edit is the diagnosis.
+
+:func:`verify` is the one entry for every kind of spec: networks here; graph specs and
+expression contexts through the same checking and diagnosis with their own strategy of
+resolution and draws (:mod:`matcalc.checks.expression`); recurrences unrolled
+(:mod:`matcalc.checks.verify_recurrence`).
 """
 
 from __future__ import annotations
@@ -117,9 +122,11 @@ def layers_text(layers: tuple[str, ...]) -> str:
 
 
 class ErrorClass(StrEnum):
-    """What is wrong with a formula: one name, one meaning, in every verifier.
+    """What is wrong with a formula: one name, one meaning, for every kind of spec (networks,
+    graph specs, recurrences, expression contexts).
 
-    The value is the string written in JSON (``error_class``); a verdict may carry several.
+    The value is the string written in JSON (``error_class``); a verdict may carry several (two
+    mistakes at once carry both).  Names are only ever added, never renamed.
     """
 
     description: str
@@ -134,26 +141,38 @@ class ErrorClass(StrEnum):
         return self.value
 
     SHAPE_MISMATCH = "shape_mismatch", "the right side's shape is not the derivative's"
-    MISSING_TRANSPOSE = "missing_transpose", "a factor (or the whole side) needs a transpose"
-    EXTRA_TRANSPOSE = "extra_transpose", "a transpose that should not be there"
+    MISSING_TRANSPOSE = (
+        "missing_transpose",
+        "a factor (or the whole side) needs a transpose it does not have",
+    )
+    EXTRA_TRANSPOSE = (
+        "extra_transpose",
+        "a transpose that should not be there, on a factor or on the whole side",
+    )
     CONVENTION_MISMATCH = (
         "convention_mismatch",
         "the formula is right in another convention (Z = W A + b against Z = W^T A + W_0)",
     )
-    LAYOUT_MISMATCH = "layout_mismatch", "the transpose of the right formula: the other layout's"
+    LAYOUT_MISMATCH = (
+        "layout_mismatch",
+        "the transpose of the right formula, which is right in the other layout",
+    )
     SWAPPED_ORDER = "swapped_order", "the factors of a product are in the wrong order"
     EXTRA_FACTOR = "extra_factor", "a factor (such as f'(Z)) that should not be there"
     MISSING_FACTOR = "missing_factor", "a factor (such as f'(Z)) is missing"
-    WRONG_FACTOR = "wrong_factor", "a factor is another quantity than the one that belongs"
+    WRONG_FACTOR = (
+        "wrong_factor",
+        "a factor is another quantity than the one that belongs (never a constant: wrong_scale)",
+    )
     WRONG_ARGUMENT = "wrong_argument", "a function is evaluated at the wrong argument (A for Z)"
     WRONG_LAYER = "wrong_layer", "a layer index is off by one"
     WRONG_SIGN = "wrong_sign", "the sign is wrong"
-    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m)"
+    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m, a 0)"
     MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
     EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
     MISSING_BATCH_SUM = (
         "missing_batch_sum",
-        "a bias's gradient does not sum over the examples of the batch",
+        "a bias's (a column's) gradient does not sum over the examples, the batch's columns",
     )
     ELEMENTWISE_AS_MATRIX_PRODUCT = (
         "elementwise_as_matrix_product",
