@@ -23,7 +23,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
@@ -476,7 +476,7 @@ def derivative_value(
     if stop < start:  # a quantity before the one it is differentiated by: it does not depend on it
         return numeric.evaluate(Fill(sympy.Integer(0), target.shape), env)
     result = numeric.evaluate(Identity(den.shape[0]), env)
-    for t in range(start, stop):
+    for t in range(int(start), int(stop)):
         if t % 2 == 0:  # A^j -> Z^{j+1}
             local = numeric.evaluate(network.weight(t // 2 + 1), env)
         else:  # Z^j -> A^j
@@ -485,14 +485,15 @@ def derivative_value(
     return result
 
 
-def _position(symbol: Expr, network: Network) -> int | None:
+def _position(symbol: Expr, network: Network) -> sympy.Expr | None:
+    """Where a quantity stands in the forward pass: A^j at 2j, Z^j at 2j - 1 (j may be l)."""
     if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
         return None
     names = network.declaration.names
     if symbol.name == names.activation:
-        return 2 * int(symbol.index)
+        return 2 * sympy.sympify(symbol.index)
     if symbol.name == names.pre_activation:
-        return 2 * int(symbol.index) - 1
+        return 2 * sympy.sympify(symbol.index) - 1
     return None
 
 
@@ -751,29 +752,64 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
         if chain is not None:
             return chain
         start, stop = _position(den, net), _position(num, net)
-        if start is not None and stop is not None and stop < start:
-            return Fill(sympy.Integer(0), target.shape)  # Z^1 does not depend on A^2
+        if start is not None and stop is not None:
+            steps = sympy.expand(stop - start)
+            if steps.is_Integer and steps < 0:  # Z^1 does not depend on A^2
+                return Fill(sympy.Integer(0), target.shape)
     return target
 
 
 def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | None:
     """dZ^k/dA^j (and the like) over several layers: the product of the local Jacobians,
-    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout."""
+    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout; at a
+    general layer too (dZ^l/dA^{l-2} = W^{l-1} dA^{l-1}/dZ^{l-1} W^l)."""
     net = derivation.network
     start, stop = _position(den, net), _position(num, net)
-    if start is None or stop is None or stop <= start:
+    if start is None or stop is None:
         return None
+    steps = sympy.expand(stop - start)
+    if not steps.is_Integer or steps <= 0:
+        return None
+    at_activation = den.name == net.declaration.names.activation
+    j = sympy.sympify(den.index)
     factors: list[Expr] = []
-    for t in range(start, stop):
-        if t % 2 == 0:  # A^j -> Z^{j+1}
-            weight = net.weight(t // 2 + 1)
+    for _ in range(int(steps)):
+        if at_activation:  # A^j -> Z^{j+1}
+            j = sympy.expand(j + 1)
+            weight = net.weight(j)
             factors.append(weight if net.declaration.weight_is_transposed else transpose(weight))
         else:  # Z^j -> A^j
-            layer = derivation.layers.get((t + 1) // 2)
-            if layer is None:
+            local = _layer_expr(derivation, j, lambda layer: layer.activation.value)
+            if local is None:
                 return None
-            factors.append(layer.activation.value)
+            factors.append(local)
+        at_activation = not at_activation
     return matmul(*factors) if len(factors) > 1 else factors[0]
+
+
+def _layer_expr(derivation: Derivation, k, part: Callable) -> Expr | None:
+    """A part of layer k's derivation; at a general layer (l - 1, l + 1) the general layer
+    l's, its indices moved."""
+    layer = derivation.layers.get(k)
+    if layer is not None:
+        return part(layer)
+    general = derivation.layers.get(LAYER)
+    if general is None or k is None or not derivation.network.symbolic:
+        return None
+    value = part(general)
+    return None if value is None else _at_layer(value, k)
+
+
+def _at_layer(node, k):
+    """An expression of the general layer l at layer k: l replaced by k in every index and
+    every size (so the shapes still fit)."""
+    if isinstance(node, sympy.Basic):
+        return node.subs(LAYER, k)
+    if isinstance(node, tuple):
+        return tuple(_at_layer(item, k) for item in node)
+    if is_dataclass(node) and not isinstance(node, type):
+        return replace(node, **{f.name: _at_layer(getattr(node, f.name), k) for f in fields(node)})
+    return node
 
 
 def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] | None:
@@ -793,6 +829,10 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
         following = derivation.layers.get(k + 1)
         if following is not None and following.input_gradient is not None:
             return following.input_gradient, following.dz.num
+        general = derivation.layers.get(LAYER)
+        value = _layer_expr(derivation, sympy.expand(k + 1), lambda g: g.input_gradient)
+        if value is not None and general is not None:  # dL/dA^l = W^{l+1} dL/dZ^{l+1}
+            return value, general.dz.num
     return None
 
 

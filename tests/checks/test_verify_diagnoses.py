@@ -187,6 +187,12 @@ def test_two_mistakes_are_both_named():
             r"A^{1}\,\left(\frac{\partial L}{\partial Z^{2}}\right)^{T}",
         ),
         (N, r"\frac{\partial Z^1}{\partial A^2} = W^2", "0"),
+        (
+            N,
+            r"\frac{\partial L}{\partial A^l} = W^l",
+            r"W^{l+1}\,\frac{\partial L}{\partial Z^{l+1}}",
+        ),
+        (N, r"\frac{\partial Z^l}{\partial A^{l-2}} = W^l", r"W^{l-1}\,\operatorname{diag}"),
         (RESIDUAL, rf"{dl('A_1')} = x", r"W_{2}^{T}\,\frac{\partial L}{\partial Z_{2}}"),
         (LS, rf"{dl('w')} = w", r"2\,X^{T}\,\left(X\,w - y\right)"),
     ],
