@@ -32,10 +32,10 @@ GATE = '[shapes]\nx = "n"\nw = "n"\n[define]\nf = \'x^T (w \\odot w)\'\n'
 
 def subject(kind: str, *what: str | None):
     """A spec of each kind: ("network", convention, batch), ("graph", architecture),
-    ("context", TOML)."""
+    ("recurrence", architecture), ("context", TOML)."""
     if kind == "network":
         return network(*what)
-    if kind == "graph":
+    if kind in ("graph", "recurrence"):
         return spec_from_file(ARCHITECTURES / f"{what[0]}.toml")
     return spec_from_toml(what[0])
 
@@ -49,6 +49,8 @@ NG = ("network", "ng", "m")
 RESIDUAL = ("graph", "residual")
 BATCHNORM = ("graph", "batchnorm")
 LS = ("context", LEAST_SQUARES)
+RNN = ("recurrence", "rnn-T")
+STEP = r"(1 - H_{t+1} \odot H_{t+1}) \odot \frac{\partial L}{\partial H_{t+1}}"
 
 # (subject, equation, classes the diagnosis must name, words the diagnosis must say)
 MISTAKES = [
@@ -95,6 +97,14 @@ MISTAKES = [
         {"missing_batch_sum"},
         r"\mathbf{1}_m",
     ),
+    # a recurrence's line, through its unrolled graphs
+    (
+        RNN,
+        rf"{dl('H_t')} = W ({STEP}) + 2 V^T (V H_t - y_t)",
+        {"missing_transpose"},
+        "missing transpose on",
+    ),
+    (RNN, rf"{dl('H_T')} = V^T (V H_T - y_T)", {"wrong_scale"}, "a factor 2 is missing"),
     # a transpose too many
     (
         N,
