@@ -616,7 +616,7 @@ def verify_expression(strategy: Strategy, equation: str) -> Verdict:
         diagnosis, classes = (
             (None, ())  # singular whatever is drawn: no small edit is the mistake
             if reason.startswith(NOT_FINITE)
-            else _diagnosis(checker, rhs, outcome, notation)
+            else diagnose(checker, rhs, outcome, notation, None)
         )
         if outcome.shape_problem is not None and ErrorClass.SHAPE_MISMATCH not in classes:
             classes = (ErrorClass.SHAPE_MISMATCH, *classes)
@@ -665,12 +665,6 @@ def _reason(checker, rhs, outcome, expected_text, shape, strategy) -> str:
             "where the derivative is finite"
         )
     return f"the values differ from {strategy.kind} {expected_text}"
-
-
-def _diagnosis(checker, rhs, outcome, notation) -> tuple[str | None, tuple[str, ...]]:
-    """The edits every spec shares (:func:`matcalc.checks.verify.diagnose`), with what the
-    values tell where no single edit fixes the formula (``value_diagnosis``)."""
-    return diagnose(checker, rhs, outcome, notation, None)
 
 
 __all__ = [
