@@ -249,3 +249,11 @@ def test_off_by_a_constant_in_a_context_is_wrong_scale():
 def test_every_error_class_has_a_description():
     for member in ErrorClass:
         assert member.description and member.value == str(member)
+
+
+def test_every_error_class_is_documented_with_its_meaning():
+    """docs/latex-input.md lists every class of the taxonomy, one row each."""
+    text = (TESTS.parent / "docs" / "latex-input.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.strip().startswith("| `")]
+    for member in ErrorClass:
+        assert any(f"`{member.value}`" in row.split("|")[1] for row in rows), member.value
