@@ -28,7 +28,7 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 import numpy as np
 import sympy
@@ -519,7 +519,30 @@ class _Outcome:
     ok: bool = False
 
 
+class Checker(Protocol):
+    """What the pipeline's diagnosis asks of a kind of spec: check a right side (shapes, then
+    values), say which names stand for whole quantities, and add the edits only that kind
+    has.  ``_Checker`` answers for networks, ``matcalc.checks.expression.ExpressionChecker``
+    for graph specs, recurrences (unrolled) and expression contexts."""
+
+    text: str
+    layout: str
+    other_layout: str
+    weight_target: bool
+    convention_note: str
+
+    def run(self, rhs: Node, quick: bool = False) -> _Outcome: ...
+    def factor_names(self) -> tuple[str, ...]: ...
+    def derivative_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]: ...
+    def batch_sum_edits(self, rhs: Node) -> Iterator[Edit]: ...
+    def layer_edits(self, rhs, paths, notation) -> Iterator[Edit]: ...
+    def late_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]: ...
+    def value_diagnosis(self, rhs: Node, outcome: _Outcome) -> tuple[str, tuple] | None: ...
+
+
 class _Checker:
+    """A network's checker: the formula at every layer where its indices exist."""
+
     def __init__(self, check: Check) -> None:
         self.check = check
         self.text = check.equation.text
@@ -1158,7 +1181,7 @@ class Edit:
 
 
 def diagnose(
-    checker: _Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
+    checker: Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
 ) -> tuple[str | None, tuple[str, ...]]:
     """The first small edit that makes the formula right: what it says and its classes."""
     deadline = time.monotonic() + DIAGNOSIS_SECONDS
@@ -1195,7 +1218,7 @@ def diagnose(
     return None, ()
 
 
-def _fixes(checker: _Checker, edit: Edit) -> bool:
+def _fixes(checker: Checker, edit: Edit) -> bool:
     """Whether the edited right side is right (shapes at symbolic sizes first, then values)."""
     try:
         result = checker.run(edit.rhs, quick=True)
@@ -1291,7 +1314,7 @@ def _grouped_gradients(node: Node) -> Node:
 
 
 def edits(
-    checker: _Checker, rhs: Node, lhs_index: Index | None, notation: Notation
+    checker: Checker, rhs: Node, lhs_index: Index | None, notation: Notation
 ) -> Iterator[Edit]:
     """Small edits of the right side, the likeliest first."""
     rhs = _grouped_gradients(rhs)
@@ -2256,6 +2279,7 @@ def verify_batch(
 
 
 __all__ = [
+    "Checker",
     "Edit",
     "ErrorClass",
     "Verdict",
