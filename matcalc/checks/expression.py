@@ -367,18 +367,61 @@ class ContextStrategy(Strategy):
         return results
 
 
-class GraphStrategy(Strategy):
-    """A graph spec: gradients of the loss, over the forward and backward values of backprop."""
-
-    kind = "backprop's"
+class GraphValues:
+    """A graph's backprop and its values at random sizes: what every equation checked against
+    the graph shares (a batch of a class's lines draws them once per spec)."""
 
     def __init__(self, graph) -> None:  # noqa: D107
         from matcalc.engine.backprop import backprop
 
         self.graph = graph
-        self.context = graph.context
         self.derivation = backprop(graph)
         self._draws: list[tuple[dict, dict]] | None = None
+
+    def draws(self) -> list[tuple[dict, dict]]:
+        """(sizes, environment) pairs: sizes that keep every dimension at least 1 and every
+        inverted product of full rank, values as :func:`draw_well_defined` draws them, and
+        every forward and backward value of the graph."""
+        if self._draws is not None:
+            return self._draws
+        graph = self.graph
+        symbols = tuple(graph.context.symbols.values())
+        dims = sorted({s for sym in symbols for d in sym.shape for s in d.free_symbols}, key=str)
+        definitions = tuple(graph.definitions.values())
+        rng = np.random.default_rng(8390)
+        draws = []
+        for sizes in size_sets(dims, definitions, symbols):
+            for _ in range(DRAWS):
+                exprs = tuple(concrete(d, sizes) for d in definitions)
+                env = draw_well_defined((*(concrete(s, sizes) for s in symbols), *exprs), rng)
+                for symbol in symbols:
+                    if symbol.shape == (1, 1):  # a scalar: positive, away from 0
+                        env[symbol] = rng.uniform(0.2, 1.5, (1, 1))
+                with np.errstate(all="ignore"):
+                    for quantity in graph.quantities:
+                        env[concrete(quantity, sizes)] = numeric.evaluate(
+                            concrete(graph.definitions[quantity], sizes), env
+                        )
+                    for assignment in self.derivation.assignments:
+                        env[concrete(assignment.target, sizes)] = numeric.evaluate(
+                            concrete(assignment.value, sizes), env
+                        )
+                draws.append((sizes, env))
+        self._draws = draws
+        return draws
+
+
+class GraphStrategy(Strategy):
+    """A graph spec: gradients of the loss, over the forward and backward values of backprop
+    (``values``, shared by the equations checked against one graph)."""
+
+    kind = "backprop's"
+
+    def __init__(self, graph, values: GraphValues | None = None) -> None:  # noqa: D107
+        self.graph = graph
+        self.context = graph.context
+        self.values = values if values is not None else GraphValues(graph)
+        self.derivation = self.values.derivation
         self.assignment = None
 
     def target(self, resolved: Expr, nabla: bool) -> tuple[Derivative, Expr]:
@@ -407,35 +450,7 @@ class GraphStrategy(Strategy):
         return Notation(loss=to_latex(self.graph.loss, Notation(loss="L")))
 
     def draws(self) -> list[tuple[dict, dict]]:
-        """(sizes, environment) pairs: sizes that keep every dimension at least 1, values as
-        :func:`draw_symbols` draws them, and every forward and backward value of the graph."""
-        if self._draws is not None:
-            return self._draws
-        graph = self.graph
-        symbols = tuple(graph.context.symbols.values())
-        dims = sorted({s for sym in symbols for d in sym.shape for s in d.free_symbols}, key=str)
-        definitions = tuple(graph.definitions.values())
-        rng = np.random.default_rng(8390)
-        draws = []
-        for sizes in size_sets(dims, definitions, symbols):
-            for _ in range(DRAWS):
-                exprs = tuple(concrete(d, sizes) for d in definitions)
-                env = draw_well_defined((*(concrete(s, sizes) for s in symbols), *exprs), rng)
-                for symbol in symbols:
-                    if symbol.shape == (1, 1):  # a scalar: positive, away from 0
-                        env[symbol] = rng.uniform(0.2, 1.5, (1, 1))
-                with np.errstate(all="ignore"):
-                    for quantity in graph.quantities:
-                        env[concrete(quantity, sizes)] = numeric.evaluate(
-                            concrete(graph.definitions[quantity], sizes), env
-                        )
-                    for assignment in self.derivation.assignments:
-                        env[concrete(assignment.target, sizes)] = numeric.evaluate(
-                            concrete(assignment.value, sizes), env
-                        )
-                draws.append((sizes, env))
-        self._draws = draws
-        return draws
+        return self.values.draws()
 
     def pairs(self, candidate: Expr, symmetric: bool = False) -> list[tuple]:
         assert self.assignment is not None
@@ -671,6 +686,7 @@ __all__ = [
     "ContextStrategy",
     "ExpressionChecker",
     "GraphStrategy",
+    "GraphValues",
     "Strategy",
     "draw_symbols",
     "draw_well_defined",

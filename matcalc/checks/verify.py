@@ -2013,6 +2013,22 @@ class _ParsedSpec:
     error: str | None = None
     verdicts: dict = field(default_factory=dict, compare=False)
     """The verdicts of the equations checked against it so far (a class repeats itself)."""
+    shared: dict = field(default_factory=dict, compare=False)
+    """What every equation against it shares: a graph's backprop and random values."""
+
+    def verdict(self, equation: str) -> Verdict:
+        """The verdict of one equation, a graph's values drawn once for all of them (a
+        network keeps its own)."""
+        from matcalc.specs.graph import Graph
+
+        if not isinstance(self.subject, Graph):
+            return verdict_of(self.subject, equation)
+        from matcalc.checks.expression import GraphStrategy, GraphValues, verify_expression
+
+        if "graph" not in self.shared:
+            self.shared["graph"] = GraphValues(self.subject)
+        strategy = GraphStrategy(self.subject, self.shared["graph"])
+        return verify_expression(strategy, equation)
 
 
 def verdict_of(subject: object, equation: str) -> Verdict:
@@ -2073,7 +2089,7 @@ def verify_line(line: str, base: Path, cache: OrderedDict | None = None) -> dict
         raise MatcalcError(parsed.error)
     verdict = parsed.verdicts.get(equation)
     if verdict is None:
-        verdict = verdict_of(parsed.subject, equation)
+        verdict = parsed.verdict(equation)
         if len(parsed.verdicts) < MAX_CACHED_VERDICTS:
             parsed.verdicts[equation] = verdict
     record = verdict.to_dict()
