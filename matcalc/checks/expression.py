@@ -535,8 +535,7 @@ class ExpressionChecker:
     def factor_names(self) -> tuple[str, ...]:
         """Names that stand for a whole quantity: every declared and defined name."""
         context = self.strategy.context
-        plain = (name.split("_")[0] for name in (*context.symbols, *context.definitions))
-        return tuple(dict.fromkeys((*context.symbols, *context.definitions, *plain)))
+        return (*context.symbols, *context.definitions)
 
     weight_target = False
     convention_note = ""
