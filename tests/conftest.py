@@ -59,11 +59,13 @@ def random_networks(
     max_size: int = 5,
     conventions: tuple[str, ...] = ("6.390",),
     batches: tuple[int | None, ...] = (None,),
+    decays: tuple[float | str | None, ...] = (None,),
 ):
     """A hypothesis strategy: (network, seed) with depth 1..max_depth and sizes 1..max_size.
 
     Activations are drawn per layer (softmax anywhere); nll gets a sigmoid output, nllm a
-    softmax output; the convention and the batch size are drawn from the given ones.
+    softmax output; the convention, the batch size and the weight decay are drawn from the
+    given ones.
     """
     from hypothesis import strategies as st
 
@@ -82,7 +84,8 @@ def random_networks(
         ]
         convention = draw(st.sampled_from(conventions))
         batch = draw(st.sampled_from(batches))
-        network = Network(layers, sizes[0], loss, convention, batch=batch)
+        decay = draw(st.sampled_from(decays))
+        network = Network(layers, sizes[0], loss, convention, batch=batch, weight_decay=decay)
         return network, draw(st.integers(0, 2**32 - 1))
 
     return draw_network()

@@ -35,6 +35,7 @@ import sympy
 
 from matcalc.core import numeric
 from matcalc.core.expr import (
+    Add,
     Apply,
     Derivative,
     Expr,
@@ -43,6 +44,7 @@ from matcalc.core.expr import (
     Identity,
     ShapeError,
     Symbol,
+    add,
     matmul,
     scale,
     transpose,
@@ -52,6 +54,7 @@ from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
 from matcalc.reading.parse import (
+    Bound,
     DerivativeOf,
     Elementwise,
     Equation,
@@ -170,6 +173,8 @@ class ErrorClass(StrEnum):
     WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m, a 0)"
     MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
     EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
+    MISSING_WEIGHT_DECAY = "missing_weight_decay", "the weight decay's lambda W^l is missing"
+    EXTRA_WEIGHT_DECAY = "extra_weight_decay", "a decay term where none belongs (a bias's)"
     MISSING_BATCH_SUM = (
         "missing_batch_sum",
         "a bias's (a column's) gradient does not sum over the examples, the batch's columns",
@@ -414,11 +419,14 @@ def sign_covering(
     params = dict(params)
     for l in net.indices():
         z = net.forward(params, x, y)[net.pre_activation(l)]
+        rows = net.declaration.examples_as_rows  # CS231n: units along the columns
+        z = z.T if rows else z
         signs = unit_signs(net, l, draw)
         margin = rng.uniform(MARGIN, 5 * MARGIN, z.shape[0])
         nearest = np.where(signs > 0, z.min(axis=1), z.max(axis=1))
         key = net.parameter_key(net.bias(l))
-        params[key] = params[key] + (signs * margin - nearest)[:, None]
+        shift = (signs * margin - nearest)[:, None]
+        params[key] = params[key] + (shift.T if rows else shift)
     return params
 
 
@@ -456,7 +464,12 @@ def derivative_value(
         if Derivative(other, den) in env:
             ratio = float(network.cost_scale) if num == network.cost_symbol() else 1
             ratio /= float(network.cost_scale) if other == network.cost_symbol() else 1
-            return ratio * env[Derivative(other, den)]
+            value = env[Derivative(other, den)]
+            weight = den.index is not None and den == network.weight(den.index)
+            if network.decay is not None and weight:  # J's penalty is not L's
+                decay = float(network.decay) * env[den]
+                value = value - decay if other == network.cost_symbol() else value + decay
+            return ratio * value
         if den.name == names.activation and den.index is not None:
             k = int(den.index)
             layer = derivation.layers[last] if k == last else derivation.layers[k + 1]
@@ -597,6 +610,7 @@ class _Checker:
 
     def late_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
         yield from _batch_mean_edits(self, rhs)
+        yield from _weight_decay_edits(self, rhs)
         yield from _replacement_edits(self, rhs, paths, lhs_index, notation)
 
     def target(self, k: int | None) -> Derivative | None:
@@ -711,12 +725,13 @@ def detect_notation(equation: Equation, network: Network | None = None) -> Notat
             ell = ell or node.index.ell
         if isinstance(node, Transposed) and node.spelling == "\\top":
             top = "\\top"
-    loss = DEFAULT.loss
+    loss = base.loss
     lhs = equation.sides[0]
     if isinstance(lhs, DerivativeOf) and lhs.num is not None:
         raw = equation.text[lhs.num.start : lhs.num.end].strip()
-        if _is_loss_name(lhs.num) and raw:
-            loss = raw
+        regularized = network is not None and network.decay is not None
+        if _is_loss_name(lhs.num) and raw and not (regularized and raw == "J"):
+            loss = raw  # (with a weight decay J is the regularized cost, not the loss)
     return base.with_(layer_style=style, ell=ell, transpose=top, loss=loss)
 
 
@@ -759,6 +774,9 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
         formula, of = value
         if of == num:
             return formula
+        if net.decay is not None and den.index is not None and den == net.weight(den.index):
+            terms = formula.terms if isinstance(formula, Add) else (formula,)
+            formula = add(*(t for t in terms if t != scale(net.decay, den)))  # L has no decay
         ratio = net.cost_scale if num == net.cost_symbol() else 1 / net.cost_scale
         return scale(ratio, formula)
     if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
@@ -875,7 +893,7 @@ def _expected(
             )
         symbolic = memo["verify symbolic network"]
         derivation = derived(symbolic)
-        user = lhs_index.expr
+        user = lhs_index.expr - _target_offset(check)
         # bind l so that the target's own index reads l, then write l back as the user did
         target = _target_at(check, 2 * LAYER - user, symbolic)
 
@@ -919,6 +937,20 @@ def _expected(
     )
 
 
+def _target_offset(check: Check) -> int:
+    """How far the target's written index is from its layer's: 1 for UFLDL's \\delta^{(l)},
+    z^{(l)}, a^{(l)} (layer l-1's quantities), else 0."""
+    offset = check.network.declaration.quantity_offset
+    node = _target_node(check.equation.sides[0])
+    while isinstance(node, Scripted):
+        node = node.base
+    if not offset or not isinstance(node, Name):
+        return 0
+    spelling = spellings(check.network)
+    quantities = ("delta", *spelling["pre_activation"], *spelling["activation"])
+    return offset if node.text in quantities else 0
+
+
 def _target_at(check: Check, k, network: Network) -> Derivative:
     bindings = {LAYER: k, DEPTH: network.last} if k is not None else {DEPTH: network.last}
     lhs = check.equation.sides[0]
@@ -949,17 +981,20 @@ class _SymbolicNamespace(NetworkNamespace):
         spelling = spellings(net)
         if ref.text in NetworkNamespace.LOSS_NAMES and ref.index is None:
             return objective_named(net, ref.text)
+        shifted = ref.index
+        if shifted is not None:  # UFLDL's z^{(l)} is layer l-1's
+            shifted = ref.index - net.declaration.quantity_offset
         if ref.text == "delta" and ref.sub is None:
-            at = DEPTH if ref.index is None else ref.index
+            at = DEPTH if ref.index is None else shifted
             return Derivative(net.carried_symbol(), net.pre_activation(at))
         if ref.text in spelling["bias"] and ref.sub == spelling["bias_sub"]:
             return net.bias(ref.index)
         if ref.text in spelling["weight"]:
             return net.weight(ref.index)
         if ref.text in spelling["pre_activation"]:
-            return net.pre_activation(ref.index)
+            return net.pre_activation(shifted)
         if ref.text in spelling["activation"]:
-            return net.activation(ref.index)
+            return net.activation(shifted)
         return None
 
 
@@ -976,6 +1011,8 @@ def verify(subject: object, equation: str) -> Verdict:
     (:mod:`matcalc.checks.verify_recurrence`); a graph spec and an expression context each by
     its own strategy of resolution and draws (:mod:`matcalc.checks.expression`).
     """
+    if isinstance(subject, Network):  # the other kinds' modules are imported only for them
+        return verify_network(subject, equation)
     from matcalc.specs.context import Context
     from matcalc.specs.graph import Graph
     from matcalc.specs.recurrence import Recurrence
@@ -989,11 +1026,7 @@ def verify(subject: object, equation: str) -> Verdict:
 
         kind = GraphStrategy if isinstance(subject, Graph) else ContextStrategy
         return verify_expression(kind(subject), equation)
-    if not isinstance(subject, Network):
-        raise TypeError(
-            f"verify checks a network, graph spec, recurrence or context, not {subject!r}"
-        )
-    return verify_network(subject, equation)
+    raise TypeError(f"verify checks a network, graph spec, recurrence or context, not {subject!r}")
 
 
 def verify_network(network: Network, equation: str) -> Verdict:
@@ -1479,15 +1512,20 @@ def _batch_sum_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
     ones = Name("1", "ones")
     batch = network.batch_size
     letter = str(batch) if batch.is_Symbol else network.declaration.batch_letter
-    columns = inline_math("G \\mathbf{1}")
+    rows = network.declaration.examples_as_rows  # CS231n: 1^T G adds up the rows
+    columns = inline_math("\\mathbf{1}^T G" if rows else "G \\mathbf{1}")
     says = (
         "the sum over the examples of the batch is missing (a bias's gradient adds up the "
-        f"columns, {columns})"
+        f"{'rows' if rows else 'columns'}, {columns})"
     )
-    yield Edit(Product((Group(rhs, "("), ones)), says, (ErrorClass.MISSING_BATCH_SUM,))
+
+    def summed(*factors: Node) -> Product:
+        return Product((Transposed(ones), *factors) if rows else (*factors, ones))
+
+    yield Edit(summed(Group(rhs, "(")), says, (ErrorClass.MISSING_BATCH_SUM,))
     mean = Frac(Number(Fraction(1)), Name(letter))
     yield Edit(
-        Product((mean, Group(rhs, "("), ones)),
+        Product((mean, summed(Group(rhs, "(")))) if rows else summed(mean, Group(rhs, "(")),
         f"{says}, and so is the {inline_math('1/' + letter)} of the mean",
         (ErrorClass.MISSING_BATCH_SUM, ErrorClass.MISSING_BATCH_MEAN),
     )
@@ -1512,6 +1550,46 @@ def _batch_mean_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
         f"the {inline_math('1/' + letter)} of the mean over the batch is there once too often",
         (ErrorClass.WRONG_SCALE, ErrorClass.EXTRA_BATCH_MEAN),
     )
+
+
+def _weight_decay_edits(checker: _Checker, rhs: Node) -> Iterator[Edit]:
+    """With a weight decay: its lambda W^l forgotten in a weight's gradient or written with
+    another coefficient, or a term in lambda where none belongs (a bias is not regularized)."""
+    network = checker.check.network
+    name = network.decay_name or (None if network.decay is None else str(network.decay))
+    target = _target_node(checker.check.equation.sides[0])
+    if name is None or target is None:
+        return
+    tex = sympy.latex(network.decay if network.decay_name is None else sympy.Symbol(name))
+    terms = rhs.terms if isinstance(rhs, SumNode) else (rhs,)
+    decayed = [t for t in terms if any(isinstance(n, Name) and n.text == name for n in walk(t))]
+    kept = tuple(t for t in terms if t not in decayed)
+    weight = _is_weight_target(checker.check.equation.sides[0], network)
+    decay = Product(
+        (Name(name) if network.decay_name else Number(Fraction(str(network.decay))), target)
+    )
+    penalty = tex + r" / 2 \, \|W\|_F^2"
+    if weight and not decayed:
+        yield Edit(
+            SumNode((*terms, decay)),
+            f"the weight decay's {inline_math(tex + ' W')} is missing (the gradient of "
+            f"{inline_math(penalty)})",
+            (ErrorClass.MISSING_WEIGHT_DECAY,),
+        )
+    elif weight and kept:
+        yield Edit(
+            SumNode((*kept, decay)),
+            f"the weight decay's term is {inline_math(tex + ' W')}, the gradient of "
+            f"{inline_math(penalty)}",
+            (ErrorClass.WRONG_SCALE,),
+        )
+    elif decayed and kept:
+        yield Edit(
+            kept[0] if len(kept) == 1 else SumNode(kept),
+            f"the weight decay's {inline_math(tex)} term does not belong here (the biases are "
+            "not regularized)",
+            (ErrorClass.EXTRA_WEIGHT_DECAY,),
+        )
 
 
 def _convention_note(convention: Convention) -> str:
@@ -1568,7 +1646,7 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
         z = Scripted(Name(pre), None, lhs_index)
         f_prime = Primed(Group(Scripted(Name(letter), None, lhs_index), "{"))
         added = Elementwise((Product((f_prime, Group(z, "("))), Group(rhs, "(")))
-        at = lhs_index.expr
+        at = lhs_index.expr - _target_offset(checker.check)  # UFLDL's z^{(l)}: layer l-1's
         shown = inline_math(
             to_latex(Apply(Function(letter, 1, at), Symbol(pre, (1, 1), at)), notation)
         )
@@ -1807,10 +1885,10 @@ class _Entries:
     def _product(self, factors: tuple[Node, ...], idx: dict) -> float:
         result = 1.0
         for position, factor in enumerate(factors):
-            if isinstance(factor, SumOfNode) and isinstance(factor.sub, Name):
+            letter = _summed_letter(factor)
+            if letter is not None:
                 rest = factors[position + 1 :]
                 summand = rest[0] if len(rest) == 1 else Product(rest)
-                letter = factor.sub.text
                 total = sum(
                     self.at(summand, {**idx, letter: v}) for v in range(self.size(summand, letter))
                 )
@@ -1940,8 +2018,24 @@ def _rename_indices(node: Node, letters: tuple[str, ...]) -> Node | None:
     return visit(node)
 
 
+def _summed_letter(node: Node) -> str | None:
+    """The letter a sum runs over: \\sum_j, or \\sum_{j=1}^{s_{l+1}} (UFLDL's, over all of j's
+    range), else None."""
+    if not isinstance(node, SumOfNode):
+        return None
+    if isinstance(node.sub, Name):
+        return node.sub.text
+    if isinstance(node.sub, Bound) and _is_one(node.sub.low):
+        return node.sub.variable
+    return None
+
+
 def _summed_letters(node: Node) -> set[str]:
-    return {n.sub.text for n in walk(node) if isinstance(n, SumOfNode) and isinstance(n.sub, Name)}
+    return {letter for n in walk(node) if (letter := _summed_letter(n)) is not None}
+
+
+def _is_one(node: Node) -> bool:
+    return isinstance(node, Number) and node.value == 1
 
 
 def _swap_indices(node: Node) -> Node | None:
@@ -2019,6 +2113,8 @@ class _ParsedSpec:
     def verdict(self, equation: str) -> Verdict:
         """The verdict of one equation, a graph's values drawn once for all of them (a
         network keeps its own)."""
+        if isinstance(self.subject, Network):
+            return verify_network(self.subject, equation)
         from matcalc.specs.graph import Graph
 
         if not isinstance(self.subject, Graph):

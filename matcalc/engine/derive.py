@@ -28,6 +28,7 @@ from matcalc.core.expr import (
     Cdots,
     Derivative,
     Expr,
+    Fill,
     Identity,
     Symbol,
     add,
@@ -37,7 +38,7 @@ from matcalc.core.expr import (
     transpose,
 )
 from matcalc.core.losses import fused_rule
-from matcalc.core.shapes import Shape, index_text
+from matcalc.core.shapes import ONE, Shape, index_text
 from matcalc.engine.rules import (
     REWRITES,
     NoRuleError,
@@ -58,11 +59,12 @@ def convention_note(network: Network) -> str:
     note = network.declaration.note
     if network.batch_size is not None:
         k = network.columns
+        along = "rows" if network.declaration.examples_as_rows else "columns"
         note += (
-            f"; batch of {k} examples as columns, cost J = (1/{k}) * sum of the per-example "
+            f"; batch of {k} examples as {along}, cost J = (1/{k}) * sum of the per-example "
             "losses, biases broadcast over the batch"
         )
-    return note
+    return note + network.decay_note()
 
 
 def _depends_on(expr: Expr, symbol: Expr) -> bool:
@@ -300,7 +302,7 @@ class Derivation:
         """dL/dZ^l as the seed's Notation 2 lays it out: layer l, then l+1, ..., L, the loss."""
         if l in self._chains:
             return self._chains[l]
-        net = self.network.example_network()
+        net = self.network.column_network()
         layer = self.layers[l]
         last = net.last
         if not net.symbolic and l != last and l + 1 not in self._chains:
@@ -365,7 +367,7 @@ class Derivation:
         layer = self.layers[l]
 
         def forms() -> tuple[Expr, Expr]:
-            if self.network.batch is not None:
+            if self._backprop_chains:
                 return layer.dw_value, self.expanded(layer.dw_value)
             names, values = self._chain_products(l)
             link = layer.weight_link
@@ -379,11 +381,18 @@ class Derivation:
         layer = self.layers[l]
 
         def forms() -> tuple[Expr, Expr]:
-            if self.network.batch is not None:
+            if self.network.batch is not None or self.network.declaration.examples_as_rows:
                 return layer.dw0_value, self.expanded(layer.dw0_value)
             return self._chain_products(l)
 
         return Gradient(layer.dw0, layer.dw0_value, (layer.dz, layer.dz_value), l, forms)
+
+    @property
+    def _backprop_chains(self) -> bool:
+        """Whether a weight's chain form is its backprop form written out (a batch, a weight
+        decay, examples as rows), not a product of one example's Jacobians."""
+        net = self.network
+        return net.batch is not None or net.decay is not None or net.declaration.examples_as_rows
 
     def expanded(self, expr: Expr) -> Expr:
         """``expr`` with every carried dL/dZ^k replaced by its value, recursively.
@@ -465,7 +474,7 @@ def derive(network: Network) -> Derivation:
     """
     layers: dict[int | sympy.Expr, LayerDerivation] = {}
     last = network.last
-    example = network.example_network()
+    example = network.column_network()
     carried = network.carried_symbol()
     objective = network.objective()
     carried_scale = network.cost_scale if carried == network.cost_symbol() else 1
@@ -512,7 +521,7 @@ def derive(network: Network) -> Derivation:
         )
         if fused is not None:
             dz_diag = dz_value
-        elif network.batch is not None:
+        elif network.batch is not None or network.declaration.examples_as_rows:
             dz_diag = None  # diag(f'(Z)) is a per-example Jacobian; a batch has K columns
         elif link is None:
             dz_diag = scale(carried_scale, matmul(activation.value_with_prime, loss_factor.value))
@@ -524,6 +533,9 @@ def derive(network: Network) -> Derivation:
         dw_value = simplify(
             pullback(network.pre_activation_expr(l), network.weight(l), to_objective)
         )
+        if network.decay is not None:  # J's (lambda/2) ||W^l||_F^2: + lambda W^l
+            decay = pullback(network.decay_term(l), network.weight(l), Fill(1, (ONE, ONE)))
+            dw_value = add(dw_value, simplify(decay))
         dw0_value = simplify(
             pullback(network.pre_activation_expr(l), network.bias(l), to_objective)
         )

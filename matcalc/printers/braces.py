@@ -251,7 +251,7 @@ def weight_rows(derivation: Derivation, l: object, notation: Notation = DEFAULT)
     """
     layer = derivation.layers[l]
     net = derivation.network
-    if net.batch is not None or not net.declaration.weight_is_transposed:
+    if net.batch is not None or not net.declaration.weight_is_transposed or net.decay is not None:
         return [Row(to_latex(layer.dw, notation), to_latex(layer.dw_value, notation))]
     product = matmul(layer.weight_link.value, Transpose(layer.dz))
     return [

@@ -16,8 +16,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matcalc.core.shapes import LAYER
+import sympy
+
+from matcalc.core.expr import Symbol
+from matcalc.core.shapes import LAYER, ONE
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import (
@@ -38,6 +42,9 @@ from matcalc.printers.latex import (
     plain_index,
     to_latex,
 )
+
+if TYPE_CHECKING:
+    from matcalc.specs.network import Network
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
         return (
             f"A network of $L$ layers; layer ${plain_index(net.indices()[0], notation)}$ applies "
             f"the activation ${_activation(derivation, net.indices()[0], notation)}$; "
-            f"loss: {_loss_words(net.loss)}."
+            f"loss: {_loss_words(net.loss)}.{decay_sentence(net, notation)}"
         )
     runs: list[list] = []
     for l in net.indices():
@@ -158,6 +165,23 @@ def network_sentence(derivation: Derivation, notation: Notation = DEFAULT) -> st
         f"A network of {len(net.layers)} layer{'s' if len(net.layers) > 1 else ''} with "
         f"input $x = {to_latex(net.activation(0), notation)}$ of size "
         f"${dim_latex(net.size(0), notation)}$; {layers}; loss: {_loss_words(net.loss)}."
+        f"{decay_sentence(net, notation)}"
+    )
+
+
+def decay_sentence(net: Network, notation: Notation = DEFAULT) -> str:
+    """The regularized objective of a weight decay, as a sentence (empty without one)."""
+    if net.decay is None:
+        return ""
+    weight = to_latex(Symbol(net.declaration.names.weight, (ONE, ONE), LAYER), notation)
+    loss = to_latex(net.loss_symbol(), notation)
+    mean = "" if net.batch_size is None else f"\\frac{{1}}{{{dim_latex(net.columns, notation)}}} "
+    decay = sympy.latex(net.decay / 2)
+    layer = plain_index(LAYER, notation)
+    return (
+        f" The objective is regularized by weight decay: $J = {mean}{loss} + {decay} "
+        f"\\sum_{{{layer}}} \\|{weight}\\|_F^2$, so each weight gradient gains "
+        f"${sympy.latex(net.decay)}\\, {weight}$; the biases are not regularized."
     )
 
 

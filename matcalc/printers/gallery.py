@@ -21,7 +21,7 @@ from pathlib import Path
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
-from matcalc.specs.conventions import GOODFELLOW, NG, NIELSEN
+from matcalc.specs.conventions import CS231N, GOODFELLOW, NG, NIELSEN, UFLDL
 from matcalc.specs.network import Network
 
 DIRECTORY = Path("derivations")
@@ -105,6 +105,41 @@ GALLERY: tuple[Entry, ...] = (
         '[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
         "A 3-layer sigmoid network in Nielsen's notation, with the quadratic cost",
         Notation.of(NIELSEN),
+    ),
+    Entry(
+        "ufldl-two-layer",
+        "# UFLDL, Multi-Layer Neural Network: z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}, a^{(1)} = x,\n"
+        "# so W^{(l)} maps layer l to l+1 and the output of this network is a^{(3)};\n"
+        "# the one-example cost J(W,b;x,y) = 1/2 |h_{W,b}(x) - y|^2.\n"
+        'convention = "ufldl"\ninput = 3\n'
+        'loss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n'
+        '[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n'
+        '[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "The UFLDL tutorial's network: 3 inputs, 3 hidden sigmoid units, 1 output",
+        Notation.of(UFLDL),
+    ),
+    Entry(
+        "ufldl-weight-decay",
+        "# UFLDL's overall cost over m examples with weight decay:\n"
+        "# J(W,b) = (1/m) sum_i J(W,b;x^(i),y^(i)) + (lambda/2) sum_l ||W^(l)||_F^2,\n"
+        "# the biases not regularized.\n"
+        'convention = "ufldl"\ninput = 3\n'
+        'loss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n'
+        'batch = "m"\nweight_decay = "lambda"\n\n'
+        '[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n'
+        '[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "The UFLDL network over a batch of m examples, with weight decay",
+        Notation.of(UFLDL),
+    ),
+    Entry(
+        "cs231n-two-layer",
+        "# CS231n's case study: scores = X W + b with the N examples as the rows of X, a ReLU\n"
+        "# hidden layer, softmax and the cross-entropy averaged over the batch.\n"
+        'convention = "cs231n"\ninput = "d"\nloss = "nllm"\nbatch = "N"\n\n'
+        '[[layer]]\nsize = "h"\nactivation = "relu"\n\n'
+        '[[layer]]\nsize = "k"\nactivation = "softmax"\n',
+        "CS231n: a ReLU-softmax network, examples as rows",
+        Notation.of(CS231N),
     ),
 )
 

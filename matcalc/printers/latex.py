@@ -66,7 +66,7 @@ LAYER_STYLES = {"plain": "{}", "paren": "({})", "bracket": "[{}]"}
 GRADIENT_STYLES = ("fraction", "d-prefix", "nabla")
 ONES_STYLES = ("vector", "sum")
 DERIVATIVE_STYLES = ("closed", "prime", "diag")
-SIZE_STYLES = ("mn", "d", "n")
+SIZE_STYLES = ("mn", "d", "n", "s")
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class Notation:
     ones: str = "vector"
     derivative_last: bool = False
     running: str | None = None
+    shifted: tuple[str, ...] = ()
+    offset: int = 0
 
     def __post_init__(self) -> None:
         if self.layer_style not in LAYER_STYLES:
@@ -108,7 +110,7 @@ class Notation:
     def of(cls, convention: Convention) -> Notation:
         """The notation a convention writes in: names with W^l, W^{[l]} or W^{(k)}, ^T or ^\\top,
         dL/dX, dX or \\nabla_X J, and its elementwise product."""
-        return cls(
+        notation = cls(
             layer_style=convention.index_style,
             transpose=convention.transpose,
             gradients=convention.gradient_names,
@@ -120,6 +122,7 @@ class Notation:
             derivative_last=convention.gradient_first,
             running="g" if convention.running_gradient == "cost" else None,
         )
+        return notation.with_(**_offset_notation(convention))
 
     def with_(self, **changes: object) -> Notation:
         return replace(self, **changes)
@@ -133,6 +136,7 @@ class Notation:
             f"{LAYER_STYLES[self.layer_style].format(l + '-1')}}}",
             "n": f"n^{{{LAYER_STYLES[self.layer_style].format(l)}}}",
             "d": f"d_{{{l}}}",
+            "s": f"s_{{{l}}}",
         }[self.sizes]
         derivative = {
             "closed": "in closed form from the layer's output",
@@ -144,6 +148,8 @@ class Notation:
             "d-prefix": r", gradients $dX$ (of the cost $J$; $dZ$ per example)",
             "nabla": r", gradients $\nabla_X J$ ($g$ the running one)",
         }[self.gradients]
+        if self.gradients == "d-prefix" and self.running:  # CS231n: dZ is the cost's too
+            gradients = r", gradients $dX$ (of the cost $J$)"
         product = "" if self.hadamard == r"\odot" else f", elementwise product ${self.hadamard}$"
         return (
             f"Notation: weights ${weight}$, layer index ${l}$, transpose "
@@ -153,6 +159,26 @@ class Notation:
 
 
 DEFAULT = Notation()
+
+
+def _offset_notation(convention: Convention) -> dict:
+    """UFLDL's shifted quantities: z^{(l+1)}, a^{(l+1)} for layer l's Z^l, A^l, and its sizes
+    s_l (nothing for a convention whose quantities share their weights' index)."""
+    if not convention.quantity_offset:
+        return {}
+    names = convention.names
+    changes: dict = {
+        "shifted": (names.pre_activation, names.activation),
+        "offset": convention.quantity_offset,
+    }
+    if convention.size_style:
+        changes["sizes"] = convention.size_style
+    return changes
+
+
+def _shift(index: sympy.Expr, name: str, notation: Notation) -> sympy.Expr:
+    """A quantity's index as the convention writes it (UFLDL: Z^l is z^{(l+1)})."""
+    return index + notation.offset if name in notation.shifted else index
 
 
 def plain_index(index: sympy.Expr, notation: Notation = DEFAULT) -> str:
@@ -179,6 +205,9 @@ def dim_latex(d: Dim, notation: Notation = DEFAULT) -> str:
             return f"d_{{{plain_index(index, notation)}}}"
         if notation.sizes == "n":
             return f"n^{{{layer_index(canonical(d).indices[0], notation)}}}"
+        if notation.sizes == "s":  # UFLDL's s_l: n^l units are its layer l+1's
+            index = canonical(d).indices[0] + notation.offset
+            return f"s_{{{plain_index(index, notation)}}}"
         return f"{d.base.label}^{{{layer_index(d.indices[0], notation)}}}"
     if isinstance(d, sympy.Indexed):
         return f"{d.base.label}^{{{index_text(d.indices[0])}}}"
@@ -194,8 +223,9 @@ def shape_latex(shape: Shape, notation: Notation = DEFAULT) -> str:
 def symbol_latex(symbol: Symbol, notation: Notation = DEFAULT) -> str:
     name = notation.loss if symbol.name == "L" and symbol.index is None else symbol.name
     sub = f"_{{{symbol.sub}}}" if symbol.sub else ""
-    sup = f"^{{{layer_index(symbol.index, notation)}}}" if symbol.index is not None else ""
-    return f"{name}{sub}{sup}"
+    if symbol.index is None:
+        return f"{name}{sub}"
+    return f"{name}{sub}^{{{layer_index(_shift(symbol.index, symbol.name, notation), notation)}}}"
 
 
 def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
@@ -204,8 +234,9 @@ def function_latex(fn: Function, notation: Notation = DEFAULT) -> str:
     if known is not None and fn.order == 1 and known.derivative_latex and closed:
         return known.derivative_latex
     base = known.latex if known is not None else fn.name
-    if fn.index is not None:
-        base = f"{base}^{{{layer_index(fn.index, notation)}}}"
+    if fn.index is not None:  # layer l's f applies to UFLDL's z^{(l+1)}
+        index = fn.index + notation.offset if notation.shifted else fn.index
+        base = f"{base}^{{{layer_index(index, notation)}}}"
     delimited = notation.layer_style != "plain"
     if fn.order and fn.index is not None and notation.transpose_in_superscript and delimited:
         # Ng's g^{[l]\prime}, Goodfellow's f^{(k)\prime}: the prime inside the delimited
@@ -375,7 +406,8 @@ class _Printer:
         """A name with a layer superscript split as (stem, superscript): W^{[2]}, dZ^{[2]}."""
         if isinstance(expr, Symbol) and expr.index is not None:
             sub = f"_{{{expr.sub}}}" if expr.sub else ""
-            return f"{expr.name}{sub}", layer_index(expr.index, self.notation)
+            index = _shift(expr.index, expr.name, self.notation)
+            return f"{expr.name}{sub}", layer_index(index, self.notation)
         if (
             isinstance(expr, Derivative)
             and self.notation.gradients == "d-prefix"

@@ -42,7 +42,6 @@ from matcalc.core.expr import (
     Sum,
     Symbol,
     Transpose,
-    scale,
 )
 from matcalc.core.shapes import Dim, canonical, shape_text
 from matcalc.errors import MatcalcError
@@ -325,12 +324,17 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
         )
     indices = network.indices()
     inputs = symbol_name(network.activation(0))
+    across, along = (1, 0) if network.declaration.examples_as_rows else (0, 1)  # CS231n: rows
     sizes = {
-        canonical(network.size(0)): f"{inputs}.shape[0]",
-        network.columns: f"{inputs}.shape[1]",
+        canonical(network.size(0)): f"{inputs}.shape[{across}]",
+        network.columns: f"{inputs}.shape[{along}]",
     }
     for l in indices:
-        sizes[canonical(network.size(l))] = f"{symbol_name(network.bias(l))}.shape[0]"
+        sizes[canonical(network.size(l))] = f"{symbol_name(network.bias(l))}.shape[{across}]"
+    decay_key = None
+    if network.decay is not None and not network.decay.is_number:  # read like the weights
+        decay_key = str(network.decay)
+        sizes[network.decay] = f'float(params["{decay_key}"])'
     printer = _Printer(sizes)
 
     forward: list[str] = [
@@ -356,8 +360,7 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
     names.append(loss_name)
     objective = symbol_name(network.objective())
     if objective != loss_name:
-        cost = scale(network.cost_scale, network.loss_symbol())
-        forward.append(f"{objective} = {printer.code(cost)}")
+        forward.append(f"{objective} = {printer.code(network.cost_expr())}")
         names.append(objective)
 
     backward = [
@@ -389,6 +392,10 @@ def network_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa:
         "parameter, under the keys of params, which maps to arrays of these shapes:",
         *shapes,
     ]
+    if decay_key is not None:
+        docstring.append(
+            f'and "{decay_key}" to the weight decay, a float (no gradient is returned for it).'
+        )
     lines = [
         '"""' + "\n".join(docstring).replace("\\", "\\\\"),
         '"""',

@@ -359,8 +359,12 @@ def _json(
         "convention_name": network.convention,
         "batch": None if network.batch_size is None else str(network.batch_size),
         "loss": network.loss,
-        "gradients": [gradient_record(g, notation, printer, chains.get(g.key)) for g in gradients],
     }
+    if network.decay is not None:  # only then, so that other outputs stay as they were
+        record["weight_decay"] = str(network.decay)
+    record["gradients"] = [
+        gradient_record(g, notation, printer, chains.get(g.key)) for g in gradients
+    ]
     if shared:
         record["chains"] = "shared"
     return json.dumps(record, indent=2)

@@ -104,7 +104,7 @@ def _title(number: int, l: object, symbolic: bool, target: str | None = None) ->
 
 def _lines(derivation: Derivation, layer: LayerDerivation) -> tuple[Line, ...]:
     net = derivation.network
-    if net.batch is not None or not net.declaration.weight_is_transposed:
+    if net.batch is not None or not net.declaration.weight_is_transposed or net.decay is not None:
         return (
             Line(layer.dz, layer.dz_value, layer.dz_rules, shapes=False),
             Line(layer.dw, layer.dw_value, layer.weight_link.rules, shapes=False),

@@ -295,9 +295,10 @@ _FUNCTIONS = {
 _COMMANDS = {
     "frac": "FRAC", "dfrac": "FRAC", "tfrac": "FRAC", "cfrac": "FRAC",
     "partial": "PARTIAL",
-    "cdot": "DOT", "times": "DOT", "bullet": "DOT", "otimes": "DOT",
+    "cdot": "DOT", "times": "DOT", "otimes": "DOT",
     "leftarrow": "ARROW", "gets": "ARROW", "coloneqq": "ARROW",
     "odot": "HADAMARD", "circ": "HADAMARD", "ast": "HADAMARD", "star": "HADAMARD",
+    "bullet": "HADAMARD",  # UFLDL's elementwise product
     "cdots": "CDOTS", "dots": "CDOTS", "ldots": "CDOTS", "dotsb": "CDOTS", "dotsm": "CDOTS",
     "dotsc": "CDOTS",
     "top": "TOP", "intercal": "TOP",

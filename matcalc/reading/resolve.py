@@ -241,6 +241,9 @@ class NetworkNamespace(Namespace):
         net = self.network
         text, sub = ref.text, ref.sub
         spelling = self.spelling
+        offset = net.declaration.quantity_offset
+        if offset and ref.index is not None and _is_shifted(text, spelling):
+            ref = replace(ref, index=ref.index - offset)  # UFLDL's z^{(l+1)}: layer l's Z^l
         if ref.mark == "hat" and text == "y" and ref.index is None:
             return net.activation(self.last)
         if ref.mark is not None:
@@ -289,8 +292,12 @@ class NetworkNamespace(Namespace):
         )
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
-        """The number of examples of a batch, by the convention's letter or the spec's name."""
+        """The number of examples of a batch, by the convention's letter or the spec's name;
+        a weight decay's name (\\lambda)."""
         batch = self.network.batch_size
+        plain = ref.index is None and ref.sub is None and not ref.mark
+        if plain and ref.text == self.network.decay_name:
+            return self.network.decay  # the weight decay's lambda (a number in an instance)
         if batch is None or ref.index is not None or ref.sub is not None or ref.mark:
             return None
         if ref.text in self._batch_names():
@@ -480,6 +487,12 @@ def spellings(network: Network) -> dict:
     result["target"] = tuple(dict.fromkeys((names.target, names.batch_target, "y")))
     result["output"] = names.output
     return result
+
+
+def _is_shifted(text: str, spelling: dict) -> bool:
+    """Whether a name is one of the quantities whose index a convention offsets from the
+    weights' (UFLDL's z^{(l)}, a^{(l)}, \\delta^{(l)})."""
+    return text == "delta" or text in spelling["pre_activation"] or text in spelling["activation"]
 
 
 def _position(symbol: Expr, network: Network | None = None) -> int | None:

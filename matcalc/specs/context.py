@@ -73,7 +73,8 @@ GREEK = {
 _WORD_COMMANDS = re.compile(
     r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol|mathit)\s*\{([^{}]*)\}"
 )
-_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?$")
+_NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?(?:\^[0-9]+)?$")
+_LAYER_SUPERSCRIPT = re.compile(r"\^[(\[]?([0-9]+)[)\]]?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
 _SIZE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+|[-+*()]")
 MAX_SIZE_TEXT = 60
@@ -87,7 +88,8 @@ def name_key(text: str) -> str:
     r"""The name a symbol is known by, however it is written: \theta_{0}, theta_0 -> theta_0;
     J_{\text{ridge}} -> J_ridge."""
     text = _WORD_COMMANDS.sub(r"\1", text.strip())
-    return text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
+    key = text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
+    return _LAYER_SUPERSCRIPT.sub(r"^\1", key)  # W^{(2)}, W^{[2]}, W^2 -> W^2
 
 
 def is_context_spec(data: Mapping[str, Any]) -> bool:
@@ -178,11 +180,13 @@ def symbol_for(written: str, shape: Shape) -> Symbol:
             f"{written!r}: a name is letters with an optional subscript, like theta_0 or "
             r"J_{\text{ridge}}"
         )
+    key, _, layer = key.partition("^")  # W^{(2)}: a name with a layer index
     base, _, sub = key.partition("_")
     latex = f"\\{base}" if base in GREEK else base
     if sub and not sub.isdigit() and len(sub) > 1:
         sub = f"\\text{{{sub}}}"
-    return Symbol(latex, shape, None, sub or None)
+    index = sympy.Integer(int(layer)) if layer else None
+    return Symbol(latex, shape, index, sub or None)
 
 
 @dataclass(frozen=True)
@@ -483,6 +487,10 @@ class ContextNamespace(Namespace):
         return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
+        if ref.index is not None and ref.index.is_Integer:  # W^{(2)} declared as a name
+            found = self.context.find(f"{self._key(ref)}^{int(ref.index)}")
+            if found is not None:
+                return found
         if ref.index is not None:
             raise ContextError(
                 f"{ref.text}^{{{ref.index}}}: a superscript is a transpose (T), an inverse "

@@ -2,8 +2,9 @@
 
 A convention fixes how a feed-forward network is written, not what it computes:
 
-* the forward equations: ``transposed`` (6.390: Z^l = (W^l)^T A^{l-1} + W_0^l, W^l is in x out)
-  or ``direct`` (Ng, Goodfellow: Z = W A + b, W is out x in);
+* the forward equations: ``transposed`` (6.390: Z^l = (W^l)^T A^{l-1} + W_0^l, W^l is in x out),
+  ``direct`` (Ng, Goodfellow: Z = W A + b, W is out x in) or ``rows`` (CS231n: Z = X W + b,
+  the examples the rows of X, W in x out, b a row broadcast over the rows);
 * the names of the quantities: weight, bias, pre-activation, activation (the input is the
   activation of layer 0), target, per-example loss, cost;
 * the layer-index style (W^l, W^{[l]}, W^{(k)}) and the letter of the general layer;
@@ -18,7 +19,12 @@ A convention fixes how a feed-forward network is written, not what it computes:
 * how a formula writes the elementwise product (and whether the propagated gradient comes
   before f', as in Ng's W^T dZ * g'(Z)), the transpose, and a bias's sum over the batch
   (``ones``: G 1_K; ``sum``: Ng's sum over the examples i of G^{(i)});
-* where the convention comes from.
+* where the convention comes from;
+* where the index of a layer's quantities is not the index of its weights
+  (``quantity_offset``): UFLDL's W^{(l)} maps layer l to layer l+1, so the quantities matcalc
+  calls Z^l, A^l and dL/dZ^l are its z^{(l+1)}, a^{(l+1)} and \\delta^{(l+1)}, and its input is
+  a^{(1)} (an offset of 1; the weights and biases keep their index); with it, how sizes are
+  written (``size_style``: UFLDL's s_l, the number of units of its layer l).
 
 A mini-batch (``batch = K`` in the spec) stacks K examples as the columns of A^0, Z^l, A^l and
 the target; the cost is J = (1/K) times the sum of the per-example losses, and each bias enters
@@ -38,7 +44,7 @@ from dataclasses import dataclass
 
 from matcalc.errors import MatcalcError
 
-FORWARD_FORMS = ("transposed", "direct")
+FORWARD_FORMS = ("transposed", "direct", "rows")
 INDEX_STYLES = ("plain", "bracket", "paren")
 GRADIENT_NAMES = ("fraction", "d-prefix", "nabla")
 RUNNING_GRADIENTS = ("loss", "cost")
@@ -95,6 +101,8 @@ class Convention:
     transpose_in_superscript: bool
     equations: tuple[str, ...]
     note: str
+    quantity_offset: int = 0
+    size_style: str | None = None
 
     def __post_init__(self) -> None:
         for value, allowed in (
@@ -106,6 +114,11 @@ class Convention:
         ):
             if value not in allowed:
                 raise ValueError(f"{self.name}: {value!r} is not one of {', '.join(allowed)}")
+
+    @property
+    def examples_as_rows(self) -> bool:
+        """Whether an example is a row (Z = X W + b) rather than a column."""
+        return self.forward == "rows"
 
     @property
     def weight_is_transposed(self) -> bool:
@@ -222,7 +235,76 @@ NIELSEN = Convention(
     ),
 )
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN)}
+UFLDL = Convention(
+    name="ufldl",
+    title="UFLDL (Stanford), Multi-Layer Neural Network",
+    source=(
+        "Stanford UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm "
+        "(ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/); the notation of "
+        "Stanford CS229's notes on deep learning"
+    ),
+    forward="direct",
+    names=Names("W", "b", None, "z", "a", "y", "y", "L", "J"),
+    index_style="paren",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="fraction",
+    running_gradient="loss",
+    layout="denominator",
+    batch_letter="m",
+    hadamard=r"\bullet",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(
+        r"z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}",
+        r"a^{(l+1)} = f(z^{(l+1)})",
+        r"a^{(1)} = x",
+    ),
+    note=(
+        "ufldl convention (UFLDL, Multi-Layer Neural Network): z^{(l+1)} = W^{(l)} a^{(l)} + "
+        "b^{(l)}, a^{(l+1)} = f(z^{(l+1)}), a^{(1)} = x; W^{(l)} maps layer l to layer l+1 "
+        "(s_{l+1} x s_l), delta^{(l)} = dJ/dz^{(l)}, \\bullet is elementwise"
+    ),
+    quantity_offset=1,
+    size_style="s",
+)
+
+CS231N = Convention(
+    name="cs231n",
+    title="CS231n (Stanford)",
+    source=(
+        "Stanford CS231n notes, Backpropagation, 'Gradients for vectorized operations' "
+        "(cs231n.github.io/optimization-2/) and the affine layer's backward pass of its "
+        "assignments (dx = dout w^T, dw = x^T dout, db = the sum of dout over the rows); "
+        "PyTorch's layout of a batch"
+    ),
+    forward="rows",
+    names=Names("W", "b", None, "Z", "A", "y", "Y", "L", "J", inputs=("x", "X")),
+    index_style="plain",
+    layer_letter="l",
+    activation_letter="f",
+    gradient_names="d-prefix",
+    running_gradient="cost",
+    layout="denominator",
+    batch_letter="N",
+    hadamard=r"\odot",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(r"Z^l = A^{l-1} W^l + b^l", r"A^l = f(Z^l)", r"A^0 = X"),
+    note=(
+        "cs231n convention (examples as rows): Z^l = A^{l-1} W^l + b^l, A^l = f(Z^l), A^0 = X "
+        "with one example per row; W^l is in x out, b^l a row broadcast over the rows; "
+        "dX = dJ/dX for the cost J (dZ includes its 1/N)"
+    ),
+)
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL, CS231N)
+}
 DEFAULT = MIT_6390
 
 
@@ -237,11 +319,13 @@ def convention_named(name: object) -> Convention:
 
 __all__ = [
     "CONVENTIONS",
+    "CS231N",
     "DEFAULT",
     "GOODFELLOW",
     "MIT_6390",
     "NG",
     "NIELSEN",
+    "UFLDL",
     "Convention",
     "ConventionError",
     "Names",

@@ -8,7 +8,11 @@ m^l = n^{l-1}.  Sizes are integers or symbols; omitted sizes are m^1 (input) and
 Other conventions (:mod:`matcalc.specs.conventions`) change the forward equation (Z = W A + b with W
 n^l x n^{l-1}) and the names.  With ``batch = K`` the K examples are the columns of A^0, Z^l,
 A^l and y, each bias enters as b 1_K^T, L is the sum of the per-example losses and the cost is
-J = L / K.
+J = L / K.  With ``weight_decay = "lambda"`` (or a number) the objective is regularized,
+
+    J = L (/ K over a batch) + (lambda / 2) sum_l ||W^l||_F^2,
+
+the biases not regularized: every weight gradient gains lambda W^l.
 """
 
 from __future__ import annotations
@@ -24,7 +28,19 @@ import numpy as np
 import sympy
 
 from matcalc.core import functions, numeric
-from matcalc.core.expr import Apply, Expr, Function, Softmax, Symbol, add, matmul, ones, transpose
+from matcalc.core.expr import (
+    Apply,
+    Expr,
+    Function,
+    Softmax,
+    SquaredNorm,
+    Symbol,
+    add,
+    matmul,
+    ones,
+    scale,
+    transpose,
+)
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import loss_rule
 from matcalc.core.rule import Rule
@@ -38,7 +54,7 @@ LOSSES = ("squared", "nll", "nllm")
 LOSS_OUTPUT = {"nll": "sigmoid", "nllm": "softmax"}
 MAX_SIZE = 10**6
 MAX_LAYERS = 1000  # chain forms grow with the square of the depth (docs/benchmarks.md)
-SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch")
+SPEC_KEYS = ("convention", "input", "loss", "layer", "depth", "batch", "weight_decay")
 LAYER_KEYS = ("size", "activation")
 NO_LAYERS = (
     "no [[layer]] given: a network spec needs at least one [[layer]] with size and activation"
@@ -46,6 +62,10 @@ NO_LAYERS = (
 SIZE_ALLOWED = 'a size is a positive integer or a symbol like "h", "m^1" or "n^2"'
 _SIZE_NAME = re.compile(r"^([A-Za-z]+)(?:[_^]\{?(\d+)\}?)?$")
 _GENERIC_ACTIVATION = re.compile(r"^[a-zA-Z]$")
+_DECAY_NAME = re.compile(r"^\\?([A-Za-z]+)$")
+DECAY_DRAWN = sympy.Rational(3, 10)
+"""The value a symbolic weight decay takes where numbers are needed (verify's instances)."""
+DECAY_ALLOWED = 'a weight decay is a positive number or a name such as "lambda"'
 
 
 class SpecError(MatcalcError):
@@ -107,10 +127,13 @@ class Network:
     convention: str = "6.390"
     depth: str | None = None
     batch: int | str | Dim | None = None
+    weight_decay: int | float | str | sympy.Expr | None = None
+    decay_name: str | None = field(default=None, repr=False)
     own_functions: Mapping[str, ScalarFunction] = field(default_factory=dict, repr=False)
     loss_definition: Rule | None = field(default=None, repr=False)
     sizes: tuple[Dim, ...] = field(init=False, repr=False, compare=False)
     batch_size: Dim | None = field(init=False, repr=False, compare=False)
+    decay: sympy.Expr | None = field(init=False, repr=False, compare=False)
     _memo: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -138,6 +161,9 @@ class Network:
         self._validate()
         object.__setattr__(self, "sizes", self._resolve_sizes())
         object.__setattr__(self, "batch_size", self._resolve_batch())
+        object.__setattr__(self, "decay", _parse_decay(self.weight_decay))
+        if self.decay is not None and self.decay.is_Symbol:
+            object.__setattr__(self, "decay_name", self.decay.name)
 
     # ------------------------------------------------------------------ construction
 
@@ -188,6 +214,7 @@ class Network:
             convention=spec.get("convention", "6.390"),
             depth=spec.get("depth"),
             batch=spec.get("batch"),
+            weight_decay=spec.get("weight_decay"),
         )
 
     def _validate(self) -> None:
@@ -286,6 +313,14 @@ class Network:
             return self
         return replace(self, batch=None)
 
+    def column_network(self) -> Network:
+        """One example as a column, whose Jacobians (in denominator layout, for columns) make
+        the chain: the example network, or where examples are rows, 6.390's z = W^T a + b^T
+        with the same weights."""
+        if self.declaration.examples_as_rows:
+            return replace(self, batch=None, convention="6.390", weight_decay=None, decay_name=None)
+        return self.example_network()
+
     @property
     def symbolic(self) -> bool:
         return self.depth is not None
@@ -337,35 +372,41 @@ class Network:
     def weight(self, l: int | sympy.Expr) -> Symbol:
         """W^l: in x out (m^l x n^l) where Z = W^T A + W_0, out x in where Z = W A + b."""
         shape = (self.input_size(l), self.size(l))
-        if not self.declaration.weight_is_transposed:
+        if self.declaration.forward == "direct":
             shape = (shape[1], shape[0])
         return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
 
     @_per_layer
     def bias(self, l: int | sympy.Expr) -> Symbol:
         names = self.declaration.names
-        return Symbol(names.bias, (self.size(l), ONE), sympy.sympify(l), names.bias_sub)
+        shape = self._oriented((self.size(l), ONE))
+        return Symbol(names.bias, shape, sympy.sympify(l), names.bias_sub)
+
+    def _oriented(self, shape: tuple[Dim, Dim]) -> tuple[Dim, Dim]:
+        """A column quantity's shape, as rows x cols where the examples are rows (CS231n)."""
+        return (shape[1], shape[0]) if self.declaration.examples_as_rows else shape
 
     @_per_layer
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.pre_activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
 
     @_per_layer
     def activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.activation
-        return Symbol(name, (self.size(l), self.columns), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
 
     @_per_layer
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
         """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
         name = self.declaration.names.activation
-        return Symbol(name, (self.input_size(l), self.columns), sympy.sympify(l) - 1)
+        shape = self._oriented((self.input_size(l), self.columns))
+        return Symbol(name, shape, sympy.sympify(l) - 1)
 
     def target(self) -> Symbol:
         names = self.declaration.names
         name = names.target if self.batch is None else names.batch_target
-        return Symbol(name, (self.size(self.last), self.columns))
+        return Symbol(name, self._oriented((self.size(self.last), self.columns)))
 
     def loss_symbol(self) -> Symbol:
         """L: the loss of the example, or with a batch the sum of the per-example losses."""
@@ -382,10 +423,41 @@ class Network:
         return self.loss_symbol()
 
     def objective(self) -> Symbol:
-        """What the parameter gradients differentiate: L in 6.390 without a batch, else J."""
-        if self.batch is None and self.declaration.gradient_names == "fraction":
+        """What the parameter gradients differentiate: L in 6.390 without a batch, else J
+        (also the regularized J = L + (lambda/2) sum_l ||W^l||_F^2 of a weight decay)."""
+        if (
+            self.batch is None
+            and self.declaration.gradient_names == "fraction"
+            and self.decay is None
+        ):
             return self.loss_symbol()
         return self.cost_symbol()
+
+    def decay_term(self, l: int | sympy.Expr) -> Expr:
+        """Layer l's part of the weight decay, (lambda/2) ||W^l||_F^2 (W^l's only: biases are
+        not regularized)."""
+        if self.decay is None:
+            raise SpecError("the network has no weight_decay")
+        return scale(self.decay / 2, SquaredNorm(self.weight(l)))
+
+    def penalty_expr(self) -> Expr:
+        """(lambda/2) sum_l ||W^l||_F^2, the regularization term of J (concrete depth)."""
+        return add(*(self.decay_term(l) for l in self.indices()))
+
+    def cost_expr(self) -> Expr:
+        """J in terms of L: L / K, plus the weight decay's penalty where there is one."""
+        cost = scale(self.cost_scale, self.loss_symbol())
+        return cost if self.decay is None else add(cost, self.penalty_expr())
+
+    def decay_note(self) -> str:
+        """What every output says of a weight decay (nothing without one)."""
+        if self.decay is None:
+            return ""
+        mean = "" if self.batch_size is None else f"(1/{self.columns}) "
+        return (
+            f"; weight decay: objective J = {mean}L + ({self.decay}/2) * sum_l ||W^l||_F^2, "
+            f"so each weight gradient gains {self.decay} W^l; biases are not regularized"
+        )
 
     # ------------------------------------------------------------------ forward expressions
 
@@ -393,6 +465,11 @@ class Network:
     def pre_activation_expr(self, l: int | sympy.Expr) -> Expr:
         """(W^l)^T A^{l-1} + W_0^l, or W^l A^{l-1} + b^l; with a batch the bias is b 1_K^T."""
         weight = self.weight(l)
+        if self.declaration.examples_as_rows:  # X W + 1_K b
+            bias_rows: Expr = self.bias(l)
+            if self.batch is not None:
+                bias_rows = matmul(ones(self.columns), bias_rows)
+            return add(matmul(self.layer_input(l), weight), bias_rows)
         if self.declaration.weight_is_transposed:
             weight = transpose(weight)
         bias: Expr = self.bias(l)
@@ -404,6 +481,8 @@ class Network:
     def activation_expr(self, l: int | sympy.Expr) -> Expr:
         """f^l(Z^l), or softmax(Z^l)."""
         z = self.pre_activation(l)
+        if self.activation_name(l) == "softmax" and self.declaration.examples_as_rows:
+            return transpose(Softmax(transpose(z)))  # each row's softmax
         if self.activation_name(l) == "softmax":
             return Softmax(z)
         return Apply(self.activation_function(l), z)
@@ -450,6 +529,10 @@ class Network:
             env[self.activation(l)] = numeric.evaluate(self.activation_expr(l), env)
         env[self.loss_symbol()] = numeric.evaluate(self.loss_expr(), env)
         env[self.cost_symbol()] = env[self.loss_symbol()] * float(self.cost_scale)
+        if self.decay is not None:
+            env[self.cost_symbol()] = env[self.cost_symbol()] + numeric.evaluate(
+                self.penalty_expr(), env
+            )
         return env
 
     def loss_value(self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
@@ -480,12 +563,13 @@ class Network:
             y = rng.uniform(0.05, 0.95, size=(n, k))
         else:
             y = rng.standard_normal((n, k))
-        return x, y
+        return x, (y.T.copy() if self.declaration.examples_as_rows else y)
 
     def at_sizes(self, sizes: Sequence[int], batch: int | None = None) -> Network:
         """The same network with concrete sizes (input first), for numeric checks.
 
-        ``batch`` replaces a symbolic batch size; without it the batch is kept as it is.
+        ``batch`` replaces a symbolic batch size; without it the batch is kept as it is.  A
+        symbolic weight decay takes the value DECAY_DRAWN.
         """
         layers = tuple(
             Layer(s, layer.activation) for s, layer in zip(sizes[1:], self.layers, strict=True)
@@ -496,7 +580,30 @@ class Network:
             input=sizes[0],
             depth=None,
             batch=self.batch if batch is None else batch,
+            weight_decay=self.weight_decay
+            if self.decay is None or self.decay.is_number
+            else DECAY_DRAWN,
+            decay_name=self.decay_name,
         )
+
+
+def _parse_decay(value: Any) -> sympy.Expr | None:
+    """A weight decay: a positive number (0.01) or a name (lambda, \\lambda), or None."""
+    if value is None:
+        return None
+    if isinstance(value, sympy.Expr) and value.is_positive:
+        return value
+    if isinstance(value, bool):
+        raise SpecError(f"weight_decay = {value!r}: {DECAY_ALLOWED}")
+    if isinstance(value, int | float):
+        if not 0 < value <= MAX_SIZE:
+            raise SpecError(f"weight_decay = {value!r}: a weight decay is between 0 and {MAX_SIZE}")
+        return sympy.Integer(value) if isinstance(value, int) else sympy.Float(repr(value))
+    if isinstance(value, str):
+        match = _DECAY_NAME.match(value.strip())
+        if match and len(match.group(1)) <= 20:
+            return sympy.Symbol(match.group(1), positive=True)
+    raise SpecError(f"weight_decay = {value!r}: {DECAY_ALLOWED}")
 
 
 def _did_you_mean(name: Any, known: Sequence[str]) -> str:

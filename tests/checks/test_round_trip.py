@@ -30,7 +30,7 @@ GRAPHS = [p for p in sorted(ARCHITECTURES.glob("*.toml")) if "\nsteps = " not in
     case=random_networks(
         max_depth=3,
         max_size=3,
-        conventions=("6.390", "ng", "goodfellow", "nielsen"),
+        conventions=("6.390", "ng", "goodfellow", "nielsen", "ufldl", "cs231n"),
         batches=(None, 3),
     )
 )

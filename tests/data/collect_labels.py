@@ -33,12 +33,18 @@ GOODFELLOW = "Goodfellow, Bengio, Courville, Deep Learning, sec. 6.5.4, Algorith
 CS231N = "CS231n notes, Backpropagation, Intuitions, 'Gradients for vectorized operations', https://cs231n.github.io/optimization-2/"
 D2L = "Dive into Deep Learning, 5.3 Forward Propagation, Backward Propagation, and Computational Graphs, https://d2l.ai/chapter_multilayer-perceptrons/backprop.html"
 UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.php/Backpropagation_Algorithm"
+CS231N_CASE = "CS231n notes, Putting it together: Minimal Neural Network Case Study, https://cs231n.github.io/neural-networks-case-study/ (scores = np.dot(X, W) + b; dW = np.dot(X.T, dscores); db = np.sum(dscores, axis=0, keepdims=True); dhidden = np.dot(dscores, W2.T); dscores /= num_examples)"
+UFLDL_TUTORIAL = "UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm, http://ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/"
 
 SPECS = {
     "mit-tanh": 'convention = "6.390"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "goodfellow": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "cs231n-rows": 'convention = "cs231n"\ninput = 4\nloss = "squared"\nbatch = "N"\n\n[[layer]]\nsize = 3\nactivation = "relu"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "ufldl-decay": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "goodfellow-decay": 'convention = "goodfellow"\ninput = 4\nloss = "squared"\nbatch = "m"\nweight_decay = "lambda"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+    "ufldl": 'convention = "ufldl"\ninput = 4\nloss = { name = "halfsquared", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
 }
 
 # the networks of SPECS, as this script computes them: convention form, activations, loss, batch
@@ -47,7 +53,14 @@ NETWORKS = {
     "nielsen": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
     "goodfellow": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", None),
+    "ufldl": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
+    "cs231n-rows": ("rows", ("relu", "tanh", "sigmoid"), "squared", 3),
+    "ufldl-decay": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", 3),
+    "goodfellow-decay": ("direct", ("tanh", "sigmoid", "sigmoid"), "squared", 3),
 }
+# the weight decay lambda of the specs that have one, at the value verify's instances give a
+# symbolic one (matcalc.specs.network.DECAY_DRAWN): J = L / m + (lambda/2) sum_l ||W^l||_F^2
+DECAY = {"ufldl-decay": 0.3, "goodfellow-decay": 0.3}
 
 
 def act(name: str, z: np.ndarray) -> np.ndarray:
@@ -87,7 +100,10 @@ class Net:
         W, b = W or self.W, b or self.b
         A, Z = {0: self.x if a_at is None or a_at[0] != 0 else a_at[1]}, {}
         for l in range(1, self.L + 1):
-            Z[l] = (W[l].T if self.form == "transposed" else W[l]) @ A[l - 1] + b[l]
+            if self.form == "rows":  # CS231n: X W + b, one example per row, b a row
+                Z[l] = A[l - 1] @ W[l] + b[l]
+            else:
+                Z[l] = (W[l].T if self.form == "transposed" else W[l]) @ A[l - 1] + b[l]
             if z_at is not None and z_at[0] == l:
                 Z[l] = z_at[1]
             A[l] = act(self.acts[l - 1], Z[l])
@@ -97,10 +113,15 @@ class Net:
         loss = float(np.sum(r**2)) * (0.5 if self.loss == "quadratic" else 1.0)
         return Z, A, loss
 
+    decay: float = 0.0
+
     def objective(self, **kw) -> float:
-        """The cost: the mean over the batch where there is one (J), else the loss."""
+        """The cost: the mean over the batch where there is one (J), else the loss; plus the
+        weight decay's (lambda/2) sum_l ||W^l||_F^2 where there is one."""
         loss = self.forward(**kw)[2]
-        return loss / self.batch if self.batch else loss
+        cost = loss / self.batch if self.batch else loss
+        W = kw.get("W") or self.W
+        return cost + self.decay / 2 * sum(float(np.sum(w**2)) for w in W.values())
 
 
 def random_net(name: str, rng: np.random.Generator) -> Net:
@@ -108,12 +129,13 @@ def random_net(name: str, rng: np.random.Generator) -> Net:
     cols = batch or 1
     W, b = {}, {}
     for l in range(1, 4):
-        shape = (SIZES[l - 1], SIZES[l]) if form == "transposed" else (SIZES[l], SIZES[l - 1])
+        in_by_out = form in ("transposed", "rows")
+        shape = (SIZES[l - 1], SIZES[l]) if in_by_out else (SIZES[l], SIZES[l - 1])
         W[l] = rng.normal(size=shape)
-        b[l] = rng.normal(size=(SIZES[l], 1))
-    x = rng.normal(size=(SIZES[0], cols))
-    y = rng.uniform(0.1, 0.9, size=(SIZES[3], cols))
-    return Net(form, acts, loss, batch, W, b, x, y)
+        b[l] = rng.normal(size=(1, SIZES[l]) if form == "rows" else (SIZES[l], 1))
+    x = rng.normal(size=(cols, SIZES[0]) if form == "rows" else (SIZES[0], cols))
+    y = rng.uniform(0.1, 0.9, size=(cols, SIZES[3]) if form == "rows" else (SIZES[3], cols))
+    return Net(form, acts, loss, batch, W, b, x, y, DECAY.get(name, 0.0))
 
 
 def fd(f, value: np.ndarray, put) -> np.ndarray:
@@ -133,6 +155,7 @@ class Q:
         self.net = net
         self.Zs, self.As, _ = net.forward()
         self.m = net.batch or 1
+        self.lam = net.decay
 
     def W(self, l):
         return self.net.W[l]
@@ -782,12 +805,251 @@ FORMULAS = [
         lambda q, l: q.dZJ(l + 1) @ T(q.A(l)),
         "UFLDL's W^{(l)} maps layer l to l + 1: read where W^{(k)} feeds layer k, every index is one too high",
     ),
+    # ---------------------------------------------------------------- UFLDL in its own convention
+    # W^{(l)} maps layer l to l + 1, a^{(1)} = x: the transcriptions' layer l (that of W^{(l)})
+    # is UFLDL's z^{(l+1)}, a^{(l+1)}, delta^{(l+1)}; the three-layer spec's output is a^{(4)}.
+    (
+        "ufldl-output",
+        UFLDL_TUTORIAL + " (vectorized) step 2",
+        "ufldl",
+        r"\delta^{(4)} = - (y - a^{(4)}) \bullet f'(z^{(4)})",
+        "Z",
+        [3],
+        lambda q, l: -(q.net.y - q.A(l)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-hidden",
+        UFLDL_TUTORIAL + " (vectorized) step 3",
+        "ufldl",
+        r"\delta^{(l)} = \left((W^{(l)})^T \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-weights",
+        UFLDL_TUTORIAL + " (vectorized) step 4",
+        "ufldl",
+        r"\nabla_{W^{(l)}} J(W,b;x,y) = \delta^{(l+1)} (a^{(l)})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "ufldl-biases",
+        UFLDL_TUTORIAL + " (vectorized) step 4",
+        "ufldl",
+        r"\nabla_{b^{(l)}} J(W,b;x,y) = \delta^{(l+1)}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "ufldl-hidden-entry",
+        UFLDL_TUTORIAL + " step 3",
+        "ufldl",
+        r"\delta^{(l)}_i = \left( \sum_{j=1}^{s_{l+1}} W^{(l)}_{ji} \delta^{(l+1)}_j \right) f'(z^{(l)}_i)",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-weights-same-index",
+        UFLDL_TUTORIAL + " step 4, misquoted with the error term of the weights' own index",
+        "ufldl",
+        r"\nabla_{W^{(l)}} J(W,b;x,y) = \delta^{(l)} (a^{(l)})^T",
+        "W",
+        [2, 3],
+        lambda q, l: q.dZ(l - 1) @ T(q.A(l - 1)),
+        "delta^{(l)} belongs to the layer W^{(l-1)} feeds; W^{(l)} feeds delta^{(l+1)}",
+    ),
+    (
+        "ufldl-hidden-no-transpose",
+        UFLDL_TUTORIAL + " step 3, misquoted without the transpose",
+        "ufldl",
+        r"\delta^{(l)} = \left(W^{(l)} \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (q.W(l + 1) @ q.dZ(l + 1)) * q.fp(l),
+        "W^{(l)} is s_{l+1} x s_l: back from layer l+1 it is transposed",
+    ),
+    (
+        "ufldl-hidden-no-prime",
+        UFLDL_TUTORIAL + " step 3, misquoted without f'",
+        "ufldl",
+        r"\delta^{(l)} = (W^{(l)})^T \delta^{(l+1)}",
+        "Z",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        "the error term is taken back through the activation too",
+    ),
+    (
+        "ufldl-output-sign",
+        UFLDL_TUTORIAL + " step 2, misquoted without the minus sign",
+        "ufldl",
+        r"\delta^{(4)} = (y - a^{(4)}) \bullet f'(z^{(4)})",
+        "Z",
+        [3],
+        lambda q, l: (q.net.y - q.A(l)) * q.fp(l),
+        "d/da of (1/2)||y - a||^2 is -(y - a)",
+    ),
+    # ---------------------------------------------------------------- CS231n, examples as rows
+    (
+        "cs231n-rows-dw",
+        CS231N_CASE + ": dW = np.dot(X.T, dscores)",
+        "cs231n-rows",
+        r"dW^l = (A^{l-1})^T dZ^l",
+        "W",
+        [1, 2, 3],
+        lambda q, l: T(q.A(l - 1)) @ q.dZJ(l),
+        None,
+    ),
+    (
+        "cs231n-rows-db",
+        CS231N_CASE + ": db = np.sum(dscores, axis=0, keepdims=True), the sum of the rows",
+        "cs231n-rows",
+        r"db^l = \mathbf{1}^T dZ^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: np.ones((1, q.m)) @ q.dZJ(l),
+        None,
+    ),
+    (
+        "cs231n-rows-dx",
+        CS231N_CASE + ": dhidden = np.dot(dscores, W2.T)",
+        "cs231n-rows",
+        r"dA^{l} = dZ^{l+1} (W^{l+1})^T",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ T(q.W(l + 1)),
+        None,
+    ),
+    (
+        "cs231n-rows-dw-swapped",
+        CS231N_CASE + ", misquoted in the column convention's order",
+        "cs231n-rows",
+        r"dW^l = dZ^l (A^{l-1})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)),
+        "with the examples as rows, dZ^l is N x n^l: the examples are summed by (A^{l-1})^T on the left",
+    ),
+    (
+        "cs231n-rows-db-unsummed",
+        CS231N_CASE + ", misquoted without the sum over the rows",
+        "cs231n-rows",
+        r"db^l = dZ^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l),
+        "b^l is one row broadcast over the N examples: its gradient sums dZ^l's rows",
+    ),
+    (
+        "cs231n-rows-dx-no-transpose",
+        CS231N_CASE + ", misquoted without the transpose",
+        "cs231n-rows",
+        r"dA^{l} = dZ^{l+1} W^{l+1}",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ q.W(l + 1),
+        "W^{l+1} is n^l x n^{l+1}: back from Z^{l+1} it is transposed",
+    ),
+    # ---------------------------------------------------------------- weight decay
+    (
+        "ufldl-decay-weights",
+        UFLDL_TUTORIAL
+        + " gradient descent, step 3: W^{(l)} -= alpha [(1/m) Delta W^{(l)} + lambda W^{(l)}], Delta W^{(l)} the sum over the examples of delta^{(l+1)} (a^{(l)})^T",
+        "ufldl-decay",
+        r"\nabla_{W^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} (a^{(l)})^T + \lambda W^{(l)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m + q.lam * q.W(l),
+        None,
+    ),
+    (
+        "ufldl-decay-biases",
+        UFLDL_TUTORIAL
+        + " gradient descent, step 3: b^{(l)} -= alpha [(1/m) Delta b^{(l)}] (weight decay is not applied to the bias terms)",
+        "ufldl-decay",
+        r"\nabla_{b^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} \mathbf{1}_m",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m,
+        None,
+    ),
+    (
+        "ufldl-decay-missing",
+        UFLDL_TUTORIAL + " gradient descent, step 3, misquoted without the weight decay",
+        "ufldl-decay",
+        r"\nabla_{W^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} (a^{(l)})^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m,
+        "J(W,b) includes the weight decay term, whose gradient is lambda W^{(l)}",
+    ),
+    (
+        "ufldl-decay-bias-regularized",
+        UFLDL_TUTORIAL + " gradient descent, step 3, misquoted with the bias regularized",
+        "ufldl-decay",
+        r"\nabla_{b^{(l)}} J(W,b) = \frac{1}{m} \delta^{(l+1)} \mathbf{1}_m + \lambda b^{(l)}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m + q.lam * q.b(l),
+        "weight decay is not applied to the bias terms",
+    ),
+    (
+        "goodfellow-decay-weights",
+        GOODFELLOW
+        + " (nabla_{W^{(k)}} J = g h^{(k-1)T} + lambda nabla_{W^{(k)}} Omega(theta), with Omega = (1/2) sum_k ||W^{(k)}||_F^2, sec. 7.1.1)",
+        "goodfellow-decay",
+        r"\nabla_{W^{(k)}} J = g \, h^{(k-1)\top} + \lambda W^{(k)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)) + q.lam * q.W(l),
+        None,
+    ),
+    (
+        "goodfellow-decay-biases",
+        GOODFELLOW
+        + " (nabla_{b^{(k)}} J = g + lambda nabla_{b^{(k)}} Omega(theta), Omega not depending on the biases; g summed over the m examples)",
+        "goodfellow-decay",
+        r"\nabla_{b^{(k)}} J = g \, \mathbf{1}_{m}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ np.ones((q.m, 1)),
+        None,
+    ),
+    (
+        "goodfellow-decay-half",
+        GOODFELLOW + ", misquoted with the penalty's 1/2 left in its gradient",
+        "goodfellow-decay",
+        r"\nabla_{W^{(k)}} J = g \, h^{(k-1)\top} + \frac{\lambda}{2} W^{(k)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ T(q.A(l - 1)) + q.lam / 2 * q.W(l),
+        "d/dW of (lambda/2) ||W||_F^2 is lambda W",
+    ),
 ]
 
 
 # What is wrong with each incorrect formula (the error classes of matcalc.checks.verify), as
 # the misquotation made it: the diagnosis must name these.
 MISTAKES = {
+    "cs231n-rows-dw-swapped": ["swapped_order"],
+    "cs231n-rows-db-unsummed": ["missing_batch_sum"],
+    "cs231n-rows-dx-no-transpose": ["missing_transpose"],
+    "ufldl-weights-same-index": ["wrong_layer"],
+    "ufldl-decay-missing": ["missing_weight_decay"],
+    "ufldl-decay-bias-regularized": ["extra_weight_decay"],
+    "goodfellow-decay-half": ["wrong_scale"],
+    "ufldl-hidden-no-transpose": ["missing_transpose"],
+    "ufldl-hidden-no-prime": ["missing_factor"],
+    "ufldl-output-sign": ["wrong_sign"],
     "nielsen-bp4-swapped": ["missing_transpose"],
     "nielsen-bp2-notranspose": ["missing_transpose"],
     "nielsen-bp2-matmul": ["extra_transpose"],

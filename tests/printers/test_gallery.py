@@ -25,7 +25,7 @@ def test_gallery_has_the_seven_networks_in_both_formats_with_their_specs():
     names = set(gallery_files())
     for name in NAMES:
         assert {f"{name}.toml", f"{name}.tex", f"{name}.md"} <= names
-    assert len(NAMES) == 7  # four in 6.390 notation, one each in Ng's, Goodfellow's, Nielsen's
+    assert len(NAMES) == 10  # four in 6.390 notation, six in five other conventions
 
 
 @pytest.mark.parametrize("name", NAMES)

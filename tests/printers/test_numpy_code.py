@@ -3,6 +3,7 @@
 import ast
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def exported(network: Network) -> dict:
     return load(render_derivation(derive(network), "numpy"))
 
 
-@given(random_networks(conventions=("6.390", "ng", "goodfellow"), batches=(None, 1, 3)))
+@given(random_networks(conventions=("6.390", "ng", "goodfellow", "cs231n"), batches=(None, 1, 3)))
 @settings(max_examples=40, deadline=None)
 def test_exported_gradients_match_finite_differences(case):
     network, seed = case
@@ -50,7 +51,41 @@ def test_exported_gradients_match_finite_differences(case):
     assert_gradients_close(module["gradients"](params, x, y), expected, abs(objective))
 
 
-@pytest.mark.parametrize("convention", ["6.390", "ng", "goodfellow"])
+@given(
+    random_networks(
+        max_depth=4,
+        conventions=("6.390", "ng", "goodfellow", "nielsen", "ufldl", "cs231n"),
+        batches=(None, 3),
+        decays=(0.25, 3, "lambda"),
+    )
+)
+@settings(max_examples=30, deadline=None)
+def test_a_weight_decay_is_in_the_exported_cost_and_its_gradients(case):
+    """J = L (/K) + (lambda/2) sum ||W^l||_F^2: the module's loss is it and its gradients are
+    J's; a symbolic lambda is read from params["lambda"], and no gradient is returned for it."""
+    network, seed = case
+    module = exported(network)
+    symbolic = network.decay_name is not None
+    if symbolic:  # the module reads lambda; the numbers take it at 0.7
+        network = replace(network, weight_decay=0.7)
+    params, x, y = away_from_kinks(network, np.random.default_rng(seed))
+    given_params = {**params, "lambda": 0.7} if symbolic else params
+    objective = objective_value(network, params, x, y)
+    penalty = (
+        float(network.decay)
+        / 2
+        * sum(
+            np.sum(params[network.parameter_key(network.weight(l))] ** 2) for l in network.indices()
+        )
+    )
+    unregularized = network.loss_value(params, x, y) * float(network.cost_scale)
+    assert objective == pytest.approx(unregularized + penalty, rel=1e-12)
+    assert module["loss"](given_params, x, y) == pytest.approx(objective, rel=1e-9, abs=1e-12)
+    expected = finite_difference_gradients(network, params, x, y)
+    assert_gradients_close(module["gradients"](given_params, x, y), expected, abs(objective))
+
+
+@pytest.mark.parametrize("convention", ["6.390", "ng", "goodfellow", "cs231n"])
 def test_symbolic_sizes_and_batch_read_from_the_arrays(convention, rng):
     """One module for sizes m^1, n^l and a batch K serves every concrete choice of them."""
     layers = [Layer(None, "tanh"), Layer(None, "softmax")]
@@ -174,4 +209,7 @@ def test_gallery_exports_match_finite_differences(spec, capsys, rng):
     concrete = network.at_sizes(sizes, batch)
     params, x, y = away_from_kinks(concrete, rng)
     expected = finite_difference_gradients(concrete, params, x, y)
-    assert_gradients_close(module["gradients"](params, x, y), expected)
+    given_params = dict(params)
+    if network.decay_name is not None:  # a symbolic weight decay, at the instance's value
+        given_params[network.decay_name] = float(concrete.decay)
+    assert_gradients_close(module["gradients"](given_params, x, y), expected)

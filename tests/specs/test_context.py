@@ -368,3 +368,48 @@ def test_bad_assumptions_and_functions(table, message):
     spec = '[shapes]\nA = "n x n"\nM = "n x d"\ns = "scalar"\n' + table
     with pytest.raises(ContextError, match=re.escape(message)):
         Context.from_toml(spec)
+
+
+LAYER_NAMED = """
+[shapes]
+"{name}" = "n x m"
+"W^{{(1)}}" = "m x d"
+x = "d"
+y = "n"
+[define]
+L = '\\|{name} \\tanh(W^{{(1)}} x) - y\\|^2'
+"""
+
+
+@pytest.mark.parametrize("name", ["W^{(2)}", "W^{[2]}", "W^2"])
+def test_a_name_with_a_layer_index_is_a_name(name, rng):
+    """W^{(2)} declared in [shapes] is one matrix, read in formulas however its index is
+    bracketed, and its gradient matches finite differences."""
+    context = Context.from_toml(LAYER_NAMED.format(name=name))
+    assert {"W^1", "W^2"} <= set(context.symbols)
+    _check_against_differences(context, "L", rng)
+
+
+@pytest.mark.parametrize(
+    ("equation", "code"),
+    [
+        (
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)^T",  # noqa: E501
+            0,
+        ),
+        (
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 \tanh(W^{(1)} x) (W^{(2)} \tanh(W^{(1)} x) - y)^T",  # noqa: E501
+            1,
+        ),
+        (
+            r"\frac{\partial L}{\partial W^{(2)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y) \tanh(W^{(1)} x)",  # noqa: E501
+            1,
+        ),
+        (r"\frac{\partial L}{\partial W^{(3)}} = 2 (W^{(2)} \tanh(W^{(1)} x) - y)", 2),
+    ],
+)
+def test_verify_reads_a_layer_indexed_name(equation, code, tmp_path, capsys):
+    """Right, transposed, shapes that do not fit; W^{(3)} is no declared name (exit 2)."""
+    spec = tmp_path / "net.toml"
+    spec.write_text(LAYER_NAMED.format(name="W^{(2)}"))
+    assert main(["verify", str(spec), equation]) == code, capsys.readouterr()

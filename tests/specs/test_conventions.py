@@ -3,6 +3,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
 from matcalc.printers.explain import standalone
 from matcalc.printers.latex import Notation, convention_derivation_latex
-from matcalc.printers.render import render_derivation
+from matcalc.printers.render import Layout, render_derivation
 from matcalc.specs.conventions import CONVENTIONS, ConventionError, convention_named
 from matcalc.specs.network import Layer, Network, SpecError
 
@@ -99,7 +100,7 @@ def test_every_convention_states_its_equations_names_and_source(convention):
 
 
 def test_an_unknown_convention_is_named_with_the_known_ones():
-    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen'"):
+    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'"):
         convention_named("bishop")
 
 
@@ -159,6 +160,11 @@ def test_every_convention_matches_finite_differences_of_the_cost(case):
     assert_close(chain, expected)
 
 
+def example(network: Network, x, y):
+    """One example's input and target (columns), in the network's orientation."""
+    return (x.T, y.T) if network.declaration.examples_as_rows else (x, y)
+
+
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
 def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, rng):
     layers = [Layer(3, "tanh"), Layer(4, "softmax")]
@@ -167,8 +173,11 @@ def test_a_batch_gradient_is_the_mean_of_the_per_example_gradients(convention, r
     params, x, y = random_point(batched, rng)
     total = derive(batched).numeric_gradients(params, x, y)
     derivation = derive(single)
+    if batched.declaration.examples_as_rows:  # CS231n: an example is a row
+        x, y = x.T, y.T
     per_example = [
-        derivation.numeric_gradients(params, x[:, [k]], y[:, [k]]) for k in range(x.shape[1])
+        derivation.numeric_gradients(params, *example(batched, x[:, [k]], y[:, [k]]))
+        for k in range(x.shape[1])
     ]
     mean = {key: sum(g[key] for g in per_example) / len(per_example) for key in total}
     assert_close(total, mean)
@@ -197,7 +206,10 @@ def test_columnwise_softmax_pullback_matches_finite_differences(rng):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('convention = "bishop"', "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen'"),
+        (
+            'convention = "bishop"',
+            "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'",
+        ),
         ("convention = 6390", "known conventions are"),
         ("batch = 0", "batch = 0: a size must be between 1"),
         ("batch = -3", "batch = -3"),
@@ -607,3 +619,114 @@ def test_columnwise_softmax_prints_its_ones_matrix_as_two_vectors():
         r"g &\leftarrow \nabla_{a^{(1)}} J = \left(g - \mathbf{1}_{3}\,\mathbf{1}_{3}^{\top}\,"
         r"\left(g \odot h^{(1)}\right)\right) \odot h^{(1)}" in text
     )
+
+
+# ----------------------------------------------------------------------------- weight decay
+
+
+@st.composite
+def decayed_networks(draw):
+    """(network, seed) as :func:`networks` draws them, with a weight decay (a number)."""
+    network, seed = draw(networks())
+    return replace(network, weight_decay=draw(st.sampled_from((0.3, 2, 1e-2)))), seed
+
+
+@PROPERTY
+@given(decayed_networks())
+def test_weight_decay_gradients_match_finite_differences(case):
+    """J = L (/K) + (lambda/2) sum_l ||W^l||_F^2 in every convention, with and without a batch:
+    the backprop form and the chain form against central differences of J."""
+    network, seed = case
+    params, x, y = random_point(network, np.random.default_rng(seed))
+    backprop, chains = derived_gradients(network, params, x, y)
+    expected = cost_differences(network, params, x, y)
+    assert_close(backprop, expected)
+    assert_close(chains, expected)
+
+
+@pytest.mark.parametrize(
+    ("convention", "batch", "weight", "bias"),
+    [
+        (
+            "6.390",
+            None,
+            r"A^{0}\,\left(\frac{\partial \mathcal{L}}{\partial Z^{1}}\right)^{T} + \lambda\,W^{1}",
+            r"\frac{\partial \mathcal{L}}{\partial Z^{1}}",
+        ),
+        (
+            "ng",
+            "m",
+            r"\frac{1}{m}\,dZ^{[1]}\,A^{[0]T} + \lambda\,W^{[1]}",
+            r"\frac{1}{m}\,\sum_{i=1}^{m} dZ^{[1](i)}",
+        ),
+        (
+            "goodfellow",
+            "m",
+            r"\nabla_{a^{(1)}} J\,h^{(0)\top} + \lambda\,W^{(1)}",
+            r"\nabla_{a^{(1)}} J\,\mathbf{1}_{m}",
+        ),
+        (
+            "ufldl",
+            None,
+            r"\frac{\partial \mathcal{L}}{\partial z^{(2)}}\,(a^{(1)})^{T} + \lambda\,W^{(1)}",
+            r"\frac{\partial \mathcal{L}}{\partial z^{(2)}}",
+        ),
+    ],
+)
+def test_every_output_states_the_weight_decay(convention, batch, weight, bias):
+    """The weight gradients gain lambda W^l and the biases do not, in the convention's own
+    notation; LaTeX, JSON, the steps and the NumPy export state the regularized objective."""
+    network = Network(
+        [Layer(3, "tanh"), Layer(2, "sigmoid")], 4, "nll", convention, batch=batch,
+        weight_decay="lambda",
+    )  # fmt: skip
+    derivation = derive(network)
+    notation = Notation.of(network.declaration)
+    latex = render_derivation(derivation, "tex")
+    decayed = weight[
+        weight.index(r" + \lambda") :
+    ]  # as Algorithm 6.4 prints it too: g ... + lambda W
+    assert decayed in latex and "\\lambda\\,b" not in latex and "\\lambda\\,W_{0}" not in latex
+    assert r"\frac{\lambda}{2}" in latex and "biases are not regularized" in latex
+    record = json.loads(render_derivation(derivation, "json"))
+    assert record["weight_decay"] == "lambda" and "weight decay" in record["convention"]
+    by_name = {g["name"]: g for g in record["gradients"]}
+    assert by_name["W^1"]["simplified"] == weight
+    assert by_name[network.parameter_key(network.bias(1))]["simplified"] == bias
+    steps = render_derivation(derivation, "markdown", notation=notation, layout=Layout(steps=True))
+    assert decayed in steps
+    assert "weight decay" in render_derivation(derivation, "numpy")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "weight_decay = -1: a weight decay is between 0"),
+        ("0", "weight_decay = 0: a weight decay is between 0"),
+        ("true", "weight_decay = True: a weight decay is a positive number or a name"),
+        ('"2x"', "weight_decay = '2x': a weight decay is a positive number or a name"),
+        ("[1]", "weight_decay = [1]: a weight decay is a positive number or a name"),
+    ],
+)
+def test_a_bad_weight_decay_is_named(value, message):
+    spec = f'weight_decay = {value}\n[[layer]]\nsize = 2\nactivation = "tanh"\n'
+    with pytest.raises(SpecError, match=re.escape(message)):
+        Network.from_toml(spec)
+
+
+# ----------------------------------------------------------------------------- examples as rows
+
+
+def test_examples_as_rows_have_row_shapes_and_a_row_bias():
+    """CS231n: X is N x d, W^l in x out, b^l a 1 x n^l row broadcast as 1_N b^l, Z^l N x n^l."""
+    network = Network([Layer(3, "tanh"), Layer(2, "softmax")], 4, "nllm", "cs231n", batch=5)
+    assert network.activation(0).shape == (5, 4)
+    assert network.weight(1).shape == (4, 3) and network.bias(1).shape == (1, 3)
+    assert network.pre_activation(2).shape == (5, 2) and network.target().shape == (5, 2)
+    params, x, y = random_point(network, np.random.default_rng(7))
+    env = network.forward(params, x, y)
+    z1 = x @ params["W^1"] + params["b^1"]
+    np.testing.assert_allclose(env[network.pre_activation(1)], z1)
+    a2 = env[network.activation(2)]
+    np.testing.assert_allclose(a2.sum(axis=1), np.ones(5))  # each row's softmax
+    assert y.sum(axis=1).tolist() == [1.0] * 5  # one-hot rows
