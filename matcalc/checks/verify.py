@@ -2114,7 +2114,7 @@ class _ParsedSpec:
         """The verdict of one equation, a graph's values drawn once for all of them (a
         network keeps its own)."""
         if isinstance(self.subject, Network):
-            return verify_network(self.subject, equation)
+            return verdict_of(self.subject, equation)
         from matcalc.specs.graph import Graph
 
         if not isinstance(self.subject, Graph):
