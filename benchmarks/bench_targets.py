@@ -12,6 +12,7 @@ Every ratio compares numbers measured in this same run.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -146,6 +147,72 @@ def numpy_backprop(depth: int, width: int = 10, repeat: int = 5) -> float:
     return min(times)
 
 
+# ------------------------------------------------------------------------------ graph specs
+
+
+def graph_rows(blocks: tuple[int, ...], repeat: int) -> dict[int, float]:
+    """Read + backprop of a stack of residual blocks (bench_graph.py), by named quantities."""
+    from bench_graph import residual_blocks
+
+    from matcalc.engine.backprop import backprop
+    from matcalc.specs.context import spec_from_toml
+
+    times = {}
+    for count in blocks:
+        text = residual_blocks(count)
+        quantities = len(spec_from_toml(text).quantities)
+        times[quantities] = cold(lambda text=text: backprop(spec_from_toml(text)), repeat)
+    return times
+
+
+# ------------------------------------------------------------------- where derive spends it
+
+
+def derive_split(depth: int, repeat: int) -> tuple[float, dict[str, float]]:
+    """CPU seconds of derive(network) and of its top-level engine calls, by the line of
+    engine/derive.py that makes them (simplify, pullback and jacobian, each counted once at
+    its outermost call)."""
+    import matcalc.engine.derive as engine
+
+    spent: dict[str, float] = {}
+    inside = [0]
+    originals = {name: getattr(engine, name) for name in ("simplify", "pullback", "jacobian")}
+
+    def timed(name: str, function: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            if inside[0]:
+                return function(*args, **kwargs)
+            caller = sys._getframe(1)
+            key = f"{name} ({caller.f_code.co_name}, line {caller.f_lineno})"
+            inside[0] += 1
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[key] = spent.get(key, 0.0) + time.process_time() - start
+                inside[0] -= 1
+
+        return call
+
+    best: tuple[float, dict[str, float]] | None = None
+    try:
+        for name, function in originals.items():
+            setattr(engine, name, timed(name, function))
+        for _ in range(repeat):
+            spent.clear()
+            shapes.clear_caches()
+            start = time.process_time()
+            engine.derive(network(depth, None))
+            total = time.process_time() - start
+            if best is None or total < best[0]:
+                best = (total, dict(spent))
+    finally:
+        for name, function in originals.items():
+            setattr(engine, name, function)
+    assert best is not None
+    return best
+
+
 # ---------------------------------------------------------------------------- new processes
 
 
@@ -174,11 +241,17 @@ def main() -> None:
 
     print("| measurement | time | target | | notes |")
     print("|---|---:|---|---|---|")
-    derive = derive_rows(depths, repeat)
-    for depth, seconds in derive.items():
+    derive_times = derive_rows(depths, repeat)
+    for depth, seconds in derive_times.items():
         target = {100: 0.025, 1000: 0.25}.get(depth)
         row(f"derive all layers, L = {depth} (symbolic sizes)", seconds, target)
-    exponent = growth_exponent(list(derive.items()))
+    exponent = growth_exponent(list(derive_times.items()))
+    gc.disable()
+    try:  # a measurement only: how much of derive the garbage collector takes
+        without_gc = cold(lambda: derive(network(deep, None)), repeat)
+    finally:
+        gc.enable()
+    row(f"derive all layers, L = {deep}, garbage collector off", without_gc, None, "measured only")
     print(f"| growth exponent of derive, L = {depths[0]}..{depths[-1]} | {exponent:.2f} | | | |")
 
     derivation = derive(network(deep, None))
@@ -194,14 +267,30 @@ def main() -> None:
     seconds = cold(every_chain_latex(chain_depth), 1)
     row(f"LaTeX of every chain, L = {chain_depth}", seconds, 3.0)
 
+    graphs = graph_rows((50, 250, 500) if not args.quick else (50, 250), repeat)
+    for quantities, seconds in graphs.items():
+        target = 1.0 if quantities > 1000 else None
+        row(f"graph spec, {quantities} named quantities (read + backprop)", seconds, target)
+    exponent = growth_exponent(list(graphs.items()))
+    print(f"| growth exponent of graph specs | {exponent:.2f} | linear | | |")
+
     sympy_seconds, outcome = sympy_matrix_diff()
     row("SymPy matrix diff, 2 layers", sympy_seconds, None, outcome)
+    two_layers = cold(lambda: derive(network(2, None)), repeat)
+    row("matcalc, derive all layers, L = 2", two_layers, None)
+    print(f"| SymPy matrix diff / matcalc at 2 layers | {sympy_seconds / two_layers:.0f}x | | | |")
     floor = numpy_backprop(deep)
     row(f"NumPy backprop (numbers), L = {deep}, width 10", floor, None)
-    print(
-        f"| derive / NumPy backprop at L = {deep} | {derive.get(deep, float('nan')) / floor:.0f}x "
-        "| | | |"
-    )
+    ratio = derive_times.get(deep, float("nan")) / floor
+    print(f"| derive / NumPy backprop at L = {deep} | {ratio:.0f}x | | | |")
+
+    total, spent = derive_split(deep, repeat)
+    print(f"\n| derive, L = {deep}: top-level engine calls | CPU s | share |")
+    print("|---|---:|---:|")
+    for key, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"| {key} | {seconds:.3f} | {seconds / total:.0%} |")
+    rest = total - sum(spent.values())
+    print(f"| the rest (network symbols, factors, records, gc) | {rest:.3f} | {rest / total:.0%} |")
 
     python = sys.executable
     commands = {

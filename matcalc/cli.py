@@ -98,6 +98,16 @@ def add_derive_options(derive_cmd: argparse.ArgumentParser) -> None:
         action="store_true",
         help="in an expression context: the Hessians of the scalar functions by columns",
     )
+    derive_cmd.add_argument(
+        "--hvp",
+        metavar="V",
+        help="in an expression context: Hessian-vector products H v for the declared column V",
+    )
+    derive_cmd.add_argument(
+        "--gauss-newton",
+        action="store_true",
+        help="in an expression context: the Gauss-Newton matrices J^T H_l J of the losses",
+    )
     derive_cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
     derive_cmd.add_argument(
         "--unroll",
@@ -268,12 +278,13 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
 def load_spec(spec: str | None) -> Network | Context | Graph:
     """A network, a graph spec, or an expression context (a spec without layers); '-' is
     standard input."""
-    from matcalc.specs.context import spec_from_file, spec_from_toml
-    from matcalc.specs.examples import EXAMPLE_SPEC
-    from matcalc.specs.network import Network
-
     if spec is None:
+        from matcalc.specs.examples import EXAMPLE_SPEC
+        from matcalc.specs.network import Network
+
         return Network.from_toml(EXAMPLE_SPEC)
+    from matcalc.specs.context import spec_from_file, spec_from_toml
+
     if spec == STDIO:
         return spec_from_toml(read_stdin(), "the spec on stdin")
     return spec_from_file(spec)
@@ -295,9 +306,7 @@ def read_stdin() -> str:
 def run_derive(args: argparse.Namespace) -> int:
     from matcalc.engine.derive import Derivation, derive
     from matcalc.printers.render import Layout, render_context_document, render_derivation
-    from matcalc.specs.context import Context
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
+    from matcalc.specs.network import Network
 
     subject = load_spec(args.spec)
     if (
@@ -306,16 +315,36 @@ def run_derive(args: argparse.Namespace) -> int:
         and Path(args.output).resolve() == Path(args.spec).resolve()
     ):
         raise MatcalcError(f"-o {args.output}: that is the spec itself; write to another file")
-    if isinstance(subject, Recurrence):
-        return run_derive_recurrence(subject, args)
+    # The other kinds of spec come through the LaTeX reader, which a network does not import.
+    is_network = isinstance(subject, Network)
+    if args.hessian or args.hvp is not None or args.gauss_newton:
+        from matcalc.specs.context import Context
+
+        if not isinstance(subject, Context):
+            asked = "--hessian" if args.hessian else "--hvp" if args.hvp else "--gauss-newton"
+            raise MatcalcError(f"{asked}: only for an expression context (a spec with [shapes])")
+    if not is_network:
+        from matcalc.specs.context import Context
+        from matcalc.specs.graph import Graph
+        from matcalc.specs.recurrence import Recurrence
+
+        if isinstance(subject, Recurrence):
+            return run_derive_recurrence(subject, args)
     if args.unroll is not None:
         raise MatcalcError('--unroll N: only for a recurrence spec (one with steps = "T")')
-    if isinstance(subject, Graph):
+    if not is_network and isinstance(subject, Graph):
         return run_derive_graph(subject, args)
-    if isinstance(subject, Context):
+    if not is_network and isinstance(subject, Context):
         layout = Layout(title=args.title or "", page=args.page or "", title_tex=args.title_tex)
         text = render_context_document(
-            subject, args.format, args.of, args.wrt, layout, args.hessian
+            subject,
+            args.format,
+            args.of,
+            args.wrt,
+            layout,
+            args.hessian,
+            args.hvp,
+            args.gauss_newton,
         )
         if args.format == "pdf":
             return write_pdf(text, args)

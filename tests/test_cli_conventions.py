@@ -228,3 +228,24 @@ def test_the_rules_subcommand_does_not_load_the_verifier():
         timeout=60,
     )
     assert done.returncode == 0 and done.stderr.splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("argv", [["derive"], ["derive", "--format", "json"]], ids=" ".join)
+def test_the_built_in_example_does_not_load_the_latex_reader(argv):
+    probe = (
+        "import contextlib, io, sys\n"
+        "from matcalc.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        "loaded = [m for m in ('lark', 'matcalc.reading.parse') if m in sys.modules]\n"
+        "print(code, ','.join(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 "

@@ -7,10 +7,9 @@ Vectors are columns (k x 1) and scalars are 1 x 1 matrices.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sympy
 
@@ -42,6 +41,29 @@ class ShapeError(MatcalcError):
             f"{right} is {shape_text(right.shape)}"
         )
         super().__init__(message + (f" ({detail})" if detail else ""))
+
+
+class cached_shape:  # noqa: N801 - used as a decorator, like functools.cached_property
+    """A property computed on first use and kept in the instance's ``__dict__``.
+
+    functools.cached_property takes a lock on every first use, which costs more than the
+    shapes it keeps; nodes are immutable, so nothing here needs one.
+    """
+
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value
+        return value
 
 
 class Expr:
@@ -167,7 +189,7 @@ class Derivative(Expr):
     den: Expr
     shape_: Shape | None = field(default=None, compare=False)
 
-    @cached_property
+    @cached_shape
     def shape(self) -> Shape:
         if self.shape_ is not None:
             return self.shape_
@@ -209,7 +231,7 @@ class MatMul(Expr):
             if not dims_equal(left.shape[1], right.shape[0]):
                 raise ShapeError("product does not fit", left, right)
 
-    @cached_property
+    @cached_shape
     def shape(self) -> Shape:
         return (self.factors[0].shape[0], self.factors[-1].shape[1])
 
@@ -550,7 +572,7 @@ class Kronecker(Expr):
     left: Expr
     right: Expr
 
-    @cached_property
+    @cached_shape
     def shape(self) -> Shape:
         return (self.left.shape[0] * self.right.shape[0], self.left.shape[1] * self.right.shape[1])
 
@@ -624,14 +646,19 @@ def transpose(arg: Expr) -> Expr:
 def matmul(*factors: Expr) -> Expr:
     """A product with nested products flattened; one factor is itself."""
     flat: list[Expr] = []
-    coeff: sympy.Expr = sympy.Integer(1)
+    coeff: sympy.Expr | None = None
     for factor in factors:
         if isinstance(factor, Scale):
-            coeff *= factor.coeff
+            coeff = factor.coeff if coeff is None else coeff * factor.coeff
             factor = factor.arg
-        flat.extend(factor.factors if isinstance(factor, MatMul) else (factor,))
+        if isinstance(factor, MatMul):
+            flat.extend(factor.factors)
+        else:
+            flat.append(factor)
     product = flat[0] if len(flat) == 1 else MatMul(tuple(flat))
-    return scale(coeff, product)
+    if coeff is None and not isinstance(product, Scale):
+        return product
+    return scale(ONE if coeff is None else coeff, product)
 
 
 def add(*terms: Expr) -> Expr:
@@ -650,7 +677,10 @@ def hadamard(*factors: Expr) -> Expr:
 
 def scale(coeff: int | sympy.Expr, arg: Expr) -> Expr:
     """coeff * arg, with nested coefficients multiplied and 1 * X = X."""
-    coeff = sympy.sympify(coeff)
+    if type(coeff) is int:
+        coeff = sympy.Integer(coeff)
+    elif not isinstance(coeff, sympy.Basic):
+        coeff = sympy.sympify(coeff)
     if isinstance(arg, Scale):
         coeff, arg = coeff * arg.coeff, arg.arg
     return arg if coeff == 1 else Scale(coeff, arg)
@@ -695,6 +725,38 @@ def substitute(expr: Expr, mapping: dict[Expr, Expr]) -> Expr:
     return expr if children == expr.children else expr.rebuild(children)
 
 
+class DefinitionTable(Mapping[Symbol, Expr]):
+    """Named quantities and what each stands for (read-only), with the look-up the other way:
+    which name a definition has, in constant time rather than by a scan of every entry."""
+
+    __slots__ = ("_entries", "_names")
+
+    def __init__(self, entries: Mapping[Symbol, Expr]) -> None:
+        self._entries = dict(entries)
+        self._names: dict[Expr, Symbol] | None = None
+
+    def __getitem__(self, symbol: Symbol) -> Expr:
+        return self._entries[symbol]
+
+    def __iter__(self) -> Iterator[Symbol]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"DefinitionTable({self._entries!r})"
+
+    def name_of(self, definition: Expr) -> Symbol | None:
+        """The first symbol (in the table's order) defined as ``definition``, or None."""
+        if self._names is None:
+            names: dict[Expr, Symbol] = {}
+            for symbol, value in self._entries.items():
+                names.setdefault(value, symbol)
+            self._names = names
+        return self._names.get(definition)
+
+
 def symbols_of(expr: Expr) -> set[Symbol]:
     return {node for node in expr.walk() if isinstance(node, Symbol)}
 
@@ -709,6 +771,7 @@ __all__ = [
     "Conv",
     "FullConv",
     "Derivative",
+    "DefinitionTable",
     "Det",
     "Diag",
     "Expr",

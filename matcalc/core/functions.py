@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -60,11 +61,42 @@ ABS = ScalarFunction(
     "abs", r"\operatorname{abs}", sympy.Abs(Z), derivative_latex=r"\operatorname{sign}"
 )
 ERF = ScalarFunction("erf", r"\operatorname{erf}", sympy.erf(Z))
+SIN = ScalarFunction("sin", r"\sin", sympy.sin(Z))
+COS = ScalarFunction("cos", r"\cos", sympy.cos(Z))
+
+
+def power(exponent: Fraction) -> ScalarFunction:
+    """z^p as a scalar function, so a power of a 1 x 1 expression is evaluated entrywise."""
+    p = sympy.Rational(exponent.numerator, exponent.denominator)
+    return ScalarFunction(f"power {exponent}", f"(\\cdot)^{{{p}}}", Z**p)
+
+
+def power_exponent(function: ScalarFunction | None) -> Fraction | None:
+    """p for the function z^p made by :func:`power`, else None."""
+    if function is None or not function.name.startswith("power "):
+        return None
+    return Fraction(function.name.removeprefix("power "))
+
 
 BUILTIN: Mapping[str, ScalarFunction] = MappingProxyType(
     {
         f.name: f
-        for f in (SIGMOID, TANH, RELU, IDENTITY, STEP, LOG, EXP, RECIPROCAL, SQRT, SIGN, ABS, ERF)
+        for f in (
+            SIGMOID,
+            TANH,
+            RELU,
+            IDENTITY,
+            STEP,
+            LOG,
+            EXP,
+            RECIPROCAL,
+            SQRT,
+            SIGN,
+            ABS,
+            ERF,
+            SIN,
+            COS,
+        )  # fmt: skip
     }
 )
 """The built-in functions by name.  A user's own functions are not kept here: each travels in
@@ -88,5 +120,7 @@ _ERF_NUMERIC = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its
 @lru_cache(maxsize=256)
 def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
-    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, "numpy"])
+    # NumPy as a module, not "numpy": SymPy's namespace for the name runs `from numpy import *`,
+    # which imports every lazily loaded submodule of NumPy 2 (f2py, testing, ...) on first use.
+    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, np])
     return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()

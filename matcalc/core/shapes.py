@@ -42,7 +42,8 @@ def canonical(d: Dim) -> Dim:
     if isinstance(d, int | sympy.Integer | sympy.Symbol):
         return d
     if isinstance(d, sympy.Indexed) and len(d.indices) == 1 and d.indices[0].is_Atom:
-        return LAYER_SIZE[d.indices[0] - 1] if d.base == INPUT_SIZE else d
+        is_input = d.base is INPUT_SIZE or d.base == INPUT_SIZE
+        return LAYER_SIZE[d.indices[0] - 1] if is_input else d
     return d.replace(
         lambda e: isinstance(e, sympy.Indexed) and e.base == INPUT_SIZE,
         lambda e: LAYER_SIZE[e.indices[0] - 1],
@@ -95,6 +96,15 @@ def structural_key(d: Dim | int) -> StructuralKey | None:
     return key
 
 
+def is_layer_size(d: Dim, index: sympy.Expr | int) -> bool:
+    """Whether ``d`` is n^{index} (or m^{index+1}, the same size), without building n^{index}."""
+    parts = _index_parts(index)
+    key = structural_key(d)
+    if parts is not None and key is not None:
+        return key == ("indexed", LAYER_SIZE, *parts)
+    return canonical(d) == LAYER_SIZE[index]
+
+
 def clear_caches() -> None:
     """Forget every cached dimension fact (for measuring from cold caches)."""
     _KEYS.clear()
@@ -118,14 +128,16 @@ def _structural_key(d: Dim) -> StructuralKey | None:
             return None
         symbol, offset = index
         base = d.base
-        if base == INPUT_SIZE:
+        if base is INPUT_SIZE or base == INPUT_SIZE:
             base, offset = LAYER_SIZE, offset - 1
         return ("indexed", base, symbol, offset)
     return None
 
 
-def _index_parts(index: sympy.Expr) -> tuple[sympy.Symbol | None, int] | None:
+def _index_parts(index: sympy.Expr | int) -> tuple[sympy.Symbol | None, int] | None:
     """An index s + c as (s, c): l+1 -> (l, 1), 3 -> (None, 3), L -> (L, 0)."""
+    if isinstance(index, int):
+        return None, index
     if isinstance(index, sympy.Integer):
         return None, int(index)
     if isinstance(index, sympy.Symbol):

@@ -9,9 +9,18 @@ from dataclasses import dataclass
 
 import sympy
 
-from matcalc.core.expr import Derivative, Expr, Fill, Symbol, transpose
+from matcalc.core.expr import (
+    Derivative,
+    Expr,
+    Fill,
+    Scale,
+    Symbol,
+    matmul,
+    substitute,
+    transpose,
+)
 from matcalc.core.rule import Rule
-from matcalc.core.shapes import SCALAR, is_column, is_scalar
+from matcalc.core.shapes import SCALAR, is_column, is_scalar, shape_text
 from matcalc.engine.derive import jacobian, pullback
 from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, assumption_rules, rule_named
 from matcalc.engine.simplify import simplify
@@ -29,6 +38,7 @@ def derivative_value(context: Context, num: Expr, den: Expr, nabla: bool = False
     rules = context_rules(context)
     if is_scalar(num.shape):
         gradient = simplify(pullback(num, den, Fill(sympy.Integer(1), SCALAR)), rules=rules)
+        gradient = without_zero_terms(gradient)
         if nabla or context.layout != "numerator":
             return gradient
         return simplify(transpose(gradient), rules=rules)
@@ -37,6 +47,28 @@ def derivative_value(context: Context, num: Expr, den: Expr, nabla: bool = False
     if context.layout == "denominator":
         return denominator
     return simplify(transpose(denominator), rules=rules)
+
+
+def without_zero_terms(value: Expr) -> Expr:
+    """0 X as the zero matrix and 0 terms dropped, at the top of a derived value only (terms
+    that cancel: tr(X^{-1} A X) = tr A has the gradient 0); a 0 written inside, as in
+    det(0 X), is the user's and stays."""
+    from matcalc.core.expr import Add, add
+
+    def written_zero(node: Expr) -> bool:
+        return isinstance(node, Scale) and node.coeff == 0
+
+    def zero(term: Expr) -> bool:
+        if isinstance(term, Fill):
+            return term.value == 0
+        return written_zero(term) and not any(written_zero(n) for n in term.arg.walk())
+
+    if zero(value):
+        return Fill(sympy.Integer(0), value.shape)
+    if isinstance(value, Add) and any(zero(t) for t in value.terms):
+        kept = [t for t in value.terms if not zero(t)]
+        return add(*kept) if kept else Fill(sympy.Integer(0), value.shape)
+    return value
 
 
 def context_rules(context: Context) -> tuple[Rule, ...]:
@@ -78,9 +110,154 @@ def hessian(context: Context, of: str, wrt: str) -> Expr:
         raise ContextError(f"the Hessian of {of} by {wrt}: {error}") from None
 
 
+def hessian_vector_product(context: Context, of: str, wrt: str, vector: str) -> Expr:
+    """H v for a declared column v of x's shape: the differential of the gradient with dx = v
+    (Pearlmutter's R-operator), H never formed."""
+    from matcalc.engine.differential import hessian_vector
+
+    variable = context.wrt_symbol(wrt)
+    v = context.lookup(vector)
+    if not is_column(variable.shape) or v.shape != variable.shape:
+        raise ContextError(
+            f"--hvp {vector}: H v needs a column v of the shape of {wrt} "
+            f"({shape_text(variable.shape)}); {vector} is {shape_text(v.shape)}"
+        )
+    if v == variable:
+        raise ContextError(f"--hvp {vector}: v must be another name than {wrt}")
+    gradient = context.expand(derivative_value(context, context.lookup(of), variable, True))
+    if variable not in set(gradient.walk()):
+        return Fill(sympy.Integer(0), variable.shape)
+    try:
+        return hessian_vector(gradient, variable, v, context_rules(context))
+    except MatcalcError as error:
+        raise ContextError(f"H v of {of} by {wrt}: {error}") from None
+
+
+@dataclass(frozen=True)
+class GaussNewton:
+    """f = l(z) for an output z of x: G = J^T H_l J with J = dz/dx^T (numerator layout) and
+    H_l = d^2 l/dz dz^T, the Hessian of f without the second derivatives of z."""
+
+    output: Expr
+    jacobian: Expr
+    curvature: Expr
+    value: Expr
+    named: bool
+
+
+OUTPUT = Symbol(r"\zeta", SCALAR)
+GAUSS_NEWTON_ASKS = (
+    "the Gauss-Newton form needs a loss of one output column z of the variable: define the "
+    "output (z = ...) and the loss of it, or write a squared norm, a softmax or a sigmoid "
+    "cross-entropy of it"
+)
+
+
+def _output_of(context: Context, of: str, function: Expr, variable: Symbol) -> tuple[Expr, bool]:
+    """The output layer z of f = l(z): the one defined name f's definition uses that depends
+    on x, else the argument of the outermost squared norm, softmax or sigmoid that holds every
+    occurrence of x."""
+    from matcalc.core.expr import Apply, Softmax, SquaredNorm
+
+    key = name_key(of)
+    if key in context.definitions:
+        used = [
+            context.names[k]
+            for k in context.definitions
+            if context.names[k] in set(context.definitions[key].walk())
+            and context.names[k] != variable
+            and variable in set(context.expand(context.names[k], frozenset({variable})).walk())
+        ]
+        if len(used) == 1 and is_column(used[0].shape):
+            return used[0], True
+    for node in function.walk():
+        link = isinstance(node, Apply) and node.fn.name == "sigmoid"
+        inner = node.arg if isinstance(node, SquaredNorm | Softmax) or link else None
+        if inner is None or not is_column(inner.shape) or variable not in set(inner.walk()):
+            continue
+        probe = Symbol(OUTPUT.name, inner.shape)
+        if variable not in set(substitute(function, {inner: probe}).walk()):
+            return inner, False
+    raise ContextError(f"--gauss-newton: {of} by {variable}: {GAUSS_NEWTON_ASKS}")
+
+
+def has_output(context: Context, of: str, wrt: str) -> bool:
+    """Whether f is a loss of one output column of x (see :func:`gauss_newton`)."""
+    variable = context.wrt_symbol(wrt)
+    function = simplify(
+        context.expand(context.lookup(of), frozenset({variable})), rules=BEFORE_DERIVING
+    )
+    try:
+        _output_of(context, of, function, variable)
+    except ContextError:
+        return False
+    return True
+
+
+def gauss_newton(context: Context, of: str, wrt: str) -> GaussNewton:
+    """The Gauss-Newton matrix of f = l(z(x)): J^T H_l J (2 J^T J for a squared norm of the
+    residual, J^T (diag(p) - p p^T) J for softmax cross-entropy with p = softmax(z))."""
+    from matcalc.engine.differential import hessian as hessian_of
+
+    variable = context.wrt_symbol(wrt)
+    if not is_column(variable.shape):
+        raise ContextError(f"--gauss-newton: formed by a column; {wrt} is a matrix")
+    num = context.lookup(of)
+    if not is_scalar(num.shape):
+        raise ContextError(f"--gauss-newton: {of} is not a scalar")
+    rules = context_rules(context)
+    function = simplify(context.expand(num, frozenset({variable})), rules=BEFORE_DERIVING)
+    output, named = _output_of(context, of, function, variable)
+    z = Symbol(OUTPUT.name, output.shape)
+    if named:
+        loss = simplify(
+            context.expand(context.definitions[name_key(of)], frozenset({output})),
+            rules=BEFORE_DERIVING,
+        )
+        loss = substitute(loss, {output: z})
+        output_value = context.expand(output, frozenset({variable}))
+    else:
+        loss, output_value = substitute(function, {output: z}), output
+    try:
+        grad = simplify(pullback(loss, z, Fill(sympy.Integer(1), SCALAR)), rules=rules)
+        if z in set(grad.walk()):
+            curvature = hessian_of(grad, z, rules)
+        else:
+            curvature = Fill(sympy.Integer(0), (z.shape[0], z.shape[0]))
+        jac = simplify(transpose(jacobian(output_value, variable)), rules=rules)
+    except MatcalcError as error:
+        raise ContextError(f"--gauss-newton of {of} by {wrt}: {error}") from None
+    curvature = simplify(substitute(curvature, {z: output}), rules=rules)
+    value = simplify(matmul(transpose(jac), curvature, jac), rules=rules)
+    return GaussNewton(output, jac, curvature, value, named)
+
+
 def gradient(context: Context, of: str, wrt: str) -> Expr:
-    """The derivative of a defined (or declared) name by a declared one, in the layout."""
-    return derivative_value(context, context.lookup(of), context.wrt_symbol(wrt))
+    """The derivative of a defined (or declared) name by a declared one, in the layout, in
+    terms of the intermediate names the context defines (2 A^T r for r = Ax - b)."""
+    num, den = context.lookup(of), context.wrt_symbol(wrt)
+    return with_names(context, derivative_value(context, num, den), keep=(num, den))
+
+
+def with_names(context: Context, value: Expr, keep: tuple[Expr, ...] = ()) -> Expr:
+    """``value`` with every subexpression that a [define] name stands for written as the name,
+    the largest first: 2 A^T (Ax - b) -> 2 A^T r for r = 'A x - b', as graph specs keep their
+    quantities.  ``keep`` (the function differentiated and the variable) is not folded, nor a
+    name that stands for a bare symbol or a number."""
+    held = frozenset(k for k in keep if isinstance(k, Symbol))
+    rules = context_rules(context)
+    patterns: dict[Expr, Expr] = {}
+    for key, definition in reversed(context.definitions.items()):
+        name = context.names[key]
+        if name in held:
+            continue
+        written = context.expand(definition, held)
+        for form in (written, simplify(simplify(written, rules=BEFORE_DERIVING), rules=rules)):
+            if form.children and not isinstance(form, Scale) and form not in patterns:
+                patterns[form] = name
+    if not patterns:
+        return value
+    return simplify(substitute(value, patterns), rules=rules)
 
 
 @dataclass(frozen=True)
@@ -120,7 +297,7 @@ def context_gradients(
                 if s in used and (is_scalar(expr.shape) or is_column(s.shape))
             }
         for variable_key, variable in variables.items():
-            value = derivative_value(context, expr, variable)
+            value = with_names(context, derivative_value(context, expr, variable), (expr, variable))
             target = Derivative(expr, variable, context.derivative_shape(expr, variable))
             results.append(ContextGradient(key, variable_key, target, value))
     if not results:
@@ -135,6 +312,11 @@ def context_gradients(
 
 __all__ = [
     "ContextGradient",
+    "GaussNewton",
+    "GAUSS_NEWTON_ASKS",
+    "gauss_newton",
+    "has_output",
+    "hessian_vector_product",
     "context_gradients",
     "context_rules",
     "derivative_value",
@@ -142,4 +324,5 @@ __all__ = [
     "hessian",
     "is_matrix_derivative",
     "matrix_derivative",
+    "with_names",
 ]

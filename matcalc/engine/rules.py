@@ -31,8 +31,9 @@ where the rule needs named forward quantities (A = sigma(Z)), for losses and fus
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
 
 import sympy
 
@@ -71,6 +72,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import FUSED, LOSSES
 from matcalc.core.rule import COOKBOOK, NOTES, Kind, NoRuleError, Rule
 from matcalc.core.shapes import ONE, SCALAR, dim, dims_equal, is_column, is_scalar
@@ -285,6 +287,18 @@ PULLBACKS: tuple[Rule, ...] = (
         node=SquaredNorm,
     ),
     Rule(
+        "diagonal matrix of a column",
+        Kind.PULLBACK,
+        r"Y = \operatorname{diag}(x):\ \frac{\partial L}{\partial x} = (G \odot I)\,\mathbf{1},"
+        r"\ \text{the diagonal of } G",
+        "definition of diag: Y_{ij} = x_i delta_ij, so dL/dx_i = G_ii",
+        lambda node, position, upstream: matmul(
+            hadamard(upstream, Identity(node.shape[0])), ones(node.shape[0])
+        ),
+        lambda: (Diag(_column("x", 3)), 0),
+        node=Diag,
+    ),
+    Rule(
         "trace",
         Kind.PULLBACK,
         r"\frac{\partial \operatorname{tr}(X)}{\partial X} = I",
@@ -462,8 +476,10 @@ def _diagonal_times_column(expr: Expr, definitions: Definitions) -> Expr | None:
     if not isinstance(expr, MatMul):
         return None
     for position, factor in enumerate(expr.factors[:-1]):
+        if not isinstance(factor, Diag):
+            continue
         rest = matmul(*expr.factors[position + 1 :])
-        if isinstance(factor, Diag) and is_column(rest.shape):
+        if is_column(rest.shape):
             head = expr.factors[:position]
             return matmul(*head, hadamard(factor.arg, rest)) if head else hadamard(factor.arg, rest)
     return None
@@ -503,11 +519,24 @@ def _multiple_in_product(expr: Expr, definitions: Definitions) -> Expr | None:
     return None
 
 
-def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+def _defined_as(definitions: Definitions, expr: Expr) -> Symbol | None:
+    """The first name whose definition is ``expr`` (a DefinitionTable looks it up directly)."""
+    name_of = getattr(definitions, "name_of", None)
+    if name_of is not None:
+        return name_of(expr)
     for symbol, definition in definitions.items():
-        if definition == Apply(fn, arg):
+        if definition == expr:
             return symbol
     return None
+
+
+def _output_of(definitions: Definitions, fn: Function, arg: Expr) -> Symbol | None:
+    return _defined_as(definitions, Apply(fn, arg))
+
+
+def _undifferentiated(fn: Function) -> Function:
+    """f itself, for f' (dataclasses.replace, which is slower, would give the same)."""
+    return Function(fn.name, 0, fn.index, fn.definition)
 
 
 def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
@@ -521,11 +550,26 @@ def _closed_form_derivative(expr: Expr, definitions: Definitions) -> Expr | None
         return Apply(Function("step"), expr.arg)
     if function.derivative_from_output is None:
         return None
-    output = _output_of(definitions, replace(expr.fn, order=0), expr.arg)
+    output = _output_of(definitions, _undifferentiated(expr.fn), expr.arg)
     if output is None:  # no name for f(Z): 1 - tanh(Z) ⊙ tanh(Z)
-        output = Apply(replace(expr.fn, order=0), expr.arg)
-    a = sympy.Symbol("a")
-    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+        output = Apply(_undifferentiated(expr.fn), expr.arg)
+    return from_scalar(
+        _derivative_in_output(function, function.derivative_from_output),
+        {_OUTPUT: output},
+        expr.shape,
+    )
+
+
+_OUTPUT = sympy.Symbol("a")  # a = f(z), the variable of ScalarFunction.derivative_from_output
+
+
+@functools.lru_cache(maxsize=256)
+def _derivative_in_output(
+    function: ScalarFunction, in_output: Callable[[sympy.Expr], sympy.Expr]
+) -> sympy.Expr:
+    """f'(z) as a formula in a = f(z), made once per function (``in_output`` is the function's
+    derivative_from_output, which takes no part in a function's equality)."""
+    return in_output(_OUTPUT)
 
 
 _SIGMOID_OF_Z = sympy.Symbol("s_of_z")  # sigma(z), for a derivative written in the sigmoid
@@ -603,34 +647,56 @@ def _derivative_of_definition(expr: Expr, definitions: Definitions) -> Expr | No
 def _name_forward_quantity(expr: Expr, definitions: Definitions) -> Expr | None:
     """Write f(Z^l) as A^l where the network defines A^l = f(Z^l)."""
     if isinstance(expr, Apply | Softmax):
-        for symbol, definition in definitions.items():
-            if definition == expr:
-                return symbol
+        return _defined_as(definitions, expr)
     return None
 
 
 def from_scalar(formula: sympy.Expr, bindings: Mapping[sympy.Symbol, Expr], shape) -> Expr:
     """An entrywise matrix expression from a scalar polynomial: a(1-a) -> A ⊙ (1 - A)."""
-    if formula in bindings:
-        return bindings[formula]
+    return _scalar_plan(formula, frozenset(bindings))(bindings, shape)
+
+
+ScalarPlan = Callable[[Mapping[sympy.Symbol, Expr], Any], Expr]
+
+
+@functools.lru_cache(maxsize=1024)
+def _scalar_plan(formula: sympy.Expr, names: frozenset[sympy.Symbol]) -> ScalarPlan:
+    """How :func:`from_scalar` builds ``formula`` over bindings of ``names``: the formula is
+    taken apart by SymPy once, and each use only builds the nodes."""
+    if formula in names:
+        return lambda bindings, shape: bindings[formula]
     if formula.is_number:
-        return Fill(sympy.sympify(formula), shape)
+        value = sympy.sympify(formula)
+        return lambda bindings, shape: Fill(value, shape)
     if isinstance(formula, sympy.Add):
         constant, terms = formula.as_coeff_Add()
-        parts = [from_scalar(t, bindings, shape) for t in sympy.Add.make_args(terms)]
-        if constant != 0:
-            parts.insert(0, Fill(constant, shape))
-        return add(*parts)
+        plans = [_scalar_plan(t, names) for t in sympy.Add.make_args(terms)]
+
+        def build_sum(bindings: Mapping[sympy.Symbol, Expr], shape: Any) -> Expr:
+            parts = [plan(bindings, shape) for plan in plans]
+            if constant != 0:
+                parts.insert(0, Fill(constant, shape))
+            return add(*parts)
+
+        return build_sum
     if isinstance(formula, sympy.Mul):
         coeff, rest = formula.as_coeff_Mul()
-        factors = [from_scalar(f, bindings, shape) for f in sympy.Mul.make_args(rest)]
-        return scale(coeff, hadamard(*factors))
+        plans = [_scalar_plan(f, names) for f in sympy.Mul.make_args(rest)]
+        return lambda bindings, shape: scale(
+            coeff, hadamard(*[plan(bindings, shape) for plan in plans])
+        )
     if isinstance(formula, sympy.Pow) and formula.exp.is_Integer and formula.exp > 0:
-        base = from_scalar(formula.base, bindings, shape)
-        return hadamard(*([base] * int(formula.exp)))
+        base, power = _scalar_plan(formula.base, names), int(formula.exp)
+        return lambda bindings, shape: hadamard(*([base(bindings, shape)] * power))
     if isinstance(formula, sympy.Pow) and formula.exp == -1:
-        return Apply(Function("reciprocal"), from_scalar(formula.base, bindings, shape))
-    raise NoRuleError(f"no entrywise form for {formula}")
+        base = _scalar_plan(formula.base, names)
+        return lambda bindings, shape: Apply(Function("reciprocal"), base(bindings, shape))
+    message = f"no entrywise form for {formula}"
+
+    def no_form(bindings: Mapping[sympy.Symbol, Expr], shape: Any) -> Expr:
+        raise NoRuleError(message)
+
+    return no_form
 
 
 def _polish_one_minus(expr: Expr, definitions: Definitions) -> Expr | None:
@@ -769,6 +835,80 @@ def _elementary_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
         return Apply(Function("sign"), x)
     if name == "erf":
         return scale(2 / sympy.sqrt(sympy.pi), Apply(Function("exp"), scale(-1, hadamard(x, x))))
+    return None
+
+
+def _trigonometric_derivative(expr: Expr, definitions: Definitions) -> Expr | None:
+    """sin' = cos, cos' = -sin."""
+    if not (isinstance(expr, Apply) and expr.fn.order == 1 and expr.fn.definition is None):
+        return None
+    if expr.fn.name == "sin":
+        return Apply(Function("cos"), expr.arg)
+    if expr.fn.name == "cos":
+        return scale(-1, Apply(Function("sin"), expr.arg))
+    return None
+
+
+def _scalar_power(base: Expr, exponent: Fraction) -> Expr:
+    """base^p for a 1 x 1 base: base itself for p = 1, 1/base^|p| for p < 0."""
+    if exponent < 0:
+        return _reciprocal(_scalar_power(base, -exponent))
+    if exponent == 1:
+        return base
+    return Apply(Function(f"power {exponent}", definition=functions.power(exponent)), base)
+
+
+def _power_of(factor: Expr) -> tuple[Expr, Fraction]:
+    """(base, p) with factor = base^p: s = s^1, 1/s = s^-1, (s^p) = s^p, 1/s^p = s^-p."""
+    sign = 1
+    if _is_reciprocal(factor):
+        sign, factor = -1, factor.arg
+    if isinstance(factor, Apply) and factor.fn.order == 0:
+        exponent = functions.power_exponent(factor.fn.definition)
+        if exponent is not None:
+            return factor.arg, sign * exponent
+    return factor, Fraction(sign)
+
+
+def _scalar_powers_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s ⊙ s = s^2, s^2 ⊙ s = s^3, s^2 / s^6 = 1 / s^4 for a 1 x 1 s (a power of a number)."""
+    if not (isinstance(expr, Hadamard) and is_scalar(expr.shape)):
+        return None
+    exponents: dict[Expr, Fraction] = {}
+    counts: dict[Expr, int] = {}
+    for factor in expr.factors:
+        base, exponent = _power_of(factor)
+        exponents[base] = exponents.get(base, Fraction(0)) + exponent
+        counts[base] = counts.get(base, 0) + 1
+    if all(count == 1 for count in counts.values()):
+        return None
+    kept = [_scalar_power(b, p) for b, p in exponents.items() if p != 0]
+    return hadamard(*kept) if kept else Fill(sympy.Integer(1), SCALAR)
+
+
+def _scalar_multiples_gathered(expr: Expr, definitions: Definitions) -> Expr | None:
+    """s (s X) = s^2 X for a 1 x 1 s: a repeated scalar factor is a power."""
+    if not (isinstance(expr, ScalarProduct) and isinstance(expr.arg, ScalarProduct)):
+        return None
+    outer, inner = _power_of(expr.scalar), _power_of(expr.arg.scalar)
+    if outer[0] != inner[0]:
+        return None
+    return scalar_product(hadamard(expr.scalar, expr.arg.scalar), expr.arg.arg)
+
+
+def _is_reciprocal(expr: Expr) -> bool:
+    return isinstance(expr, Apply) and expr.fn == Function("reciprocal")
+
+
+def _softmax_of_exponentials(expr: Expr, definitions: Definitions) -> Expr | None:
+    """exp(x) / sum(exp(x)) = softmax(x) for a column x."""
+    if not (isinstance(expr, ScalarProduct) and is_column(expr.arg.shape)):
+        return None
+    top = expr.arg
+    if not (isinstance(top, Apply) and top.fn == Function("exp")):
+        return None
+    if expr.scalar == _reciprocal(Sum(top)):
+        return Softmax(top.arg)
     return None
 
 
@@ -1022,9 +1162,12 @@ def _derivative_from_the_function(expr: Expr, definitions: Definitions) -> Expr 
     function = expr.fn.scalar
     if function is None or function.name not in ("sigmoid", "tanh"):
         return None
-    a = sympy.Symbol("a")
-    output = Apply(replace(expr.fn, order=0), expr.arg)
-    return from_scalar(function.derivative_from_output(a), {a: output}, expr.shape)
+    output = Apply(_undifferentiated(expr.fn), expr.arg)
+    return from_scalar(
+        _derivative_in_output(function, function.derivative_from_output),
+        {_OUTPUT: output},
+        expr.shape,
+    )
 
 
 def _is_entrywise_node(expr: Expr) -> bool:
@@ -1167,14 +1310,19 @@ def _negated_difference(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 def _logistic_function(expr: Expr, definitions: Definitions) -> Expr | None:
-    """exp(u) / (1 + exp(u)) = sigma(u)."""
-    if not (isinstance(expr, Hadamard) and len(expr.factors) == 2):
+    """exp(u) / (1 + exp(u)) = sigma(u), also among other elementwise factors."""
+    if not isinstance(expr, Hadamard):
         return None
-    for top, bottom in (expr.factors, expr.factors[::-1]):
+    factors = list(expr.factors)
+    for top in factors:
         if not (isinstance(top, Apply) and top.fn == Function("exp")):
             continue
-        if bottom == _reciprocal(add(Fill(sympy.Integer(1), top.shape), top)):
-            return Apply(Function("sigmoid"), top.arg)
+        bottom = _reciprocal(add(Fill(sympy.Integer(1), top.shape), top))
+        if bottom in factors:
+            rest = list(factors)
+            rest.remove(top)
+            rest.remove(bottom)
+            return hadamard(Apply(Function("sigmoid"), top.arg), *rest)
     return None
 
 
@@ -1267,6 +1415,49 @@ def _inverse_of_a_product(expr: Expr, definitions: Definitions) -> Expr | None:
 
 
 EXPRESSION_REWRITES: tuple[Rule, ...] = (
+    Rule(
+        "repeated scalar factor",
+        Kind.REWRITE,
+        r"s\,(s\,X) = s^{2} X,\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "laws of exponents for a number",
+        _scalar_multiples_gathered,
+        lambda: ScalarProduct(
+            _matrix("s", 1, 1), ScalarProduct(_matrix("s", 1, 1), _matrix("X", 3, 2))
+        ),
+    ),
+    Rule(
+        "derivatives of sine and cosine",
+        Kind.REWRITE,
+        r"\sin'(x) = \cos(x),\ \cos'(x) = -\sin(x)",
+        "derivatives of the trigonometric functions, entry by entry (any calculus text)",
+        _trigonometric_derivative,
+        lambda: Apply(Function("cos", 1), _column("x", 4)),
+    ),
+    Rule(
+        "powers of a scalar",
+        Kind.REWRITE,
+        r"s \odot s = s^{2},\ s^{p} \odot s^{q} = s^{p + q},\ \frac{s^{p}}{s^{q}} = "
+        r"\frac{1}{s^{q - p}},\ s \text{ a } 1 \times 1 \text{ matrix}",
+        "laws of exponents for a number",
+        _scalar_powers_gathered,
+        lambda: hadamard(
+            _matrix("s", 1, 1),
+            _matrix("s", 1, 1),
+            _reciprocal(_scalar_power(add(Fill(ONE, SCALAR), _matrix("s", 1, 1)), Fraction(3))),
+            _scalar_power(add(Fill(ONE, SCALAR), _matrix("s", 1, 1)), Fraction(2)),
+        ),
+    ),
+    Rule(
+        "softmax of exponentials",
+        Kind.REWRITE,
+        r"\frac{1}{\sum \exp(x)}\,\exp(x) = \operatorname{softmax}(x),\ x \text{ a column}",
+        "definition of the softmax, softmax(x)_i = exp(x_i) / sum_j exp(x_j)",
+        _softmax_of_exponentials,
+        lambda: ScalarProduct(
+            _reciprocal(Sum(Apply(Function("exp"), _column("x", 4)))),
+            Apply(Function("exp"), _column("x", 4)),
+        ),
+    ),
     Rule(
         "scalar factors first",
         Kind.REWRITE,

@@ -13,13 +13,19 @@ from __future__ import annotations
 from matcalc.core.expr import (
     Add,
     Apply,
+    Cdots,
+    Commutation,
+    Derivative,
     Diag,
     Expr,
+    Fill,
     Hadamard,
+    Identity,
     Inverse,
     MatMul,
     Softmax,
     Sum,
+    Symbol,
     Trace,
     Transpose,
 )
@@ -41,6 +47,7 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
     "scalars out of an elementwise product": (Hadamard,),
     "derivative of an activation from its output": (Apply,),
     "derivative of a user's function": (Apply,),
+    "elementary derivatives": (Apply,),
     "forward quantities by name": (Apply, Softmax),
     "constants first": (Add,),
     "inverse of a transpose": (Inverse,),
@@ -57,6 +64,9 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+LEAF_TYPES = (Symbol, Fill, Identity, Derivative, Cdots, Commutation)
+
+
 def node_types(rule: Rule) -> tuple[type, ...] | None:
     """The node types a rewrite can apply at, or None for every node."""
     if rule.node is not None:
@@ -67,12 +77,16 @@ def node_types(rule: Rule) -> tuple[type, ...] | None:
 class RuleIndex:
     """The rules of a table that can apply at each node type, in the table's order."""
 
-    __slots__ = ("rules", "_by_type", "_types")
+    __slots__ = ("rules", "_by_type", "_types", "inert")
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
         self._types = [node_types(rule) for rule in rules]
         self._by_type: dict[type, tuple[Rule, ...]] = {}
+        # Leaf types (no children of their own) at which no rule of the table applies.
+        self.inert = frozenset(
+            leaf for leaf in LEAF_TYPES if leaf.children is Expr.children and not self.at(leaf)
+        )
 
     def at(self, node_type: type) -> tuple[Rule, ...]:
         found = self._by_type.get(node_type)
@@ -137,12 +151,21 @@ def _rewrite_once(
     original = expr
     old = expr.children
     if old:
-        children = tuple([_rewrite_once(c, definitions, used, index, settled) for c in old])
-        for new, before in zip(children, old, strict=True):
-            if new is not before:
-                expr = expr.rebuild(children)
-                break
-    for rule in index.at(type(expr)):
+        changed = False
+        children = []
+        inert = index.inert
+        for child in old:
+            if child.__class__ in inert:  # a leaf no rule applies to: settled as it is
+                children.append(child)
+                continue
+            new = _rewrite_once(child, definitions, used, index, settled)
+            changed = changed or new is not child
+            children.append(new)
+        if changed:
+            expr = expr.rebuild(tuple(children))
+    node_type = type(expr)
+    rules = index._by_type.get(node_type) or index.at(node_type)
+    for rule in rules:
         result = rule.apply(expr, definitions)
         if result is not None and result != expr:
             if used is not None and rule not in used:

@@ -647,6 +647,10 @@ def explain_expression(text: str, wrt: str, context: Context) -> str:
             return _explain_form(form, roles, expr, variable)
     if is_scalar(expr.shape) and variable in set(expr.walk()):
         try:
+            return explain_by_indices(expr, variable, context)
+        except NotPolynomialError:
+            pass
+        try:
             return explain_by_differential(expr, variable, context)
         except MatcalcError:
             pass
@@ -655,6 +659,276 @@ def explain_expression(text: str, wrt: str, context: Context) -> str:
         f"cannot explain {text!r} by {wrt} entry by entry (use 'matcalc derive' for its "
         f"gradient); explained forms: {forms}"
     )
+
+
+# ------------------------------------------------------------ index notation, term by term
+
+
+class NotPolynomialError(MatcalcError):
+    """An expression outside sums, products, transposes, traces, Hadamard products and
+    squared norms of names, which index notation writes as one finite sum."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One factor of a term: the entry name_{indices} (delta_{ij} for the identity)."""
+
+    name: Expr | None  # None: Kronecker's delta
+    indices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Term:
+    """coeff * sum over ``summed`` of the product of ``entries``."""
+
+    coeff: sympy.Expr
+    entries: tuple[Entry, ...]
+    summed: tuple[str, ...]
+
+    def times(self, other: Term) -> Term:
+        return Term(self.coeff * other.coeff, self.entries + other.entries,
+                    self.summed + other.summed)  # fmt: skip
+
+
+INDEX_LETTERS = ("i", "j", "k", "l", "m", "r", "s", "t", "u", "v", "a", "b", "c", "d", "e", "g")
+
+
+class IndexWriter:
+    """Expressions in index notation: (A B)_{ij} = sum_k A_{ik} B_{kj}, tr A = sum_i A_{ii}."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.free = [letter for letter in INDEX_LETTERS if letter not in taken]
+        self.sizes: dict[str, sympy.Expr] = {}
+
+    def fresh(self, size: sympy.Expr) -> str:
+        if not self.free:
+            raise NotPolynomialError("too many indices to write out")
+        letter = self.free.pop(0)
+        self.sizes[letter] = size
+        return letter
+
+    def index(self, rows: sympy.Expr) -> str | None:
+        return None if rows == 1 else self.fresh(rows)
+
+    def terms(self, expr: Expr, i: str | None, j: str | None) -> list[Term]:  # noqa: C901
+        """The (i, j) entry of ``expr`` as a sum of terms; None stands for a size-1 index."""
+        from matcalc.core.expr import Add, Fill, Hadamard, Identity, ScalarProduct, Scale, Sum
+
+        if isinstance(expr, Symbol):
+            indices = tuple(k for k in (i, j) if k is not None)
+            return [Term(sympy.Integer(1), (Entry(expr, indices),), ())]
+        if isinstance(expr, Transpose):
+            return self.terms(expr.arg, j, i)
+        if isinstance(expr, Identity):
+            return [Term(sympy.Integer(1), (Entry(None, (i, j)),), ())]
+        if isinstance(expr, Fill) and expr.value.is_number:
+            return [Term(sympy.sympify(expr.value), (), ())]
+        if isinstance(expr, Scale):
+            return [Term(expr.coeff * t.coeff, t.entries, t.summed)
+                    for t in self.terms(expr.arg, i, j)]  # fmt: skip
+        if isinstance(expr, Add):
+            return [t for term in expr.terms for t in self.terms(term, i, j)]
+        if isinstance(expr, MatMul):
+            total = [Term(sympy.Integer(1), (), ())]
+            left = i
+            for position, factor in enumerate(expr.factors):
+                last = position == len(expr.factors) - 1
+                right = j if last else self.index(factor.shape[1])
+                total = _products(total, self.terms(factor, left, right))
+                if right is not None and not last:
+                    total = [Term(t.coeff, t.entries, (*t.summed, right)) for t in total]
+                left = right
+            return total
+        if isinstance(expr, Hadamard):
+            total = [Term(sympy.Integer(1), (), ())]
+            for factor in expr.factors:
+                total = _products(total, self.terms(factor, i, j))
+            return total
+        if isinstance(expr, ScalarProduct):
+            return _products(self.terms(expr.scalar, None, None), self.terms(expr.arg, i, j))
+        if isinstance(expr, Trace | Sum | SquaredNorm):
+            arg = expr.arg
+            k = self.index(arg.shape[0])
+            l = k if isinstance(expr, Trace) else self.index(arg.shape[1])
+            inner = (self.terms(arg, k, l) if not isinstance(expr, SquaredNorm)
+                     else _products(self.terms(arg, k, l), self.terms(arg, k, l)))  # fmt: skip
+            summed = tuple(dict.fromkeys(x for x in (k, l) if x is not None))
+            return [Term(t.coeff, t.entries, (*t.summed, *summed)) for t in inner]
+        raise NotPolynomialError(f"{type(expr).__name__} is not written in index notation here")
+
+
+def _products(left: list[Term], right: list[Term]) -> list[Term]:
+    return [a.times(b) for a in left for b in right]
+
+
+def _renamed_index(term: Term, old: str, new: str) -> Term:
+    entries = tuple(
+        Entry(e.name, tuple(new if k == old else k for k in e.indices)) for e in term.entries
+    )
+    return Term(term.coeff, entries, tuple(k for k in term.summed if k != old))
+
+
+def differentiate_term(term: Term, variable: Symbol, free: tuple[str, ...]) -> list[Term]:
+    """d term / d X_{pq}: the product rule over each entry of X, with dX_{ab}/dX_{pq} =
+    delta_{ap} delta_{bq} summed out where a (b) is summed."""
+    results = []
+    for position, entry in enumerate(term.entries):
+        if entry.name != variable:
+            continue
+        rest = Term(term.coeff, term.entries[:position] + term.entries[position + 1 :],
+                    term.summed)  # fmt: skip
+        renamed: dict[str, str] = {}  # X_{ii} of a trace: the second i is p by then
+        for index, target in zip(entry.indices, free, strict=True):
+            current = renamed.get(index, index)
+            if current in rest.summed:
+                rest = _renamed_index(rest, current, target)
+                renamed[current] = target
+            elif current != target:
+                rest = Term(rest.coeff, (*rest.entries, Entry(None, (current, target))),
+                            rest.summed)  # fmt: skip
+        results.append(rest)
+    return results
+
+
+def _entry_latex(entry: Entry) -> str:
+    indices = "".join(entry.indices)
+    if entry.name is None:
+        return f"\\delta_{{{indices}}}"
+    name = symbol_latex(entry.name)
+    if entry.name.sub:
+        name = f"\\left({name}\\right)"
+    return f"{name}_{{{indices}}}" if indices else name
+
+
+def terms_latex(terms: list[Term]) -> str:
+    """sum_{k} A_{ik} x_k + ..., with each term's sums in front."""
+    return " ".join(terms_rows(terms, width=None))
+
+
+def terms_rows(terms: list[Term], width: int | None = 48) -> list[str]:
+    """The sum split into rows of about ``width`` characters of LaTeX (None: one row); each
+    row after the first starts with its sign."""
+    if not terms:
+        return ["0"]
+    parts = []
+    for term in terms:
+        body = r"\,".join(_entry_latex(e) for e in term.entries) or "1"
+        order = [k for e in term.entries for k in e.indices]
+        summed = sorted(term.summed, key=lambda k: order.index(k) if k in order else len(order))
+        sums = f"\\sum_{{{','.join(summed)}}} " if summed else ""
+        coeff = term.coeff
+        sign = "-" if coeff.is_number and coeff < 0 else "+"
+        magnitude = -coeff if sign == "-" else coeff
+        shown = "" if magnitude == 1 else f"{sympy.latex(magnitude)}\\,"
+        parts.append((sign, f"{shown}{sums}{body}"))
+    first_sign, first = parts[0]
+    rows = [("-" if first_sign == "-" else "") + first]
+    for sign, part in parts[1:]:
+        if width is not None and len(rows[-1]) + len(part) > width:
+            rows.append(f"{sign} {part}")
+        else:
+            rows[-1] += f" {sign} {part}"
+    return rows
+
+
+def evaluate_terms(terms: list[Term], env: Mapping[Expr, object], sizes: Mapping[str, int],
+                   free: tuple[str, ...]) -> object:  # fmt: skip
+    """The terms' value for every value of the free indices (an array over them)."""
+    import numpy as np
+
+    shape = tuple(sizes[k] for k in free)
+    total = np.zeros(shape)
+    for term in terms:
+        operands, subscripts = [], []
+        letters: dict[str, str] = {}
+        for entry in term.entries:
+            if entry.name is None:
+                a, b = entry.indices
+                operands.append(np.eye(sizes[a], sizes[b]))
+            else:
+                value = np.asarray(env[entry.name], dtype=float)
+                operands.append(value.reshape(tuple(sizes[k] for k in entry.indices)))
+            subscripts.append("".join(letters.setdefault(k, chr(97 + len(letters)))
+                                      for k in entry.indices))  # fmt: skip
+        carried = [k for k in free if any(k in e.indices for e in term.entries)]
+        out = "".join(letters[k] for k in carried)
+        value = np.einsum(",".join(subscripts) + "->" + out, *operands) if operands else 1.0
+        # a free index no entry carries: the term is constant along it
+        value = np.asarray(value, dtype=float)
+        for axis, k in enumerate(free):
+            if k not in carried:
+                value = np.expand_dims(value, axis)
+        total = total + float(term.coeff) * np.broadcast_to(value, shape)
+    return total
+
+
+def index_derivation(
+    expr: Expr, variable: Symbol
+) -> tuple[list[Term], list[Term], tuple[str, ...], dict[str, sympy.Expr]]:
+    """f in index notation, df/dX_pq term by term, the free indices (p, q) and the sizes of
+    every index."""
+    taken = {symbol_latex(s) for s in expr.walk() if isinstance(s, Symbol)}
+    if taken & {"p", "q"}:
+        raise NotPolynomialError("p and q are the indices of the variable's entry here")
+    writer = IndexWriter(taken)
+    terms = writer.terms(expr, None, None)
+    free = ("p",) if is_column(variable.shape) else ("p", "q")
+    sizes = dict(writer.sizes)
+    sizes["p"] = variable.shape[0]
+    if len(free) == 2:
+        sizes["q"] = variable.shape[1]
+    derivative = [d for t in terms for d in differentiate_term(t, variable, free)]
+    return terms, derivative, free, sizes
+
+
+def _rows(lhs: str, parts: list[str], why: str) -> list[str]:
+    """lhs = the first part (with the reason), the others continued on their own rows."""
+    rows = [f"{lhs} &= {parts[0]} && \\text{{{_text(why)}}}"]
+    rows += [f"&\\quad {part}" for part in parts[1:]]
+    return rows
+
+
+INDEX_SOURCE = (
+    "index notation: f as one sum over indices, the product rule over each entry of the "
+    "variable, dX_ij/dX_pq = delta_ip delta_jq"
+)
+
+
+def explain_by_indices(expr: Expr, variable: Symbol, context: Context) -> str:
+    """A scalar of sums, products, transposes, traces and Hadamard products, entry by entry:
+    written in index notation, differentiated by one entry X_pq (the product rule over each
+    occurrence of X), and the matrix of those entries, the engine's gradient, reassembled."""
+    terms, derivative, free, _ = index_derivation(expr, variable)
+    if len(terms) > 12 or len(derivative) > 12:
+        raise NotPolynomialError("too many terms to write out")
+    gradient = derivative_value(context, expr, variable, nabla=True)
+    x = _name(variable)
+    at = "".join(free)
+    names = {symbol_latex(s) for s in expr.walk() if isinstance(s, Symbol)}
+    a, b = [letter for letter in INDEX_LETTERS if letter not in names][:2]
+    if is_column(variable.shape):
+        entry = f"\\frac{{\\partial {x}_{{{a}}}}}{{\\partial {x}_{{p}}}} = \\delta_{{{a}p}}"
+    else:
+        entry = (
+            f"\\frac{{\\partial {x}_{{{a}{b}}}}}{{\\partial {x}_{{pq}}}} = "
+            f"\\delta_{{{a}p}}\\,\\delta_{{{b}q}}"
+        )
+    shapes = _shapes({str(s): s for s in expr.walk() if isinstance(s, Symbol)})
+    rows = [
+        f"&\\text{{in index notation: }} f = {to_latex(expr)}",
+        f"&\\text{{shapes: }} {shapes} && {entry}",
+        *_rows("f", terms_rows(terms), "index notation"),
+        *_rows(
+            f"\\frac{{\\partial f}}{{\\partial {x}_{{{at}}}}}",
+            terms_rows(derivative),
+            f"the product rule over each entry of ${x}$",
+        ),
+        f" &= \\left({to_latex(gradient)}\\right)_{{{at}}} && \\text{{the sums read as "
+        f"matrix products}}",
+        f"\\frac{{\\partial f}}{{\\partial {x}}} &= {to_latex(gradient)} && \\text{{reassembled}}",
+    ]
+    header = f"% {to_latex(expr)} by {symbol_latex(variable)}: {INDEX_SOURCE}\n"
+    return header + "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
 
 
 DIFFERENTIAL_SOURCE = (

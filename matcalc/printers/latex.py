@@ -43,8 +43,10 @@ from matcalc.core.expr import (
     Trace,
     Transpose,
     Vec,
+    hadamard,
     substitute,
 )
+from matcalc.core.functions import power_exponent
 from matcalc.core.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
@@ -460,7 +462,10 @@ class _Printer:
         return f"{self.print(expr.name)}\\left({args}\\right)"
 
     def _scalarproduct(self, expr: ScalarProduct) -> str:
-        scalar = self._operand(expr.scalar, (Add, Scale, MatMul, Hadamard, ScalarProduct))
+        wrap: tuple[type, ...] = (Add, Scale, MatMul, Hadamard, ScalarProduct)
+        if _is_one_fraction(expr.scalar):  # a fraction bar groups it: \frac{a}{b}\,x
+            wrap = (Add, Scale, MatMul, ScalarProduct)
+        scalar = self._operand(expr.scalar, wrap)
         if isinstance(expr.arg, Fill) and expr.arg.value == 1:
             return f"{scalar}\\,\\mathbf{{1}}"
         return f"{scalar}\\,{self._operand(expr.arg, (Add, Scale, Hadamard))}"
@@ -527,7 +532,37 @@ class _Printer:
         return text
 
     def _scale(self, expr: Scale) -> str:
+        fraction = self._scaled_fraction(expr)
+        if fraction is not None:
+            return fraction
         return _coefficient(expr.coeff) + self._operand(expr.arg, (Add, Scale))
+
+    def _scaled_fraction(self, expr: Scale) -> str | None:
+        """c times 1/d as one fraction, as textbooks write it: \\frac{2}{X},
+        \\frac{1}{2\\,\\sqrt{u}}\\,y, -\\frac{2}{1 + x^T x}\\,x."""
+        coeff = sympy.sympify(expr.coeff)
+        if not coeff.is_Rational or abs(coeff) == 1:
+            return None
+        arg, rest = expr.arg, None
+        if isinstance(arg, ScalarProduct) and _is_reciprocal(arg.scalar):
+            arg, rest = arg.scalar, arg.arg
+        p, q = abs(coeff.p), coeff.q
+        wrap = (Add, Scale, Hadamard, ScalarProduct, MatMul)
+        if _is_reciprocal(arg):
+            top, below = str(p), arg.arg
+        elif _is_one_fraction(arg) and isinstance(arg, Hadamard):
+            numerator = next(f for f in arg.factors if not _is_reciprocal(f))
+            below = hadamard(*(f.arg for f in arg.factors if _is_reciprocal(f)))
+            top = self._operand(numerator, wrap) if p == 1 else (
+                f"{p}\\,{self._operand(numerator, wrap)}")  # fmt: skip
+        else:
+            return None
+        bottom = self.print(below) if q == 1 else f"{q}\\,{self._operand(below, wrap)}"
+        sign = "-" if coeff < 0 else ""
+        text = f"{sign}\\frac{{{top}}}{{{bottom}}}"
+        if rest is None:
+            return text
+        return f"{text}\\,{self._operand(rest, (Add, Scale, Hadamard))}"
 
     def _hadamard(self, expr: Hadamard) -> str:
         numerators = [f for f in expr.factors if not _is_reciprocal(f)]
@@ -550,6 +585,12 @@ class _Printer:
         if _is_reciprocal(expr):
             return f"\\frac{{1}}{{{self.print(expr.arg)}}}"
         fn = expr.fn
+        exponent = power_exponent(fn.definition) if fn.order == 0 else None
+        if exponent is not None:  # (a^T x)^{2}: a power of a scalar
+            arg = self.print(expr.arg)
+            base = arg if isinstance(expr.arg, Symbol) else f"\\left({arg}\\right)"
+            p = sympy.Rational(exponent.numerator, exponent.denominator)
+            return f"{base}^{{{sympy.latex(p)}}}"
         if fn.name == "sqrt" and fn.order == 0 and fn.definition is None:
             return f"\\sqrt{{{self.print(expr.arg)}}}"
         return f"{function_latex(fn, self.notation)}\\left({self.print(expr.arg)}\\right)"
@@ -619,6 +660,14 @@ def _is_a_gradient(expr: Expr, running: str | None) -> bool:
 
 def _is_reciprocal(expr: Expr) -> bool:
     return isinstance(expr, Apply) and expr.fn.name == "reciprocal" and expr.fn.order == 0
+
+
+def _is_one_fraction(expr: Expr) -> bool:
+    """An elementwise product printed as one fraction: a single factor over reciprocals."""
+    if not isinstance(expr, Hadamard):
+        return False
+    tops = [f for f in expr.factors if not _is_reciprocal(f)]
+    return len(tops) == 1 and len(tops) < len(expr.factors)
 
 
 def gradient_latex(gradient: Gradient, notation: Notation = DEFAULT) -> str:

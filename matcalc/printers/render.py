@@ -6,12 +6,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matcalc.engine.context import context_gradients
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import text_latex
-from matcalc.printers.context import render_context
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
     A4,
@@ -41,7 +40,11 @@ from matcalc.printers.latex import (
     to_latex,
 )
 from matcalc.printers.steps import steps, steps_blocks
-from matcalc.specs.context import LAYOUT_NOTES, Context, shape_text
+
+# Expression contexts read their specs through the LaTeX reader: their modules load only when a
+# context is printed, so that printing a network does not import the reader and its parser.
+if TYPE_CHECKING:
+    from matcalc.specs.context import Context
 
 
 @dataclass(frozen=True)
@@ -409,13 +412,21 @@ def render_context_document(
     wrt: str | None = None,
     layout: Layout = Layout(),  # noqa: B008 - immutable
     hessian: bool = False,
+    hvp: str | None = None,
+    gauss_newton: bool = False,
 ) -> str:
     """An expression context's derivatives in the named format; ``tex`` is a standalone
     document (as for a network), the others are the context's own output."""
+    from matcalc.core.shapes import shape_text
+    from matcalc.engine.context import context_gradients
+    from matcalc.printers.context import render_context
+    from matcalc.specs.context import LAYOUT_NOTES
+
     if fmt not in ("tex", "pdf"):
-        return render_context(context, fmt, of, wrt, hessian)
-    if hessian:
-        raise MatcalcError(f"--hessian with --format {fmt}: print it as latex, markdown or json")
+        return render_context(context, fmt, of, wrt, hessian, hvp, gauss_newton)
+    if hessian or hvp is not None or gauss_newton:
+        asked = "--hessian" if hessian else "--hvp" if hvp is not None else "--gauss-newton"
+        raise MatcalcError(f"{asked} with --format {fmt}: print it as latex, markdown or json")
     gradients = context_gradients(context, of, wrt)
     lines = [
         f"{to_latex(g.target)} &= {to_latex(g.value)} && {shape_text(g.value.shape)}"

@@ -110,7 +110,7 @@ ScalarFn = Callable[[Expr], Expr]
 FUNCTION_NAMES = {
     "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
     "Relu": "relu", "RELU": "relu", "log": "log", "ln": "log", "exp": "exp", "step": "step",
-    "id": "identity", "identity": "identity", "sqrt": "sqrt",
+    "id": "identity", "identity": "identity", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
 }  # fmt: skip
 
 
@@ -552,8 +552,7 @@ _ABS = functions.ScalarFunction("abs", r"\\operatorname{abs}", sympy.Abs(functio
 
 def _power_function(exponent: Fraction) -> functions.ScalarFunction:
     """z^p as a scalar function, so a power of a 1 x 1 expression is evaluated entrywise."""
-    p = sympy.Rational(exponent.numerator, exponent.denominator)
-    return functions.ScalarFunction(f"power {exponent}", f"(\\cdot)^{{{p}}}", functions.Z**p)
+    return functions.power(exponent)
 
 
 class Resolver:

@@ -57,7 +57,7 @@ LAYOUTS = ("denominator", "numerator", "mixed")
 GRADIENT_NAMES = ("d-prefix",)
 COST_NAMES = ("L", "J", "loss", "ell", "E")
 CONTEXT_KEYS = ("layout", "gradient_names", "shapes", "define", "opaque", "assume", "functions")
-ASSUMPTIONS = ("symmetric", "positive definite", "diagonal", "probability", "one-hot")
+ASSUMPTIONS = ("symmetric", "positive definite", "diagonal", "probability", "one-hot", "positive")
 MAX_FUNCTIONS = 20
 MAX_NAMES = 200
 MAX_GRAPH_NAMES = 5000  # a graph spec is never expanded, so it may be long
@@ -270,7 +270,7 @@ class Context:
             square = dims_equal(shape[0], shape[1]) and not is_scalar(shape)
             if what in ("probability", "one-hot") and is_scalar(shape):
                 raise ContextError(f"[assume] {written} = {what!r}: needs a column or a matrix")
-            if what not in ("probability", "one-hot") and not square:
+            if what not in ("probability", "one-hot", "positive") and not square:
                 raise ContextError(f"[assume] {written} = {what!r}: needs a square matrix")
             self.assumptions[key] = what
 
@@ -619,7 +619,9 @@ def _draw(
             rows, cols = (int(node.shape[0]), int(node.shape[1]))
             value = rng.standard_normal((rows, cols))
             kind = assumptions.get(node) if isinstance(node, Symbol) else None
-            if kind == "probability":
+            if kind == "positive":  # every entry (log X, sqrt(x^T y) are defined)
+                value = np.abs(value) + 0.5
+            elif kind == "probability":
                 value = np.exp(value) / np.exp(value).sum(axis=0, keepdims=True)
             elif kind == "one-hot":
                 value = np.eye(rows)[:, rng.integers(rows, size=cols)]

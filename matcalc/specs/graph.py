@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from matcalc.core.expr import Expr, Symbol
+from matcalc.core.expr import DefinitionTable, Symbol
 from matcalc.core.shapes import is_scalar, shape_text
 from matcalc.specs.context import CONTEXT_KEYS, Context, ContextError, name_key
 
@@ -124,10 +124,13 @@ class Graph:
         return tuple(self.context.names[k] for k in keys)
 
     @cached_property
-    def definitions(self) -> dict[Symbol, Expr]:
-        """Each named quantity's definition, in terms of the names before it."""
+    def definitions(self) -> DefinitionTable:
+        """Each named quantity's definition, in terms of the names before it (read-only; the
+        rewrite rules look a definition's name up in it, once per elementwise function)."""
         context = self.context
-        return {context.names[k]: context.definitions[k] for k in context.definitions}
+        return DefinitionTable(
+            {context.names[k]: context.definitions[k] for k in context.definitions}
+        )
 
     @property
     def loss(self) -> Symbol:

@@ -44,7 +44,15 @@ from matcalc.core.expr import (
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import loss_rule
 from matcalc.core.rule import Rule
-from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, ONE, Dim, canonical
+from matcalc.core.shapes import (
+    DEPTH,
+    INPUT_SIZE,
+    LAYER,
+    LAYER_SIZE,
+    ONE,
+    Dim,
+    is_layer_size,
+)
 from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
@@ -75,14 +83,23 @@ class SpecError(MatcalcError):
 def _per_layer(method: Callable[[Network, Any], Any]) -> Callable[[Network, Any], Any]:
     """Build a layer's symbol or expression once: the network and its nodes are immutable."""
 
+    name = method.__name__
+
     @wraps(method)
     def memoized(self: Network, l: Any) -> Any:
-        key = (method.__name__, l)
-        if key not in self._memo:
-            self._memo[key] = method(self, l)
-        return self._memo[key]
+        key = (name, l)
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = method(self, l)
+            return value
 
     return memoized
+
+
+def _layer_index(l: int | sympy.Expr) -> sympy.Expr:
+    """A layer index as SymPy holds it (sympy.sympify, without its slower path for integers)."""
+    return sympy.Integer(l) if type(l) is int else sympy.sympify(l)
 
 
 @dataclass(frozen=True)
@@ -351,7 +368,7 @@ class Network:
         """
         previous = self.size(l - 1)
         own_letter = self.declaration.names.input_size is not None
-        if own_letter and canonical(previous) == LAYER_SIZE[l - 1]:
+        if own_letter and is_layer_size(previous, l - 1):
             return INPUT_SIZE[l]
         return previous
 
@@ -374,13 +391,13 @@ class Network:
         shape = (self.input_size(l), self.size(l))
         if self.declaration.forward == "direct":
             shape = (shape[1], shape[0])
-        return Symbol(self.declaration.names.weight, shape, sympy.sympify(l))
+        return Symbol(self.declaration.names.weight, shape, _layer_index(l))
 
     @_per_layer
     def bias(self, l: int | sympy.Expr) -> Symbol:
         names = self.declaration.names
         shape = self._oriented((self.size(l), ONE))
-        return Symbol(names.bias, shape, sympy.sympify(l), names.bias_sub)
+        return Symbol(names.bias, shape, _layer_index(l), names.bias_sub)
 
     def _oriented(self, shape: tuple[Dim, Dim]) -> tuple[Dim, Dim]:
         """A column quantity's shape, as rows x cols where the examples are rows (CS231n)."""
@@ -389,19 +406,19 @@ class Network:
     @_per_layer
     def pre_activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.pre_activation
-        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), _layer_index(l))
 
     @_per_layer
     def activation(self, l: int | sympy.Expr) -> Symbol:
         name = self.declaration.names.activation
-        return Symbol(name, self._oriented((self.size(l), self.columns)), sympy.sympify(l))
+        return Symbol(name, self._oriented((self.size(l), self.columns)), _layer_index(l))
 
     @_per_layer
     def layer_input(self, l: int | sympy.Expr) -> Symbol:
         """A^{l-1}, with the shape m^l x 1 (m^l x K) it has as the input of layer l."""
         name = self.declaration.names.activation
         shape = self._oriented((self.input_size(l), self.columns))
-        return Symbol(name, shape, sympy.sympify(l) - 1)
+        return Symbol(name, shape, _layer_index(l - 1))
 
     def target(self) -> Symbol:
         names = self.declaration.names

@@ -266,11 +266,12 @@ def test_any_scalar_is_explained_by_its_differential(text, by, rng):
     """The collected G and the reassembled matrix, read back, equal central differences of f
     entry by entry."""
     from matcalc.core.numeric import central_difference
+    from matcalc.printers.explain import explain_by_differential
 
     names = context()
-    latex = explain_expression(text, by, names)
-    assert "the differential" in latex.splitlines()[0]
     expr = names.resolve(parse_expression(text))
+    latex = explain_by_differential(expr, names.lookup(by), names)
+    assert "the differential" in latex.splitlines()[0]
     variable = names.lookup(by)
     printed = _read(final_matrix(latex), names)
     collected = _entry_of_differential(latex, names, by)
@@ -291,8 +292,179 @@ def test_any_scalar_is_explained_by_its_differential(text, by, rng):
 def test_differential_explanations_compile_and_render(tmp_path):
     from conftest import katex_failures
 
+    from matcalc.printers.explain import explain_by_differential
+
     names = context()
-    blocks = [explain_expression(text, by, names) for text, by in BY_DIFFERENTIAL[:4]]
+    blocks = [
+        explain_by_differential(names.resolve(parse_expression(text)), names.lookup(by), names)
+        for text, by in BY_DIFFERENTIAL[:4]
+    ]
     compile_tex(standalone("".join(blocks)), tmp_path)
     bodies = [block.split("\n", 1)[1].strip() for block in blocks]
     assert katex_failures("\n\n".join(f"$$\n{body}\n$$" for body in bodies)) == []
+
+
+def test_only_what_index_notation_cannot_write_goes_by_the_differential():
+    names = context()
+    assert "the differential" in explain_expression(r"u^T S^{-1} w", "S", names).split("\n")[0]
+    assert "index notation" in explain_expression(r"\|M v - u\|^2", "v", names).split("\n")[0]
+
+
+# ------------------------------------------------- any polynomial expression, by its indices
+
+BY_INDICES = [
+    (r"\operatorname{tr}(P S M)", "S"),
+    (r"\|M v - u\|^2", "v"),
+    (r"\|M v - u\|^2", "M"),
+    (r"u^T M v", "u"),
+    (r"\operatorname{tr}(S) + u^T S S^T u", "S"),
+    (r"\operatorname{tr}(S^T S S)", "S"),
+    (r"v^T M^T M v + 2 w^T M v", "v"),
+    (r"\sum (S \odot S^T)", "S"),
+    (r"u^T (S \odot S) w", "S"),
+    (r"\|M\|_F^2 - \operatorname{tr}(M^T P^T)", "M"),
+    (r"(u^T S w) (w^T S u)", "S"),
+]
+
+
+def _random_values(names: Context, rng):
+    return {
+        symbol: 0.5 * rng.standard_normal(tuple(int(d) for d in symbol.shape))
+        for symbol in names.symbols.values()
+    }
+
+
+@pytest.mark.parametrize(("text", "by"), BY_INDICES)
+def test_index_notation_entries_match_central_differences(text, by, rng):
+    """f written in index notation has f's value, and each entry of df/dX_pq, summed as
+    printed, is the central difference of f by that entry; the reassembled matrix is it."""
+    from matcalc.core.numeric import central_difference
+    from matcalc.printers.explain import evaluate_terms, index_derivation
+
+    names = context()
+    expr = names.resolve(parse_expression(text))
+    variable = names.lookup(by)
+    terms, derivative, free, sizes = index_derivation(expr, variable)
+    sizes = {k: int(v) for k, v in sizes.items()}
+    latex = explain_expression(text, by, names)
+    assert "index notation" in latex.splitlines()[0]
+    printed = _read(final_matrix(latex), names)
+    for _ in range(2):
+        env = _random_values(names, rng)
+        np.testing.assert_allclose(evaluate_terms(terms, env, sizes, ()), evaluate(expr, env)[0, 0])
+
+        def value_at(point, env=env):
+            return float(evaluate(expr, {**env, variable: point})[0, 0])
+
+        expected = central_difference(value_at, env[variable])
+        entries = evaluate_terms(derivative, env, sizes, free).reshape(expected.shape)
+        np.testing.assert_allclose(entries, expected, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(evaluate(printed, env), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_the_index_check_can_fail(rng):
+    """One term of the product rule left out no longer matches the differences."""
+    from matcalc.printers.explain import evaluate_terms, index_derivation
+
+    names = context()
+    expr = names.resolve(parse_expression(r"\operatorname{tr}(S) + u^T S S^T u"))
+    terms, derivative, free, sizes = index_derivation(expr, names.lookup("S"))
+    sizes = {k: int(v) for k, v in sizes.items()}
+    env = _random_values(names, rng)
+    assert len(derivative) == 3
+    whole = evaluate_terms(derivative, env, sizes, free)
+    assert not np.allclose(evaluate_terms(derivative[:2], env, sizes, free), whole)
+
+
+def test_index_notation_is_written_as_the_textbook_does():
+    latex = explain_expression(r"\operatorname{tr}(P S M)", "S", context())
+    assert r"f &= \sum_{i,j,k} P_{ij}\,S_{jk}\,M_{ki}" in latex
+    assert r"\frac{\partial f}{\partial S_{pq}} &= \sum_{i} P_{ip}\,M_{qi}" in latex
+    trace = explain_expression(r"\operatorname{tr}(S)", "S", context())
+    assert r"\frac{\partial f}{\partial S_{pq}} &= \delta_{pq}" in trace or "trace" in trace
+
+
+def test_index_explanations_compile_and_render(tmp_path):
+    from conftest import katex_failures
+
+    names = context()
+    blocks = [explain_expression(text, by, names) for text, by in BY_INDICES]
+    compile_tex(standalone("".join(blocks)), tmp_path)
+    bodies = [block.split("\n", 1)[1].strip() for block in blocks]
+    assert katex_failures("\n\n".join(f"$$\n{body}\n$$" for body in bodies)) == []
+
+
+def _random_polynomial(draw, depth: int):
+    """A 3 x 3 expression of X, the constants A, B and I: products, sums, Hadamard products,
+    transposes and multiples."""
+    import sympy
+    from hypothesis import strategies as st
+
+    from matcalc.core.expr import Identity, Transpose, add, hadamard, matmul, scale
+
+    names = context_square()
+    leaves = [names.lookup("X"), names.lookup("A"), names.lookup("B"), Identity(sympy.Integer(3))]
+    if depth == 0:
+        leaf = draw(st.sampled_from(leaves))
+        return Transpose(leaf) if draw(st.booleans()) and leaf != leaves[3] else leaf
+    left = _random_polynomial(draw, depth - 1)
+    right = _random_polynomial(draw, depth - 1)
+    combine = draw(st.sampled_from(["matmul", "add", "hadamard", "scale"]))
+    if combine == "matmul":
+        return matmul(left, right)
+    if combine == "add":
+        return add(left, right)
+    if combine == "hadamard":
+        return hadamard(left, right)
+    return scale(draw(st.integers(-3, 3).filter(bool)), left)
+
+
+def context_square() -> Context:
+    return Context.from_dict(
+        {"shapes": {"X": "3 x 3", "A": "3 x 3", "B": "3 x 3", "a": "3", "b": "3"}}
+    )
+
+
+@pytest.mark.parametrize("outer", ["trace", "sum", "norm", "bilinear"])
+def test_index_notation_of_random_polynomials_matches_differences(outer):
+    """Hypothesis: any polynomial scalar of X, written in index notation and differentiated
+    entry by entry, equals f and its central differences."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from matcalc.core.expr import SquaredNorm, Sum, Trace, matmul, transpose
+    from matcalc.core.numeric import central_difference
+    from matcalc.printers.explain import evaluate_terms, index_derivation
+
+    names = context_square()
+    x, a, b = names.lookup("X"), names.lookup("a"), names.lookup("b")
+    wrap = {
+        "trace": Trace,
+        "sum": Sum,
+        "norm": SquaredNorm,
+        "bilinear": lambda m: matmul(transpose(a), m, b),
+    }[outer]
+
+    @settings(max_examples=15, deadline=None)
+    @given(st.data(), st.integers(0, 2**31 - 1))
+    def check(data, seed):
+        expr = wrap(_random_polynomial(data.draw, 2))
+        if x not in set(expr.walk()):
+            return
+        terms, derivative, free, sizes = index_derivation(expr, x)
+        sizes = {k: int(v) for k, v in sizes.items()}
+        rng = np.random.default_rng(seed)
+        env = {s: 0.5 * rng.standard_normal(tuple(int(d) for d in s.shape))
+               for s in names.symbols.values()}  # fmt: skip
+        np.testing.assert_allclose(
+            evaluate_terms(terms, env, sizes, ()), evaluate(expr, env)[0, 0], atol=1e-9
+        )
+
+        def value_at(point):
+            return float(evaluate(expr, {**env, x: point})[0, 0])
+
+        expected = central_difference(value_at, env[x])
+        entries = evaluate_terms(derivative, env, sizes, free)
+        np.testing.assert_allclose(entries, expected, rtol=1e-5, atol=1e-6)
+
+    check()

@@ -341,3 +341,46 @@ def test_fuzz_verify_only_clean_errors(text):
         verify(FUZZ_NETWORK, equation)
     except MatcalcError as error:
         assert str(error)
+
+
+CACHED_FORMULAS = (
+    r"\frac{\partial L}{\partial W^l} = A^{l-1}\left(\frac{\partial L}{\partial Z^l}\right)^T",
+    r"\sigma(W^T x + b) \odot (1 - \sigma(W^T x + b))",
+    r"\| X \theta - y \|^2",
+)
+
+
+@pytest.mark.parametrize("formula", CACHED_FORMULAS)
+def test_parser_tables_from_the_cache_file_read_as_freshly_built_ones(
+    tmp_path, monkeypatch, formula
+):
+    from lark import Lark
+
+    from matcalc.reading import parse
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = Lark(parse._GRAMMAR, parser="lalr", lexer=parse._LatexLexer)
+    parse._parser.cache_clear()
+    try:
+        built = parse._parser()  # builds and writes the cache file
+        (cache_file,) = (tmp_path / "matcalc").iterdir()
+        parse._parser.cache_clear()
+        loaded = parse._parser()  # reads it back
+        assert cache_file.stat().st_size > 0
+        assert built.parse(formula) == loaded.parse(formula) == fresh.parse(formula)
+    finally:
+        parse._parser.cache_clear()
+
+
+def test_parser_without_a_writable_cache_directory_is_built_each_time(tmp_path, monkeypatch):
+    from matcalc.reading import parse
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert parse._parser_cache_file() is None
+    parse._parser.cache_clear()
+    try:
+        assert parse_latex(CACHED_FORMULAS[0]) is not None
+    finally:
+        parse._parser.cache_clear()
