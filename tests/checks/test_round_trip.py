@@ -16,9 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
-from matcalc.checks.verify_graph import verify_graph
-from matcalc.checks.verify_recurrence import verify_recurrence
 from matcalc.cli import LOSS_NAME_CHOICES, TRANSPOSE_CHOICES, main
 from matcalc.engine.backprop import backprop
 from matcalc.engine.derive import derive
@@ -33,7 +30,6 @@ from matcalc.printers.latex import (
 from matcalc.specs.context import spec_from_file
 from matcalc.specs.graph import Graph
 from matcalc.specs.network import Network
-from matcalc.specs.recurrence import Recurrence
 
 ARCHITECTURES = Path(__file__).resolve().parents[2] / "derivations" / "architectures"
 GRAPHS = [p for p in sorted(ARCHITECTURES.glob("*.toml")) if "\nsteps = " not in p.read_text()]
@@ -76,7 +72,7 @@ def test_every_printed_backprop_line_reads_back_as_correct(path):
         equation = (
             f"{to_latex(assignment.target, notation)} = {to_latex(assignment.value, notation)}"
         )
-        verdict = verify_graph(graph, equation)
+        verdict = verify(graph, equation)
         assert verdict.correct, (equation, verdict.reason)
 
 
@@ -129,14 +125,8 @@ def is_gradient_line(equation: str) -> bool:
 
 
 def verdict_of(subject, equation: str):
-    """verify as the CLI dispatches it."""
-    if isinstance(subject, Recurrence):
-        return verify_recurrence(subject, equation)
-    if isinstance(subject, Graph):
-        return verify_graph(subject, equation)
-    if isinstance(subject, Network):
-        return verify(subject, equation)
-    return verify_in_context(subject, equation)
+    """verify as the CLI dispatches it: one verifier for every kind of spec."""
+    return verify(subject, equation)
 
 
 def assert_reads_back(subject, text: str, at_least: int = 1) -> None:

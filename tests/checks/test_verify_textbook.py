@@ -13,11 +13,7 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
-from matcalc.checks.verify_graph import verify_graph
 from matcalc.specs.context import spec_from_toml
-from matcalc.specs.graph import Graph
-from matcalc.specs.network import Network
 
 TABLE = json.loads((TESTS / "data" / "textbook_formulas.json").read_text())
 FORMULAS = TABLE["formulas"]
@@ -25,12 +21,7 @@ FORMULAS = TABLE["formulas"]
 
 def _verdict(formula):
     """The verdict as `matcalc verify` gives it: a network, a graph spec or a context."""
-    subject = spec_from_toml(TABLE["specs"][formula["spec"]])
-    if isinstance(subject, Network):
-        return verify(subject, formula["equation"])
-    if isinstance(subject, Graph):
-        return verify_graph(subject, formula["equation"])
-    return verify_in_context(subject, formula["equation"])
+    return verify(spec_from_toml(TABLE["specs"][formula["spec"]]), formula["equation"])
 
 
 @pytest.fixture(scope="module")

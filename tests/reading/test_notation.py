@@ -7,7 +7,6 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
     Abs,
@@ -203,7 +202,7 @@ CONTEXT_FORMULAS = [
 
 @pytest.mark.parametrize(("spec", "equation", "correct"), CONTEXT_FORMULAS)
 def test_context_notation_is_read_and_checked(spec, equation, correct):
-    verdict = verify_in_context(spec_from_toml(SPECS[spec]), equation)
+    verdict = verify(spec_from_toml(SPECS[spec]), equation)
     assert verdict.correct == correct, verdict.reason
 
 
@@ -238,7 +237,7 @@ def test_times_read_as_elementwise_says_so():
 )
 def test_ambiguous_or_meaningless_notation_is_a_clean_error(spec, equation, message):
     with pytest.raises(MatcalcError) as error:
-        verify_in_context(spec_from_toml(SPECS[spec]), equation)
+        verify(spec_from_toml(SPECS[spec]), equation)
     assert message in str(error.value)
 
 
@@ -297,15 +296,7 @@ BOOK_SPECS = json.loads((TESTS / "data" / "textbook_formulas.json").read_text())
 
 
 def _verdict(spec: str, equation: str):
-    from matcalc.checks.verify_graph import verify_graph
-    from matcalc.specs.graph import Graph
-
-    subject = spec_from_toml(BOOK_SPECS[spec])
-    if isinstance(subject, Network):
-        return verify(subject, equation)
-    if isinstance(subject, Graph):
-        return verify_graph(subject, equation)
-    return verify_in_context(subject, equation)
+    return verify(spec_from_toml(BOOK_SPECS[spec]), equation)
 
 
 @pytest.mark.parametrize(
@@ -446,17 +437,13 @@ D2L_LAYERED = (
 )
 def test_a_layered_name_is_a_name_in_a_graph_spec(equation, correct):
     """d2l's W^{(1)}, W^{(2)} declared as names (sec. 5.3, the regularized MLP)."""
-    from matcalc.checks.verify_graph import verify_graph
-
-    assert verify_graph(spec_from_toml(D2L_LAYERED), equation).correct == correct
+    assert verify(spec_from_toml(D2L_LAYERED), equation).correct == correct
 
 
 def test_an_ambiguous_times_names_both_readings_of_what_is_written():
     context = spec_from_toml(SPECS["square"])
     with pytest.raises(MatcalcError) as error:
-        verify_in_context(
-            context, r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A^T B \times X"
-        )
+        verify(context, r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A^T B \times X")
     text = str(error.value)
     assert r"(A^T B)\,X" in text and r"(A^T B) \odot X" in text
     assert text.splitlines()[-1].index("^") == text.splitlines()[-2].index(
