@@ -506,10 +506,6 @@ def explain_context(shapes: Sequence[str], spec: str | None) -> Context:
 
 def run_verify(args: argparse.Namespace) -> int:
     from matcalc.checks.verify import verify, verify_batch
-    from matcalc.checks.verify_context import verify_in_context
-    from matcalc.specs.context import Context
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
 
     if args.batch is not None:
         if args.spec is not None or args.equation is not None:
@@ -520,19 +516,7 @@ def run_verify(args: argparse.Namespace) -> int:
         raise MatcalcError("verify --jobs goes with --batch FILE")
     if args.spec is None or args.equation is None:
         raise MatcalcError("verify needs a SPEC and an EQUATION (or --batch FILE)")
-    subject = load_spec(args.spec)
-    if isinstance(subject, Recurrence):
-        from matcalc.checks.verify_recurrence import verify_recurrence
-
-        verdict = verify_recurrence(subject, args.equation)
-    elif isinstance(subject, Graph):
-        from matcalc.checks.verify_graph import verify_graph
-
-        verdict = verify_graph(subject, args.equation)
-    elif isinstance(subject, Context):
-        verdict = verify_in_context(subject, args.equation)
-    else:
-        verdict = verify(subject, args.equation)
+    verdict = verify(load_spec(args.spec), args.equation)
     _emit(verdict.to_json() if args.json else verdict.summary(), None)
     return EXIT_OK if verdict.correct else EXIT_INCORRECT
 

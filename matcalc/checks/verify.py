@@ -7,6 +7,11 @@ sides are evaluated at distinct random sizes and random parameters, at every lay
 formula's indices exist.  When the formula is wrong, small edits (a transpose, a swapped
 product, a dropped or added f', a shifted layer index, a sign, a scale, a replaced factor) are
 tried until one makes it right, and that edit is the diagnosis.
+
+:func:`verify` is the one entry for every kind of spec: networks here; graph specs and
+expression contexts through the same checking and diagnosis with their own strategy of
+resolution and draws (:mod:`matcalc.checks.expression`); recurrences unrolled
+(:mod:`matcalc.checks.verify_recurrence`).
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 import numpy as np
 import sympy
@@ -34,6 +39,7 @@ from matcalc.core.expr import (
     Apply,
     Derivative,
     Expr,
+    Fill,
     Function,
     Identity,
     ShapeError,
@@ -68,6 +74,7 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.parse import Power as PowerNode
 from matcalc.reading.parse import Sum as SumNode
 from matcalc.reading.parse import SumOf as SumOfNode
 from matcalc.reading.resolve import (
@@ -77,6 +84,7 @@ from matcalc.reading.resolve import (
     index_symbols,
     objective_named,
     spellings,
+    with_unit_layers,
 )
 from matcalc.specs.conventions import Convention
 from matcalc.specs.network import Layer, Network
@@ -120,9 +128,11 @@ def layers_text(layers: tuple[str, ...]) -> str:
 
 
 class ErrorClass(StrEnum):
-    """What is wrong with a formula: one name, one meaning, in every verifier.
+    """What is wrong with a formula: one name, one meaning, for every kind of spec (networks,
+    graph specs, recurrences, expression contexts).
 
-    The value is the string written in JSON (``error_class``); a verdict may carry several.
+    The value is the string written in JSON (``error_class``); a verdict may carry several (two
+    mistakes at once carry both).  Names are only ever added, never renamed.
     """
 
     description: str
@@ -137,28 +147,40 @@ class ErrorClass(StrEnum):
         return self.value
 
     SHAPE_MISMATCH = "shape_mismatch", "the right side's shape is not the derivative's"
-    MISSING_TRANSPOSE = "missing_transpose", "a factor (or the whole side) needs a transpose"
-    EXTRA_TRANSPOSE = "extra_transpose", "a transpose that should not be there"
+    MISSING_TRANSPOSE = (
+        "missing_transpose",
+        "a factor (or the whole side) needs a transpose it does not have",
+    )
+    EXTRA_TRANSPOSE = (
+        "extra_transpose",
+        "a transpose that should not be there, on a factor or on the whole side",
+    )
     CONVENTION_MISMATCH = (
         "convention_mismatch",
         "the formula is right in another convention (Z = W A + b against Z = W^T A + W_0)",
     )
-    LAYOUT_MISMATCH = "layout_mismatch", "the transpose of the right formula: the other layout's"
+    LAYOUT_MISMATCH = (
+        "layout_mismatch",
+        "the transpose of the right formula, which is right in the other layout",
+    )
     SWAPPED_ORDER = "swapped_order", "the factors of a product are in the wrong order"
     EXTRA_FACTOR = "extra_factor", "a factor (such as f'(Z)) that should not be there"
     MISSING_FACTOR = "missing_factor", "a factor (such as f'(Z)) is missing"
-    WRONG_FACTOR = "wrong_factor", "a factor is another quantity than the one that belongs"
+    WRONG_FACTOR = (
+        "wrong_factor",
+        "a factor is another quantity than the one that belongs (never a constant: wrong_scale)",
+    )
     WRONG_ARGUMENT = "wrong_argument", "a function is evaluated at the wrong argument (A for Z)"
     WRONG_LAYER = "wrong_layer", "a layer index is off by one"
     WRONG_SIGN = "wrong_sign", "the sign is wrong"
-    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m)"
+    WRONG_SCALE = "wrong_scale", "off by a constant factor (a 2, a 1/2, a 1/m, a 0)"
     MISSING_BATCH_MEAN = "missing_batch_mean", "the cost's 1/m over the batch is missing"
     EXTRA_BATCH_MEAN = "extra_batch_mean", "the cost's 1/m over the batch is there twice"
     MISSING_WEIGHT_DECAY = "missing_weight_decay", "the weight decay's lambda W^l is missing"
     EXTRA_WEIGHT_DECAY = "extra_weight_decay", "a decay term where none belongs (a bias's)"
     MISSING_BATCH_SUM = (
         "missing_batch_sum",
-        "a bias's gradient does not sum over the examples of the batch",
+        "a bias's (a column's) gradient does not sum over the examples, the batch's columns",
     )
     ELEMENTWISE_AS_MATRIX_PRODUCT = (
         "elementwise_as_matrix_product",
@@ -465,12 +487,16 @@ def derivative_value(
     if isinstance(den, Symbol) and den.name == names.weight and isinstance(num, Symbol):
         return numeric.evaluate(network.layer_input(int(den.index)), env)
     start, stop = _position(den, network), _position(num, network)
-    if start is None or stop is None or stop < start:
+    if start is None or stop is None:
         raise VerifyError(f"matcalc has no value for {to_latex(target)}")
+    if stop < start:  # a quantity before the one it is differentiated by: it does not depend on it
+        return numeric.evaluate(Fill(sympy.Integer(0), target.shape), env)
     result = numeric.evaluate(Identity(den.shape[0]), env)
-    for t in range(start, stop):
+    for t in range(int(start), int(stop)):
         if t % 2 == 0:  # A^j -> Z^{j+1}
             local = numeric.evaluate(network.weight(t // 2 + 1), env)
+            if not network.declaration.weight_is_transposed:
+                local = local.T
         else:  # Z^j -> A^j
             activation = chains_of(derivation).layer((t + 1) // 2).activation
             local = numeric.evaluate(activation.value, env)
@@ -478,14 +504,15 @@ def derivative_value(
     return result
 
 
-def _position(symbol: Expr, network: Network) -> int | None:
+def _position(symbol: Expr, network: Network) -> sympy.Expr | None:
+    """Where a quantity stands in the forward pass: A^j at 2j, Z^j at 2j - 1 (j may be l)."""
     if not isinstance(symbol, Symbol) or symbol.index is None or symbol.sub:
         return None
     names = network.declaration.names
     if symbol.name == names.activation:
-        return 2 * int(symbol.index)
+        return 2 * sympy.sympify(symbol.index)
     if symbol.name == names.pre_activation:
-        return 2 * int(symbol.index) - 1
+        return 2 * sympy.sympify(symbol.index) - 1
     return None
 
 
@@ -511,7 +538,30 @@ class _Outcome:
     ok: bool = False
 
 
+class Checker(Protocol):
+    """What the pipeline's diagnosis asks of a kind of spec: check a right side (shapes, then
+    values), say which names stand for whole quantities, and add the edits only that kind
+    has.  ``_Checker`` answers for networks, ``matcalc.checks.expression.ExpressionChecker``
+    for graph specs, recurrences (unrolled) and expression contexts."""
+
+    text: str
+    layout: str
+    other_layout: str
+    weight_target: bool
+    convention_note: str
+
+    def run(self, rhs: Node, quick: bool = False) -> _Outcome: ...
+    def factor_names(self) -> tuple[str, ...]: ...
+    def derivative_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]: ...
+    def batch_sum_edits(self, rhs: Node) -> Iterator[Edit]: ...
+    def layer_edits(self, rhs, paths, notation) -> Iterator[Edit]: ...
+    def late_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]: ...
+    def value_diagnosis(self, rhs: Node, outcome: _Outcome) -> tuple[str, tuple] | None: ...
+
+
 class _Checker:
+    """A network's checker: the formula at every layer where its indices exist."""
+
     def __init__(self, check: Check) -> None:
         self.check = check
         self.text = check.equation.text
@@ -533,6 +583,41 @@ class _Checker:
         result = resolver.expr(node)
         self.notes.update(dict.fromkeys(resolver.notes))
         return result
+
+    # what the edits ask (matcalc.checks.expression.ExpressionChecker answers them too) ------
+
+    layout = "denominator"
+    other_layout = "numerator"
+
+    def factor_names(self) -> tuple[str, ...]:
+        return _named_factors(self.check.network)
+
+    @cached_property
+    def weight_target(self) -> bool:
+        """A weight's gradient: its whole transpose is the other forward equation's."""
+        return _is_weight_target(self.check.equation.sides[0], self.check.network)
+
+    @cached_property
+    def convention_note(self) -> str:
+        return _convention_note(self.check.network.declaration)
+
+    def derivative_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
+        return _derivative_edits(self, rhs, paths, lhs_index, notation)
+
+    def value_diagnosis(self, rhs: Node, outcome: _Outcome) -> tuple[str, tuple] | None:
+        """A diagnosis the values give when no single edit fixes the formula (none here)."""
+        return None
+
+    def batch_sum_edits(self, rhs: Node) -> Iterator[Edit]:
+        return _batch_sum_edits(self, rhs)
+
+    def layer_edits(self, rhs, paths, notation) -> Iterator[Edit]:
+        return _layer_edits(self, rhs, paths, notation)
+
+    def late_edits(self, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
+        yield from _batch_mean_edits(self, rhs)
+        yield from _weight_decay_edits(self, rhs)
+        yield from _replacement_edits(self, rhs, paths, lhs_index, notation)
 
     def target(self, k: int | None) -> Derivative | None:
         try:
@@ -615,6 +700,16 @@ def running_gradient(target: Expr, network: Network) -> Expr | None:
     if den.name == network.declaration.names.activation and k < network.last:
         return Derivative(cost, network.pre_activation(k + 1))
     return None
+
+
+def _marked_layer(equation: Equation, symbols: set) -> bool:
+    """Whether every index in ``symbols`` is written as a layer index, W^{[k]} or W^{(k)}."""
+    styles = {
+        node.index.style
+        for node in walk(equation)
+        if isinstance(node, Scripted) and node.index and node.index.expr.free_symbols & symbols
+    }
+    return bool(styles) and "plain" not in styles
 
 
 def with_layer_letter(equation: Equation, letter: str) -> Equation:
@@ -713,27 +808,66 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
         chain = _chain_formula(derivation, num, den)
         if chain is not None:
             return chain
+        start, stop = _position(den, net), _position(num, net)
+        if start is not None and stop is not None:
+            steps = sympy.expand(stop - start)
+            if steps.is_Integer and steps < 0:  # Z^1 does not depend on A^2
+                return Fill(sympy.Integer(0), target.shape)
     return target
 
 
 def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | None:
     """dZ^k/dA^j (and the like) over several layers: the product of the local Jacobians,
-    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout."""
+    W^{j+1} (or its transpose where Z = W A + b) and dA^i/dZ^i, in denominator layout; at a
+    general layer too (dZ^l/dA^{l-2} = W^{l-1} dA^{l-1}/dZ^{l-1} W^l)."""
     net = derivation.network
     start, stop = _position(den, net), _position(num, net)
-    if start is None or stop is None or stop <= start:
+    if start is None or stop is None:
         return None
+    steps = sympy.expand(stop - start)
+    if not steps.is_Integer or steps <= 0:
+        return None
+    at_activation = den.name == net.declaration.names.activation
+    j = sympy.sympify(den.index)
     factors: list[Expr] = []
-    for t in range(start, stop):
-        if t % 2 == 0:  # A^j -> Z^{j+1}
-            weight = net.weight(t // 2 + 1)
+    for _ in range(int(steps)):
+        if at_activation:  # A^j -> Z^{j+1}
+            j = sympy.expand(j + 1)
+            weight = net.weight(j)
             factors.append(weight if net.declaration.weight_is_transposed else transpose(weight))
         else:  # Z^j -> A^j
-            layer = chains_of(derivation).layers.get((t + 1) // 2)
-            if layer is None:
+            local = _layer_expr(derivation, j, lambda layer: layer.activation.value)
+            if local is None:
                 return None
-            factors.append(layer.activation.value)
+            factors.append(local)
+        at_activation = not at_activation
     return matmul(*factors) if len(factors) > 1 else factors[0]
+
+
+def _layer_expr(derivation: Derivation, k, part: Callable) -> Expr | None:
+    """A part of layer k's derivation; at a general layer (l - 1, l + 1) the general layer
+    l's, its indices moved."""
+    layers = chains_of(derivation).layers
+    layer = layers.get(k)
+    if layer is not None:
+        return part(layer)
+    general = layers.get(LAYER)
+    if general is None or k is None or not derivation.network.symbolic:
+        return None
+    value = part(general)
+    return None if value is None else _at_layer(value, k)
+
+
+def _at_layer(node, k):
+    """An expression of the general layer l at layer k: l replaced by k in every index and
+    every size (so the shapes still fit)."""
+    if isinstance(node, sympy.Basic):
+        return node.subs(LAYER, k)
+    if isinstance(node, tuple):
+        return tuple(_at_layer(item, k) for item in node)
+    if is_dataclass(node) and not isinstance(node, type):
+        return replace(node, **{f.name: _at_layer(getattr(node, f.name), k) for f in fields(node)})
+    return node
 
 
 def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] | None:
@@ -753,6 +887,10 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
         following = chains_of(derivation).layers.get(k + 1)
         if following is not None and following.input_gradient is not None:
             return following.input_gradient, following.dz.num
+        general = derivation.layers.get(LAYER)
+        value = _layer_expr(derivation, sympy.expand(k + 1), lambda g: g.input_gradient)
+        if value is not None and general is not None:  # dL/dA^l = W^{l+1} dL/dZ^{l+1}
+            return value, general.dz.num
     return None
 
 
@@ -880,9 +1018,42 @@ class _SymbolicNamespace(NetworkNamespace):
 # ------------------------------------------------------------------------------ verify
 
 
-def verify(network: Network, equation: str) -> Verdict:
+def verify(subject: object, equation: str) -> Verdict:
+    """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for a spec of any kind, and why.
+
+    One pipeline for every kind: read the equation, resolve its names in the spec's namespace,
+    compare shapes at symbolic sizes and values at random sizes, and diagnose a wrong formula
+    by small edits in one taxonomy (:class:`ErrorClass`).  A network is checked at every layer
+    where the formula's indices exist; a recurrence on its unrolled graphs
+    (:mod:`matcalc.checks.verify_recurrence`); a graph spec and an expression context each by
+    its own strategy of resolution and draws (:mod:`matcalc.checks.expression`).
+    """
+    if isinstance(subject, Network):  # the other kinds' modules are imported only for them
+        return verify_network(subject, equation)
+    from matcalc.specs.context import Context
+    from matcalc.specs.graph import Graph
+    from matcalc.specs.recurrence import Recurrence
+
+    if isinstance(subject, Recurrence):
+        from matcalc.checks.verify_recurrence import verify_recurrence
+
+        return verify_recurrence(subject, equation)
+    if isinstance(subject, Graph | Context):
+        from matcalc.checks.expression import ContextStrategy, GraphStrategy, verify_expression
+
+        kind = GraphStrategy if isinstance(subject, Graph) else ContextStrategy
+        return verify_expression(kind(subject), equation)
+    raise TypeError(f"verify checks a network, graph spec, recurrence or context, not {subject!r}")
+
+
+def verify_network(network: Network, equation: str) -> Verdict:
     """Whether ``equation`` (LaTeX, ``lhs = rhs``) holds for ``network``, and why."""
     parsed = with_layer_letter(parse_latex(equation), network.declaration.layer_letter)
+    if network.declaration.name == "bishop":  # delta_j, w_{kj}: the layer from the unit letter
+        parsed = with_unit_layers(parsed)
+    other = index_symbols(parsed) - {LAYER, DEPTH}
+    if len(other) == 1 and LAYER not in index_symbols(parsed) and _marked_layer(parsed, other):
+        parsed = with_layer_letter(parsed, str(next(iter(other))))  # CS229's W^{[k]}: k is l
     if len(parsed.sides) < 2:
         raise VerifyError(
             "an equation is expected: the derivative on the left, the formula on the right, "
@@ -1065,7 +1236,7 @@ class Edit:
 
 
 def diagnose(
-    checker: _Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
+    checker: Checker, rhs: Node, outcome: _Outcome, notation: Notation, lhs_index: Index | None
 ) -> tuple[str | None, tuple[str, ...]]:
     """The first small edit that makes the formula right: what it says and its classes."""
     deadline = time.monotonic() + DIAGNOSIS_SECONDS
@@ -1076,6 +1247,9 @@ def diagnose(
         if _fixes(checker, edit):
             return edit.says, edit.error_class
         tried.append(edit)
+    found = checker.value_diagnosis(rhs, outcome)
+    if found is not None:
+        return found
     # the first edit of each kind, then the rest, as the first of two mistakes
     kinds: dict = {}
     for edit in tried:
@@ -1099,7 +1273,7 @@ def diagnose(
     return None, ()
 
 
-def _fixes(checker: _Checker, edit: Edit) -> bool:
+def _fixes(checker: Checker, edit: Edit) -> bool:
     """Whether the edited right side is right (shapes at symbolic sizes first, then values)."""
     try:
         result = checker.run(edit.rhs, quick=True)
@@ -1195,20 +1369,20 @@ def _grouped_gradients(node: Node) -> Node:
 
 
 def edits(
-    checker: _Checker, rhs: Node, lhs_index: Index | None, notation: Notation
+    checker: Checker, rhs: Node, lhs_index: Index | None, notation: Notation
 ) -> Iterator[Edit]:
     """Small edits of the right side, the likeliest first."""
-    network = checker.check.network
     rhs = _grouped_gradients(rhs)
-    named = _named_factors(network)
-    weight_target = _is_weight_target(checker.check.equation.sides[0], network)
+    named = checker.factor_names()
+    weight_target = checker.weight_target
+    layout_note = _layout_note(checker.layout, checker.other_layout)
     whole = Transposed(Group(rhs, "("))
     paths = list(_paths(rhs))
     if isinstance(rhs, Transposed):
         layout = () if weight_target else (ErrorClass.LAYOUT_MISMATCH,)
         yield Edit(
             rhs.arg,
-            "the right side should not be transposed" + ("" if weight_target else _LAYOUT_NOTE),
+            "the right side should not be transposed" + ("" if weight_target else layout_note),
             (ErrorClass.EXTRA_TRANSPOSE, *layout),
         )
     extra = [
@@ -1223,15 +1397,13 @@ def edits(
     if weight_target:  # the classic: the gradient of the other forward equation
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.CONVENTION_MISMATCH)
         yield Edit(
-            whole,
-            f"the whole right side should be transposed{_convention_note(network.declaration)}",
-            classes,
+            whole, f"the whole right side should be transposed{checker.convention_note}", classes
         )
         yield from extra
     else:  # a transpose too many comes before a transpose of the whole
         yield from extra
         classes = (ErrorClass.MISSING_TRANSPOSE, ErrorClass.LAYOUT_MISMATCH)
-        yield Edit(whole, f"the whole right side should be transposed{_LAYOUT_NOTE}", classes)
+        yield Edit(whole, f"the whole right side should be transposed{layout_note}", classes)
     for path, node in paths:
         if not path or not _is_factor(node, named):
             continue
@@ -1273,19 +1445,10 @@ def edits(
                     f"{_source(checker, node.factors[i + 1])} are in the wrong order",
                     (ErrorClass.SWAPPED_ORDER,),
                 )
-    yield from _derivative_edits(checker, rhs, paths, lhs_index, notation)
+    yield from checker.derivative_edits(rhs, paths, lhs_index, notation)
     yield from _product_kind_edits(checker, rhs, paths)
-    yield from _batch_sum_edits(checker, rhs)
-    for path, node in paths:
-        if isinstance(node, Scripted) and node.index is not None:
-            for shift in (1, -1):
-                moved = replace(node, index=replace(node.index, expr=node.index.expr + shift))
-                yield Edit(
-                    _replace_at(rhs, path, moved),
-                    f"{_source(checker, node)} should be {_show(moved, notation)} "
-                    "(wrong layer index)",
-                    (ErrorClass.WRONG_LAYER,),
-                )
+    yield from checker.batch_sum_edits(rhs)
+    yield from checker.layer_edits(rhs, paths, notation)
     yield Edit(Neg(Group(rhs, "(")), "the sign is wrong", (ErrorClass.WRONG_SIGN,))
     for path, node in paths:
         if isinstance(node, Product):
@@ -1303,15 +1466,29 @@ def edits(
         (Fraction(1, 2), "the right side is twice too large"),
     ):
         yield Edit(Product((Number(factor), Group(rhs, "("))), text, (ErrorClass.WRONG_SCALE,))
-    yield from _batch_mean_edits(checker, rhs)
-    yield from _weight_decay_edits(checker, rhs)
-    yield from _replacement_edits(checker, rhs, paths, lhs_index, notation)
+    yield from checker.late_edits(rhs, paths, lhs_index, notation)
 
 
-_LAYOUT_NOTE = (
-    " (it is the transpose of the right formula, its numerator-layout form; matcalc writes "
-    "gradients in denominator layout, with the shape of the variable)"
-)
+def _layout_note(layout: str, other: str) -> str:
+    """Why a whole side transposed is a layout's mistake, and in which layout it is right."""
+    return (
+        f" (it is the transpose of the right formula: the {other}-layout form, right in "
+        f"{other} layout; here derivatives are in {layout} layout)"
+    )
+
+
+def _layer_edits(checker, rhs: Node, paths: list, notation: Notation) -> Iterator[Edit]:
+    """A layer index off by one."""
+    for path, node in paths:
+        if isinstance(node, Scripted) and node.index is not None:
+            for shift in (1, -1):
+                moved = replace(node, index=replace(node.index, expr=node.index.expr + shift))
+                yield Edit(
+                    _replace_at(rhs, path, moved),
+                    f"{_source(checker, node)} should be {_show(moved, notation)} "
+                    "(wrong layer index)",
+                    (ErrorClass.WRONG_LAYER,),
+                )
 
 
 def _product_kind_edits(checker: _Checker, rhs: Node, paths: list) -> Iterator[Edit]:
@@ -1723,6 +1900,8 @@ class _Entries:
                 return float(np.prod([self.at(f, idx) for f in factors]))
             case Frac(num=num, den=den):
                 return self.at(num, idx) / self.at(den, idx)
+            case PowerNode(arg=arg, exponent=exponent):  # (1 - z_j^2): a power of an entry
+                return self.at(arg, idx) ** float(exponent)
             case Product(factors=factors):
                 return self._product(factors, idx)
         raise VerifyError("this part of an entrywise formula cannot be read entry by entry")
@@ -1952,26 +2131,28 @@ class _ParsedSpec:
     error: str | None = None
     verdicts: dict = field(default_factory=dict, compare=False)
     """The verdicts of the equations checked against it so far (a class repeats itself)."""
+    shared: dict = field(default_factory=dict, compare=False)
+    """What every equation against it shares: a graph's backprop and random values."""
+
+    def verdict(self, equation: str) -> Verdict:
+        """The verdict of one equation, a graph's values drawn once for all of them (a
+        network keeps its own)."""
+        if isinstance(self.subject, Network):
+            return verdict_of(self.subject, equation)
+        from matcalc.specs.graph import Graph
+
+        if not isinstance(self.subject, Graph):
+            return verdict_of(self.subject, equation)
+        from matcalc.checks.expression import GraphStrategy, GraphValues, verify_expression
+
+        if "graph" not in self.shared:
+            self.shared["graph"] = GraphValues(self.subject)
+        strategy = GraphStrategy(self.subject, self.shared["graph"])
+        return verify_expression(strategy, equation)
 
 
 def verdict_of(subject: object, equation: str) -> Verdict:
-    """The verdict of ``equation`` for a spec of any kind."""
-    from matcalc.specs.context import Context
-    from matcalc.specs.graph import Graph
-    from matcalc.specs.recurrence import Recurrence
-
-    if isinstance(subject, Recurrence):
-        from matcalc.checks.verify_recurrence import verify_recurrence
-
-        return verify_recurrence(subject, equation)
-    if isinstance(subject, Graph):
-        from matcalc.checks.verify_graph import verify_graph
-
-        return verify_graph(subject, equation)
-    if isinstance(subject, Context):
-        from matcalc.checks.verify_context import verify_in_context
-
-        return verify_in_context(subject, equation)
+    """The verdict of ``equation`` for a spec of any kind (the one pipeline, :func:`verify`)."""
     return verify(subject, equation)
 
 
@@ -2028,7 +2209,7 @@ def verify_line(line: str, base: Path, cache: OrderedDict | None = None) -> dict
         raise MatcalcError(parsed.error)
     verdict = parsed.verdicts.get(equation)
     if verdict is None:
-        verdict = verdict_of(parsed.subject, equation)
+        verdict = parsed.verdict(equation)
         if len(parsed.verdicts) < MAX_CACHED_VERDICTS:
             parsed.verdicts[equation] = verdict
     record = verdict.to_dict()
@@ -2234,6 +2415,7 @@ def verify_batch(
 
 
 __all__ = [
+    "Checker",
     "Edit",
     "ErrorClass",
     "Verdict",
@@ -2245,6 +2427,8 @@ __all__ = [
     "expected_value",
     "relabel",
     "verify",
+    "verdict_of",
     "verify_batch",
+    "verify_network",
     "verify_spec",
 ]

@@ -4,7 +4,8 @@ The equation is checked on the spec unrolled at several numbers of steps n: a li
 side is at a step t (``\frac{\partial L}{\partial H_t} = ...``, in terms of step t+1) at every
 step t < n; a line at the last step (``H_T``) or of a parameter at n alone; a sum
 ``\sum_{t=1}^{T} ...`` on the right is written out.  Each instance is a graph-spec verdict
-(:func:`~matcalc.checks.verify_graph.verify_graph`); the first one wrong is the verdict.
+of the one pipeline (:class:`~matcalc.checks.expression.GraphStrategy`, the unrolled graph's
+values drawn once per number of steps); the first one wrong is the verdict.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from matcalc.checks.expression import GraphStrategy, GraphValues, verify_expression
 from matcalc.checks.verify import Verdict, VerifyError
-from matcalc.checks.verify_graph import verify_graph
 from matcalc.specs.recurrence import Recurrence, mentions_step
 
 CHECKED_AT = (2, 3, 5)
@@ -34,13 +35,15 @@ def verify_recurrence(recurrence: Recurrence, equation: str) -> Verdict:
     first: Verdict | None = None
     for count in CHECKED_AT:
         steps = range(1, count) if at_t else (count,)
+        graph = recurrence.unroll(count)
+        values = GraphValues(graph)  # drawn once for every step t at this count
         for step in steps:
             instance = (
                 f"{recurrence.at(lhs, step, count)}={recurrence.expand(rhs, count)}"
                 if not at_t
                 else f"{recurrence.at(lhs, step, count)}={recurrence.at(rhs, step, count)}"
             )
-            verdict = verify_graph(recurrence.unroll(count), instance)
+            verdict = verify_expression(GraphStrategy(graph, values), instance)
             where = f"{recurrence.steps} = {count}" + (f", t = {step}" if at_t else "")
             if not verdict.correct:
                 return replace(verdict, reason=f"at {where}: {verdict.reason}", equation=equation)

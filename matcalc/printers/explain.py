@@ -898,6 +898,8 @@ def explain_by_indices(expr: Expr, variable: Symbol, context: Context) -> str:
     """A scalar of sums, products, transposes, traces and Hadamard products, entry by entry:
     written in index notation, differentiated by one entry X_pq (the product rule over each
     occurrence of X), and the matrix of those entries, the engine's gradient, reassembled."""
+    if is_scalar(variable.shape):  # no entry X_pq to differentiate by (ridge's lambda)
+        raise NotPolynomialError("a scalar variable has no entries to write out")
     terms, derivative, free, _ = index_derivation(expr, variable)
     if len(terms) > 12 or len(derivative) > 12:
         raise NotPolynomialError("too many terms to write out")

@@ -711,6 +711,11 @@ class _Build(Transformer):
         return Sum((*terms, Neg(right, **_span(minus, right))), **_span(left, right))
 
     def elementwise(self, left: Node, op: Token, right: Node) -> Node:
+        summed = _summed_product(left)
+        if summed is not None:  # \sum Y \odot \log P: the sum is over the whole product
+            before, summand = summed
+            inner = self.elementwise(summand, op, right)
+            return Product((*before, inner), ops=_ops(left)[: len(before)], **_span(left, right))
         factors = left.factors if isinstance(left, Elementwise) else (left,)
         return Elementwise((*factors, right), **_span(left, right))
 
@@ -887,8 +892,8 @@ class _Build(Transformer):
             if isinstance(node, Number):
                 return Power(base, node.value, **span)
             raise self.error("a norm's power is a number: \\|x\\|^2, \\|x\\|^3", script.start)
-        if _takes_power(base):
-            if isinstance(node, Number):  # (1 - a)^2: a power of a scalar
+        if _takes_power(base) or _is_entry(base):
+            if isinstance(node, Number):  # (1 - a)^2, z_j^2: a power of a scalar
                 return Power(base, node.value, **span)
             if isinstance(node, Neg) and isinstance(node.arg, Number) and node.arg.value != 1:
                 return Power(base, -node.arg.value, **span)
@@ -983,6 +988,35 @@ def _takes_power(base: Node) -> bool:
     return isinstance(base, Abs | Power) or (isinstance(base, Group) and base.delim == "(")
 
 
+def _summed_product(node: Node) -> tuple[tuple[Node, ...], Node] | None:
+    """(the factors up to a \\sum, what the sum is written over) where a product holds a
+    \\sum with factors after it: ``\\frac{1}{m} \\sum_i Y``; None otherwise."""
+    if not isinstance(node, Product):
+        return None
+    where = next((i for i, f in enumerate(node.factors) if isinstance(f, SumOf)), None)
+    if where is None or where == len(node.factors) - 1:
+        return None
+    rest = node.factors[where + 1 :]
+    ops = _ops(node)[where + 1 :]
+    summand = (
+        rest[0]
+        if len(rest) == 1
+        else Product(rest, ops=ops if any(ops) else (), start=rest[0].start, end=rest[-1].end)
+    )
+    return node.factors[: where + 1], summand
+
+
+def _is_entry(base: Node) -> bool:
+    """z_j, x_i: one entry (a unit letter as the subscript, no layer index), so that z_j^2 is
+    its square (Bishop's (1 - z_j^2)) where W_0^2 and W^2 stay layer indices."""
+    if not (isinstance(base, Scripted) and base.index is None):
+        return False
+    sub = base.sub
+    while isinstance(sub, Group) and sub.delim == "{":
+        sub = sub.inner
+    return isinstance(sub, Name) and sub.mark is None and sub.text in "ijkpqrst"
+
+
 def _ops(node: Node) -> tuple[str, ...]:
     """The operators before the factors of a product after the first ("" for juxtaposition)."""
     if not isinstance(node, Product):
@@ -995,8 +1029,9 @@ def _example_index(node: Node) -> str | None:
     if not (isinstance(node, Product) and len(node.factors) == 2):
         return None
     layer, example = node.factors
-    if not (isinstance(layer, Group) and layer.delim == "["):
-        return None
+    plain = isinstance(layer, Number) or (isinstance(layer, Name) and len(layer.text) == 1)
+    if not (plain or (isinstance(layer, Group) and layer.delim in ("[", "("))):
+        return None  # [l](i) (Ng), and l(i), 3(i), (l)(i) in the other index styles
     if isinstance(example, Group) and example.delim == "(":
         inner = example.inner
         if isinstance(inner, Name) and len(inner.text) == 1 and inner.text not in "lL":
@@ -1075,6 +1110,8 @@ def parse_latex(text: str) -> Equation:
     for old, new in _UNICODE.items():
         text = text.replace(old, new)
     text = _strip_math_delimiters(text)
+    text = _blank_brace_labels(text)
+    text = _CONDITION.sub(lambda m: " " * len(m.group()), text)
     if not text.strip():
         raise ParseError("the formula is empty", text, 0)
     try:
@@ -1176,6 +1213,55 @@ def _expected(error: LarkError) -> str:
     if not expected or len(expected) > 6:
         return ""
     return f"; expected {', '.join(expected)}"
+
+
+# a condition after the formula, as matcalc prints it: \qquad (t < T), \quad (l < L)
+_CONDITION = re.compile(
+    r"\\q?quad\s*\((?:[^()]*?(?:<|>|\\[lg]eq?\b|\\[lg]e\b)[^()]*)\)\s*[.,]?\s*$"
+)
+_BRACES = re.compile(r"\\(?:underbrace|overbrace)(?![A-Za-z])")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index just past the group that opens at ``start`` ('{'), or -1 if it never closes."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "\\":
+            continue
+        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif text[i] == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _blank_brace_labels(text: str) -> str:
+    """\\underbrace{X}_{label}, \\overbrace{X}^{label}: the labels (shapes such as
+    c \\times n - k + 1, or words) are annotations, blanked so that columns stay put."""
+    out = text
+    for match in _BRACES.finditer(text):
+        at = match.end()
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text) or text[at] != "{":
+            continue
+        at = _closing(text, at)
+        while at > 0:
+            while at < len(text) and text[at].isspace():
+                at += 1
+            if at >= len(text) or text[at] not in "_^":
+                break
+            label = at + 1
+            while label < len(text) and text[label].isspace():
+                label += 1
+            end = _closing(text, label) if label < len(text) and text[label] == "{" else label + 1
+            if end <= 0 or end > len(text):
+                break
+            out = out[:at] + " " * (end - at) + out[end:]
+            at = end
+    return out
 
 
 _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"))

@@ -10,6 +10,7 @@ constructors of :mod:`matcalc.core.expr`, so a product that does not fit raises
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -65,6 +66,7 @@ from matcalc.reading.parse import (
     ExampleOf,
     Frac,
     Group,
+    Index,
     Nabla,
     Name,
     Neg,
@@ -138,6 +140,8 @@ class Namespace:
             return Det
         if text == "conv" and order == 0:
             return _two_arguments("conv", Conv)
+        if text == "max" and order == 0:  # max(0, z): Parr & Howard's and CS229's ReLU
+            return _two_arguments("max", _max_with_zero)
         name = FUNCTION_NAMES.get(text, text)
         own = self.definitions().get(text)
         if own is not None:
@@ -281,14 +285,25 @@ class NetworkNamespace(Namespace):
     def known_names(self) -> tuple[str, ...]:
         s = self.spelling
         bias = s["bias"][0] + (f"_{s['bias_sub']}" if s["bias_sub"] else "")
-        return (
-            *(f"{s[role][0]}^l" for role in ("weight",)),
-            f"{bias}^l",
-            *(f"{s[role][0]}^l" for role in ("pre_activation", "activation")),
-            s["input"][0],
-            s["target"][0],
-            *s["output"],
-            "L",
+        names = self.network.declaration.names
+        return tuple(
+            dict.fromkeys(
+                (
+                    *(f"{letter}^l" for letter in s["weight"]),
+                    f"{bias}^l",
+                    *(
+                        f"{letter}^l"
+                        for role in ("pre_activation", "activation")
+                        for letter in s[role]
+                    ),
+                    "\\delta^l",
+                    s["input"][0],
+                    s["target"][0],
+                    *s["output"],
+                    "L",
+                    names.cost,
+                )
+            )
         )
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
@@ -316,10 +331,15 @@ class NetworkNamespace(Namespace):
         return self.network.batch_size is not None and text in self._batch_names()
 
     def ones(self, size: str) -> Expr | None:
-        """1_K, a column of ones for each example of the batch (as in b 1_K^T)."""
-        if not self.names_batch(size):
-            return None
-        return ones(self.network.columns)
+        """1_K, a column of ones for each example of the batch (as in b 1_K^T); 1_3, 1_{n^2}:
+        a column of ones as long as a layer (a softmax's column sums, 1 1^T A)."""
+        if self.names_batch(size):
+            return ones(self.network.columns)
+        for layer in range(len(self.network.layers) + 1):
+            dim = self.network.size(layer)
+            if isinstance(dim, sympy.Expr) and not dim.is_number and size in _size_spellings(dim):
+                return ones(dim)
+        return None
 
     def prefixed_gradient(self, quantity: Expr) -> Expr | None:
         """Ng's dX: dJ/dW and dJ/db for the parameters, the per-example dL/dX otherwise."""
@@ -457,6 +477,19 @@ class NetworkNamespace(Namespace):
         return net.activation(t // 2) if t % 2 == 0 else net.pre_activation((t + 1) // 2)
 
 
+def _size_spellings(dim: sympy.Expr) -> set[str]:
+    """How a layer size such as n^2 may be written under a ones vector: n^2, n^{2}, n_2."""
+    if not isinstance(dim, sympy.Indexed):
+        return {str(dim)}
+    letter, index = str(dim.base), str(dim.indices[0])
+    return {
+        f"{letter}^{index}",
+        f"{letter}^{{{index}}}",
+        f"{letter}_{index}",
+        f"{letter}_{{{index}}}",
+    }
+
+
 def objective_named(network: Network, text: str) -> Symbol:
     """The loss L, or the cost J where J names the objective (Ng, Goodfellow, a batch)."""
     if text == network.declaration.names.cost and network.objective() == network.cost_symbol():
@@ -536,6 +569,12 @@ class _Ones:
 
     node: Node
     transposed: bool = False
+    fallback: Expr | None = None  # 1_3 where 3 is also the batch: 1_K when nothing sizes it
+
+    def fallen_back(self) -> Expr | None:
+        if self.fallback is None:
+            return None
+        return transpose(self.fallback) if self.transposed else self.fallback
 
 
 @dataclass(frozen=True)
@@ -670,6 +709,8 @@ class Resolver:
             )
         if isinstance(value, _Const):
             return Fill(value.value, (sympy.Integer(1), sympy.Integer(1)))
+        if isinstance(value, _Ones) and value.fallback is not None:
+            return value.fallen_back()
         if isinstance(value, _Ones):
             raise self.error(
                 "\\mathbf{1} takes its size from the matrix beside it (G \\mathbf{1}, "
@@ -737,6 +778,10 @@ class Resolver:
         if _is_ones_vector(node):
             size = self._sub_text(node.sub)
             vector = self.namespace.ones(size)
+            if (size.isdigit() and int(size) > 0) or (
+                vector is None and isinstance(node.sub, Scripted)
+            ):
+                return _Ones(node, fallback=vector)  # 1_3, 1_{n^2}: sized by the factor beside it
             if vector is None:
                 raise self.error(f"the ones vector's size {size} means nothing here", node)
             return vector
@@ -759,9 +804,11 @@ class Resolver:
         return symbol
 
     def _unknown(self, ref: NameRef) -> str:
-        shown = ref.text if ref.sub is None else f"{ref.text}_{ref.sub}"
+        shown = ref.text if ref.mark is None else f"\\{ref.mark}{{{ref.text}}}"
+        shown = shown if ref.sub is None else f"{shown}_{ref.sub}"
         names = self.namespace.known_names()
         close = difflib.get_close_matches(ref.text, [n.split("^")[0] for n in names], n=3)
+        close = [c for c in close if c != shown]
         hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
         return f"unknown symbol {shown}{hint} (known here: {', '.join(names)})"
 
@@ -812,6 +859,7 @@ class Resolver:
     def _product(self, factors: tuple[Node, ...], ops: tuple[str, ...] = ()) -> _Value:
         values: list[Expr | _Const | Node | _Ones] = []
         written: list[str] = []  # the operator before each value ("" for juxtaposition)
+        spans: list[tuple[int, int]] = []  # where each value is written
         identity: Node | None = None
         position = 0
 
@@ -824,12 +872,14 @@ class Resolver:
             if prefixed is not None:
                 values.append(prefixed)
                 written.append(before)
+                spans.append((factors[position].start, factors[position + 1].end))
                 position += 2
                 continue
             node = factors[position]
             if _is_cdots(node):
                 values.append(node)
                 written.append(before)
+                spans.append((node.start, node.end))
                 position += 1
                 continue
             if self._is_identity(node):  # I X = X I = X
@@ -839,24 +889,41 @@ class Resolver:
             if self._objective_arguments(factors, position):  # L(W), J(W, b; x, y)
                 values.append(self.value(node))
                 written.append(before)
+                spans.append((node.start, factors[position + 1].end))
                 position += 2
                 continue
-            value, position = self._take(factors, position, ops)
+            value, after = self._take(factors, position, ops)
             values.append(value)
             written.append(before)
+            spans.append((node.start, factors[after - 1].end))
+            position = after
+        if len(spans) != len(values) or any(isinstance(v, Node) for v in values):
+            spans = []  # a chain with \cdots is expanded into factors of its own
         values, written = self._expand_cdots(values, written)
         values = self._size_ones(values)
         coeff = sympy.Integer(1)
         result: Expr | None = None
-        for value, op in zip(values, written, strict=True):
+        first = -1
+        for at, (value, op) in enumerate(zip(values, written, strict=True)):
             if isinstance(value, _Const):
                 coeff *= value.value
                 continue
             assert isinstance(value, Expr)
             if result is None:
-                result = value
+                result, first = value, at
             elif op in ("times", "cdot"):
-                result = self._cross(result, value, op)
+                shown = None
+                if spans and first >= 0:
+                    shown = (self._written(spans[first][0], spans[at - 1][1]),
+                             self._written(*spans[at]))  # fmt: skip
+                try:
+                    result = self._cross(result, value, op, shown)
+                except ShapeError:
+                    raise
+                except MatcalcError as error:
+                    if not spans:
+                        raise
+                    raise ResolveError(str(error), self.text, max(spans[at][0], 0)) from None
             else:
                 result = times(result, value)
         if result is None:
@@ -921,10 +988,25 @@ class Resolver:
                 if before is not None:
                     sized[i] = ones(before.shape[1])
                     continue
+                following = values[i + 1] if i + 1 < len(values) else None
+                after = next((v for v in values[i + 2 :] if isinstance(v, Expr)), None)
+                if isinstance(following, _Ones) and following.transposed and after is not None:
+                    sized[i] = ones(after.shape[0])  # 1 1^T X: the column sums of X, spread
+                    continue
+            if value.fallback is not None:
+                sized[i] = value.fallen_back()
+                continue
             self._matrix(value.node, value)  # the error that says where its size comes from
         return sized
 
-    def _cross(self, left: Expr, right: Expr, op: str) -> Expr:
+    def _written(self, start: int, end: int) -> str:
+        """The source text from ``start`` to ``end`` (a placeholder where it is not known)."""
+        text = self.text[start:end].strip() if 0 <= start < end <= len(self.text) else ""
+        return text if text and len(text) <= 60 else "..."
+
+    def _cross(
+        self, left: Expr, right: Expr, op: str, shown: tuple[str, str] | None = None
+    ) -> Expr:
         """A product written \\times (\\otimes) or \\cdot: the matrix product where it fits;
         \\times of two matrices of one shape is elementwise, \\cdot of two columns a dot
         product, and a \\times that both readings fit is an error naming both."""
@@ -932,20 +1014,23 @@ class Resolver:
             return times(left, right)
         fits = dims_equal(left.shape[1], right.shape[0])
         same = shapes_equal(left.shape, right.shape)
-        shown = "\\times" if op == "times" else "\\cdot"
+        sign = "\\times" if op == "times" else "\\cdot"
         if op == "times" and same and fits:
+            a, b = shown or ("A", "B")
+            a = f"({a})" if a != "A" and not _one_factor(a) else a
+            b = f"({b})" if b != "B" and not _one_factor(b) else b
             raise MatcalcError(
-                f"{shown} between two {shape_text(left.shape)} matrices is ambiguous: both the "
-                "matrix product A B and the elementwise product A \\odot B fit; write A B or "
-                "A \\odot B"
+                f"\\times between two {shape_text(left.shape)} matrices is ambiguous: it reads "
+                f"as the matrix product {a}\\,{b} or as the elementwise product {a} \\odot {b}, "
+                "and both fit; write one of them"
             )
         if op == "times" and same:
             self.notes.append(
-                f"{shown} is read as the elementwise product, the only product the shapes allow"
+                f"{sign} is read as the elementwise product, the only product the shapes allow"
             )
             return hadamard(left, right)
         if op == "cdot" and not fits and same and is_column(left.shape):
-            self.notes.append(f"{shown} between two columns is read as their dot product u^T v")
+            self.notes.append(f"{sign} between two columns is read as their dot product u^T v")
             return matmul(transpose(left), right)
         return times(left, right)
 
@@ -1099,6 +1184,14 @@ def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
     return apply
 
 
+def _max_with_zero(left: Expr, right: Expr) -> Expr:
+    """max(0, z) = max(z, 0) = ReLU(z), entrywise."""
+    for zero, z in ((left, right), (right, left)):
+        if isinstance(zero, Fill) and zero.value == 0 and is_scalar(zero.shape):
+            return Apply(Function("relu"), z)
+    raise MatcalcError("\\max is read as max(0, z), the ReLU; write max(0, z)")
+
+
 def _of_number(operator: _Operator, argument: _Value) -> _Const | None:
     """An entrywise function of a number is a number: \\sqrt{e}, \\exp(1); else None."""
     if not isinstance(argument, _Const):
@@ -1136,6 +1229,11 @@ def _is_ones_vector(node: Node) -> bool:
 def _is_bold_one(node: Node) -> bool:
     """\\mathbf{1} (also \\mathbb{1}, \\boldsymbol{1}, \\vec{1}) without a size."""
     return isinstance(node, Name) and node.mark == "ones"
+
+
+def _one_factor(text: str) -> bool:
+    """Whether written text is one factor that needs no parentheses in a product: A, W^{l}."""
+    return re.fullmatch(r"\\?[A-Za-z]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*", text) is not None
 
 
 def _is_cdots(node: Node) -> bool:
@@ -1185,6 +1283,47 @@ def resolve(
 ) -> Expr:
     """The expression of a syntax tree in ``namespace`` with layer indices bound."""
     return Resolver(namespace, bindings, text).expr(node)
+
+
+# Bishop's units i -> j -> k of three consecutive layers, k at the output (PRML 5.3)
+UNIT_LETTER_LAYERS = {"i": 2, "j": 1, "k": 0}
+_LAYERED_BY_UNIT = frozenset({"delta", "w", "W", "a", "z", "b"})
+
+
+def with_unit_layers(node: Node) -> Node:
+    """Bishop's unindexed entries as layer entries: \\delta_j, a_j, z_j of the layer before the
+    output, \\delta_k of the output, w_{kj} of the output layer's weights, w_{ji} of the layer
+    before, z_i two layers down (x_i, y_k and t_k name the input, output and target)."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, Node):
+            changes[name] = with_unit_layers(value)
+        elif isinstance(value, tuple) and any(isinstance(item, Node) for item in value):
+            changes[name] = tuple(
+                with_unit_layers(item) if isinstance(item, Node) else item for item in value
+            )
+    node = replace(node, **changes) if changes else node
+    if not (isinstance(node, Scripted) and node.index is None and node.sub is not None):
+        return node
+    base = node.base
+    letters = _sub_letters(node.sub)
+    if not (isinstance(base, Name) and base.mark is None and base.text in _LAYERED_BY_UNIT):
+        return node
+    if not letters or letters[0] not in UNIT_LETTER_LAYERS:
+        return node
+    index = Index(DEPTH - UNIT_LETTER_LAYERS[letters[0]], "paren")
+    return replace(node, index=index)
+
+
+def _sub_letters(node: Node) -> tuple[str, ...]:
+    """The letters of a subscript such as j, {kj} or {k j}."""
+    while isinstance(node, Group) and node.delim == "{":
+        node = node.inner
+    if isinstance(node, Name) and len(node.text) == 1:
+        return (node.text,)
+    if isinstance(node, Product) and all(isinstance(f, Name) for f in node.factors):
+        return tuple(f.text for f in node.factors)  # type: ignore[union-attr]
+    return ()
 
 
 def index_symbols(node: Node) -> set[sympy.Symbol]:

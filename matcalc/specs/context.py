@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ import numpy as np
 import sympy
 
 from matcalc.core.expr import (
+    Apply,
     Derivative,
     Expr,
     Fill,
@@ -42,6 +44,7 @@ from matcalc.core.expr import (
     Symbol,
     ones,
     substitute,
+    transpose,
 )
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.shapes import ONE, SCALAR, Shape, dims_equal, is_column, is_scalar, shape_text
@@ -202,6 +205,7 @@ class Context:
     expanded_sizes: dict[Symbol, int] = field(default_factory=dict, repr=False)
     assumptions: dict[str, str] = field(default_factory=dict)
     functions: dict[str, ScalarFunction] = field(default_factory=dict)
+    signals: dict[str, tuple[str, str, bool]] = field(default_factory=dict)  # a graph's delta
 
     # ------------------------------------------------------------------ construction
 
@@ -472,6 +476,20 @@ def spec_from_file(path: str | Path) -> Network | Context:
 # ---------------------------------------------------------------------- the formula reader
 
 
+def replace_index(ref: NameRef) -> NameRef:
+    """The name without its layer index (W^{(2)} -> W), to look up W^2 by."""
+    return NameRef(ref.text, ref.sub, None, ref.mark)
+
+
+# letters sources name an activation by (CS224n's h = f(z), Bishop's h(a), Haykin's phi)
+GENERIC_FUNCTION_LETTERS = frozenset({"f", "g", "h", "phi", "varphi"})
+
+
+def to_text(expr: Expr) -> str:
+    """A short name for a quantity in a message."""
+    return getattr(expr, "name", None) or "its argument"
+
+
 class ContextNamespace(Namespace):
     """Names of an expression context for the formula reader: declared matrices, defined
     functions, opaque functions, sizes (the n of \\frac{1}{n}), tr, det and inverses."""
@@ -484,19 +502,31 @@ class ContextNamespace(Namespace):
         self.identity = identity
 
     def _key(self, ref: NameRef) -> str:
-        return name_key(ref.text if ref.sub is None else f"{ref.text}_{ref.sub}")
+        text = ref.text if ref.mark is None else f"\\{ref.mark}{{{ref.text}}}"  # \hat{y}
+        return name_key(text if ref.sub is None else f"{text}_{ref.sub}")
 
     def symbol(self, ref: NameRef) -> Expr | None:
-        if ref.index is not None and ref.index.is_Integer:  # W^{(2)} declared as a name
-            found = self.context.find(f"{self._key(ref)}^{int(ref.index)}")
+        if ref.index is not None and ref.index.is_Integer:
+            found = self.context.find(f"{self._key(replace_index(ref))}^{int(ref.index)}")
             if found is not None:
                 return found
+            base = self._key(replace_index(ref))
+            if any(
+                key.startswith(f"{base}^")
+                for key in (*self.context.symbols, *self.context.definitions)
+            ):
+                return None  # W^{(3)} where W^{(1)} and W^{(2)} are declared: unknown, listed
         if ref.index is not None:
             raise ContextError(
                 f"{ref.text}^{{{ref.index}}}: a superscript is a transpose (T), an inverse "
                 "(-1 or -T) or, in a network, a layer index; powers are not read"
             )
         key = self._key(ref)
+        signal = self.context.signals.get(key)
+        if signal is not None and self.context.find(key) is None:  # a graph spec's delta
+            loss, quantity, row = signal
+            gradient = self.derivative(self.context.lookup(loss), self.context.lookup(quantity))
+            return transpose(gradient) if row else gradient
         found = self.context.find(key)
         if found is None and key == "I" and self.identity is not None:
             return Identity(self.identity)
@@ -523,9 +553,31 @@ class ContextNamespace(Namespace):
         """The scalar functions of the context's [functions] table."""
         return self.context.functions
 
+    def function(self, ref: NameRef, order: int):  # type: ignore[no-untyped-def]
+        """Besides the built-in and [functions] ones: a letter a source names an activation
+        by (f, g, h, \\phi; CS224n's h = f(z)), where the spec names no quantity so, is the
+        entrywise function the spec applies to the argument: f'(z) for h = \\tanh(z)."""
+        found = super().function(ref, order)
+        if found is not None or ref.text not in GENERIC_FUNCTION_LETTERS or ref.index is not None:
+            return found
+        if ref.sub is not None or self.context.find(self._key(ref)) is not None:
+            return None
+
+        def applied(arg: Expr) -> Expr:
+            for value in self.context.definitions.values():
+                if isinstance(value, Apply) and value.arg == arg:
+                    return Apply(dc_replace(value.fn, order=value.fn.order + order), arg)
+            raise MatcalcError(
+                f"{ref.text}({to_text(arg)}): the spec applies no entrywise function to "
+                f"{to_text(arg)} that {ref.text} could name"
+            )
+
+        return applied
+
     def known_names(self) -> tuple[str, ...]:
         context = self.context
-        return (*context.symbols, *context.definitions, *context.opaque)
+        signals = ("\\delta",) if "delta" in context.signals else ()
+        return (*context.symbols, *context.definitions, *context.opaque, *signals)
 
     def prefixed_gradient(self, quantity: Expr) -> Expr | None:
         """dX under d-prefix names: the derivative of the cost by X, with X's shape."""

@@ -302,8 +302,36 @@ CS231N = Convention(
     ),
 )
 
+BISHOP = Convention(
+    name="bishop",
+    title="Bishop, Pattern Recognition and Machine Learning",
+    source=(
+        "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3, error "
+        "backpropagation, eqs. (5.48)-(5.56)"
+    ),
+    forward="direct",
+    names=Names("W", "b", None, "a", "z", "t", "T", "E", "J", output=("y",)),
+    index_style="paren",
+    layer_letter="l",
+    activation_letter="h",
+    gradient_names="fraction",
+    running_gradient="loss",
+    layout="denominator",
+    batch_letter="N",
+    hadamard=r"\odot",
+    gradient_first=True,
+    bias_sum="ones",
+    transpose="T",
+    transpose_in_superscript=False,
+    equations=(r"a^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}", r"z^{(l)} = h(a^{(l)})"),
+    note=(
+        "bishop convention (PRML 5.3): a_j = sum_i w_{ji} z_i, z_j = h(a_j), delta_j = dE_n/da_j; "
+        "units i, j, k of three consecutive layers"
+    ),
+)
+
 CONVENTIONS: dict[str, Convention] = {
-    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL, CS231N)
+    c.name: c for c in (MIT_6390, NG, GOODFELLOW, NIELSEN, UFLDL, CS231N, BISHOP)
 }
 DEFAULT = MIT_6390
 
@@ -318,6 +346,7 @@ def convention_named(name: object) -> Convention:
 
 
 __all__ = [
+    "BISHOP",
     "CONVENTIONS",
     "CS231N",
     "DEFAULT",

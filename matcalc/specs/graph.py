@@ -31,7 +31,7 @@ from matcalc.core.shapes import is_scalar, shape_text
 from matcalc.specs.context import CONTEXT_KEYS, Context, ContextError, name_key
 from matcalc.specs.equations import ForwardEquations
 
-GRAPH_KEYS = ("parameters", "loss")
+GRAPH_KEYS = ("parameters", "loss", "delta")
 
 
 class GraphError(ContextError):
@@ -85,6 +85,8 @@ class Graph:
                 raise GraphError(f"parameters: {written!r} is listed twice")
             keys.append(key)
         loss = cls._loss_key(data, context)
+        if "delta" in data:
+            context.signals["delta"] = cls._signal(data["delta"], context, loss)
         graph = cls(context, tuple(keys), loss)
         for key, parameter in zip(graph.parameter_keys, graph.parameters, strict=True):
             users = graph.users.get(parameter, ())
@@ -94,6 +96,22 @@ class Graph:
                     f"as it is declared (W_{{10}}, not W_10, for a subscript of two digits)?"
                 )
         return graph
+
+    @staticmethod
+    def _signal(value: Any, context: Context, loss: str) -> tuple[str, str, bool]:
+        """delta = "z" (the gradient dL/dz, a column) or delta = { of = "z", row = true }
+        (CS224n's row delta = dL/dz as a Jacobian): (the loss, the quantity, whether a row)."""
+        row = False
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"of", "row"}
+            if unknown or not isinstance(value.get("row", False), bool):
+                raise GraphError(
+                    f'delta = {value!r}: a quantity\'s name, or {{ of = "z", row = true }}'
+                )
+            row, value = value.get("row", False), value.get("of")
+        if not isinstance(value, str) or name_key(value) not in context.definitions:
+            raise GraphError(f'delta = {value!r}: the name of a quantity of [define], like "z"')
+        return loss, name_key(value), row
 
     @staticmethod
     def _loss_key(data: Mapping[str, Any], context: Context) -> str:

@@ -119,6 +119,31 @@ def test_one_spec_text_is_parsed_once_and_keeps_its_definitions(tmp_path, monkey
     assert calls == [SWISH, TANH]
 
 
+def test_a_graph_spec_is_drawn_once_for_all_its_lines(tmp_path, monkeypatch):
+    """A class's lines against one graph spec share its backprop and random values, and get
+    the verdicts verify gives each alone."""
+    from matcalc.checks import expression
+    from matcalc.specs.context import spec_from_toml
+
+    spec = (ROOT / "derivations" / "architectures" / "residual.toml").read_text()
+    lines = [
+        r"\frac{\partial L}{\partial W_2} = \frac{\partial L}{\partial Z_2} A_1^T",
+        r"\frac{\partial L}{\partial W_2} = A_1 \frac{\partial L}{\partial Z_2}^T",
+        r"\frac{\partial L}{\partial A_1} = W_2^T \frac{\partial L}{\partial Z_2}",
+    ]
+    alone = [verify_module.verify(spec_from_toml(spec), line).to_dict() for line in lines]
+    made = []
+    real = expression.GraphValues.__init__
+    monkeypatch.setattr(
+        expression.GraphValues, "__init__", lambda self, g: made.append(g) or real(self, g)
+    )
+    path = tmp_path / "graph.jsonl"
+    path.write_text("\n".join(json.dumps({"spec": spec, "equation": e}) for e in lines) + "\n")
+    _, records = run(path)
+    assert len(made) == 1
+    assert [{k: v for k, v in r.items() if k != "line"} for r in records] == alone
+
+
 def test_a_bad_spec_is_an_error_for_each_of_its_lines(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b"\n".join([case("[[layer]]\nsize = -1", GENERAL, i) for i in range(3)]))

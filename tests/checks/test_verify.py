@@ -10,7 +10,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from matcalc.checks.verify import MARGIN, Check, verify, with_layer_letter
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.cli import main
 from matcalc.core.expr import (
     Add,
@@ -29,7 +28,7 @@ from matcalc.errors import MatcalcError
 from matcalc.printers.chains import chain_forms
 from matcalc.printers.latex import to_latex
 from matcalc.reading.parse import parse_latex
-from matcalc.specs.context import Context, spec_from_toml
+from matcalc.specs.context import spec_from_toml
 from matcalc.specs.network import Layer, Network
 
 CASES = json.loads((TESTS / "data" / "public_cases.json").read_text())["cases"]
@@ -52,10 +51,7 @@ def _case_params():
 
 
 def _verify_case(case):
-    subject = spec_from_toml(case["spec"])
-    if isinstance(subject, Context):
-        return verify_in_context(subject, case["equation"])
-    return verify(subject, case["equation"])
+    return verify(spec_from_toml(case["spec"]), case["equation"])
 
 
 @pytest.mark.parametrize("case", list(_case_params()))

@@ -8,7 +8,6 @@ import warnings
 import pytest
 
 from matcalc.checks.verify import SMALL_SIZE, Check, verify
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import parse_latex
 from matcalc.specs.context import Context
@@ -57,7 +56,7 @@ DET = Context.from_dict({"shapes": {"X": "n x n"}, "define": {"f": r"\det(X)"}})
     ("context", "equation", "verdict", "reason"),
     [
         (DET, r"\frac{\partial f}{\partial X} = \det(X) X^{-T}", "correct", "agree"),
-        (DET, r"\frac{\partial f}{\partial X} = \det(0 X) X^{-T}", "incorrect", "factor of 0"),
+        (DET, r"\frac{\partial f}{\partial X} = \det(0 X) X^{-T}", "incorrect", "factor 0 should"),
         (DET, r"\frac{\partial f}{\partial X} = \det(X) (0 X)^{-T}", "incorrect", "not finite"),
         (DET, r"\frac{\partial f}{\partial X} = \det(X) (X - X)^{-1}", "incorrect", "not finite"),
     ],
@@ -65,14 +64,14 @@ DET = Context.from_dict({"shapes": {"X": "n x n"}, "define": {"f": r"\det(X)"}})
 def test_singular_matrices_in_a_context_are_verdicts(context, equation, verdict, reason):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = verify_in_context(context, equation)
+        result = verify(context, equation)
     assert result.verdict == verdict and reason in result.reason
 
 
 def test_a_derivative_singular_everywhere_is_a_clear_error():
     context = Context.from_dict({"shapes": {"X": "n x n"}})
     with pytest.raises(MatcalcError, match="not finite"):
-        verify_in_context(context, r"\frac{\partial}{\partial X} \det(0 X) = 0 X^{-T}")
+        verify(context, r"\frac{\partial}{\partial X} \det(0 X) = 0 X^{-T}")
 
 
 def test_a_network_formula_with_infinities_warns_nothing():

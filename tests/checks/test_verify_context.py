@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import TESTS
 
-from matcalc.checks.verify_context import verify_in_context
+from matcalc.checks.verify import verify
 from matcalc.cli import main
 from matcalc.errors import MatcalcError
 from matcalc.specs.context import Context
@@ -21,9 +21,9 @@ def test_case_gets_its_true_verdict(case):
     context = Context.from_toml(SPECS[case["spec"]])
     if case["correct"] is None:
         with pytest.raises(MatcalcError):
-            verify_in_context(context, case["equation"])
+            verify(context, case["equation"])
         return
-    verdict = verify_in_context(context, case["equation"])
+    verdict = verify(context, case["equation"])
     assert verdict.correct == case["correct"], verdict.reason
     if not case["correct"]:
         assert set(case["error_class"]) <= set(verdict.error_class), verdict.reason
@@ -31,17 +31,17 @@ def test_case_gets_its_true_verdict(case):
 
 def test_layout_trap_names_the_other_layout():
     context = Context.from_toml(SPECS["ls-denominator"])
-    verdict = verify_in_context(context, r"\frac{\partial L}{\partial w} = (Xw - y)^T X")
+    verdict = verify(context, r"\frac{\partial L}{\partial w} = (Xw - y)^T X")
     assert "numerator-layout form" in verdict.reason
     assert verdict.expected == r"X^{T}\,\left(X\,w - y\right)"
     numerator = Context.from_toml(SPECS["ls-numerator"])
-    verdict = verify_in_context(numerator, r"\frac{\partial L}{\partial w} = X^T(Xw - y)")
+    verdict = verify(numerator, r"\frac{\partial L}{\partial w} = X^T(Xw - y)")
     assert "denominator-layout form" in verdict.reason
 
 
 def test_symmetric_shortcut_is_explained():
     context = Context.from_toml(SPECS["square"])
-    verdict = verify_in_context(context, r"\frac{\partial}{\partial x}\left(x^T A x\right) = 2Ax")
+    verdict = verify(context, r"\frac{\partial}{\partial x}\left(x^T A x\right) = 2Ax")
     assert "symmetric" in verdict.reason
     assert verdict.expected == r"\left(A + A^{T}\right)\,x"
 
@@ -49,7 +49,7 @@ def test_symmetric_shortcut_is_explained():
 def test_left_side_must_be_a_derivative():
     context = Context.from_toml(SPECS["square"])
     with pytest.raises(MatcalcError, match="left side must be a derivative"):
-        verify_in_context(context, r"A = A")
+        verify(context, r"A = A")
 
 
 def _spec(tmp_path, name):
@@ -97,4 +97,4 @@ SYMMETRIC = '[shapes]\nx = "n"\nA = "n x n"\n[assume]\nA = "symmetric"\n[define]
 )
 def test_verify_draws_what_the_context_assumes(spec, equation, correct):
     """A declared symmetric A is drawn symmetric: (A + A^T) x is right, as 2 A x is."""
-    assert verify_in_context(Context.from_toml(spec), equation).correct is correct
+    assert verify(Context.from_toml(spec), equation).correct is correct

@@ -22,7 +22,7 @@ CASES = [
     ("residual", r"dL/dA_1 = W_2^T dL/dZ_2 + dL/dA_2", True, ()),
     ("residual", r"dL/dA_1 = W_2^T dL/dZ_2", False, ()),
     ("residual", r"dL/dZ_1 = (1 - \tanh(Z_1) \odot \tanh(Z_1)) \odot dL/dA_1", True, ()),
-    ("residual", r"dL/dW_1 = x (dL/dZ_1 )^T", False, ("missing_transpose",)),
+    ("residual", r"dL/dW_1 = x (dL/dZ_1 )^T", False, ("missing_transpose", "layout_mismatch")),
     ("residual", r"dL/dW_2 = dL/dZ_2 A_1^T", True, ()),
     ("rnn", r"dL/dV = (V H_1 - y_1) H_1^T + (V H_2 - y_2) H_2^T + (V H_3 - y_3) H_3^T",
      False, ("wrong_scale",)),
@@ -32,7 +32,8 @@ CASES = [
     ("batchnorm", r"dL/d\beta = dL/dY \mathbf{1}_K", True, ()),
     ("batchnorm", r"dL/d\gamma = (dL/dY \odot N) \mathbf{1}_K", True, ()),
     ("attention", r"dL/dW_v = dL/dV X^T", True, ()),
-    ("attention", r"dL/dW_q = X dL/dQ", False, ("shape_mismatch",)),
+    ("attention", r"dL/dW_q = X dL/dQ", False,
+     ("shape_mismatch", "swapped_order", "missing_transpose")),
     ("weight-decay", r"dL/dW_1 = (A_1 \odot (1 - A_1) \odot dL/dA_1 ) x^T", False, ()),
     ("autoencoder", r"dL/dc = 2 (R - x)", True, ()),
 ]  # fmt: skip

@@ -13,14 +13,15 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
-from matcalc.specs.network import Network
+from matcalc.specs.context import spec_from_toml
 
 TABLE = json.loads((TESTS / "data" / "textbook_formulas.json").read_text())
 FORMULAS = TABLE["formulas"]
 
 
 def _verdict(formula):
-    return verify(Network.from_toml(TABLE["specs"][formula["spec"]]), formula["equation"])
+    """The verdict as `matcalc verify` gives it: a network, a graph spec or a context."""
+    return verify(spec_from_toml(TABLE["specs"][formula["spec"]]), formula["equation"])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,11 @@ def verdicts():
 
 
 def test_the_collection_is_large_and_sourced():
-    assert len(FORMULAS) >= 40
+    assert len(FORMULAS) >= 90
+    sources = " ".join(f["source"] for f in FORMULAS)
+    for name in ("Nielsen", "6.390", "UFLDL", "CS224n", "CS229", "CS231n", "Dive into Deep",
+                 "Goodfellow", "Bishop", "Parr", "Matrix Cookbook"):  # fmt: skip
+        assert name in sources, name
     assert len({f["id"] for f in FORMULAS}) == len(FORMULAS)
     assert all(f["source"].strip() for f in FORMULAS)
     assert sum(not f["correct"] for f in FORMULAS) >= 10

@@ -8,7 +8,6 @@ from classroom_data import RIDGE, RIGHT_W1, TWO_LAYER, WRONG_W1, playground_clie
 from conftest import require_tool
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.classroom import server
 from matcalc.classroom.cases import MAX_FORMULA
 from matcalc.classroom.server import MAX_BODY
@@ -40,8 +39,7 @@ def client():
 )
 def test_verify_answers_the_record_of_verify_json(client, spec, equation):
     subject = spec_from_toml(spec)
-    check = verify_in_context if not hasattr(subject, "layers") else verify
-    expected = check(subject, equation).to_dict()
+    expected = verify(subject, equation).to_dict()
     answer = client.post("/verify", json={"spec": spec, "equation": equation})
     assert answer.status_code == 200
     assert answer.json() == expected

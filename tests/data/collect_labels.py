@@ -36,7 +36,18 @@ UFLDL = "UFLDL, Backpropagation Algorithm, http://ufldl.stanford.edu/wiki/index.
 CS231N_CASE = "CS231n notes, Putting it together: Minimal Neural Network Case Study, https://cs231n.github.io/neural-networks-case-study/ (scores = np.dot(X, W) + b; dW = np.dot(X.T, dscores); db = np.sum(dscores, axis=0, keepdims=True); dhidden = np.dot(dscores, W2.T); dscores /= num_examples)"
 UFLDL_TUTORIAL = "UFLDL Tutorial, Multi-Layer Neural Network, Backpropagation Algorithm, http://ufldl.stanford.edu/tutorial/supervised/MultiLayerNeuralNetworks/"
 
+CS229 = "CS229 Lecture Notes, Deep Learning (A. Ng, K. Katanforoosh; backpropagation by A. Avati), sec. Backpropagation for MLPs, https://cs229.stanford.edu/main_notes.pdf"
+CS224N = "K. Clark, Computing Neural Network Gradients, CS224n, sec. 5 (1-layer network, s = u^T h, h = f(z), z = Wx + b), https://web.stanford.edu/class/cs224n/readings/gradient-notes.pdf; its row delta = u^T o f'(z) written as the column of the shape convention"
+CS224N_DELTA = "K. Clark, Computing Neural Network Gradients, CS224n, sec. 5, its row delta = ds/dz = u^T diag(f'(z)) declared in the spec (delta = { of = 'z', row = true }), https://web.stanford.edu/class/cs224n/readings/gradient-notes.pdf"
+BISHOP = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3.2, eqs. (5.54), (5.56), (5.67), in matrix form (tanh hidden units, linear outputs, sum-of-squares error)"
+PARR = "T. Parr, J. Howard, The Matrix Calculus You Need For Deep Learning, sec. 'The gradient of neuron activation', https://explained.ai/matrix-calculus/ (numerator layout)"
+COOKBOOK = "K. B. Petersen, M. S. Pedersen, The Matrix Cookbook (2012), https://www.math.uwaterloo.ca/~hwolkowi/matrixcookbook.pdf"
+BISHOP_UNITS = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 5.3.1-5.3.2, units i -> j -> k of consecutive layers (here the last three: k the linear outputs), tanh hidden units, sum-of-squares error"
+D2L_MLP = D2L + " (W^{(1)}, W^{(2)} written W_1, W_2; phi = tanh; l the squared error)"
+
 SPECS = {
+    "bishop-net": 'convention = "bishop"\ninput = 4\nloss = { name = "sumsquares", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "identity"\n',
+    "ng-single": 'convention = "ng"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "mit-tanh": 'convention = "6.390"\ninput = 4\nloss = "squared"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "nielsen": 'convention = "nielsen"\ninput = 4\nloss = { name = "quadratic", latex = "\\\\frac{1}{2} (a - y)^2" }\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
     "ng-batch": 'convention = "ng"\ninput = 4\nloss = "squared"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 5\nactivation = "relu"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
@@ -49,6 +60,8 @@ SPECS = {
 
 # the networks of SPECS, as this script computes them: convention form, activations, loss, batch
 NETWORKS = {
+    "bishop-net": ("direct", ("tanh", "tanh", "identity"), "quadratic", None),
+    "ng-single": ("direct", ("tanh", "relu", "sigmoid"), "squared", None),
     "mit-tanh": ("transposed", ("tanh", "tanh", "sigmoid"), "squared", None),
     "nielsen": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "quadratic", None),
     "ng-batch": ("direct", ("tanh", "relu", "sigmoid"), "squared", 3),
@@ -68,6 +81,7 @@ def act(name: str, z: np.ndarray) -> np.ndarray:
         "tanh": np.tanh,
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
         "relu": lambda v: np.maximum(v, 0),
+        "identity": lambda v: v,
     }[name](z)
 
 
@@ -77,6 +91,8 @@ def dact(name: str, z: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
         s = 1 / (1 + np.exp(-z))
         return s * (1 - s)
+    if name == "identity":
+        return np.ones_like(z)
     return (z > 0).astype(float)
 
 
@@ -1034,6 +1050,674 @@ FORMULAS = [
         lambda q, l: q.dZJ(l) @ T(q.A(l - 1)) + q.lam / 2 * q.W(l),
         "d/dW of (lambda/2) ||W||_F^2 is lambda W",
     ),
+    # ---------------------------------------------------------------- CS229 (Ng's [k] layers, one example)
+    (
+        "cs229-w",
+        CS229 + " eq. (7.35)-style: dJ/dW^{[k]} = dJ/dz^{[k]} a^{[k-1]T}",
+        "ng-single",
+        r"\frac{\partial J}{\partial W^{[k]}} = \frac{\partial J}{\partial z^{[k]}} a^{[k-1]\top}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "cs229-a",
+        CS229 + " dJ/da^{[k-1]} = W^{[k]T} dJ/dz^{[k]}",
+        "ng-single",
+        r"\frac{\partial J}{\partial a^{[k-1]}} = W^{[k]\top} \frac{\partial J}{\partial z^{[k]}}",
+        "A",
+        [0, 1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        None,
+    ),
+    (
+        "cs229-z",
+        CS229 + " dJ/dz^{[k]} = dJ/da^{[k]} (elementwise) g'(z^{[k]})",
+        "ng-single",
+        r"\frac{\partial J}{\partial z^{[k]}} = \frac{\partial J}{\partial a^{[k]}} \odot g'(z^{[k]})",
+        "Z",
+        [1, 2, 3],
+        lambda q, l: q.dA(l) * q.fp(l),
+        None,
+    ),
+    (
+        "cs229-b",
+        CS229 + " dJ/db^{[k]} = dJ/dz^{[k]}",
+        "ng-single",
+        r"\frac{\partial J}{\partial b^{[k]}} = \frac{\partial J}{\partial z^{[k]}}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "cs229-w-notranspose",
+        CS229 + " with the transpose of a^{[k-1]} dropped",
+        "ng-single",
+        r"\frac{\partial J}{\partial W^{[k]}} = \frac{\partial J}{\partial z^{[k]}} a^{[k-1]}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ q.A(l - 1),
+        "a column times a column does not fit: a^{[k-1]} must be transposed",
+    ),
+    (
+        "cs229-a-notranspose",
+        CS229 + " with W^{[k]} not transposed",
+        "ng-single",
+        r"\frac{\partial J}{\partial a^{[k-1]}} = W^{[k]} \frac{\partial J}{\partial z^{[k]}}",
+        "A",
+        [0, 1, 2],
+        lambda q, l: q.W(l + 1) @ q.dZ(l + 1),
+        "W^{[k]} maps layer k-1 to k; the gradient goes back through its transpose",
+    ),
+    (
+        "cs229-w-order",
+        CS229 + " with the outer product reversed",
+        "ng-single",
+        r"\frac{\partial J}{\partial W^{[k]}} = a^{[k-1]} \left(\frac{\partial J}{\partial z^{[k]}}\right)^\top",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZ(l)),
+        "the transpose of the weight gradient",
+    ),
+    # ---------------------------------------------------------------- UFLDL's bullet (elementwise), in Nielsen's numbering
+    (
+        "ufldl-output-bullet",
+        UFLDL
+        + " step 2, delta^{(n_l)} = -(y - a^{(n_l)}) \\bullet f'(z^{(n_l)}), n_l the output layer",
+        "nielsen",
+        r"\delta^{(L)} = -(y - a^{(L)}) \bullet \sigma'(z^{(L)})",
+        "Z",
+        [3],
+        lambda q, l: -(q.net.y - q.A(3)) * q.fp(3),
+        None,
+    ),
+    (
+        "ufldl-hidden-bullet",
+        UFLDL + " step 3, renumbered so that W^{(l+1)} feeds layer l + 1",
+        "nielsen",
+        r"\delta^{(l)} = \left((W^{(l+1)})^T \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ufldl-hidden-as-printed",
+        UFLDL + " step 3 as printed (W^{(l)} maps layer l to l + 1), read in Nielsen's numbering",
+        "nielsen",
+        r"\delta^{(l)} = \left((W^{(l)})^T \delta^{(l+1)}\right) \bullet f'(z^{(l)})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l)) @ q.dZ(l + 1)) * q.fp(l),
+        "UFLDL's W^{(l)} is Nielsen's w^{l+1}: the index is one too low",
+    ),
+    (
+        "mit-grad-a",
+        MIT + " dZ^l/dA^{l-1} = W^l, so dL/dA^{l-1} = W^l dL/dZ^l",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial A^{l-1}} = W^l \frac{\partial L}{\partial Z^l}",
+        "A",
+        [0, 1, 2],
+        lambda q, l: q.W(l + 1) @ q.dZ(l + 1),
+        None,
+    ),
+    # ---------------------------------------------------------------- Bishop, unit letters i -> j -> k (k the output)
+    (
+        "bishop-delta-hidden",
+        BISHOP_UNITS + " eq. (5.56)",
+        "bishop-net",
+        r"\delta_j = h'(a_j) \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [
+                [q.fp(2)[j, 0] * sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))]
+                for j in range(SIZES[2])
+            ]
+        ),
+        None,
+    ),
+    (
+        "bishop-delta-tanh",
+        BISHOP_UNITS + " eq. (5.56) for tanh units, h'(a) = 1 - z^2",
+        "bishop-net",
+        r"\delta_j = (1 - z_j^2) \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [
+                [
+                    (1 - q.A(2)[j, 0] ** 2)
+                    * sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))
+                ]
+                for j in range(SIZES[2])
+            ]
+        ),
+        None,
+    ),
+    (
+        "bishop-delta-output",
+        BISHOP_UNITS + " eq. (5.54), linear outputs",
+        "bishop-net",
+        r"\delta_k = y_k - t_k",
+        "Z",
+        [3],
+        lambda q, l: np.array([[q.A(3)[k, 0] - q.net.y[k, 0]] for k in range(SIZES[3])]),
+        None,
+    ),
+    (
+        "bishop-dw-hidden",
+        BISHOP_UNITS + " eq. (5.53), dE_n/dw_{ji} = delta_j z_i",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{ji}} = \delta_j z_i",
+        "W",
+        [2],
+        lambda q, l: np.array(
+            [[q.dZ(2)[j, 0] * q.A(1)[i, 0] for i in range(SIZES[1])] for j in range(SIZES[2])]
+        ),
+        None,
+    ),
+    (
+        "bishop-dw-output",
+        BISHOP_UNITS + " eq. (5.67), dE_n/dw_{kj} = delta_k z_j",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{kj}} = \delta_k z_j",
+        "W",
+        [3],
+        lambda q, l: np.array(
+            [[q.dZ(3)[k, 0] * q.A(2)[j, 0] for j in range(SIZES[2])] for k in range(SIZES[3])]
+        ),
+        None,
+    ),
+    (
+        "bishop-dw-swapped",
+        BISHOP_UNITS + " eq. (5.67) with the unit letters exchanged",
+        "bishop-net",
+        r"\frac{\partial E_n}{\partial w_{kj}} = \delta_j z_k",
+        "W",
+        [3],
+        lambda q, l: np.array(
+            [[q.dZ(2)[j, 0] * q.A(3)[k, 0] for j in range(SIZES[2])] for k in range(SIZES[3])]
+        ),
+        "delta_j belongs to the hidden unit at the input end of w_{kj}, z_k to the output",
+    ),
+    (
+        "bishop-delta-noprime",
+        BISHOP_UNITS + " eq. (5.56) without h'(a_j)",
+        "bishop-net",
+        r"\delta_j = \sum_k w_{kj} \delta_k",
+        "Z",
+        [2],
+        lambda q, l: np.array(
+            [[sum(q.W(3)[k, j] * q.dZ(3)[k, 0] for k in range(SIZES[3]))] for j in range(SIZES[2])]
+        ),
+        "the error signal passes through the unit's activation: h'(a_j) is missing",
+    ),
+]
+
+
+# ------------------------------------------------------------------------------ graph specs and contexts
+# Specs without layers, each with its forward pass in NumPy at fixed sizes; an entry's check
+# draws the inputs and returns (the transcribed right side, the finite-difference gradient).
+OTHER_SPECS = {
+    "cs224n": 'parameters = ["W", "b", "u"]\n[shapes]\nx = "d"\nW = "n x d"\nb = "n"\nu = "n"\n[define]\nz = \'W x + b\'\nh = \'\\tanh(z)\'\ns = \'u^T h\'\n',
+    "cs224n-delta": 'parameters = ["W", "b", "u"]\ndelta = { of = "z", row = true }\n[shapes]\nx = "d"\nW = "n x d"\nb = "n"\nu = "n"\n[define]\nz = \'W x + b\'\nh = \'\\tanh(z)\'\ns = \'u^T h\'\n',
+    "cs224n-ce": "[shapes]\ntheta = \"k\"\ny = \"k\"\n[assume]\ny = \"one-hot\"\n[define]\n'\\hat{y}' = '\\operatorname{softmax}(\\theta)'\nJ = '-\\sum y \\odot \\log \\hat{y}'\n",
+    "cs229-softmax": '[shapes]\ntheta = "d x k"\nx = "d"\ny = "k"\n[assume]\ny = "one-hot"\n[define]\nell = \'-\\sum y \\odot \\log \\operatorname{softmax}(\\theta^T x)\'\n',
+    "bishop": 'parameters = ["W_1", "W_2"]\n[shapes]\nx = "D"\nt = "K"\nW_1 = "M x D"\nW_2 = "K x M"\n[define]\na = \'W_1 x\'\nz = \'\\tanh(a)\'\ny = \'W_2 z\'\nE = \'\\frac{1}{2} \\|y - t\\|^2\'\n',
+    "d2l": 'parameters = ["W_1", "W_2"]\n[shapes]\nx = "d"\ny = "q"\nW_1 = "p x d"\nW_2 = "q x p"\nlambda = "scalar"\n[define]\nz = \'W_1 x\'\nh = \'\\tanh(z)\'\no = \'W_2 h\'\nL = \'\\|o - y\\|^2\'\nJ = \'L + \\frac{\\lambda}{2} (\\|W_1\\|_F^2 + \\|W_2\\|_F^2)\'\n',
+    "parr": 'layout = "numerator"\n[shapes]\nw = "n"\nx = "n"\nb = "scalar"\n',
+    "cookbook": '[shapes]\na = "n"\nb = "m"\nX = "n x m"\nx = "n"\nB = "n x n"\nA = "n x k"\ns = "k"\nV = "n x n"\n[assume]\nV = "symmetric"\n',
+}
+
+
+def scalar(value) -> float:
+    """The one entry of a 1 x 1 array (or a number)."""
+    return float(np.asarray(value).sum())
+
+
+def fd_of(f, value: np.ndarray) -> np.ndarray:
+    """Central differences of the scalar f at value (any shape)."""
+    return fd(f, value, lambda v: v)
+
+
+def softmax(v: np.ndarray) -> np.ndarray:
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+def col(rng, n):
+    return rng.normal(size=(n, 1))
+
+
+def cs224n(rng, wrt, rhs):
+    """s = u^T tanh(W x + b); x 4, W 3 x 4."""
+    x, W, b, u = col(rng, 4), rng.normal(size=(3, 4)), col(rng, 3), col(rng, 3)
+    v = {"W": W, "b": b, "u": u}
+
+    def s(**kw):
+        p = {**v, **kw}
+        return scalar(p["u"].T @ np.tanh(p["W"] @ x + p["b"]))
+
+    z = W @ x + b
+    h = np.tanh(z)
+    fp = 1 - h**2
+    want = {
+        "z": fd_of(lambda zz: scalar(u.T @ np.tanh(zz)), z),
+        "h": fd_of(lambda hh: scalar(u.T @ hh), h),
+    }.get(wrt)
+    if want is None:
+        want = fd_of(lambda val: s(**{wrt: val}), v[wrt])
+    return rhs(x=x, W=W, b=b, u=u, z=z, h=h, fp=fp), want
+
+
+def cs224n_ce(rng, rhs):
+    theta, y = col(rng, 4), np.eye(4)[:, [1]]
+    want = fd_of(lambda t: scalar(-np.sum(y * np.log(softmax(t)))), theta)
+    return rhs(theta=theta, y=y, yhat=softmax(theta)), want
+
+
+def cs229_softmax(rng, rhs):
+    theta, x, y = rng.normal(size=(3, 4)), col(rng, 3), np.eye(4)[:, [2]]
+    want = fd_of(lambda t: scalar(-np.sum(y * np.log(softmax(t.T @ x)))), theta)
+    return rhs(theta=theta, x=x, y=y, p=softmax(theta.T @ x)), want
+
+
+def bishop(rng, wrt, rhs):
+    """E = 1/2 ||W_2 tanh(W_1 x) - t||^2; x 4, hidden 3, outputs 2."""
+    x, t = col(rng, 4), col(rng, 2)
+    W1, W2 = rng.normal(size=(3, 4)), rng.normal(size=(2, 3))
+    a = W1 @ x
+    z = np.tanh(a)
+    y = W2 @ z
+
+    def E(W1=W1, W2=W2, a=None, y=None):
+        a = W1 @ x if a is None else a
+        y = W2 @ np.tanh(a) if y is None else y
+        return scalar(0.5 * np.sum((y - t) ** 2))
+
+    want = {
+        "W_1": lambda: fd_of(lambda v: E(W1=v), W1),
+        "W_2": lambda: fd_of(lambda v: E(W2=v), W2),
+        "a": lambda: fd_of(lambda v: E(a=v), a),
+        "y": lambda: fd_of(lambda v: E(y=v), y),
+    }[wrt]()
+    return rhs(x=x, t=t, W1=W1, W2=W2, a=a, z=z, y=y), want
+
+
+def d2l(rng, wrt, rhs):
+    """J = ||W_2 tanh(W_1 x) - y||^2 + lambda/2 (||W_1||_F^2 + ||W_2||_F^2)."""
+    x, y, lam = col(rng, 4), col(rng, 2), 0.7
+    W1, W2 = rng.normal(size=(3, 4)), rng.normal(size=(2, 3))
+    z = W1 @ x
+    h = np.tanh(z)
+    o = W2 @ h
+    reg = lam / 2 * (np.sum(W1**2) + np.sum(W2**2))
+
+    def J(W1=W1, W2=W2, h=None, z=None, o=None):
+        r = lam / 2 * (np.sum(W1**2) + np.sum(W2**2))
+        if o is None:
+            if h is None:
+                h = np.tanh(W1 @ x if z is None else z)
+            o = W2 @ h
+        return scalar(np.sum((o - y) ** 2) + r)
+
+    want = {
+        "W_1": lambda: fd_of(lambda v: J(W1=v), W1),
+        "W_2": lambda: fd_of(lambda v: J(W2=v), W2),
+        "z": lambda: fd_of(lambda v: J(z=v), z),
+        "h": lambda: fd_of(lambda v: J(h=v), h),
+    }[wrt]()
+    dJ_do = fd_of(lambda v: J(o=v), o) + 0 * reg
+    dJ_dh = fd_of(lambda v: J(h=v), h)
+    dJ_dz = fd_of(lambda v: J(z=v), z)
+    return rhs(x=x, y=y, lam=lam, W1=W1, W2=W2, z=z, h=h, o=o, do=dJ_do, dh=dJ_dh, dz=dJ_dz), want
+
+
+def parr(rng, wrt, rhs):
+    """d(w . x + b)/dw in numerator layout: a row."""
+    w, x, b = col(rng, 4), col(rng, 4), 0.3
+    want = T(fd_of(lambda v: scalar(v.T @ x + b), w)) if wrt == "w" else np.array([[1.0]])
+    return rhs(w=w, x=x, b=b), want
+
+
+def cookbook(rng, target, rhs):
+    n, m, k = 4, 3, 2
+    a, b, x = col(rng, n), col(rng, m), col(rng, n)
+    X, B, A, s = (
+        rng.normal(size=(n, m)),
+        rng.normal(size=(n, n)),
+        rng.normal(size=(n, k)),
+        col(rng, k),
+    )
+    G = rng.normal(size=(n, n))
+    V = G + G.T
+    env = {"a": a, "b": b, "x": x, "X": X, "B": B, "A": A, "s": s, "V": V}
+    want = {
+        "xTa": lambda: fd_of(lambda v: scalar(v.T @ a), x),
+        "aTXb": lambda: fd_of(lambda v: scalar(a.T @ v @ b), X),
+        "xTBx": lambda: fd_of(lambda v: scalar(v.T @ B @ v), x),
+        "quad": lambda: fd_of(lambda v: scalar((x - A @ v).T @ V @ (x - A @ v)), s),
+        "frob": lambda: fd_of(lambda v: scalar(np.sum(v**2)), X),
+        "aTXTa": lambda: fd_of(lambda v: scalar(a[:m].T @ v.T @ a), X),
+    }[target]()
+    return rhs(**env), want
+
+
+# id -> (source, spec, equation, check(rng) -> (transcribed right side, finite differences), why)
+OTHER_FORMULAS = [
+    (
+        "cs224n-u",
+        CS224N + " ds/du = h",
+        "cs224n",
+        r"\frac{\partial s}{\partial u} = h",
+        lambda r: cs224n(r, "u", lambda **q: q["h"]),
+        None,
+    ),
+    (
+        "cs224n-h",
+        CS224N + " ds/dh = u",
+        "cs224n",
+        r"\frac{\partial s}{\partial h} = u",
+        lambda r: cs224n(r, "h", lambda **q: q["u"]),
+        None,
+    ),
+    (
+        "cs224n-b",
+        CS224N + " ds/db = delta = u o f'(z)",
+        "cs224n",
+        r"\frac{\partial s}{\partial b} = u \circ f'(z)",
+        lambda r: cs224n(r, "b", lambda **q: q["u"] * q["fp"]),
+        None,
+    ),
+    (
+        "cs224n-z",
+        CS224N + " delta = ds/dz = u^T diag(f'(z)), as a column",
+        "cs224n",
+        r"\frac{\partial s}{\partial z} = \operatorname{diag}(f'(z)) u",
+        lambda r: cs224n(r, "z", lambda **q: np.diag(q["fp"].ravel()) @ q["u"]),
+        None,
+    ),
+    (
+        "cs224n-w",
+        CS224N + " ds/dW = delta^T x^T",
+        "cs224n",
+        r"\frac{\partial s}{\partial W} = (u \circ f'(z)) x^T",
+        lambda r: cs224n(r, "W", lambda **q: (q["u"] * q["fp"]) @ T(q["x"])),
+        None,
+    ),
+    (
+        "cs224n-w-swapped",
+        CS224N + " ds/dW written x delta (numerator layout's d x n)",
+        "cs224n",
+        r"\frac{\partial s}{\partial W} = x (u \circ f'(z))^T",
+        lambda r: cs224n(r, "W", lambda **q: q["x"] @ T(q["u"] * q["fp"])),
+        "the numerator layout's d x n Jacobian, not the gradient in W's shape",
+    ),
+    (
+        "cs224n-b-row",
+        CS224N + " ds/db left as the row delta = u^T diag(f'(z))",
+        "cs224n",
+        r"\frac{\partial s}{\partial b} = u^T \operatorname{diag}(f'(z))",
+        lambda r: cs224n(r, "b", lambda **q: T(q["u"]) @ np.diag(q["fp"].ravel())),
+        "the row delta; the gradient in b's shape is its transpose",
+    ),
+    (
+        "cs224n-w-delta",
+        CS224N_DELTA + " ds/dW = delta^T x^T",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial W} = \delta^T x^T",
+        lambda r: cs224n(r, "W", lambda **q: T(T(q["u"] * q["fp"])) @ T(q["x"])),
+        None,
+    ),
+    (
+        "cs224n-b-delta",
+        CS224N_DELTA + " ds/db = delta, in b's shape",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial b} = \delta^T",
+        lambda r: cs224n(r, "b", lambda **q: T(T(q["u"] * q["fp"]))),
+        None,
+    ),
+    (
+        "cs224n-w-delta-swapped",
+        CS224N_DELTA + " ds/dW written x delta",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial W} = x \delta",
+        lambda r: cs224n(r, "W", lambda **q: q["x"] @ T(q["u"] * q["fp"])),
+        "x delta is d x n, the transpose of W's shape",
+    ),
+    (
+        "cs224n-b-delta-row",
+        CS224N_DELTA + " ds/db = delta left as the row",
+        "cs224n-delta",
+        r"\frac{\partial s}{\partial b} = \delta",
+        lambda r: cs224n(r, "b", lambda **q: T(q["u"] * q["fp"])),
+        "delta is a row; b's gradient in its shape is delta^T",
+    ),
+    (
+        "cs224n-ce",
+        "K. Clark, Computing Neural Network Gradients, CS224n, sec. 4 item (7), cross-entropy loss with respect to logits",
+        "cs224n-ce",
+        r"\frac{\partial J}{\partial \theta} = \hat{y} - y",
+        lambda r: cs224n_ce(r, lambda **q: q["yhat"] - q["y"]),
+        None,
+    ),
+    (
+        "cs224n-ce-row",
+        "K. Clark, Computing Neural Network Gradients, CS224n, sec. 4 item (7), the row form (y a column)",
+        "cs224n-ce",
+        r"\frac{\partial J}{\partial \theta} = (\hat{y} - y)^T",
+        lambda r: cs224n_ce(r, lambda **q: T(q["yhat"] - q["y"])),
+        "the numerator layout's row; in denominator layout the gradient is a column",
+    ),
+    (
+        "cs224n-ce-sign",
+        "K. Clark, Computing Neural Network Gradients, CS224n, sec. 4 item (7), with the sign reversed",
+        "cs224n-ce",
+        r"\frac{\partial J}{\partial \theta} = y - \hat{y}",
+        lambda r: cs224n_ce(r, lambda **q: q["y"] - q["yhat"]),
+        "the gradient of the log-likelihood, not of the loss",
+    ),
+    (
+        "cs229-softmax",
+        CS229 + " softmax regression, grad_t l_ce = phi - e_y with t = theta^T x",
+        "cs229-softmax",
+        r"\frac{\partial \ell}{\partial \theta} = x (\operatorname{softmax}(\theta^T x) - y)^T",
+        lambda r: cs229_softmax(r, lambda **q: q["x"] @ T(q["p"] - q["y"])),
+        None,
+    ),
+    (
+        "cs229-softmax-swapped",
+        CS229 + " softmax regression, outer product reversed",
+        "cs229-softmax",
+        r"\frac{\partial \ell}{\partial \theta} = (\operatorname{softmax}(\theta^T x) - y) x^T",
+        lambda r: cs229_softmax(r, lambda **q: (q["p"] - q["y"]) @ T(q["x"])),
+        "theta is d x k: x comes first",
+    ),
+    (
+        "bishop-w2",
+        BISHOP + " (5.67): dE_n/dw_{kj} = delta_k z_j, delta_k = y_k - t_k (5.54)",
+        "bishop",
+        r"\frac{\partial E}{\partial W_2} = (y - t) z^T",
+        lambda r: bishop(r, "W_2", lambda **q: (q["y"] - q["t"]) @ T(q["z"])),
+        None,
+    ),
+    (
+        "bishop-a",
+        BISHOP + " (5.56): delta_j = (1 - z_j^2) sum_k w_{kj} delta_k",
+        "bishop",
+        r"\frac{\partial E}{\partial a} = (1 - z \odot z) \odot (W_2^T (y - t))",
+        lambda r: bishop(r, "a", lambda **q: (1 - q["z"] ** 2) * (T(q["W2"]) @ (q["y"] - q["t"]))),
+        None,
+    ),
+    (
+        "bishop-w1",
+        BISHOP + " (5.67): dE_n/dw_{ji} = delta_j x_i",
+        "bishop",
+        r"\frac{\partial E}{\partial W_1} = \left((1 - z \odot z) \odot (W_2^T (y - t))\right) x^T",
+        lambda r: bishop(
+            r, "W_1", lambda **q: ((1 - q["z"] ** 2) * (T(q["W2"]) @ (q["y"] - q["t"]))) @ T(q["x"])
+        ),
+        None,
+    ),
+    (
+        "bishop-y",
+        BISHOP + " (5.54): delta_k = y_k - t_k",
+        "bishop",
+        r"\frac{\partial E}{\partial y} = y - t",
+        lambda r: bishop(r, "y", lambda **q: q["y"] - q["t"]),
+        None,
+    ),
+    (
+        "bishop-w2-swapped",
+        BISHOP + " (5.67) read as z_j delta_k with j the row",
+        "bishop",
+        r"\frac{\partial E}{\partial W_2} = z (y - t)^T",
+        lambda r: bishop(r, "W_2", lambda **q: q["z"] @ T(q["y"] - q["t"])),
+        "w_{kj} connects hidden unit j to output k: row k, column j",
+    ),
+    (
+        "bishop-y-scale",
+        BISHOP + " (5.54) with the 1/2 of the error forgotten",
+        "bishop",
+        r"\frac{\partial E}{\partial y} = 2 (y - t)",
+        lambda r: bishop(r, "y", lambda **q: 2 * (q["y"] - q["t"])),
+        "E_n = 1/2 sum (y - t)^2 has the gradient y - t",
+    ),
+    (
+        "d2l-mlp-w2",
+        D2L_MLP + " eq. (5.3.8)",
+        "d2l",
+        r"\frac{\partial J}{\partial W_2} = \frac{\partial J}{\partial o} h^T + \lambda W_2",
+        lambda r: d2l(r, "W_2", lambda **q: q["do"] @ T(q["h"]) + q["lam"] * q["W2"]),
+        None,
+    ),
+    (
+        "d2l-mlp-h",
+        D2L_MLP + " eq. (5.3.9)",
+        "d2l",
+        r"\frac{\partial J}{\partial h} = W_2^T \frac{\partial J}{\partial o}",
+        lambda r: d2l(r, "h", lambda **q: T(q["W2"]) @ q["do"]),
+        None,
+    ),
+    (
+        "d2l-mlp-z",
+        D2L_MLP + " eq. (5.3.10)",
+        "d2l",
+        r"\frac{\partial J}{\partial z} = \frac{\partial J}{\partial h} \odot \phi'(z)",
+        lambda r: d2l(r, "z", lambda **q: q["dh"] * (1 - np.tanh(q["z"]) ** 2)),
+        None,
+    ),
+    (
+        "d2l-mlp-w1",
+        D2L_MLP + " eq. (5.3.11)",
+        "d2l",
+        r"\frac{\partial J}{\partial W_1} = \frac{\partial J}{\partial z} x^T + \lambda W_1",
+        lambda r: d2l(r, "W_1", lambda **q: q["dz"] @ T(q["x"]) + q["lam"] * q["W1"]),
+        None,
+    ),
+    (
+        "d2l-mlp-h-row",
+        D2L_MLP + " eq. (5.3.9) with the factors as a row times W_2",
+        "d2l",
+        r"\frac{\partial J}{\partial h} = \left(\frac{\partial J}{\partial o}\right)^T W_2",
+        lambda r: d2l(r, "h", lambda **q: T(q["do"]) @ q["W2"]),
+        "the row form; h is a column",
+    ),
+    (
+        "parr-affine-w",
+        PARR,
+        "parr",
+        r"\frac{\partial}{\partial \mathbf{w}} (\mathbf{w} \cdot \mathbf{x} + b) = \mathbf{x}^T",
+        lambda r: parr(r, "w", lambda **q: T(q["x"])),
+        None,
+    ),
+    (
+        "parr-affine-b",
+        PARR,
+        "parr",
+        r"\frac{\partial}{\partial b} (\mathbf{w} \cdot \mathbf{x} + b) = 1",
+        lambda r: parr(r, "b", lambda **q: np.array([[1.0]])),
+        None,
+    ),
+    (
+        "parr-affine-w-column",
+        PARR + " written as a column (denominator layout)",
+        "parr",
+        r"\frac{\partial}{\partial \mathbf{w}} (\mathbf{w} \cdot \mathbf{x} + b) = \mathbf{x}",
+        lambda r: parr(r, "w", lambda **q: q["x"]),
+        "in numerator layout the derivative of a scalar by a column is a row",
+    ),
+    (
+        "cookbook-69",
+        COOKBOOK + " eq. (69)",
+        "cookbook",
+        r"\frac{\partial x^T a}{\partial x} = a",
+        lambda r: cookbook(r, "xTa", lambda **q: q["a"]),
+        None,
+    ),
+    (
+        "cookbook-70",
+        COOKBOOK + " eq. (70)",
+        "cookbook",
+        r"\frac{\partial a^T X b}{\partial X} = a b^T",
+        lambda r: cookbook(r, "aTXb", lambda **q: q["a"] @ T(q["b"])),
+        None,
+    ),
+    (
+        "cookbook-81",
+        COOKBOOK + " eq. (81)",
+        "cookbook",
+        r"\frac{\partial x^T B x}{\partial x} = (B + B^T) x",
+        lambda r: cookbook(r, "xTBx", lambda **q: (q["B"] + T(q["B"])) @ q["x"]),
+        None,
+    ),
+    (
+        "cookbook-86",
+        COOKBOOK + " eq. (86), W symmetric (here V)",
+        "cookbook",
+        r"\frac{\partial}{\partial s} (x - A s)^T V (x - A s) = -2 A^T V (x - A s)",
+        lambda r: cookbook(
+            r, "quad", lambda **q: -2 * T(q["A"]) @ q["V"] @ (q["x"] - q["A"] @ q["s"])
+        ),
+        None,
+    ),
+    (
+        "cookbook-103",
+        COOKBOOK + " eq. (103)",
+        "cookbook",
+        r"\frac{\partial}{\partial X} \|X\|_F^2 = 2 X",
+        lambda r: cookbook(r, "frob", lambda **q: 2 * q["X"]),
+        None,
+    ),
+    (
+        "cookbook-70-swapped",
+        COOKBOOK + " eq. (70) with the outer product reversed",
+        "cookbook",
+        r"\frac{\partial a^T X b}{\partial X} = b a^T",
+        lambda r: cookbook(r, "aTXb", lambda **q: q["b"] @ T(q["a"])),
+        "eq. (71) is for a^T X^T b; here X is n x m",
+    ),
+    (
+        "cookbook-86-sign",
+        COOKBOOK + " eq. (86) with the sign lost",
+        "cookbook",
+        r"\frac{\partial}{\partial s} (x - A s)^T V (x - A s) = 2 A^T V (x - A s)",
+        lambda r: cookbook(
+            r, "quad", lambda **q: 2 * T(q["A"]) @ q["V"] @ (q["x"] - q["A"] @ q["s"])
+        ),
+        "the inner derivative of x - A s is -A",
+    ),
+    (
+        "cookbook-103-half",
+        COOKBOOK + " eq. (103) with the 2 dropped",
+        "cookbook",
+        r"\frac{\partial}{\partial X} \|X\|_F^2 = X",
+        lambda r: cookbook(r, "frob", lambda **q: q["X"]),
+        "d/dX tr(X^T X) = 2X",
+    ),
 ]
 
 
@@ -1068,6 +1752,26 @@ MISTAKES = {
     "gf-w-order": ["missing_transpose"],
     "gf-h-notranspose": ["missing_transpose"],
     "ufldl-w-unrenumbered": ["wrong_layer"],
+    "cs229-w-notranspose": ["missing_transpose"],
+    "cs229-a-notranspose": ["missing_transpose"],
+    "cs229-w-order": ["missing_transpose"],
+    "ufldl-hidden-as-printed": ["wrong_layer"],
+    "cs224n-w-swapped": ["missing_transpose"],
+    "cs224n-b-row": ["missing_transpose"],
+    "cs224n-ce-row": ["layout_mismatch"],
+    "cs224n-ce-sign": ["wrong_sign"],
+    "cs229-softmax-swapped": ["layout_mismatch"],
+    "bishop-w2-swapped": ["missing_transpose"],
+    "bishop-y-scale": ["wrong_scale"],
+    "d2l-mlp-h-row": ["missing_transpose"],
+    "parr-affine-w-column": ["layout_mismatch"],
+    "cookbook-70-swapped": ["layout_mismatch"],
+    "cookbook-86-sign": ["wrong_sign"],
+    "cookbook-103-half": ["wrong_scale"],
+    "bishop-dw-swapped": ["wrong_factor"],
+    "cs224n-w-delta-swapped": ["missing_transpose"],
+    "cs224n-b-delta-row": ["missing_transpose"],
+    "bishop-delta-noprime": ["missing_factor"],
 }
 
 
@@ -1088,14 +1792,28 @@ def label(entry) -> bool:
     return bool(agree)
 
 
+def other_label(entry) -> bool:
+    """True/False by finite differences at two random points, for a graph spec or a context."""
+    check = entry[4]
+    agree = True
+    for seed in (0, 1):
+        got, want = check(np.random.default_rng(seed))
+        agree &= got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    return bool(agree)
+
+
 def labels() -> dict[str, bool]:
-    return {entry[0]: label(entry) for entry in FORMULAS}
+    found = {entry[0]: label(entry) for entry in FORMULAS}
+    found.update({entry[0]: other_label(entry) for entry in OTHER_FORMULAS})
+    return found
 
 
 def table() -> dict:
     found = labels()
     formulas = []
-    for ident, source, spec, equation, _, _, _, why in FORMULAS:
+    entries = [(i, src, spec, eq, why) for i, src, spec, eq, _, _, _, why in FORMULAS]
+    entries += [(i, src, spec, eq, why) for i, src, spec, eq, _, why in OTHER_FORMULAS]
+    for ident, source, spec, equation, why in entries:
         if found[ident] == (ident in MISTAKES):
             raise SystemExit(f"{ident}: labelled {found[ident]}, but MISTAKES says otherwise")
         formulas.append(
@@ -1111,7 +1829,7 @@ def table() -> dict:
         )
     return {
         "about": "Gradient formulas quoted from public textbooks and course notes, each labelled by central finite differences in its source's convention (tests/data/collect_labels.py). 'spec' names an entry of 'specs'.",
-        "specs": SPECS,
+        "specs": {**SPECS, **OTHER_SPECS},
         "formulas": formulas,
     }
 

@@ -7,7 +7,6 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
-from matcalc.checks.verify_context import verify_in_context
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
     Abs,
@@ -203,7 +202,7 @@ CONTEXT_FORMULAS = [
 
 @pytest.mark.parametrize(("spec", "equation", "correct"), CONTEXT_FORMULAS)
 def test_context_notation_is_read_and_checked(spec, equation, correct):
-    verdict = verify_in_context(spec_from_toml(SPECS[spec]), equation)
+    verdict = verify(spec_from_toml(SPECS[spec]), equation)
     assert verdict.correct == correct, verdict.reason
 
 
@@ -221,7 +220,7 @@ def test_times_read_as_elementwise_says_so():
         (
             "square",
             r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A \times X",
-            "both the matrix product A B and the elementwise product",
+            r"the matrix product A\,X or as the elementwise product A \odot X",
         ),
         (
             "square",
@@ -238,7 +237,7 @@ def test_times_read_as_elementwise_says_so():
 )
 def test_ambiguous_or_meaningless_notation_is_a_clean_error(spec, equation, message):
     with pytest.raises(MatcalcError) as error:
-        verify_in_context(spec_from_toml(SPECS[spec]), equation)
+        verify(spec_from_toml(SPECS[spec]), equation)
     assert message in str(error.value)
 
 
@@ -289,3 +288,176 @@ def test_one_layer_needs_no_layer_index(equation, correct, classes):
     verdict = verify(Network.from_toml(LOGISTIC), equation)
     assert verdict.correct == correct, verdict.reason
     assert classes <= set(verdict.error_class)
+
+
+# ------------------------------------------------------------------ graph specs and contexts, more books
+
+BOOK_SPECS = json.loads((TESTS / "data" / "textbook_formulas.json").read_text())["specs"]
+
+
+def _verdict(spec: str, equation: str):
+    return verify(spec_from_toml(BOOK_SPECS[spec]), equation)
+
+
+@pytest.mark.parametrize(
+    ("spec", "equation", "correct"),
+    [
+        # \sum extends over the elementwise product after it
+        (
+            "cs224n-ce",
+            r"\frac{\partial}{\partial \theta} \left(-\sum y \odot \log \hat{y}\right) = \hat{y} - y",
+            True,
+        ),
+        (
+            "cs224n-ce",
+            r"\frac{\partial}{\partial \theta} \left(-\sum y \odot \log \hat{y}\right) = y - \hat{y}",
+            False,
+        ),
+        # f'(z) names the derivative of the function the graph applies to z
+        ("cs224n", r"\frac{\partial s}{\partial z} = u \odot f'(z)", True),
+        ("cs224n", r"\frac{\partial s}{\partial z} = u \odot \phi'(z)", True),
+        ("cs224n", r"\frac{\partial s}{\partial z} = u", False),
+        # UFLDL's \bullet is elementwise
+        ("nielsen", r"\delta^L = (a^L - y) \bullet \sigma'(z^L)", True),
+        # Bishop's unit letters and z_j^2 as a square
+        ("bishop-net", r"\delta_j = (1 - z_j^2) \sum_k w_{kj} \delta_k", True),
+        ("bishop-net", r"\delta_j = (1 - z_j) \sum_k w_{kj} \delta_k", False),
+        (
+            "bishop-net",
+            r"\frac{\partial E_n}{\partial w^{(2)}_{ji}} = \delta^{(2)}_j z^{(1)}_i",
+            True,
+        ),
+        # CS229's [k] layers in Ng's convention
+        (
+            "ng-single",
+            r"\frac{\partial J}{\partial b^{[k]}} = \frac{\partial J}{\partial z^{[k]}}",
+            True,
+        ),
+        # what matcalc prints: shape labels, conditions, a plain example index
+        (
+            "cs224n",
+            r"\underbrace{\frac{\partial s}{\partial W}}_{n\times d} = \underbrace{\frac{\partial s}{\partial z}}_{n \times - 1 + 2}\,x^{T}",
+            True,
+        ),
+        (
+            "mit-tanh",
+            r"\frac{\partial L}{\partial Z^{l}} = \left(1 - A^{l} \odot A^{l}\right) \odot \left(W^{l+1}\,\frac{\partial L}{\partial Z^{l+1}}\right) \quad (l < L)",
+            True,
+        ),
+        ("ng-batch", r"db^{[2]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[2](i)}", True),
+        # Parr & Howard's max(0, w . x + b), the ReLU (numerator layout)
+        (
+            "parr",
+            r"\frac{\partial}{\partial \mathbf{w}} \max(0, \mathbf{w} \cdot \mathbf{x} + b) = \operatorname{step}(\mathbf{w} \cdot \mathbf{x} + b) \mathbf{x}^T",
+            True,
+        ),
+        (
+            "parr",
+            r"\frac{\partial}{\partial \mathbf{w}} \max(\mathbf{w} \cdot \mathbf{x} + b, 0) = \mathbf{x}^T",
+            False,
+        ),
+        # the row delta of CS224n, declared in the spec
+        ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T x^T", True),
+        ("cs224n-delta", r"\frac{\partial s}{\partial W} = x \delta", False),
+    ],
+)
+def test_more_book_notation_reads_to_what_it_means(spec, equation, correct):
+    verdict = _verdict(spec, equation)
+    assert verdict.correct == correct, verdict.reason
+
+
+def test_a_softmax_layer_over_a_batch_reads_back_its_column_sums():
+    """A layer-sized ones vector (1_3 1_3^T: the softmax Jacobian's column sums) is sized by
+    the factor beside it even where the batch is also 3."""
+    net = Network.from_toml(
+        'input = 1\nloss = "squared"\nbatch = 3\n[[layer]]\nsize = 3\nactivation = "softmax"\n'
+        '[[layer]]\nsize = 1\nactivation = "identity"\n'
+    )
+    equation = (
+        r"\frac{\partial \mathcal{L}}{\partial Z^{1}} = A^{1} \odot \left(W^{2}\,"
+        r"\frac{\partial \mathcal{L}}{\partial Z^{2}} - \mathbf{1}_{3}\,\mathbf{1}_{3}^{T}\,"
+        r"\left(A^{1} \odot \left(W^{2}\,\frac{\partial \mathcal{L}}{\partial Z^{2}}\right)\right)\right)"
+    )
+    assert verify(net, equation).correct
+    assert not verify(net, equation.replace(r"- \mathbf{1}", r"+ \mathbf{1}")).correct
+
+
+@pytest.mark.parametrize(
+    ("spec", "equation", "message"),
+    [
+        (
+            "cs224n",
+            r"\frac{\partial s}{\partial W} = (u \odot f'(h)) x^T",
+            "applies no entrywise function to h",
+        ),
+        (
+            "cs224n-ce",
+            r"\frac{\partial J}{\partial \theta} = \hat{x} - y",
+            r"unknown symbol \hat{x}",
+        ),
+        (
+            "nielsen",
+            r"\delta^l = (q^{l+1})^T \delta^{l+1}",
+            r"known here: W^l, w^l, b^l, Z^l, z^l, A^l, a^l, \delta^l",
+        ),
+        ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T q", r"\delta"),
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", "max(0, z), the ReLU"),
+    ],
+)
+def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):
+    with pytest.raises(MatcalcError) as error:
+        _verdict(spec, equation)
+    assert message in str(error.value)
+
+
+D2L_LAYERED = (
+    'parameters = ["W^{(1)}", "W^{(2)}"]\n[shapes]\nx = "d"\ny = "q"\n"W^{(1)}" = "p x d"\n'
+    '"W^{(2)}" = "q x p"\nlambda = "scalar"\n[define]\nz = \'W^{(1)} x\'\nh = \'\\tanh(z)\'\n'
+    "o = 'W^{(2)} h'\nL = '\\|o - y\\|^2'\n"
+    "J = 'L + \\frac{\\lambda}{2} (\\|W^{(1)}\\|_F^2 + \\|W^{(2)}\\|_F^2)'\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("equation", "correct"),
+    [
+        (
+            r"\frac{\partial J}{\partial \mathbf{W}^{(2)}} = \frac{\partial J}{\partial \mathbf{o}} \mathbf{h}^\top + \lambda \mathbf{W}^{(2)}",
+            True,
+        ),
+        (
+            r"\frac{\partial J}{\partial \mathbf{h}} = {\mathbf{W}^{(2)}}^\top \frac{\partial J}{\partial \mathbf{o}}",
+            True,
+        ),
+        (
+            r"\frac{\partial J}{\partial \mathbf{W}^{(1)}} = \frac{\partial J}{\partial \mathbf{z}} \mathbf{x}^\top",
+            False,
+        ),
+    ],
+)
+def test_a_layered_name_is_a_name_in_a_graph_spec(equation, correct):
+    """d2l's W^{(1)}, W^{(2)} declared as names (sec. 5.3, the regularized MLP)."""
+    assert verify(spec_from_toml(D2L_LAYERED), equation).correct == correct
+
+
+def test_an_ambiguous_times_names_both_readings_of_what_is_written():
+    context = spec_from_toml(SPECS["square"])
+    with pytest.raises(MatcalcError) as error:
+        verify(context, r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = A^T B \times X")
+    text = str(error.value)
+    assert r"(A^T B)\,X" in text and r"(A^T B) \odot X" in text
+    assert text.splitlines()[-1].index("^") == text.splitlines()[-2].index(
+        "X", text.splitlines()[-2].index(r"\times")
+    )
+
+
+@pytest.mark.parametrize(
+    "delta",
+    ['"q"', '{ of = "z", row = 1 }', '{ of = "z", rows = true }', "3"],
+)
+def test_a_bad_delta_declaration_is_one_clear_error(delta):
+    text = BOOK_SPECS["cs224n-delta"].replace(
+        'delta = { of = "z", row = true }', f"delta = {delta}"
+    )
+    with pytest.raises(MatcalcError, match="delta = "):
+        spec_from_toml(text)

@@ -101,8 +101,10 @@ def test_every_convention_states_its_equations_names_and_source(convention):
 
 
 def test_an_unknown_convention_is_named_with_the_known_ones():
-    with pytest.raises(ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'"):
-        convention_named("bishop")
+    with pytest.raises(
+        ConventionError, match="'6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl', 'cs231n', 'bishop'"
+    ):
+        convention_named("haykin")
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -208,8 +210,8 @@ def test_columnwise_softmax_pullback_matches_finite_differences(rng):
     ("line", "message"),
     [
         (
-            'convention = "bishop"',
-            "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl'",
+            'convention = "haykin"',
+            "known conventions are '6.390', 'ng', 'goodfellow', 'nielsen', 'ufldl', 'cs231n', 'bishop'",
         ),
         ("convention = 6390", "known conventions are"),
         ("batch = 0", "batch = 0: a size must be between 1"),
