@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from matcalc.errors import MatcalcError
 
@@ -66,11 +66,22 @@ def version() -> str:
     return str(matcalc.__version__)
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, whose number is looked up (in the package metadata) only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line; with `only`, the options of that subcommand alone are built (the
     others are listed by name), which keeps `matcalc --help` from importing them."""
     parser = _Parser(prog="matcalc", description="Matrix-calculus derivations for neural networks.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     for name, (summary, add_options) in SUBCOMMANDS.items():
         command = commands.add_parser(name, help=summary)

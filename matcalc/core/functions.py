@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Z = sympy.Symbol("z", real=True)
 
@@ -114,13 +117,13 @@ def evaluate(function: ScalarFunction, order: int, values: np.ndarray) -> np.nda
     return _numeric(function, order)(values)
 
 
-_ERF_NUMERIC = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its own
-
-
 @lru_cache(maxsize=256)
 def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
+    import numpy as np  # loaded with the first number, not with the package
+
+    erf = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its own
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
     # NumPy as a module, not "numpy": SymPy's namespace for the name runs `from numpy import *`,
     # which imports every lazily loaded submodule of NumPy 2 (f2py, testing, ...) on first use.
-    compiled = sympy.lambdify(Z, formula, modules=[{"erf": _ERF_NUMERIC}, np])
+    compiled = sympy.lambdify(Z, formula, modules=[{"erf": erf}, np])
     return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()

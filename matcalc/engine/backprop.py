@@ -23,10 +23,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy
 
-from matcalc.core import numeric
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
@@ -37,6 +35,8 @@ from matcalc.specs.equations import ForwardEquations
 # Graph specs are read through the LaTeX reader: their modules load only when one is derived, so
 # that deriving a network does not import the reader and its parser.
 if TYPE_CHECKING:
+    import numpy as np
+
     from matcalc.specs.graph import Graph
 
 
@@ -103,6 +103,8 @@ class GraphDerivation:
 
     def forward(self, values: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
         """The environment of the declared values with every named quantity added."""
+        from matcalc.core import numeric
+
         env = dict(values)
         for quantity in self.graph.quantities:
             env[quantity] = numeric.evaluate(self.graph.definitions[quantity], env)
@@ -110,6 +112,8 @@ class GraphDerivation:
 
     def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
         """Add to a forward environment the value of every assignment."""
+        from matcalc.core import numeric
+
         for assignment in self.assignments:
             env[assignment.target] = numeric.evaluate(assignment.value, env)
         return env

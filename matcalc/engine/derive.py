@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy
 
-from matcalc.core import numeric
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.losses import fused_rule
 from matcalc.core.rule import Rule
@@ -33,6 +32,9 @@ from matcalc.engine.pullback import pullback
 from matcalc.engine.simplify import simplify
 from matcalc.specs.conventions import MIT_6390
 from matcalc.specs.network import Network
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CONVENTION_NOTE = MIT_6390.note
 
@@ -212,6 +214,8 @@ class Derivation:
 
     def backward(self, env: dict[Expr, np.ndarray]) -> dict[Expr, np.ndarray]:
         """Add to a forward environment the value of every dL/dZ^l, dL/dW^l and dL/dW_0^l."""
+        from matcalc.core import numeric
+
         for target, value in self.assignments():
             env[target] = numeric.evaluate(value, env)
         return env

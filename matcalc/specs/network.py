@@ -22,12 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sympy
 
-from matcalc.core import functions, numeric
+from matcalc.core import functions
 from matcalc.core.expr import (
     Apply,
     Expr,
@@ -57,6 +56,9 @@ from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
 from matcalc.specs.equations import ForwardEquations
+
+if TYPE_CHECKING:
+    import numpy as np
 from matcalc.specs.source import parse_spec, read_spec_file
 
 LOSSES = ("squared", "nll", "nllm")
@@ -572,6 +574,10 @@ class Network:
         With a batch, x and y have one column per example; the environment holds both the
         summed loss L and the cost J = L / K.
         """
+        import numpy as np
+
+        from matcalc.core import numeric
+
         env: dict[Expr, np.ndarray] = {self.activation(0): np.asarray(x, float)}
         env[self.target()] = np.asarray(y, float)
         for l in self.indices():
@@ -595,6 +601,8 @@ class Network:
         return float(self.forward(params, x, y)[self.cost_symbol()][0, 0])
 
     def random_parameters(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        from matcalc.core import numeric
+
         values = {}
         for parameter in self.parameters():
             values[self.parameter_key(parameter)] = numeric.random_value(parameter.shape, rng)
@@ -605,6 +613,10 @@ class Network:
 
         With a batch, one column per example.
         """
+        import numpy as np
+
+        from matcalc.core import numeric
+
         x = numeric.random_value(self.layer_input(1).shape, rng)
         n = numeric.size(self.size(self.last))
         k = numeric.size(self.columns)
