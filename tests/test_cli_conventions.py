@@ -231,13 +231,13 @@ def test_the_rules_subcommand_does_not_load_the_verifier():
 
 
 @pytest.mark.parametrize("argv", [["derive"], ["derive", "--format", "json"]], ids=" ".join)
-def test_the_built_in_example_does_not_load_the_latex_reader(argv):
+def test_the_built_in_example_loads_neither_the_latex_reader_nor_numpy(argv):
     probe = (
         "import contextlib, io, sys\n"
         "from matcalc.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    code = main({argv!r})\n"
-        "loaded = [m for m in ('lark', 'matcalc.reading.parse') if m in sys.modules]\n"
+        "loaded = [m for m in ('lark', 'matcalc.reading.parse', 'numpy') if m in sys.modules]\n"
         "print(code, ','.join(loaded))\n"
     )
     done = subprocess.run(
