@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
+from matcalc.core.collector import collector_paused
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
@@ -201,6 +202,7 @@ def backprop_equations(
     return quantities, parameters
 
 
+@collector_paused()
 def backprop(graph: Graph) -> GraphDerivation:
     """dL/dQ for every quantity Q the loss depends on through a parameter, from the loss
     back, then dL/dP for every parameter P."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
+from matcalc.core.collector import collector_paused
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.losses import fused_rule
 from matcalc.core.rule import Rule
@@ -244,6 +245,7 @@ class Derivation:
         return f"<Derivation of {self.network.depth or len(self.network.layers)} layers: {keys}>"
 
 
+@collector_paused()
 def derive(network: Network) -> Derivation:
     """Backprop over the network's forward equations: for each layer from L down to 1,
     dL/dZ^l, dL/dW^l, dL/dW_0^l.
