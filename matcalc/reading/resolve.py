@@ -28,6 +28,7 @@ from matcalc.core.expr import (
     Expr,
     Fill,
     Function,
+    Identity,
     Inverse,
     MatMul,
     Scale,
@@ -828,8 +829,15 @@ class Resolver:
         return add(*(broadcast(p, shape) if _broadcasts(p, shape) else p for p in parts))
 
     def _elementwise(self, factors: tuple[Node, ...]) -> _Value:
+        """A \\odot B: the identity I in it is sized by a square factor beside it."""
         coeff = sympy.Integer(1)
         matrices: list[Expr] = []
+        identities = [f for f in factors if self._is_identity(f)]
+        if identities and len(identities) < len(factors):
+            others = tuple(f for f in factors if f not in identities)
+            sized = self._elementwise(others)
+            if isinstance(sized, Expr) and dims_equal(sized.shape[0], sized.shape[1]):
+                return hadamard(sized, Identity(sized.shape[0]))
         for factor in factors:
             value = self.value(factor)
             if isinstance(value, _Const):
