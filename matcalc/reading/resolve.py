@@ -109,6 +109,9 @@ class NameRef:
 
 ScalarFn = Callable[[Expr], Expr]
 
+# Functions written as LaTeX operators whose superscript is a power: \\tanh^2(Z) = (tanh Z)^2.
+POWERED_FUNCTIONS = frozenset({"tanh", "sinh", "cosh", "sin", "cos", "tan", "log", "ln", "exp"})
+
 # Names of scalar functions as people write them -> matcalc's function names.
 FUNCTION_NAMES = {
     "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
@@ -761,15 +764,58 @@ class Resolver:
         raise self.error("|A| is the determinant of a square matrix or the absolute value of a "
                          "scalar", arg)  # fmt: skip
 
+    def _function_power(
+        self, factors: tuple[Node, ...], position: int
+    ) -> tuple[tuple[Node, ...], Fraction] | None:
+        """(factors with the power moved off, exponent) where a named function is raised."""
+        node = factors[position]
+        if position + 1 >= len(factors):
+            return None
+        following = factors[position + 1]
+        if (
+            isinstance(node, Scripted)
+            and isinstance(node.base, Name)
+            and node.base.text in POWERED_FUNCTIONS
+            and node.sub is None
+            and node.index is not None
+            and node.index.style == "plain"
+            and node.index.expr.is_Integer
+        ):
+            exponent = Fraction(int(node.index.expr))
+            return (*factors[:position], node.base, *factors[position + 1 :]), exponent
+        if (
+            isinstance(node, Name)
+            and isinstance(following, Power)
+            and isinstance(following.arg, Group)
+            and following.arg.delim == "("
+            and following.arg.start == node.end
+            and isinstance(self.value(node), _Operator)
+        ):
+            rest = factors[position + 2 :]
+            return (*factors[:position], node, following.arg, *rest), following.exponent
+        return None
+
+    def _raise(self, arg: Node, value: _Value, exponent: Fraction, node: Node) -> _Value:
+        if isinstance(value, _Const):
+            return _Const(value.value ** sympy.Rational(exponent.numerator, exponent.denominator))
+        """A power of a function's value: entrywise, as the function is."""
+        matrix = self._matrix(arg, value)
+        return Apply(Function(f"power {exponent}", definition=_power_function(exponent)), matrix)
+
     def _power(self, arg: Node, exponent: Fraction, node: Node) -> _Value:
-        """A number power of a scalar (entrywise, so (1 - a)^2 of a 1 x 1 is its square)."""
+        """A number power of a scalar (entrywise, so (1 - a)^2 of a 1 x 1 is its square); of a
+        column or any matrix that is not square, where no matrix power exists, entrywise."""
         value = self.value(arg)
         if isinstance(value, _Const):
             return _Const(value.value ** sympy.Rational(exponent.numerator, exponent.denominator))
         matrix = self._matrix(arg, value)
-        if not is_scalar(matrix.shape):
+        if dims_equal(matrix.shape[0], matrix.shape[1]) and not is_scalar(matrix.shape):
             raise self.error(
-                "a power is read of a scalar only; of a matrix write A A or A \\odot A", node
+                "a power of a square matrix is not read; write A A or A \\odot A", node
+            )
+        if not is_scalar(matrix.shape):
+            self.notes.append(
+                "a power of a matrix that is not square is read entrywise (no matrix power exists)"
             )
         return Apply(Function(f"power {exponent}", definition=_power_function(exponent)), matrix)
 
@@ -1116,8 +1162,15 @@ class Resolver:
     def _take(
         self, factors: tuple[Node, ...], position: int, ops: tuple[str, ...] = ()
     ) -> tuple[_Value, int]:
-        """The value at ``position``; a function or operator takes the value after it."""
+        """The value at ``position``; a function or operator takes the value after it.  A power
+        written on a function's name (\\tanh^2(Z)) or after its parenthesized argument
+        (\\operatorname{tr}(X)^2, \\sin(x)^2) is a power of the function's value."""
         node = factors[position]
+        powered = self._function_power(factors, position)
+        if powered is not None:
+            rewritten, exponent = powered
+            value, after = self._take(rewritten, position, ops)
+            return self._raise(rewritten[position], value, exponent, node), after
         value = self.value(node)
         if not isinstance(value, _Operator):
             return value, position + 1

@@ -36,6 +36,7 @@ def network(
 
 
 SIGMOIDS = ("sigmoid", "sigmoid", "sigmoid")
+TANHS = ("tanh", "tanh", "identity")
 
 # (convention, batch, activations, equation, correct)
 NETWORK_FORMULAS = [
@@ -171,6 +172,42 @@ NETWORK_FORMULAS = [
         r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial L}{\partial A^L}",
         False,
     ),
+    # a power of a column is entrywise; \tanh^2 is the entrywise square of tanh
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - (A^1)^2)",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - (A^1)^3)",
+        False,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - \tanh^2(Z^1))",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(\tanh^2(Z^1))",
+        False,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^2}{\partial Z^2} = \operatorname{diag}(1 - \tanh(Z^2)^2)",
+        True,
+    ),
 ]
 
 
@@ -197,6 +234,24 @@ CONTEXT_FORMULAS = [
     ("square", r"\frac{\partial}{\partial x} \frac{a^T x}{2} = \frac{a}{2}", True),
     ("logistic", r"\nabla_\theta J(\theta) = \frac{1}{n} X^T (\sigma(X\theta) - y)", True),
     ("logistic", r"\nabla_\theta J(\theta) = X^T (\sigma(X\theta) - y)", False),
+    # a power after a function's argument, or on its name, is a power of its value
+    (
+        "square",
+        r"\frac{\partial}{\partial X} \operatorname{tr}(X)^2 = 2 \operatorname{tr}(X) I",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial X} \operatorname{tr}(X)^2 = 2 X^T", False),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \sin^2(x) = 2 \sin(x) \odot \cos(x)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \sin(x)^2 = 2 \sin(x) \odot \cos(x)",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial x} \mathbf{1}^T \sin^2(x) = 2 \cos(x)", False),
 ]
 
 
@@ -230,7 +285,7 @@ def test_times_read_as_elementwise_says_so():
         (
             "square",
             r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = (X)^2",
-            "a power is read of a scalar only",
+            "a power of a square matrix is not read",
         ),
         ("square", r"\frac{\partial}{\partial x} a^T x = (a, x)", "a list of arguments"),
     ],
