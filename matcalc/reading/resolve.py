@@ -117,6 +117,7 @@ FUNCTION_NAMES = {
     "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
     "Relu": "relu", "RELU": "relu", "log": "log", "ln": "log", "exp": "exp", "step": "step",
     "id": "identity", "identity": "identity", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+    "sgn": "sign", "sign": "sign",
 }  # fmt: skip
 
 
@@ -146,6 +147,8 @@ class Namespace:
             return _two_arguments("conv", Conv)
         if text == "max" and order == 0:  # max(0, z): Parr & Howard's and CS229's ReLU
             return _two_arguments("max", _max_with_zero)
+        if text == "min" and order == 0:
+            return _two_arguments("min", _entrywise_min)
         name = FUNCTION_NAMES.get(text, text)
         own = self.definitions().get(text)
         if own is not None:
@@ -590,7 +593,7 @@ class _Pair:
 
 _Value = Expr | _Const | _Operator | _Ones | _Pair
 
-_ABS = functions.ScalarFunction("abs", r"\\operatorname{abs}", sympy.Abs(functions.Z))
+_ABS = functions.ScalarFunction("abs", r"\operatorname{abs}", sympy.Abs(functions.Z))
 
 
 def _power_function(exponent: Fraction) -> functions.ScalarFunction:
@@ -752,17 +755,15 @@ class Resolver:
         return self.text[node.start : node.end] if node.start >= 0 else "?"
 
     def _abs(self, arg: Node) -> _Value:
-        """|x| of a scalar is its absolute value; |A| of a square matrix its determinant."""
+        """|x| of a scalar is its absolute value; |A| of a square matrix its determinant; |x|
+        of a column (any matrix that is not square) its absolute values, entrywise."""
         value = self.value(arg)
         if isinstance(value, _Const):
             return _Const(sympy.Abs(value.value))
         matrix = self._matrix(arg, value)
-        if is_scalar(matrix.shape):
-            return Apply(Function("abs", definition=_ABS), matrix)
-        if dims_equal(matrix.shape[0], matrix.shape[1]):
+        if not is_scalar(matrix.shape) and dims_equal(matrix.shape[0], matrix.shape[1]):
             return Det(matrix)
-        raise self.error("|A| is the determinant of a square matrix or the absolute value of a "
-                         "scalar", arg)  # fmt: skip
+        return Apply(Function("abs", definition=_ABS), matrix)
 
     def _function_power(
         self, factors: tuple[Node, ...], position: int
@@ -1246,11 +1247,32 @@ def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
 
 
 def _max_with_zero(left: Expr, right: Expr) -> Expr:
-    """max(0, z) = max(z, 0) = ReLU(z), entrywise."""
+    """max(0, z) = max(z, 0) = ReLU(z), entrywise; max(x, y) = ReLU(x - y) + y, entrywise."""
     for zero, z in ((left, right), (right, left)):
         if isinstance(zero, Fill) and zero.value == 0 and is_scalar(zero.shape):
             return Apply(Function("relu"), z)
-    raise MatcalcError("\\max is read as max(0, z), the ReLU; write max(0, z)")
+    left, right = _same_shape("max", left, right)
+    return add(Apply(Function("relu"), add(left, scale(-1, right))), right)
+
+
+def _entrywise_min(left: Expr, right: Expr) -> Expr:
+    """min(x, y) = x - ReLU(x - y), entrywise."""
+    left, right = _same_shape("min", left, right)
+    return add(left, scale(-1, Apply(Function("relu"), add(left, scale(-1, right)))))
+
+
+def _same_shape(name: str, left: Expr, right: Expr) -> tuple[Expr, Expr]:
+    """The two arguments of an entrywise max or min, a number spread to the other's shape."""
+    if isinstance(left, Fill) and is_scalar(left.shape):
+        left = Fill(left.value, right.shape)
+    if isinstance(right, Fill) and is_scalar(right.shape):
+        right = Fill(right.value, left.shape)
+    if not shapes_equal(left.shape, right.shape):
+        raise MatcalcError(
+            f"\\{name}(x, y) is taken entry by entry of two matrices of one shape; here they "
+            f"are {shape_text(left.shape)} and {shape_text(right.shape)}"
+        )
+    return left, right
 
 
 def _of_number(operator: _Operator, argument: _Value) -> _Const | None:

@@ -252,6 +252,36 @@ CONTEXT_FORMULAS = [
         True,
     ),
     ("square", r"\frac{\partial}{\partial x} \mathbf{1}^T \sin^2(x) = 2 \cos(x)", False),
+    # \max and \min of two columns entry by entry; |x| of a column entrywise, |X| still det X
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(x, b) = \operatorname{step}(x - b)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(x, b) = \operatorname{step}(b - x)",
+        False,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \min(x, b) = \operatorname{step}(b - x)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \min(x, b) = \operatorname{step}(x - b)",
+        False,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(1, x) = \operatorname{step}(x - \mathbf{1}_n)",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial x} \sum |x| = \operatorname{sgn}(x)", True),
+    ("square", r"\frac{\partial}{\partial x} \sum |x| = x", False),
+    ("square", r"\frac{\partial}{\partial x} \mathbf{1}^T |x| = \operatorname{sign}(x)", True),
+    ("square", r"\frac{\partial}{\partial X} |X| = |X| X^{-T}", True),
 ]
 
 
@@ -411,6 +441,9 @@ def _verdict(spec: str, equation: str):
             r"\frac{\partial}{\partial \mathbf{w}} \max(\mathbf{w} \cdot \mathbf{x} + b, 0) = \mathbf{x}^T",
             False,
         ),
+        # max of a number and a scalar, entrywise
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = \operatorname{step}(b - 1)", True),
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", False),
         # the row delta of CS224n, declared in the spec
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T x^T", True),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = x \delta", False),
@@ -456,7 +489,7 @@ def test_a_softmax_layer_over_a_batch_reads_back_its_column_sums():
             r"known here: W^l, w^l, b^l, Z^l, z^l, A^l, a^l, \delta^l",
         ),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T q", r"\delta"),
-        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", "max(0, z), the ReLU"),
+        ("parr", r"\frac{\partial}{\partial b} \max(x, b) = 1", "one shape"),
     ],
 )
 def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):
