@@ -453,10 +453,17 @@ class NetworkNamespace(Namespace):
         start, stop = _position(left.num, self.network), _position(right.den, self.network)
         if start is None or stop is None:
             raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
-        if stop < start:
+        if stop >= start:
+            return tuple(
+                Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
+            )
+        # written from the output down (dA^L/dZ^L \cdots dA^l/dZ^l): the Jacobians in between
+        # in that order, so the formula is checked (in denominator layout it does not fit)
+        high, low = _position(left.den, self.network), _position(right.num, self.network)
+        if high is None or low is None or high <= low:
             raise NoSuchLayerError("the chain's two ends overlap at this layer")
         return tuple(
-            Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
+            Derivative(self._quantity(t), self._quantity(t - 1)) for t in range(high, low, -1)
         )
 
     def _as_jacobian(self, factor: Expr) -> Expr:

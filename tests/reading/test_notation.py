@@ -7,6 +7,7 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
+from matcalc.cli import main
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
     Abs,
@@ -37,6 +38,7 @@ def network(
 
 SIGMOIDS = ("sigmoid", "sigmoid", "sigmoid")
 TANHS = ("tanh", "tanh", "identity")
+REVERSED_CHAIN = r"\frac{\partial \mathcal{L}}{\partial Z^\ell} = \left( \frac{\partial \mathcal{L}}{\partial A^L} \right) \cdot \left( \frac{\partial Z^L}{\partial A^{L-1}} \cdot \frac{\partial A^L}{\partial Z^L} \right) \cdots \left( \frac{\partial A^\ell}{\partial Z^\ell} \right)"
 
 # (convention, batch, activations, equation, correct)
 NETWORK_FORMULAS = [
@@ -206,6 +208,15 @@ NETWORK_FORMULAS = [
         None,
         TANHS,
         r"\frac{\partial A^2}{\partial Z^2} = \operatorname{diag}(1 - \tanh(Z^2)^2)",
+        True,
+    ),
+    # a chain written from the output down, with \cdots, is read in that order: it does not fit
+    ("6.390", None, TANHS, REVERSED_CHAIN, False),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial \mathcal{L}}{\partial Z^\ell} = \frac{\partial A^\ell}{\partial Z^\ell} \cdots \frac{\partial Z^L}{\partial A^{L-1}} \frac{\partial A^L}{\partial Z^L} \frac{\partial \mathcal{L}}{\partial A^L}",
         True,
     ),
 ]
@@ -549,3 +560,17 @@ def test_a_bad_delta_declaration_is_one_clear_error(delta):
     )
     with pytest.raises(MatcalcError, match="delta = "):
         spec_from_toml(text)
+
+
+def test_a_chain_written_from_the_output_down_is_diagnosed_as_in_the_wrong_order(capsys, tmp_path):
+    """Not unreadable (exit 2): incorrect (exit 1), its factors in the wrong order."""
+    verdict = verify(network("6.390", None, TANHS), REVERSED_CHAIN)
+    assert {c.value for c in verdict.error_class} >= {"shape_mismatch", "swapped_order"}
+    spec = tmp_path / "net.toml"
+    layers = zip((3, 5, 2), TANHS, strict=True)
+    spec.write_text(
+        'convention = "6.390"\ninput = 4\nloss = "squared"\n'
+        + "".join(f'[[layer]]\nsize = {n}\nactivation = "{f}"\n' for n, f in layers)
+    )
+    assert main(["verify", str(spec), REVERSED_CHAIN]) == 1
+    assert "wrong order" in capsys.readouterr().out
