@@ -220,6 +220,7 @@ class NetworkNamespace(Namespace):
         self.batch_names = batch_names
         self.spelling = spellings(network)
         self.running: Expr | None = None
+        self.descending = False  # read \cdots in a chain written from the output down
         self._symbols: dict[NameRef, Expr | None] = {}
 
     def _layer(self, ref: NameRef, low: int) -> int:
@@ -453,7 +454,9 @@ class NetworkNamespace(Namespace):
         start, stop = _position(left.num, self.network), _position(right.den, self.network)
         if start is None or stop is None:
             raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
-        if stop >= start:
+        if not self.descending:
+            if stop < start:
+                raise NoSuchLayerError("the chain's two ends overlap at this layer")
             return tuple(
                 Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
             )
