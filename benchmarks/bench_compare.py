@@ -5,7 +5,7 @@
 Each measurement runs in a new process per checkout (PYTHONPATH set to it), alternating
 between them so that a busy moment of a shared machine falls on both; the table shows the
 median CPU seconds of each and their ratio.  Only the public API that every version has is
-used: ``Network.derive``, ``Gradient.chain`` and ``render_derivation``.
+used: ``Network.derive``, ``printers.chains.chain_forms`` and ``render_derivation``.
 """
 
 from __future__ import annotations

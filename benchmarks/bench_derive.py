@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from matcalc.core import shapes  # noqa: E402
 from matcalc.engine.derive import derive  # noqa: E402
+from matcalc.printers.chains import chain_forms  # noqa: E402
 from matcalc.printers.render import render_derivation  # noqa: E402
 from matcalc.specs.network import Layer, Network  # noqa: E402
 
@@ -86,7 +87,7 @@ def chain_table(depths: tuple[int, ...], repeat: int) -> None:
 
         def with_chains(net: Network = net) -> None:
             for gradient in derive(net).gradients():
-                gradient.chain  # noqa: B018 - built on first use
+                chain_forms(gradient)
 
         derive_time = best_time(partial(derive, net), repeat)
         chain = best_time(with_chains, repeat)

@@ -32,6 +32,7 @@ from bench_derive import growth_exponent, network  # noqa: E402
 
 from matcalc.core import shapes  # noqa: E402
 from matcalc.engine.derive import derive  # noqa: E402
+from matcalc.printers.chains import chain_forms  # noqa: E402
 from matcalc.printers.latex import latex_printer, to_latex  # noqa: E402
 from matcalc.printers.render import render_derivation, shared_json  # noqa: E402
 
@@ -78,7 +79,7 @@ def every_chain_latex(depth: int) -> Callable[[], int]:
         printer = latex_printer()
         size = 0
         for gradient in derivation.gradients():
-            for form in (gradient.chain_names, gradient.chain):
+            for form in chain_forms(gradient):
                 size += len(to_latex(form, printer=printer))
                 printer.forget(form)
         return size
@@ -170,13 +171,13 @@ def graph_rows(blocks: tuple[int, ...], repeat: int) -> dict[int, float]:
 
 def derive_split(depth: int, repeat: int) -> tuple[float, dict[str, float]]:
     """CPU seconds of derive(network) and of its top-level engine calls, by the line of
-    engine/derive.py that makes them (simplify, pullback and jacobian, each counted once at
-    its outermost call)."""
-    import matcalc.engine.derive as engine
+    engine/backprop.py that makes them (simplify and pullback, each counted once at its
+    outermost call)."""
+    import matcalc.engine.backprop as engine
 
     spent: dict[str, float] = {}
     inside = [0]
-    originals = {name: getattr(engine, name) for name in ("simplify", "pullback", "jacobian")}
+    originals = {name: getattr(engine, name) for name in ("simplify", "pullback")}
 
     def timed(name: str, function: Callable[..., object]) -> Callable[..., object]:
         def call(*args: object, **kwargs: object) -> object:
@@ -202,7 +203,7 @@ def derive_split(depth: int, repeat: int) -> tuple[float, dict[str, float]]:
             spent.clear()
             shapes.clear_caches()
             start = time.process_time()
-            engine.derive(network(depth, None))
+            derive(network(depth, None))
             total = time.process_time() - start
             if best is None or total < best[0]:
                 best = (total, dict(spent))

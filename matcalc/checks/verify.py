@@ -52,6 +52,7 @@ from matcalc.core.expr import (
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
+from matcalc.printers.chains import chains_of
 from matcalc.printers.latex import DEFAULT, Notation, layer_index, shape_latex, to_latex
 from matcalc.reading.parse import (
     Bound,
@@ -474,7 +475,7 @@ def derivative_value(
             return ratio * value
         if den.name == names.activation and den.index is not None:
             k = int(den.index)
-            layer = derivation.layers[last] if k == last else derivation.layers[k + 1]
+            layer = chains_of(derivation).layer(last if k == last else k + 1)
             carried = layer.dz.num
             value = layer.output_gradient if k == last else layer.input_gradient
             assert value is not None
@@ -497,7 +498,8 @@ def derivative_value(
             if not network.declaration.weight_is_transposed:
                 local = local.T
         else:  # Z^j -> A^j
-            local = numeric.evaluate(derivation.layers[(t + 1) // 2].activation.value, env)
+            activation = chains_of(derivation).layer((t + 1) // 2).activation
+            local = numeric.evaluate(activation.value, env)
         result = result @ local
     return result
 
@@ -809,7 +811,7 @@ def expected_value(derivation: Derivation, target: Derivative) -> Expr:
     if isinstance(num, Symbol) and isinstance(den, Symbol) and num.index is not None:
         act, pre = names.activation, names.pre_activation
         if num.name == act and den.name == pre and num.index == den.index:
-            layer = derivation.layers.get(num.index)
+            layer = chains_of(derivation).layers.get(num.index)
             if layer is not None:
                 return layer.activation.value
         if num.name == pre and den.name == act and num.index == den.index + 1:
@@ -858,10 +860,11 @@ def _chain_formula(derivation: Derivation, num: Symbol, den: Symbol) -> Expr | N
 def _layer_expr(derivation: Derivation, k, part: Callable) -> Expr | None:
     """A part of layer k's derivation; at a general layer (l - 1, l + 1) the general layer
     l's, its indices moved."""
-    layer = derivation.layers.get(k)
+    layers = chains_of(derivation).layers
+    layer = layers.get(k)
     if layer is not None:
         return part(layer)
-    general = derivation.layers.get(LAYER)
+    general = layers.get(LAYER)
     if general is None or k is None or not derivation.network.symbolic:
         return None
     value = part(general)
@@ -884,7 +887,7 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
     """The derivation's formula for the gradient by ``den`` and whose gradient it is (L or J)."""
     net = derivation.network
     k = den.index
-    layer = derivation.layers.get(k)
+    layer = chains_of(derivation).layers.get(k)
     if layer is not None and den == net.weight(k):
         return layer.dw_value, layer.dw.num
     if layer is not None and den == net.bias(k):
@@ -894,7 +897,7 @@ def _gradient_formula(derivation: Derivation, den: Symbol) -> tuple[Expr, Expr] 
     if den.name == net.declaration.names.activation and k is not None:
         if k == net.last:
             return layer.output_gradient, layer.dz.num
-        following = derivation.layers.get(k + 1)
+        following = chains_of(derivation).layers.get(k + 1)
         if following is not None and following.input_gradient is not None:
             return following.input_gradient, following.dz.num
         general = derivation.layers.get(LAYER)

@@ -10,24 +10,34 @@ gives a sum of two terms; a weight shared by several definitions a sum over its 
 parameter's gradient is the same sum over the definitions that use it.  Each value is built by
 the pullback rules of the table and simplified with the definitions, so f'(.) is written from
 the quantity's own name where it has one (H ⊙ (1 - H) for H = sigma(.)).
+
+The same backprop (:func:`backprop_equations`) derives a ``[[layer]]`` network, the shorthand
+for the forward equations Z^l = (W^l)^T A^{l-1} + W_0^l, A^l = f(Z^l): there A^l is inlined
+(dL/dZ^l refers to dL/dZ^{l+1} by name), and the loss table gives the gradient at A^L (or the
+fused rule dL/dZ^L at once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
 
 from matcalc.core import numeric
-from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add
+from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
-from matcalc.engine.derive import pullback
+from matcalc.engine.pullback import pullback
 from matcalc.engine.simplify import simplify
-from matcalc.specs.context import LAYOUT_NOTES
-from matcalc.specs.graph import Graph
+from matcalc.specs.equations import ForwardEquations
+
+# Graph specs are read through the LaTeX reader: their modules load only when one is derived, so
+# that deriving a network does not import the reader and its parser.
+if TYPE_CHECKING:
+    from matcalc.specs.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,8 @@ class GraphDerivation:
 
 def graph_note(graph: Graph) -> str:
     """The statement of the layout and of what is differentiated, on every output."""
+    from matcalc.specs.context import LAYOUT_NOTES
+
     layout = LAYOUT_NOTES[graph.context.layout]
     return (
         f"back-propagation over named quantities; {layout}; the loss is {graph.loss_key}, "
@@ -117,29 +129,80 @@ def graph_note(graph: Graph) -> str:
     )
 
 
+Seeds = Mapping[Symbol, tuple[Expr, tuple[Rule, ...]]]
+"""Gradients reaching a quantity given outright, with the rules that give them: the loss's
+seed 1, or the loss table's dL/dA^L."""
+
+
+def backprop_equations(
+    equations: ForwardEquations,
+    seeds: Seeds,
+    carried: Symbol | None = None,
+    objective: Symbol | None = None,
+    parameter_scale: int | sympy.Expr = 1,
+) -> tuple[tuple[Assignment, ...], tuple[Assignment, ...]]:
+    """d(carried)/dQ for every named quantity Q that needs one, from the loss back, then
+    d(objective)/dP for every parameter P.
+
+    The gradient reaching a quantity is its seed where it has one, else the sum of the
+    pullbacks through the definitions that use it of the gradients reaching those, named
+    (d(carried)/dU) or, for an inlined U, written out.  A parameter's gradient pulls back
+    ``parameter_scale`` times the named gradients (the scale between the objective and the
+    carried quantity, 1/K for a batch's cost).  ``carried`` and ``objective`` default to the
+    loss.
+    """
+    loss = equations.loss
+    carried = loss if carried is None else carried
+    objective = carried if objective is None else objective
+    definitions = equations.definitions
+    trainable = equations.trainable
+
+    def users_of(symbol: Symbol) -> tuple[Symbol, ...]:
+        return tuple(u for u in equations.users.get(symbol, ()) if u == loss or u in trainable)
+
+    def reaching(user: Symbol, used: list[Rule], uses: list[Symbol], factor: object) -> Expr:
+        """The gradient reaching ``user``, as the pullbacks through its definition take it:
+        by name where the user has a named gradient, else its seed or written out."""
+        if user != loss and user not in equations.inlined:
+            uses.append(user)
+            return scale(factor, Derivative(carried, user))
+        return pulled_back(user, used, uses, factor)
+
+    def pulled_back(symbol: Symbol, used: list[Rule], uses: list[Symbol], factor: object) -> Expr:
+        """The gradient reaching ``symbol``: its seed, or the sum over its users."""
+        if symbol in seeds:
+            value, rules = seeds[symbol]
+            used.extend(rule for rule in rules if rule not in used)
+            return value
+        contributions = [
+            pullback(definitions[u], symbol, reaching(u, used, uses, factor), used)
+            for u in users_of(symbol)
+        ]
+        return add(*contributions)
+
+    def gradient_of(symbol: Symbol, numerator: Symbol, factor: object) -> Assignment:
+        used: list[Rule] = []
+        uses: list[Symbol] = []
+        value = simplify(pulled_back(symbol, used, uses, factor), equations.scope(symbol), used)
+        target = Derivative(numerator, symbol)
+        return Assignment(target, value, tuple(used), tuple(dict.fromkeys(uses)))
+
+    named = (
+        q
+        for q in reversed(equations.quantities)
+        if q != loss and q in trainable and q not in equations.inlined and q not in equations.given
+    )
+    quantities = tuple(gradient_of(q, carried, 1) for q in named)
+    parameters = tuple(gradient_of(p, objective, parameter_scale) for p in equations.parameters)
+    return quantities, parameters
+
+
 def backprop(graph: Graph) -> GraphDerivation:
     """dL/dQ for every quantity Q the loss depends on through a parameter, from the loss
     back, then dL/dP for every parameter P."""
-    loss = graph.loss
-    definitions = graph.definitions
     seed = Fill(sympy.Integer(1), SCALAR)
-
-    def upstream(user: Symbol) -> Expr:
-        return seed if user == loss else Derivative(loss, user)
-
-    def gradient_of(symbol: Symbol) -> Assignment:
-        used: list[Rule] = []
-        users = tuple(u for u in graph.users.get(symbol, ()) if u == loss or u in graph.trainable)
-        contributions = [pullback(definitions[u], symbol, upstream(u), used) for u in users]
-        value = simplify(add(*contributions), definitions, used)
-        target = Derivative(loss, symbol)
-        return Assignment(target, value, tuple(used), tuple(u for u in users if u != loss))
-
-    quantities = tuple(
-        gradient_of(q) for q in reversed(graph.quantities) if q != loss and q in graph.trainable
-    )
-    parameters = tuple(gradient_of(p) for p in graph.parameters)
+    quantities, parameters = backprop_equations(graph.equations, {graph.loss: (seed, ())})
     return GraphDerivation(graph, quantities, parameters, graph_note(graph))
 
 
-__all__ = ["Assignment", "GraphDerivation", "backprop", "graph_note"]
+__all__ = ["Assignment", "GraphDerivation", "Seeds", "backprop", "backprop_equations", "graph_note"]

@@ -21,7 +21,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, is_column, is_scalar, shape_text
-from matcalc.engine.derive import jacobian, pullback
+from matcalc.engine.pullback import jacobian, pullback
 from matcalc.engine.rules import EXPRESSION_REWRITES, REWRITES, assumption_rules, rule_named
 from matcalc.engine.simplify import simplify
 from matcalc.errors import MatcalcError

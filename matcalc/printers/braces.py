@@ -32,7 +32,8 @@ from matcalc.core.expr import (
     matmul,
 )
 from matcalc.core.shapes import Shape
-from matcalc.engine.derive import ChainGroup, Derivation, Factor, LayerDerivation
+from matcalc.engine.derive import Derivation
+from matcalc.printers.chains import ChainGroup, Factor, LayerChain, chains_of
 from matcalc.printers.latex import DEFAULT, Notation, dim_latex, plain_index, to_latex
 
 CHAIN_RULE = "by the chain rule in matrix form, denominator layout (MIT 6.390 notes, Notation 2)"
@@ -222,8 +223,9 @@ def chain_rows(
     derivation: Derivation, l: object, notation: Notation = DEFAULT, lhs: str = ""
 ) -> list[Row]:
     """dL/dZ^l as the braced chain of named factors, then with each factor's value."""
-    layer = derivation.layers[l]
-    groups = elided(derivation.chain(l))
+    chains = chains_of(derivation)
+    layer = chains.layer(l)
+    groups = elided(chains.groups(l))
     lhs = lhs or to_latex(layer.dz, notation)
     named = [group_latex(g, notation) for g in groups]
     values = [_values_latex(g, notation) for g in groups]
@@ -234,7 +236,7 @@ def chain_rows(
     ]
 
 
-def weight_link_latex(layer: LayerDerivation, notation: Notation = DEFAULT) -> str:
+def weight_link_latex(layer: LayerChain, notation: Notation = DEFAULT) -> str:
     """(dZ^l/dW^l) (dL/dZ^l)^T with the notes' braces "Weight link" and "Other layers"."""
     link = shaped_expr(layer.weight_link.name, notation)
     other = shaped(to_latex(Transpose(layer.dz), notation), _transposed(layer.dz.shape), notation)
@@ -249,7 +251,7 @@ def weight_rows(derivation: Derivation, l: object, notation: Notation = DEFAULT)
 
     Conventions with Z = W A (or a batch) print the engine's backprop form, without braces.
     """
-    layer = derivation.layers[l]
+    layer = chains_of(derivation).layer(l)
     net = derivation.network
     if net.batch is not None or not net.declaration.weight_is_transposed or net.decay is not None:
         return [Row(to_latex(layer.dw, notation), to_latex(layer.dw_value, notation))]
@@ -260,7 +262,7 @@ def weight_rows(derivation: Derivation, l: object, notation: Notation = DEFAULT)
     ]
 
 
-def bias_rows(layer: LayerDerivation, notation: Notation = DEFAULT) -> list[Row]:
+def bias_rows(layer: LayerChain, notation: Notation = DEFAULT) -> list[Row]:
     return [Row(to_latex(layer.dw0, notation), to_latex(layer.dw0_value, notation))]
 
 

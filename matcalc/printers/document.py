@@ -33,6 +33,7 @@ from matcalc.printers.braces import (
     weight_rows,
     without_identity_prime,
 )
+from matcalc.printers.chains import chains_of
 from matcalc.printers.latex import (
     DEFAULT,
     Notation,
@@ -261,7 +262,7 @@ def derivation_blocks(
     blocks: list[Block] = []
     chosen = None if gradients is None else {g.target for g in gradients}
     for l in layers_backwards(derivation, gradients):
-        layer = derivation.layers[l]
+        layer = chains_of(derivation).layer(l)
         rows: list[Row] = []
         if chosen is None or layer.dw in chosen:
             rows += weight_rows(derivation, l, notation)

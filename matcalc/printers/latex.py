@@ -673,9 +673,11 @@ def _is_one_fraction(expr: Expr) -> bool:
 def gradient_latex(gradient: Gradient, notation: Notation = DEFAULT) -> str:
     """dL/dW^l = chain form = simplified form, with dL/dZ^l's recursion."""
     target = to_latex(gradient.target, notation)
+    from matcalc.printers.chains import chain_forms
+
     dz, dz_value = gradient.recursion
     return (
-        f"{target} = {to_latex(gradient.chain_names, notation)} = "
+        f"{target} = {to_latex(chain_forms(gradient)[0], notation)} = "
         f"{to_latex(gradient.simplified, notation)},\\quad "
         f"{to_latex(dz, notation)} = {to_latex(dz_value, notation)}"
     )
@@ -736,10 +738,13 @@ def _running_gradient_algorithm(derivation: Derivation, notation: Notation) -> l
     def update(lhs: Expr, rhs: Expr) -> str:
         return f"{running} &\\leftarrow {to_latex(lhs, notation)} = {named(rhs)}"
 
+    from matcalc.printers.chains import chains_of
+
     network = derivation.network
+    chains = chains_of(derivation)
     lines = []
     for l in reversed(network.indices()):
-        layer = derivation.layers[l]
+        layer = chains.layer(l)
         if l == network.last and layer.fused is not None:
             lines.append(update(layer.dz, layer.dz_value))
         else:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import text_latex
+from matcalc.printers.chains import chain_forms
 from matcalc.printers.diagram import diagram_blocks
 from matcalc.printers.document import (
     A4,
@@ -228,12 +229,13 @@ def gradient_record(
     printer = printer or latex_printer(notation)
     dz, dz_value = gradient.recursion
     if chain is None:
+        named, value = chain_forms(gradient)
         chain = {
-            "named": to_latex(gradient.chain_names, notation, printer),
-            "value": to_latex(gradient.chain, notation, printer),
+            "named": to_latex(named, notation, printer),
+            "value": to_latex(value, notation, printer),
         }
-        printer.forget(gradient.chain_names)
-        printer.forget(gradient.chain)
+        printer.forget(named)
+        printer.forget(value)
     return {
         "name": gradient.key,
         "layer": str(gradient.layer),
@@ -275,12 +277,13 @@ def shared_chains(
     for l in layers:
         current: dict[str, tuple[str, str]] = {}
         for gradient in by_layer[l]:
+            named, value = chain_forms(gradient)
             current[gradient.key] = (
-                to_latex(gradient.chain_names, notation, printer),
-                to_latex(gradient.chain, notation, printer),
+                to_latex(named, notation, printer),
+                to_latex(value, notation, printer),
             )
-            printer.forget(gradient.chain_names)
-            printer.forget(gradient.chain)
+            printer.forget(named)
+            printer.forget(value)
         for key, full in current.items():
             chains[key] = {
                 form: _share(

@@ -1,14 +1,15 @@
 """The derivation step by step, backwards from the loss, as the 6.390 notes narrate it.
 
-:func:`steps` turns a :class:`~matcalc.engine.derive.Derivation` into
-:class:`~matcalc.engine.derive.Step` records: start from the loss (layer L), then one layer
-per step down to layer 1, each line naming the identity it used.  :func:`steps_blocks` prints
+:func:`steps` turns a :class:`~matcalc.engine.derive.Derivation` into :class:`Step` records,
+built from the network and the engine's assignments (:mod:`matcalc.printers.chains`): start
+from the loss (layer L), then one layer per step down to layer 1, each line naming the identity
+it used.  :func:`steps_blocks` prints
 them; the two know nothing of each other's details.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -25,8 +26,9 @@ from matcalc.core.expr import (
     Transpose,
     matmul,
 )
+from matcalc.core.rule import Rule
 from matcalc.core.shapes import LAYER
-from matcalc.engine.derive import Derivation, LayerDerivation, Line, Step
+from matcalc.engine.derive import Derivation
 from matcalc.engine.rules import Kind, rule_named
 from matcalc.printers.braces import (
     CHAIN_RULE,
@@ -39,6 +41,7 @@ from matcalc.printers.braces import (
     shaped_expr,
     without_identity_prime,
 )
+from matcalc.printers.chains import ChainGroup, LayerChain, chains_of
 from matcalc.printers.document import Block, Display, Heading, Paragraph
 from matcalc.printers.latex import DEFAULT, Notation, plain_index, to_latex
 
@@ -46,6 +49,36 @@ WEIGHT_CHAIN = (
     "by the chain rule with the weight link added separately, order reversed and transposed "
     "(MIT 6.390 notes, 'How the chain rule changes in matrix form')"
 )
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a derivation: ``lhs`` = ``rhs`` by ``rules`` (``lhs`` None continues).
+
+    ``shapes`` says whether the printer shows each factor of ``rhs`` with its shape; ``note``
+    names a step that is no identity of the table (the chain rule itself).
+    """
+
+    lhs: Expr | None
+    rhs: Expr
+    rules: tuple[Rule, ...] = ()
+    shapes: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a derivation backwards from the loss: a title, then its lines.
+
+    ``chain`` is, where the step shows it, the whole chain of ``chain_of`` (dL/dZ^l) with its
+    layers.
+    """
+
+    title: str
+    layer: int | sympy.Expr | None
+    lines: tuple[Line, ...]
+    chain: tuple[ChainGroup, ...] = ()
+    chain_of: Expr | None = None
 
 
 def steps(
@@ -57,6 +90,7 @@ def steps(
     that gradient's layer, and the last step says that it is what we are after.
     """
     net = derivation.network
+    chains = chains_of(derivation)
     layers = list(reversed(net.indices()))
     if until is not None and not net.symbolic:
         chosen = [l for l in layers if until in (derivation.layers[l].dw, derivation.layers[l].dw0)]
@@ -65,18 +99,18 @@ def steps(
         until = None if net.symbolic else derivation.layers[layers[-1]].dw
     result = []
     for number, l in enumerate(layers):
-        layer = derivation.layers[l]
+        layer = chains.layer(l)
         last = until is not None and number == len(layers) - 1
         target = to_latex(until.den, notation) if last else None
         title = _title(number, l, net.symbolic, target)
         result.append(Step(title, l, _lines(derivation, layer)))
     if net.symbolic:
-        general = derivation.layers[LAYER]
+        general = chains.layer(LAYER)
         unrolled = Step(
             "Unroll the recursion: the general chain for layer $l$",
             LAYER,
             (),
-            derivation.chain(LAYER),
+            chains.groups(LAYER),
             general.dz,
         )
         first = Step(
@@ -102,7 +136,7 @@ def _title(number: int, l: object, symbolic: bool, target: str | None = None) ->
     return f"Layer {l}"
 
 
-def _lines(derivation: Derivation, layer: LayerDerivation) -> tuple[Line, ...]:
+def _lines(derivation: Derivation, layer: LayerChain) -> tuple[Line, ...]:
     net = derivation.network
     if net.batch is not None or not net.declaration.weight_is_transposed or net.decay is not None:
         return (
@@ -113,7 +147,7 @@ def _lines(derivation: Derivation, layer: LayerDerivation) -> tuple[Line, ...]:
     return (*_dz_lines(layer), *_weight_lines(layer))
 
 
-def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
+def _dz_lines(layer: LayerChain) -> tuple[Line, ...]:
     """dL/dZ^l = dA^l/dZ^l · (dZ^{l+1}/dA^l · dL/dZ^{l+1} or dL/dA^L), named, valued, simplified."""
     activation = layer.activation
     lines = []
@@ -134,7 +168,7 @@ def _dz_lines(layer: LayerDerivation) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-def _weight_lines(layer: LayerDerivation) -> tuple[Line, ...]:
+def _weight_lines(layer: LayerChain) -> tuple[Line, ...]:
     link = layer.weight_link
     return (
         Line(layer.dw, matmul(link.name, Transpose(layer.dz)), note=WEIGHT_CHAIN),

@@ -29,6 +29,7 @@ from typing import Any
 from matcalc.core.expr import DefinitionTable, Symbol
 from matcalc.core.shapes import is_scalar, shape_text
 from matcalc.specs.context import CONTEXT_KEYS, Context, ContextError, name_key
+from matcalc.specs.equations import ForwardEquations
 
 GRAPH_KEYS = ("parameters", "loss", "delta")
 
@@ -174,30 +175,20 @@ class Graph:
         raise KeyError(symbol)
 
     @cached_property
+    def equations(self) -> ForwardEquations:
+        """The named quantities, their definitions, the loss and the parameters."""
+        return ForwardEquations(self.quantities, self.definitions, self.loss, self.parameters)
+
+    @property
     def users(self) -> dict[Symbol, tuple[Symbol, ...]]:
         """For each declared or named symbol, the quantities whose definitions use it."""
-        found: dict[Symbol, list[Symbol]] = {}
-        for quantity in self.quantities:
-            for node in set(self.definitions[quantity].walk()):
-                if isinstance(node, Symbol):
-                    found.setdefault(node, []).append(quantity)
-        return {symbol: tuple(users) for symbol, users in found.items()}
+        return self.equations.users
 
-    @cached_property
+    @property
     def trainable(self) -> frozenset[Symbol]:
         """The quantities that depend on a parameter and that the loss depends on: those whose
         gradients backprop needs."""
-        depends: set[Symbol] = set()
-        parameters = set(self.parameters)
-        for quantity in self.quantities:
-            symbols = {n for n in self.definitions[quantity].walk() if isinstance(n, Symbol)}
-            if symbols & (parameters | depends):
-                depends.add(quantity)
-        reaches = {self.loss}
-        for quantity in reversed(self.quantities):
-            if any(user in reaches for user in self.users.get(quantity, ())):
-                reaches.add(quantity)
-        return frozenset(depends & reaches)
+        return self.equations.trainable
 
 
 __all__ = ["GRAPH_KEYS", "Graph", "GraphError", "is_graph_spec"]

@@ -56,6 +56,7 @@ from matcalc.core.shapes import (
 from matcalc.errors import MatcalcError
 from matcalc.reading.scalar_latex import activation_from_spec, loss_from_spec
 from matcalc.specs.conventions import CONVENTIONS, Convention, ConventionError, convention_named
+from matcalc.specs.equations import ForwardEquations
 from matcalc.specs.source import parse_spec, read_spec_file
 
 LOSSES = ("squared", "nll", "nllm")
@@ -517,6 +518,40 @@ class Network:
             self.pre_activation(l): self.pre_activation_expr(l),
             self.activation(l): self.activation_expr(l),
         }
+
+    def equations(self) -> ForwardEquations:
+        """The network as its forward equations: Z^l and A^l for every layer, then the loss.
+
+        A^l is inlined (its gradient is carried inside dL/dZ^l, which refers to dL/dZ^{l+1} by
+        name); where the depth is the symbol L the layers are the general layer l, the layer
+        l+1 after it (whose dL/dZ^{l+1} is given by name) and the output layer L.  Each
+        gradient is simplified with its own layer's definitions, the parameters' with none.
+        """
+        quantities: list[Symbol] = []
+        definitions: dict[Symbol, Expr] = {}
+        scopes: dict[Symbol, dict[Symbol, Expr]] = {}
+        following = (self.pre_activation(LAYER + 1),) if self.symbolic else ()
+        for l in self.indices():
+            layer = self.definitions(l)
+            quantities += layer
+            definitions.update(layer)
+            scopes.update(dict.fromkeys(layer, layer))
+            scopes.update({self.weight(l): {}, self.bias(l): {}})
+            if l == LAYER:
+                definitions[following[0]] = self.pre_activation_expr(LAYER + 1)
+                quantities.append(following[0])
+        loss = self.loss_symbol()
+        definitions[loss] = self.loss_expr()
+        quantities.append(loss)
+        return ForwardEquations(
+            tuple(quantities),
+            definitions,
+            loss,
+            self.parameters(),
+            inlined=frozenset(self.activation(l) for l in self.indices()),
+            given=frozenset(following),
+            scopes=scopes,
+        )
 
     def parameter_key(self, symbol: Symbol) -> str:
         """A parameter's key in ``params``: "W^2", "W_0^2" (6.390), "b^2" (ng, goodfellow)."""

@@ -25,6 +25,7 @@ from matcalc.core.expr import (
 )
 from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
+from matcalc.printers.chains import chain_forms
 from matcalc.printers.latex import to_latex
 from matcalc.reading.parse import parse_latex
 from matcalc.specs.context import spec_from_toml
@@ -396,7 +397,7 @@ def derived_equations(network):
     equations = []
     for gradient in derive(network).gradients():
         target = to_latex(gradient.target)
-        for form in (gradient.chain_names, gradient.chain, gradient.simplified):
+        for form in (*chain_forms(gradient), gradient.simplified):
             equations.append((gradient.target, form, f"{target} = {to_latex(form)}"))
         dz, value = gradient.recursion
         equations.append((dz, value, f"{to_latex(dz)} = {to_latex(value)}"))

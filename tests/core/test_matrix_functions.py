@@ -33,7 +33,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.numeric import central_difference, evaluate
 from matcalc.core.shapes import SCALAR, dim, shapes_equal
-from matcalc.engine.derive import pullback
+from matcalc.engine.pullback import pullback
 from matcalc.engine.rules import NoRuleError
 from matcalc.engine.simplify import simplify
 from matcalc.printers.latex import to_latex

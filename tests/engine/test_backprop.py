@@ -317,3 +317,86 @@ def test_wrt_prints_only_what_one_parameter_needs():
     needed = derivation.needed_for(derivation.gradient("W_1"))
     assert [to_latex(a.of) for a in needed][-1] == "W_{1}"
     assert isinstance(needed[0].target, Derivative)
+
+
+# ------------------------------------------------------------------ one backprop for both
+
+MLP_GRAPH = r"""
+parameters = ["W_1", "b_1", "W_2", "b_2"]
+[shapes]
+x = "d"
+y = "k"
+W_1 = "h x d"
+b_1 = "h"
+W_2 = "k x h"
+b_2 = "k"
+[define]
+Z_1 = 'W_1 x + b_1'
+A_1 = '\tanh(Z_1)'
+Z_2 = 'W_2 A_1 + b_2'
+A_2 = '\sigma(Z_2)'
+L = '\|A_2 - y\|^2'
+"""
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_layer_network_and_its_forward_equations_as_a_graph_spec_agree(seed):
+    """[[layer]] is shorthand: the network and the graph spec of its equations, each derived
+    by the one backprop over named quantities, give the same gradients."""
+    from matcalc.engine.derive import derive
+    from matcalc.specs.network import Layer, Network
+
+    rng = np.random.default_rng(seed)
+    d, h, k = (int(n) for n in rng.integers(1, 5, size=3))
+    network = Network([Layer(h, "tanh"), Layer(k, "sigmoid")], input=d, convention="ng")
+    params = network.random_parameters(rng)
+    x, y = network.random_example(rng)
+    expected = derive(network).numeric_gradients(params, x, y)
+    values = {"x": x, "y": y}
+    values |= {f"{p}_{l}": params[f"{p}^{l}"] for p in ("W", "b") for l in (1, 2)}
+    gradients = exported(spec_from_toml(MLP_GRAPH)).gradients(values)
+    for key, value in gradients.items():
+        name, layer = key.split("_")
+        np.testing.assert_allclose(value, expected[f"{name}^{layer}"], rtol=1e-9, atol=1e-12)
+
+
+def test_an_inlined_quantity_is_carried_inside_the_gradients_that_use_it(rng):
+    """Inlining A_1 of a residual stack: no line names dL/dA_1, every value stays the same."""
+    from dataclasses import replace
+
+    from matcalc.core.expr import Fill
+    from matcalc.core.shapes import SCALAR
+    from matcalc.engine.backprop import backprop_equations
+
+    graph = spec_from_file(ARCHITECTURES / "residual.toml")
+    a_1 = graph.context.names["A_1"]
+    inlined = replace(graph.equations, inlined=frozenset({a_1}))
+    seeds = {graph.loss: (Fill(sympy.Integer(1), SCALAR), ())}
+    quantities, parameters = backprop_equations(inlined, seeds)
+    assert a_1 in {q.of for q in backprop(graph).quantities}
+    assert a_1 not in {q.of for q in quantities}
+    gradient_of_a_1 = Derivative(graph.loss, a_1)
+    for assignment in (*quantities, *parameters):
+        assert gradient_of_a_1 not in set(assignment.value.walk())
+        assert a_1 not in assignment.uses
+    from matcalc.specs.context import concrete
+
+    named = backprop(graph)
+    sizes = random_sizes(graph, rng)
+    env = {}
+    for symbol in graph.context.symbols.values():
+        rows, cols = (int(sympy.sympify(n).subs(sizes)) for n in symbol.shape)
+        env[concrete(symbol, sizes)] = rng.standard_normal((rows, cols))
+    for quantity in graph.quantities:
+        value = concrete(graph.definitions[quantity], sizes)
+        env[concrete(quantity, sizes)] = numeric.evaluate(value, env)
+    for assignment in named.assignments:
+        value = concrete(assignment.value, sizes)
+        env[concrete(assignment.target, sizes)] = numeric.evaluate(value, env)
+    for assignment in (*quantities, *parameters):
+        np.testing.assert_allclose(
+            numeric.evaluate(concrete(assignment.value, sizes), env),
+            env[concrete(assignment.target, sizes)],
+            rtol=1e-9,
+        )

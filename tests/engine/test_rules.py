@@ -180,7 +180,7 @@ def check_identity(rule: Rule, rng: np.random.Generator) -> None:
     differences of f.  Square matrices get 3 I added, so inverses are well conditioned."""
     from matcalc.core.expr import Fill
     from matcalc.core.shapes import SCALAR
-    from matcalc.engine.derive import pullback
+    from matcalc.engine.pullback import pullback
     from matcalc.engine.simplify import simplify
 
     function, wrt = rule.example()

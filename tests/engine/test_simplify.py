@@ -26,9 +26,9 @@ from matcalc.core.expr import (
     scale,
 )
 from matcalc.core.shapes import ONE, SCALAR, dim
-from matcalc.engine.derive import KEEP_PRIME
 from matcalc.engine.rules import REWRITES, Rule
 from matcalc.engine.simplify import MAX_PASSES, NODE_TYPES, rule_index, simplify
+from matcalc.printers.chains import KEEP_PRIME
 
 N = dim("n")
 X, Y = Symbol("X", (N, N)), Symbol("Y", (N, N))

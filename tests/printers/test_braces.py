@@ -15,6 +15,7 @@ from matcalc.printers.braces import (
     visual_width,
     weight_rows,
 )
+from matcalc.printers.chains import chains_of
 from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
@@ -62,9 +63,9 @@ def test_weight_gradient_is_the_seeds_notation_2_with_its_typo_corrected():
 
 def test_each_factor_has_its_shape_under_it():
     net = Network([Layer(3, "tanh"), Layer(2, "identity")], input=4)
-    link = derive(net).layers[2].weight_link
+    link = chains_of(derive(net)).layer(2).weight_link
     assert shaped_expr(link.value) == r"\underbrace{A^{1}}_{3\times 1}"
-    generic = derive(GENERIC).layers[GENERIC.indices()[0]].weight_link
+    generic = chains_of(derive(GENERIC)).layer(GENERIC.indices()[0]).weight_link
     assert shaped_expr(generic.value) == r"\underbrace{A^{l-1}}_{m^{l}\times 1}"
 
 
@@ -72,7 +73,7 @@ def test_each_factor_has_its_shape_under_it():
 def test_concrete_chain_has_one_brace_per_layer_from_l_to_the_loss(depth):
     net = Network([Layer(2, "tanh")] * depth, input=3)
     derivation = derive(net)
-    labels = [group_latex(g) for g in derivation.chain(1)]
+    labels = [group_latex(g) for g in chains_of(derivation).groups(1)]
     expected = [f"\\text{{Layer }} {l}" for l in range(1, depth + 1)] + [r"\text{Loss unit}"]
     assert [re.search(r"\^\{(\\text\{.*\}(?: \w+)?)\}$", text).group(1) for text in labels] == (
         expected
@@ -153,7 +154,7 @@ def test_a_linear_layers_derivative_is_written_as_one(derivative, rng):
     assert r"\operatorname{id}'" not in text
     assert r"2\,\left(A^{2} - y\right)" in text
     env = derivation.backward(net.forward(net.random_parameters(rng), *net.random_example(rng)))
-    form = derivation.layers[2].dz_form(derivative)
+    form = chains_of(derivation).layer(2).dz_form(derivative)
     assert r"\operatorname{id}'" in to_latex(form)  # what the engine keeps
     np.testing.assert_allclose(
         evaluate(without_identity_prime(form), env), evaluate(form, env), rtol=1e-12

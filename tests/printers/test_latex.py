@@ -8,6 +8,7 @@ import sympy
 from matcalc import verify
 from matcalc.core.expr import Identity
 from matcalc.engine.derive import derive
+from matcalc.printers.chains import chain_forms, chains_of
 from matcalc.printers.latex import Notation, to_latex
 from matcalc.printers.render import render_derivation
 from matcalc.specs.network import Layer, Network
@@ -38,9 +39,9 @@ def test_the_jacobian_of_an_identity_layer_is_the_identity_and_reads_back():
     reader takes from the matrix beside it."""
     network = Network([Layer(3, "tanh"), Layer(3, "identity")], input=2)
     derivation = derive(network)
-    factor = derivation.layers[2].activation
+    factor = chains_of(derivation).layer(2).activation
     assert factor.value == Identity(3) and to_latex(factor.value) == "I"
-    chain = derivation.bias_gradient(1).chain
+    chain = chain_forms(derivation.bias_gradient(1))[1]
     assert r"\,I\," in to_latex(chain)
     assert verify(network, f"{to_latex(derivation.layers[1].dz)} = {to_latex(chain)}").correct
     wrong = to_latex(chain).replace(r"\,I\,", r"\,I\,2\,")

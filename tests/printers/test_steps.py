@@ -6,8 +6,9 @@ import pytest
 from matcalc.core.expr import Cdots, MatMul
 from matcalc.core.numeric import EvaluationError, evaluate
 from matcalc.core.shapes import dims_equal
-from matcalc.engine.derive import Line, derive
-from matcalc.printers.steps import at_layer, line_rows, steps, steps_blocks
+from matcalc.engine.derive import derive
+from matcalc.printers.chains import chains_of
+from matcalc.printers.steps import Line, at_layer, line_rows, steps, steps_blocks
 from matcalc.specs.network import Layer, Network
 
 GENERIC = Network.from_dict({"depth": "L", "layer": [{"activation": "f"}]})
@@ -38,7 +39,7 @@ def test_every_line_holds_numerically(network, rng):
     params = network.random_parameters(rng)
     x, y = network.random_example(rng)
     env = derivation.backward(network.forward(params, x, y))
-    for layer in derivation.layers.values():
+    for layer in chains_of(derivation).layers.values():
         if layer.loss is not None:
             env[layer.loss.name] = evaluate(layer.loss.value, env)
     checked = 0
@@ -80,7 +81,7 @@ def test_general_network_unrolls_the_chain_and_ends_at_layer_one():
 
 
 def test_at_layer_substitutes_index_and_shapes():
-    layer = derive(GENERIC).layers[GENERIC.indices()[0]]
+    layer = chains_of(derive(GENERIC)).layer(GENERIC.indices()[0])
     link = at_layer(layer.weight_link.value, 1)
     assert str(link) == "A^{0}" and str(link.shape[0]) == "m[1]"
 

@@ -18,6 +18,7 @@ from matcalc.core.numeric import central_difference, evaluate
 from matcalc.core.shapes import LAYER_SIZE, ONE, dims_equal
 from matcalc.engine.derive import derive
 from matcalc.errors import MatcalcError
+from matcalc.printers.chains import chain_forms
 from matcalc.printers.explain import standalone
 from matcalc.printers.latex import Notation, convention_derivation_latex
 from matcalc.printers.render import Layout, render_derivation
@@ -82,7 +83,7 @@ def derived_gradients(network: Network, params, x, y) -> tuple[dict, dict]:
     """The backprop form's values and the chain form's values, keyed like ``params``."""
     derivation = derive(network)
     env = network.forward(params, x, y)
-    chains = {g.key: evaluate(g.chain, env) for g in derivation.gradients()}
+    chains = {g.key: evaluate(chain_forms(g)[1], env) for g in derivation.gradients()}
     return derivation.numeric_gradients(params, x, y), chains
 
 

@@ -3,10 +3,12 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from matcalc.cli import main
-from matcalc.core.shapes import INPUT_SIZE, LAYER_SIZE
+from matcalc.core.numeric import evaluate
+from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE
 from matcalc.specs.network import Layer, Network, SpecError
 
 # name, spec, fragments the message must contain (the key, the value, what is allowed)
@@ -176,3 +178,43 @@ def test_a_spec_uses_only_its_own_definitions():
     Network.from_toml('[[layer]]\nactivation = { name = "swish", latex = "z \\\\sigma(z)" }\n')
     with pytest.raises(SpecError, match="'swish'"):
         Network.from_toml('[[layer]]\nactivation = "swish"\n')
+
+
+# ------------------------------------------------------------------ the forward equations
+
+EQUATION_NETWORKS = [
+    Network([Layer(3, "tanh"), Layer(4, "relu"), Layer(2, "softmax")], input=2, loss="nllm"),
+    Network([Layer(3, "sigmoid"), Layer(1, "sigmoid")], input=2, loss="nll", batch=4),
+    Network([Layer(3, "tanh"), Layer(2, "identity")], input=3, convention="ng", batch=3),
+]
+
+
+@pytest.mark.parametrize("network", EQUATION_NETWORKS, ids=lambda n: n.convention)
+def test_a_network_is_the_graph_of_its_forward_equations(network, rng):
+    """Z^l and A^l for every layer, then the loss; evaluated in order, the definitions give
+    the network's own forward pass, and A^l is the quantity whose gradient is inlined."""
+    equations = network.equations()
+    layers = network.indices()
+    expected = [q for l in layers for q in (network.pre_activation(l), network.activation(l))]
+    assert equations.quantities == (*expected, network.loss_symbol())
+    assert equations.inlined == {network.activation(l) for l in layers}
+    assert equations.given == frozenset() and equations.parameters == network.parameters()
+    params = network.random_parameters(rng)
+    x, y = network.random_example(rng)
+    forward = network.forward(params, x, y)
+    env = {s: forward[s] for s in (network.activation(0), network.target(), *network.parameters())}
+    for quantity in equations.quantities:
+        env[quantity] = evaluate(equations.definitions[quantity], env)
+        np.testing.assert_allclose(env[quantity], forward[quantity], rtol=1e-12)
+
+
+def test_a_network_of_symbolic_depth_is_the_general_layer_the_next_and_the_output():
+    network = Network([Layer(None, "f")], depth="L")
+    equations = network.equations()
+    z, a = network.pre_activation, network.activation
+    following = z(LAYER + 1)
+    loss = network.loss_symbol()
+    assert equations.quantities == (z(LAYER), a(LAYER), following, z(DEPTH), a(DEPTH), loss)
+    assert equations.given == {following}
+    assert equations.users[a(LAYER)] == (following,)
+    assert equations.trainable == {z(LAYER), a(LAYER), following, z(DEPTH), a(DEPTH), loss}
