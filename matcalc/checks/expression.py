@@ -50,6 +50,7 @@ from matcalc.core.expr import (
     Derivative,
     Det,
     Expr,
+    Fill,
     Inverse,
     LogDet,
     MatMul,
@@ -62,7 +63,16 @@ from matcalc.core.numeric import EvaluationError
 from matcalc.core.shapes import dims_equal, shape_text, shapes_equal
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import DEFAULT, Notation, to_latex
-from matcalc.reading.parse import Equation, Group, Nabla, Node, Product, Scripted, parse_latex
+from matcalc.reading.parse import (
+    Equation,
+    Group,
+    Nabla,
+    Node,
+    Number,
+    Product,
+    Scripted,
+    parse_latex,
+)
 from matcalc.reading.parse import Name as NameNode
 from matcalc.reading.resolve import resolve
 from matcalc.specs.context import Context, ContextNamespace, concrete, random_environment
@@ -511,6 +521,10 @@ class ExpressionChecker:
     # the pipeline's questions ---------------------------------------------------------
 
     def resolve(self, rhs: Node) -> Expr:
+        """The right side as an expression; a bare ``0`` is the zero of the target's shape
+        (a zero gradient is printed as 0)."""
+        if isinstance(rhs, Number) and rhs.value == 0:
+            return Fill(sympy.Integer(0), self.expected.shape)
         return self.strategy.bind(resolve(rhs, self.namespace, text=self.text))
 
     def run(self, rhs: Node, quick: bool = False) -> _Outcome:

@@ -567,6 +567,7 @@ class _Checker:
         self.text = check.equation.text
         self.namespaces: dict[int, NetworkNamespace] = {}
         self.notes: dict[str, None] = {}  # how operators were read (\times as elementwise ...)
+        self.descending = False  # \cdots read in a chain written from the output down
 
     def resolve(self, node: Node, network: Network, k: int | None) -> Expr:
         lhs = self.check.equation.sides[0]
@@ -579,6 +580,7 @@ class _Checker:
             if namespace is None:
                 namespace = NetworkNamespace(network, self.check.batch_names)
                 self.namespaces[id(network)] = namespace
+        namespace.descending = self.descending
         resolver = Resolver(namespace, self.check.bindings(k), self.text)
         result = resolver.expr(node)
         self.notes.update(dict.fromkeys(resolver.notes))
@@ -638,7 +640,18 @@ class _Checker:
         return lhs
 
     def run(self, rhs: Node, quick: bool = False) -> _Outcome:
-        """Shapes at symbolic sizes at every layer, then values."""
+        """Shapes at symbolic sizes at every layer, then values; a chain with \\cdots that
+        exists at no layer read upward is read as written from the output down."""
+        outcome = self._run(rhs, quick)
+        if not outcome.layers and "\\cdots" in self.text and not self.descending:
+            self.descending = True
+            try:
+                outcome = self._run(rhs, quick)
+            finally:
+                self.descending = False
+        return outcome
+
+    def _run(self, rhs: Node, quick: bool = False) -> _Outcome:
         outcome = _Outcome()
         generic = self.check.generic
         for k in self.check.candidate_layers:

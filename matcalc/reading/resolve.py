@@ -28,6 +28,7 @@ from matcalc.core.expr import (
     Expr,
     Fill,
     Function,
+    Identity,
     Inverse,
     MatMul,
     Scale,
@@ -108,11 +109,15 @@ class NameRef:
 
 ScalarFn = Callable[[Expr], Expr]
 
+# Functions written as LaTeX operators whose superscript is a power: \\tanh^2(Z) = (tanh Z)^2.
+POWERED_FUNCTIONS = frozenset({"tanh", "sinh", "cosh", "sin", "cos", "tan", "log", "ln", "exp"})
+
 # Names of scalar functions as people write them -> matcalc's function names.
 FUNCTION_NAMES = {
     "sigma": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "ReLU": "relu", "relu": "relu",
     "Relu": "relu", "RELU": "relu", "log": "log", "ln": "log", "exp": "exp", "step": "step",
     "id": "identity", "identity": "identity", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+    "sgn": "sign", "sign": "sign",
 }  # fmt: skip
 
 
@@ -142,6 +147,8 @@ class Namespace:
             return _two_arguments("conv", Conv)
         if text == "max" and order == 0:  # max(0, z): Parr & Howard's and CS229's ReLU
             return _two_arguments("max", _max_with_zero)
+        if text == "min" and order == 0:
+            return _two_arguments("min", _entrywise_min)
         name = FUNCTION_NAMES.get(text, text)
         own = self.definitions().get(text)
         if own is not None:
@@ -213,6 +220,7 @@ class NetworkNamespace(Namespace):
         self.batch_names = batch_names
         self.spelling = spellings(network)
         self.running: Expr | None = None
+        self.descending = False  # read \cdots in a chain written from the output down
         self._symbols: dict[NameRef, Expr | None] = {}
 
     def _layer(self, ref: NameRef, low: int) -> int:
@@ -446,10 +454,19 @@ class NetworkNamespace(Namespace):
         start, stop = _position(left.num, self.network), _position(right.den, self.network)
         if start is None or stop is None:
             raise MatcalcError("\\cdots must stand between Jacobians of Z^k and A^k")
-        if stop < start:
+        if not self.descending:
+            if stop < start:
+                raise NoSuchLayerError("the chain's two ends overlap at this layer")
+            return tuple(
+                Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
+            )
+        # written from the output down (dA^L/dZ^L \cdots dA^l/dZ^l): the Jacobians in between
+        # in that order, so the formula is checked (in denominator layout it does not fit)
+        high, low = _position(left.den, self.network), _position(right.num, self.network)
+        if high is None or low is None or high <= low:
             raise NoSuchLayerError("the chain's two ends overlap at this layer")
         return tuple(
-            Derivative(self._quantity(t + 1), self._quantity(t)) for t in range(start, stop)
+            Derivative(self._quantity(t), self._quantity(t - 1)) for t in range(high, low, -1)
         )
 
     def _as_jacobian(self, factor: Expr) -> Expr:
@@ -586,7 +603,7 @@ class _Pair:
 
 _Value = Expr | _Const | _Operator | _Ones | _Pair
 
-_ABS = functions.ScalarFunction("abs", r"\\operatorname{abs}", sympy.Abs(functions.Z))
+_ABS = functions.ScalarFunction("abs", r"\operatorname{abs}", sympy.Abs(functions.Z))
 
 
 def _power_function(exponent: Fraction) -> functions.ScalarFunction:
@@ -748,27 +765,68 @@ class Resolver:
         return self.text[node.start : node.end] if node.start >= 0 else "?"
 
     def _abs(self, arg: Node) -> _Value:
-        """|x| of a scalar is its absolute value; |A| of a square matrix its determinant."""
+        """|x| of a scalar is its absolute value; |A| of a square matrix its determinant; |x|
+        of a column (any matrix that is not square) its absolute values, entrywise."""
         value = self.value(arg)
         if isinstance(value, _Const):
             return _Const(sympy.Abs(value.value))
         matrix = self._matrix(arg, value)
-        if is_scalar(matrix.shape):
-            return Apply(Function("abs", definition=_ABS), matrix)
-        if dims_equal(matrix.shape[0], matrix.shape[1]):
+        if not is_scalar(matrix.shape) and dims_equal(matrix.shape[0], matrix.shape[1]):
             return Det(matrix)
-        raise self.error("|A| is the determinant of a square matrix or the absolute value of a "
-                         "scalar", arg)  # fmt: skip
+        return Apply(Function("abs", definition=_ABS), matrix)
+
+    def _function_power(
+        self, factors: tuple[Node, ...], position: int
+    ) -> tuple[tuple[Node, ...], Fraction] | None:
+        """(factors with the power moved off, exponent) where a named function is raised."""
+        node = factors[position]
+        if position + 1 >= len(factors):
+            return None
+        following = factors[position + 1]
+        if (
+            isinstance(node, Scripted)
+            and isinstance(node.base, Name)
+            and node.base.text in POWERED_FUNCTIONS
+            and node.sub is None
+            and node.index is not None
+            and node.index.style == "plain"
+            and node.index.expr.is_Integer
+        ):
+            exponent = Fraction(int(node.index.expr))
+            return (*factors[:position], node.base, *factors[position + 1 :]), exponent
+        if (
+            isinstance(node, Name)
+            and isinstance(following, Power)
+            and isinstance(following.arg, Group)
+            and following.arg.delim == "("
+            and following.arg.start == node.end
+            and isinstance(self.value(node), _Operator)
+        ):
+            rest = factors[position + 2 :]
+            return (*factors[:position], node, following.arg, *rest), following.exponent
+        return None
+
+    def _raise(self, arg: Node, value: _Value, exponent: Fraction, node: Node) -> _Value:
+        if isinstance(value, _Const):
+            return _Const(value.value ** sympy.Rational(exponent.numerator, exponent.denominator))
+        """A power of a function's value: entrywise, as the function is."""
+        matrix = self._matrix(arg, value)
+        return Apply(Function(f"power {exponent}", definition=_power_function(exponent)), matrix)
 
     def _power(self, arg: Node, exponent: Fraction, node: Node) -> _Value:
-        """A number power of a scalar (entrywise, so (1 - a)^2 of a 1 x 1 is its square)."""
+        """A number power of a scalar (entrywise, so (1 - a)^2 of a 1 x 1 is its square); of a
+        column or any matrix that is not square, where no matrix power exists, entrywise."""
         value = self.value(arg)
         if isinstance(value, _Const):
             return _Const(value.value ** sympy.Rational(exponent.numerator, exponent.denominator))
         matrix = self._matrix(arg, value)
-        if not is_scalar(matrix.shape):
+        if dims_equal(matrix.shape[0], matrix.shape[1]) and not is_scalar(matrix.shape):
             raise self.error(
-                "a power is read of a scalar only; of a matrix write A A or A \\odot A", node
+                "a power of a square matrix is not read; write A A or A \\odot A", node
+            )
+        if not is_scalar(matrix.shape):
+            self.notes.append(
+                "a power of a matrix that is not square is read entrywise (no matrix power exists)"
             )
         return Apply(Function(f"power {exponent}", definition=_power_function(exponent)), matrix)
 
@@ -828,8 +886,15 @@ class Resolver:
         return add(*(broadcast(p, shape) if _broadcasts(p, shape) else p for p in parts))
 
     def _elementwise(self, factors: tuple[Node, ...]) -> _Value:
+        """A \\odot B: the identity I in it is sized by a square factor beside it."""
         coeff = sympy.Integer(1)
         matrices: list[Expr] = []
+        identities = [f for f in factors if self._is_identity(f)]
+        if identities and len(identities) < len(factors):
+            others = tuple(f for f in factors if f not in identities)
+            sized = self._elementwise(others)
+            if isinstance(sized, Expr) and dims_equal(sized.shape[0], sized.shape[1]):
+                return hadamard(sized, Identity(sized.shape[0]))
         for factor in factors:
             value = self.value(factor)
             if isinstance(value, _Const):
@@ -1108,8 +1173,15 @@ class Resolver:
     def _take(
         self, factors: tuple[Node, ...], position: int, ops: tuple[str, ...] = ()
     ) -> tuple[_Value, int]:
-        """The value at ``position``; a function or operator takes the value after it."""
+        """The value at ``position``; a function or operator takes the value after it.  A power
+        written on a function's name (\\tanh^2(Z)) or after its parenthesized argument
+        (\\operatorname{tr}(X)^2, \\sin(x)^2) is a power of the function's value."""
         node = factors[position]
+        powered = self._function_power(factors, position)
+        if powered is not None:
+            rewritten, exponent = powered
+            value, after = self._take(rewritten, position, ops)
+            return self._raise(rewritten[position], value, exponent, node), after
         value = self.value(node)
         if not isinstance(value, _Operator):
             return value, position + 1
@@ -1185,11 +1257,32 @@ def _two_arguments(name: str, build: Callable[[Expr, Expr], Expr]) -> ScalarFn:
 
 
 def _max_with_zero(left: Expr, right: Expr) -> Expr:
-    """max(0, z) = max(z, 0) = ReLU(z), entrywise."""
+    """max(0, z) = max(z, 0) = ReLU(z), entrywise; max(x, y) = ReLU(x - y) + y, entrywise."""
     for zero, z in ((left, right), (right, left)):
         if isinstance(zero, Fill) and zero.value == 0 and is_scalar(zero.shape):
             return Apply(Function("relu"), z)
-    raise MatcalcError("\\max is read as max(0, z), the ReLU; write max(0, z)")
+    left, right = _same_shape("max", left, right)
+    return add(Apply(Function("relu"), add(left, scale(-1, right))), right)
+
+
+def _entrywise_min(left: Expr, right: Expr) -> Expr:
+    """min(x, y) = x - ReLU(x - y), entrywise."""
+    left, right = _same_shape("min", left, right)
+    return add(left, scale(-1, Apply(Function("relu"), add(left, scale(-1, right)))))
+
+
+def _same_shape(name: str, left: Expr, right: Expr) -> tuple[Expr, Expr]:
+    """The two arguments of an entrywise max or min, a number spread to the other's shape."""
+    if isinstance(left, Fill) and is_scalar(left.shape):
+        left = Fill(left.value, right.shape)
+    if isinstance(right, Fill) and is_scalar(right.shape):
+        right = Fill(right.value, left.shape)
+    if not shapes_equal(left.shape, right.shape):
+        raise MatcalcError(
+            f"\\{name}(x, y) is taken entry by entry of two matrices of one shape; here they "
+            f"are {shape_text(left.shape)} and {shape_text(right.shape)}"
+        )
+    return left, right
 
 
 def _of_number(operator: _Operator, argument: _Value) -> _Const | None:

@@ -212,22 +212,7 @@ def context_toml(problem: dict) -> str:
     return "\n".join([*lines, "[define]", f"f = '{problem['f']}'"]) + "\n"
 
 
-# Known gaps in what the reader takes back from the newest context printers: a zero matrix
-# printed as 0 (explain's trace of a similarity transform by X), and I beside an elementwise
-# product ((A^T \odot I) 1_n), whose size the reader takes only from a matrix product.
-READ_BACK_GAPS = {"trace of a similarity transform", "trace of a diagonal matrix times A"}
-
-
-@pytest.mark.parametrize(
-    "problem",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason="a known read-back gap", strict=True))
-        if p["name"] in READ_BACK_GAPS
-        else p
-        for p in PROBLEMS
-    ],
-    ids=[p["name"] for p in PROBLEMS],
-)
+@pytest.mark.parametrize("problem", PROBLEMS, ids=[p["name"] for p in PROBLEMS])
 def test_a_context_gradient_and_its_explanation_read_back(problem, tmp_path):
     """derive --wrt on an expression context, and the result explain derives entry by entry
     (its last row: the index rows in between write Kronecker deltas and named cofactors)."""

@@ -98,3 +98,35 @@ SYMMETRIC = '[shapes]\nx = "n"\nA = "n x n"\n[assume]\nA = "symmetric"\n[define]
 def test_verify_draws_what_the_context_assumes(spec, equation, correct):
     """A declared symmetric A is drawn symmetric: (A + A^T) x is right, as 2 A x is."""
     assert verify(Context.from_toml(spec), equation).correct is correct
+
+
+def _context(shapes: str, f: str) -> Context:
+    lines = ["[shapes]", *(f'{k} = "{v}"' for k, v in (s.split("=") for s in shapes.split(",")))]
+    return Context.from_toml("\n".join([*lines, "[define]", f"f = '{f}'"]) + "\n")
+
+
+SIMILARITY = ("X=n x n,A=n x n", r"\operatorname{tr}(X^{-1} A X)")
+DIAGONAL = ("x=n,A=n x n", r"\operatorname{tr}(\operatorname{diag}(x) A)")
+
+
+@pytest.mark.parametrize(
+    ("context", "equation", "correct"),
+    [
+        # a bare 0 is the zero of the left side's shape (a zero gradient prints 0)
+        (SIMILARITY, r"\frac{\partial f}{\partial X} = 0", True),
+        (SIMILARITY, r"\frac{\partial f}{\partial A} = 0", False),
+        (SIMILARITY, r"\frac{\partial f}{\partial A} = I", True),
+        # I in an elementwise product is sized by the square factor beside it
+        (
+            DIAGONAL,
+            r"\frac{\partial f}{\partial x} = \left(A^{T} \odot I\right)\,\mathbf{1}_{n}",
+            True,
+        ),
+        (DIAGONAL, r"\frac{\partial f}{\partial x} = (I \odot A)\,\mathbf{1}_{n}", True),
+        (DIAGONAL, r"\frac{\partial f}{\partial x} = A\,\mathbf{1}_{n}", False),
+    ],
+)
+def test_printed_forms_of_zero_and_identity_get_their_true_verdicts(context, equation, correct):
+    """Values decide: each right side is compared with the derivative at random draws."""
+    verdict = verify(_context(*context), equation)
+    assert verdict.correct is correct, verdict.reason

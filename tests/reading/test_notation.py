@@ -7,6 +7,7 @@ import pytest
 from conftest import TESTS
 
 from matcalc.checks.verify import verify
+from matcalc.cli import main
 from matcalc.errors import MatcalcError
 from matcalc.reading.parse import (
     Abs,
@@ -36,6 +37,8 @@ def network(
 
 
 SIGMOIDS = ("sigmoid", "sigmoid", "sigmoid")
+TANHS = ("tanh", "tanh", "identity")
+REVERSED_CHAIN = r"\frac{\partial \mathcal{L}}{\partial Z^\ell} = \left( \frac{\partial \mathcal{L}}{\partial A^L} \right) \cdot \left( \frac{\partial Z^L}{\partial A^{L-1}} \cdot \frac{\partial A^L}{\partial Z^L} \right) \cdots \left( \frac{\partial A^\ell}{\partial Z^\ell} \right)"
 
 # (convention, batch, activations, equation, correct)
 NETWORK_FORMULAS = [
@@ -171,6 +174,51 @@ NETWORK_FORMULAS = [
         r"\frac{\partial L}{\partial Z^l} = \frac{\partial A^l}{\partial Z^l} W^{l+1} \cdots W^L \frac{\partial L}{\partial A^L}",
         False,
     ),
+    # a power of a column is entrywise; \tanh^2 is the entrywise square of tanh
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - (A^1)^2)",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - (A^1)^3)",
+        False,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(1 - \tanh^2(Z^1))",
+        True,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^1}{\partial Z^1} = \operatorname{diag}(\tanh^2(Z^1))",
+        False,
+    ),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial A^2}{\partial Z^2} = \operatorname{diag}(1 - \tanh(Z^2)^2)",
+        True,
+    ),
+    # a chain written from the output down, with \cdots, is read in that order: it does not fit
+    ("6.390", None, TANHS, REVERSED_CHAIN, False),
+    (
+        "6.390",
+        None,
+        TANHS,
+        r"\frac{\partial \mathcal{L}}{\partial Z^\ell} = \frac{\partial A^\ell}{\partial Z^\ell} \cdots \frac{\partial Z^L}{\partial A^{L-1}} \frac{\partial A^L}{\partial Z^L} \frac{\partial \mathcal{L}}{\partial A^L}",
+        True,
+    ),
 ]
 
 
@@ -197,6 +245,54 @@ CONTEXT_FORMULAS = [
     ("square", r"\frac{\partial}{\partial x} \frac{a^T x}{2} = \frac{a}{2}", True),
     ("logistic", r"\nabla_\theta J(\theta) = \frac{1}{n} X^T (\sigma(X\theta) - y)", True),
     ("logistic", r"\nabla_\theta J(\theta) = X^T (\sigma(X\theta) - y)", False),
+    # a power after a function's argument, or on its name, is a power of its value
+    (
+        "square",
+        r"\frac{\partial}{\partial X} \operatorname{tr}(X)^2 = 2 \operatorname{tr}(X) I",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial X} \operatorname{tr}(X)^2 = 2 X^T", False),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \sin^2(x) = 2 \sin(x) \odot \cos(x)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \sin(x)^2 = 2 \sin(x) \odot \cos(x)",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial x} \mathbf{1}^T \sin^2(x) = 2 \cos(x)", False),
+    # \max and \min of two columns entry by entry; |x| of a column entrywise, |X| still det X
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(x, b) = \operatorname{step}(x - b)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(x, b) = \operatorname{step}(b - x)",
+        False,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \min(x, b) = \operatorname{step}(b - x)",
+        True,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \min(x, b) = \operatorname{step}(x - b)",
+        False,
+    ),
+    (
+        "square",
+        r"\frac{\partial}{\partial x} \mathbf{1}^T \max(1, x) = \operatorname{step}(x - \mathbf{1}_n)",
+        True,
+    ),
+    ("square", r"\frac{\partial}{\partial x} \sum |x| = \operatorname{sgn}(x)", True),
+    ("square", r"\frac{\partial}{\partial x} \sum |x| = x", False),
+    ("square", r"\frac{\partial}{\partial x} \mathbf{1}^T |x| = \operatorname{sign}(x)", True),
+    ("square", r"\frac{\partial}{\partial X} |X| = |X| X^{-T}", True),
 ]
 
 
@@ -230,7 +326,7 @@ def test_times_read_as_elementwise_says_so():
         (
             "square",
             r"\frac{\partial}{\partial X} \operatorname{tr}(A X) = (X)^2",
-            "a power is read of a scalar only",
+            "a power of a square matrix is not read",
         ),
         ("square", r"\frac{\partial}{\partial x} a^T x = (a, x)", "a list of arguments"),
     ],
@@ -356,6 +452,9 @@ def _verdict(spec: str, equation: str):
             r"\frac{\partial}{\partial \mathbf{w}} \max(\mathbf{w} \cdot \mathbf{x} + b, 0) = \mathbf{x}^T",
             False,
         ),
+        # max of a number and a scalar, entrywise
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = \operatorname{step}(b - 1)", True),
+        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", False),
         # the row delta of CS224n, declared in the spec
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T x^T", True),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = x \delta", False),
@@ -401,7 +500,7 @@ def test_a_softmax_layer_over_a_batch_reads_back_its_column_sums():
             r"known here: W^l, w^l, b^l, Z^l, z^l, A^l, a^l, \delta^l",
         ),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T q", r"\delta"),
-        ("parr", r"\frac{\partial}{\partial b} \max(1, b) = 1", "max(0, z), the ReLU"),
+        ("parr", r"\frac{\partial}{\partial b} \max(x, b) = 1", "one shape"),
     ],
 )
 def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):
@@ -461,3 +560,17 @@ def test_a_bad_delta_declaration_is_one_clear_error(delta):
     )
     with pytest.raises(MatcalcError, match="delta = "):
         spec_from_toml(text)
+
+
+def test_a_chain_written_from_the_output_down_is_diagnosed_as_in_the_wrong_order(capsys, tmp_path):
+    """Not unreadable (exit 2): incorrect (exit 1), its factors in the wrong order."""
+    verdict = verify(network("6.390", None, TANHS), REVERSED_CHAIN)
+    assert {c.value for c in verdict.error_class} >= {"shape_mismatch", "swapped_order"}
+    spec = tmp_path / "net.toml"
+    layers = zip((3, 5, 2), TANHS, strict=True)
+    spec.write_text(
+        'convention = "6.390"\ninput = 4\nloss = "squared"\n'
+        + "".join(f'[[layer]]\nsize = {n}\nactivation = "{f}"\n' for n, f in layers)
+    )
+    assert main(["verify", str(spec), REVERSED_CHAIN]) == 1
+    assert "wrong order" in capsys.readouterr().out
