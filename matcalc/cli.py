@@ -277,6 +277,12 @@ def notation_from(args: argparse.Namespace, network: Network) -> Notation:
         changes["transpose"] = TRANSPOSE_CHOICES[args.transpose]
     if args.loss_name:
         changes["loss"] = LOSS_NAME_CHOICES[args.loss_name]
+        cost = network.cost_symbol()
+        if changes["loss"] == cost.name and cost in (network.objective(), network.carried_symbol()):
+            raise MatcalcError(
+                f"--loss-name {args.loss_name}: {cost.name} is this network's cost (the mean of "
+                "the losses over its batch, as its gradients say); name the loss otherwise"
+            )
     if args.sizes:
         changes["sizes"] = args.sizes
     if args.activation_derivative:

@@ -249,3 +249,28 @@ def test_the_built_in_example_loads_neither_the_latex_reader_nor_numpy(argv):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 "
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        ('convention = "6.390"\ninput = 2\nbatch = 3\n[[layer]]\nsize = 2\n', True),
+        ('convention = "6.390"\ninput = 2\n[[layer]]\nsize = 2\n', False),
+    ],
+    ids=["batch", "one example"],
+)
+def test_the_loss_named_like_the_cost_its_gradients_use_is_refused(spec, refused, tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text(spec)
+    done = subprocess.run(
+        [sys.executable, "-m", "matcalc", "derive", str(path), "--loss-name", "J"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    if refused:
+        assert done.returncode == 2 and done.stdout == ""
+        assert "--loss-name J: J is this network's cost" in done.stderr
+    else:
+        assert done.returncode == 0 and r"\frac{\partial J}{\partial W^{1}}" in done.stdout
