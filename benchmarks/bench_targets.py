@@ -218,7 +218,13 @@ def derive_split(depth: int, repeat: int) -> tuple[float, dict[str, float]]:
 
 
 def wall_medians(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
+    # As installed: bytecode cached (a machine may set PYTHONDONTWRITEBYTECODE, which makes
+    # every start compile matcalc's sources but not SymPy's, installed with theirs), and one
+    # unmeasured run of each command first, which writes it.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for command in commands.values():
+        subprocess.run(command, env=env, capture_output=True, check=False, cwd=ROOT)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
