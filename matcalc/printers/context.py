@@ -110,14 +110,7 @@ def _render_second_kind(
                 **{n: l.split(" &= ")[1] for n, l in zip(names, lines, strict=True)},
             }
         ]
-    if fmt == "json":
-        return json.dumps(
-            {"layout": context.layout, "note": note, "derivatives": records}, indent=2
-        )
-    body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-    if fmt == "markdown":
-        return f"{note}\n\n$$\n{body}\n$$\n"
-    return f"% {note}\n\\[\n{body}\n\\]\n"
+    return _document(context, note, records, lines, fmt)
 
 
 GAUSS_NEWTON_NOTE = (
@@ -207,6 +200,12 @@ def _render_curvature(
     if not records:
         raise ContextError(f"{what}: {GAUSS_NEWTON_ASKS}")
     note = HVP_NOTE if hvp is not None else GAUSS_NEWTON_NOTE
+    return _document(context, note, records, lines, fmt)
+
+
+def _document(context: Context, note: str, records: list[dict], lines: list[str], fmt: str) -> str:
+    """The records as JSON, or the lines as one aligned block of Markdown or LaTeX under the
+    note."""
     if fmt == "json":
         return json.dumps(
             {"layout": context.layout, "note": note, "derivatives": records}, indent=2
