@@ -603,8 +603,6 @@ class _Pair:
 
 _Value = Expr | _Const | _Operator | _Ones | _Pair
 
-_ABS = functions.ScalarFunction("abs", r"\operatorname{abs}", sympy.Abs(functions.Z))
-
 
 def _power_function(exponent: Fraction) -> functions.ScalarFunction:
     """z^p as a scalar function, so a power of a 1 x 1 expression is evaluated entrywise."""
@@ -773,7 +771,7 @@ class Resolver:
         matrix = self._matrix(arg, value)
         if not is_scalar(matrix.shape) and dims_equal(matrix.shape[0], matrix.shape[1]):
             return Det(matrix)
-        return Apply(Function("abs", definition=_ABS), matrix)
+        return Apply(Function("abs"), matrix)  # the built-in |z|, whose derivative is sign(z)
 
     def _function_power(
         self, factors: tuple[Node, ...], position: int
