@@ -187,6 +187,18 @@ def test_a_name_far_from_any_gets_no_suggestion(tmp_path, capsys):
 
 # ------------------------------------------------------------------ imports
 
+
+def run_probe(code: str) -> subprocess.CompletedProcess:
+    """``python -c CODE`` on this checkout's package: a probe of what a command imports."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+
+
 LIGHT = ["--help"], ["--version"], ["bogus"]
 
 
@@ -202,13 +214,7 @@ def test_top_level_help_loads_neither_sympy_nor_numpy(argv):
         "heavy = sorted(m for m in ('sympy', 'numpy', 'lark') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == ""
 
@@ -220,13 +226,7 @@ def test_the_rules_subcommand_does_not_load_the_verifier():
         "main(['rules', '--format', 'json', '-o', '-'])\n"
         "print('matcalc.checks.verify' in sys.modules, file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0 and done.stderr.splitlines()[-1] == "False"
 
 
@@ -240,13 +240,7 @@ def test_the_built_in_example_loads_neither_the_latex_reader_nor_numpy(argv):
         "loaded = [m for m in ('lark', 'matcalc.reading.parse', 'numpy') if m in sys.modules]\n"
         "print(code, ','.join(loaded))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 "
 
@@ -262,13 +256,7 @@ def test_the_built_in_example_loads_neither_the_latex_reader_nor_numpy(argv):
 def test_the_loss_named_like_the_cost_its_gradients_use_is_refused(spec, refused, tmp_path):
     path = tmp_path / "net.toml"
     path.write_text(spec)
-    done = subprocess.run(
-        [sys.executable, "-m", "matcalc", "derive", str(path), "--loss-name", "J"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    done = run("derive", str(path), "--loss-name", "J")
     if refused:
         assert done.returncode == 2 and done.stdout == ""
         assert "--loss-name J: J is this network's cost" in done.stderr
