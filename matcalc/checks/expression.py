@@ -448,7 +448,7 @@ class GraphStrategy(Strategy):
         names = ", ".join(graph.key_of(a.of) for a in self.derivation.assignments)
         raise VerifyError(
             f"matcalc derives the gradient of {graph.loss_key} by the parameters and the "
-            f"quantities between them ({names}), not by {to_latex(resolved.den)}"
+            f"quantities between them ({names}), not by {to_latex(resolved.den, self.notation)}"
         )
 
     def texts(self, target: Derivative, expected: Expr, nabla: bool) -> tuple[str, str]:
@@ -457,7 +457,9 @@ class GraphStrategy(Strategy):
 
     @property
     def notation(self) -> Notation:
-        return Notation(loss=to_latex(self.graph.loss, Notation(loss="L")))
+        from matcalc.printers.graph import names_notation
+
+        return names_notation(self.graph)
 
     def draws(self) -> list[tuple[dict, dict]]:
         return self.values.draws()
@@ -469,8 +471,8 @@ class GraphStrategy(Strategy):
             for node in candidate.walk():
                 if isinstance(node, Derivative) and concrete(node, sizes) not in env:
                     raise VerifyError(
-                        f"{to_latex(node)} is not a gradient backprop computes here; use the "
-                        "gradients of the loss by the graph's quantities"
+                        f"{to_latex(node, self.notation)} is not a gradient backprop computes "
+                        "here; use the gradients of the loss by the graph's quantities"
                     )
             got = _value(concrete(candidate, sizes), env)
             pairs.append((got, env[concrete(self.assignment.target, sizes)]))

@@ -14,6 +14,7 @@ dL/dQ = (its value), from the loss back, then every parameter's gradient.  Print
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from matcalc.core.expr import Add, Expr, Symbol
 from matcalc.engine.backprop import Assignment, GraphDerivation
@@ -32,16 +33,25 @@ from matcalc.printers.document import (
 from matcalc.printers.latex import Notation, shape_latex, to_latex
 from matcalc.printers.steps import rules_note
 
+if TYPE_CHECKING:
+    from matcalc.specs.graph import Graph
+
 GRAPH_FORMATS = ("latex", "markdown", "tex", "json", "numpy", "pdf")
 DIAGRAM_WIDTH_CM = 10.0
 """The distance from the first quantity to the last: the diagram fits a default article."""
+AS_WRITTEN = Notation(l_is_loss=False)
 BREAK_AT = 110
 """Characters of LaTeX source beyond which a sum is broken one term a line."""
 
 
 def graph_notation(derivation: GraphDerivation) -> Notation:
-    """Names as the spec writes them (the loss L stays L)."""
-    return Notation(loss=to_latex(derivation.graph.loss, Notation(loss="L")))
+    """Names as the spec writes them: a quantity L is L whatever the loss is named."""
+    return names_notation(derivation.graph)
+
+
+def names_notation(graph: Graph) -> Notation:
+    """The notation of a graph spec: every symbol as its name, the loss as its own."""
+    return Notation(loss=to_latex(graph.loss, AS_WRITTEN), l_is_loss=False)
 
 
 def selected(derivation: GraphDerivation, wrt: str | None) -> tuple[Assignment, ...]:

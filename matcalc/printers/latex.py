@@ -91,6 +91,9 @@ class Notation:
     running: str | None = None
     shifted: tuple[str, ...] = ()
     offset: int = 0
+    l_is_loss: bool = True
+    """The symbol L prints as ``loss`` (a network's L); False where L is a name of its own (a
+    graph spec's quantity L beside a loss J)."""
 
     def __post_init__(self) -> None:
         if self.layer_style not in LAYER_STYLES:
@@ -223,7 +226,8 @@ def shape_latex(shape: Shape, notation: Notation = DEFAULT) -> str:
 
 
 def symbol_latex(symbol: Symbol, notation: Notation = DEFAULT) -> str:
-    name = notation.loss if symbol.name == "L" and symbol.index is None else symbol.name
+    renamed = notation.l_is_loss and symbol.name == "L" and symbol.index is None
+    name = notation.loss if renamed else symbol.name
     sub = f"_{{{symbol.sub}}}" if symbol.sub else ""
     if symbol.index is None:
         return f"{name}{sub}"

@@ -132,3 +132,28 @@ def test_shapes_and_the_transpose_sign_follow_the_flags(capsys):
     assert main(["derive", spec]) == 0
     text = capsys.readouterr().out
     assert r"A_{1}^{T}" in text and r"\underbrace" in text
+
+
+QUANTITY_L_LOSS_J = (
+    'parameters = ["W"]\nloss = "J"\n[shapes]\nx = "d"\ny = "k"\nW = "k x d"\n'
+    "[define]\nL = 'W x'\nJ = '\\|L - y\\|^2'\n"
+)
+
+
+def test_a_quantity_named_l_beside_a_loss_j_keeps_its_name(tmp_path, capsys):
+    path = tmp_path / "graph.toml"
+    path.write_text(QUANTITY_L_LOSS_J, encoding="utf-8")
+    assert main(["derive", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert r"\underbrace{L}_{k\times 1} &= W\,x" in text
+    assert r"\frac{\partial J}{\partial J}" not in text
+    assert main(["derive", str(path), "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    lines = [f"{a['target']} = {a['value']}" for a in record["assignments"]]
+    assert lines == [
+        r"\frac{\partial J}{\partial L} = 2\,\left(L - y\right)",
+        r"\frac{\partial J}{\partial W} = \frac{\partial J}{\partial L}\,x^{T}",
+    ]
+    for line in lines:  # what derive prints reads back as correct
+        assert main(["verify", str(path), line]) == 0, line
+    capsys.readouterr()
