@@ -472,12 +472,21 @@ def graph_code(derivation, keys: Iterable[str] | None = None) -> str:  # noqa: A
     """
     graph = derivation.graph
     names: dict[Expr, str] = {}
+
+    def name(expr: Expr, wanted: str) -> None:
+        """``wanted``, or with underscores added where another name has it (W^2 beside W_2,
+        a quantity dW beside the gradient of W)."""
+        taken = set(names.values())
+        while wanted in taken:
+            wanted += "_"
+        names[expr] = wanted
+
     for key, symbol in graph.context.symbols.items():
-        names[symbol] = python_name(key)
+        name(symbol, python_name(key))
     for key, symbol in graph.context.names.items():
-        names[symbol] = python_name(key)
+        name(symbol, python_name(key))
     for assignment in derivation.assignments:
-        names[assignment.target] = "d" + python_name(graph.key_of(assignment.of)).rstrip("_")
+        name(assignment.target, "d" + python_name(graph.key_of(assignment.of)).rstrip("_"))
     sizes: dict[Dim, str] = {}
     for symbol, name in names.items():
         if isinstance(symbol, Symbol):

@@ -73,9 +73,13 @@ GREEK = {
     "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
     "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
 }  # fmt: skip
-_WORD_COMMANDS = re.compile(
-    r"\\(?:text|mathrm|operatorname|mathbf|boldsymbol|mathit)\s*\{([^{}]*)\}"
+_WORD_COMMANDS = re.compile(  # fonts and words the formula reader reads through
+    r"\\(?:text|textrm|textit|textbf|textsf|texttt|mbox|mathtt|mathrm|operatorname|mathbf"
+    r"|boldsymbol|bm|mathit|mathcal|mathbb|mathscr|mathfrak|mathnormal|mathsf|pmb|vec)"
+    r"\s*\{([^{}]*)\}"
 )
+_ACCENTS = {"hat": "hat", "widehat": "hat", "tilde": "tilde", "bar": "bar", "overline": "bar"}
+_ACCENTED = re.compile(r"\\(widehat|hat|tilde|bar|overline)\s*\{\s*\\?([A-Za-z]+)\s*\}")
 _NAME = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)?(?:\^[0-9]+)?$")
 _LAYER_SUPERSCRIPT = re.compile(r"\^[(\[]?([0-9]+)[)\]]?$")
 _SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$|^[1-9][0-9]*$")
@@ -91,6 +95,7 @@ def name_key(text: str) -> str:
     r"""The name a symbol is known by, however it is written: \theta_{0}, theta_0 -> theta_0;
     J_{\text{ridge}} -> J_ridge."""
     text = _WORD_COMMANDS.sub(r"\1", text.strip())
+    text = _ACCENTED.sub(lambda m: f"{_ACCENTS[m[1]]}{m[2]}", text)  # \widehat{y} -> haty
     key = text.replace("\\", "").replace("{", "").replace("}", "").replace(" ", "")
     return _LAYER_SUPERSCRIPT.sub(r"^\1", key)  # W^{(2)}, W^{[2]}, W^2 -> W^2
 
@@ -185,7 +190,14 @@ def symbol_for(written: str, shape: Shape) -> Symbol:
         )
     key, _, layer = key.partition("^")  # W^{(2)}: a name with a layer index
     base, _, sub = key.partition("_")
-    latex = f"\\{base}" if base in GREEK else base
+    accent = _ACCENTED.match(written.strip())
+    if accent:  # \hat{y}
+        letter = f"\\{accent[2]}" if accent[2] in GREEK else accent[2]
+        latex = f"\\{_ACCENTS[accent[1]]}{{{letter}}}"
+    elif base in GREEK:
+        latex = f"\\{base}"
+    else:  # a name of several letters is a word: \text{loss}
+        latex = base if len(base) == 1 else f"\\text{{{base}}}"
     if sub and not sub.isdigit() and len(sub) > 1:
         sub = f"\\text{{{sub}}}"
     index = sympy.Integer(int(layer)) if layer else None
@@ -246,8 +258,10 @@ class Context:
             )
         symbols = {name_key(k): symbol_for(k, parse_shape(v, k)) for k, v in shapes.items()}
         context = cls(layout, symbols, {}, {}, {}, gradient_names)
-        context._assume(_table(data, "assume"))
         context._define_functions(_table(data, "functions"))
+        for written in shapes:
+            context._check_name(written, "shapes")
+        context._assume(_table(data, "assume"))
         for written, arguments in opaque_table.items():
             context._declare_opaque(written, arguments)
         for written, formula in defines.items():
@@ -305,6 +319,29 @@ class Context:
         self.opaque[key] = tuple(name_key(a) for a in arguments)
         self.names[key] = symbol_for(written, SCALAR)
 
+    def _check_name(self, written: str, table: str) -> None:
+        """A name that formulas read as a function (\\sigma, \\log, \\operatorname{tr}) is
+        no name of a matrix: the formulas could not use it."""
+        base = name_key(written).partition("^")[0].partition("_")[0]
+        if Namespace.function(ContextNamespace(self), NameRef(base), 0) is not None:
+            shown = f"\\{base}" if base in GREEK else base
+            raise ContextError(
+                f"[{table}] {written}: formulas read {shown} as a function ({shown}(Z)), so it "
+                "cannot name a matrix; rename it"
+            )
+
+    def _check_spelling(self, written: str, formula: str) -> None:
+        """A name of several letters written without its command (dW for \\text{dW}, theta
+        for \\theta) reads as a product of letters; refused rather than misread."""
+        for key in (*self.symbols, *self.definitions):
+            base = key.partition("^")[0].partition("_")[0]
+            if len(base) > 1 and re.search(rf"(?<![\\A-Za-z{{]){base}(?![A-Za-z}}])", formula):
+                command = f"\\{base}" if base in GREEK else f"\\text{{{base}}}"
+                raise ContextError(
+                    f"[define] {written}: {base} reads as the product of the letters "
+                    f"{' '.join(base)}; write {command} for the name {key}"
+                )
+
     def _define(self, written: str, formula: Any, bounded: bool = True) -> None:
         from matcalc.reading.parse import parse_expression
 
@@ -313,6 +350,8 @@ class Context:
             raise ContextError(f"[define] {written} = {formula!r}: a LaTeX formula in quotes")
         if key in self.symbols or key in self.definitions:
             raise ContextError(f"[define] {written}: the name is already declared")
+        self._check_name(written, "define")
+        self._check_spelling(written, formula)
         try:
             expr = self.resolve(parse_expression(formula), formula)
         except MatcalcError as error:
@@ -534,7 +573,8 @@ class ContextNamespace(Namespace):
 
     def constant(self, ref: NameRef) -> sympy.Expr | None:
         """A size used as a number: the n of \\frac{1}{n}."""
-        if ref.sub is None and ref.index is None and self._key(ref) not in self.context.symbols:
+        named = (*self.context.symbols, *self.context.definitions, *self.context.opaque)
+        if ref.sub is None and ref.index is None and self._key(ref) not in named:
             for d in self.context.dimensions():
                 if d.name == ref.text:
                     return d
