@@ -1651,6 +1651,17 @@ def _is_weight_target(lhs: Node, network: Network) -> bool:
 def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
     """Drop an f'(..) factor; add f'(Z^l) ⊙ in front."""
     for path, node in paths:
+        if isinstance(node, Elementwise):  # (a - y) \odot \sigma'(z): an applied f' as a factor
+            for i, factor in enumerate(node.factors):
+                if not _applied_derivative(factor):
+                    continue
+                rest = node.factors[:i] + node.factors[i + 1 :]
+                applied = inline_math(checker.text[factor.start : factor.end].strip())
+                yield Edit(
+                    _replace_at(rhs, path, rest[0] if len(rest) == 1 else Elementwise(rest)),
+                    f"the factor {applied} should not be there",
+                    (ErrorClass.EXTRA_FACTOR,),
+                )
         if isinstance(node, Product | Elementwise):
             for i, factor in enumerate(node.factors):
                 if not isinstance(factor, Primed) or i + 1 >= len(node.factors):
@@ -1695,6 +1706,13 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
                     f"{says} in {_source(checker, node)}",
                     (ErrorClass.MISSING_FACTOR,),
                 )
+
+
+def _applied_derivative(node: Node) -> bool:
+    """Whether ``node`` is a derivative applied to its argument: f'(Z^l), \\sigma'(z^L)."""
+    return (
+        isinstance(node, Product) and len(node.factors) == 2 and isinstance(node.factors[0], Primed)
+    )
 
 
 def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:

@@ -858,7 +858,7 @@ class _Build(Transformer):
             return base
         if script.node is None:
             raise self.error("a subscript needs a name or number", script.start)
-        if isinstance(base, Nabla):
+        if isinstance(base, Nabla | Partial):  # \nabla_X, and d2l's \partial_X: by X
             return Nabla(script.node, **span)
         if isinstance(base, Norm) and _names_a_norm(script.node):  # \|X\|_F, \|x\|_2
             return Norm(base.arg, base.squared, **span)
@@ -917,6 +917,17 @@ class _Build(Transformer):
             node = (
                 rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
             )
+        if isinstance(node, Sum) and _ends_in_transpose(node.terms[-1]):  # w^{l+1 T}, W^{L-1 T}
+            last = node.terms[-1]
+            negated = isinstance(last, Neg)
+            last = last.arg if negated else last
+            trailing.insert(0, last.factors[-1])
+            rest = last.factors[:-1]
+            term = (
+                rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
+            )
+            term = Neg(term, start=node.terms[-1].start, end=term.end) if negated else term
+            node = Sum((*node.terms[:-1], term), start=node.start, end=term.end)
         if isinstance(node, Primed):  # W^{l\prime}
             trailing.insert(0, _PrimeMark(start=node.end - 1, end=node.end))
             node = node.arg
@@ -981,6 +992,17 @@ class _Build(Transformer):
             "l, l+1, L-1, (l) or [l]",
             node.start if node.start >= 0 else where,
         )
+
+
+def _ends_in_transpose(term: Node) -> bool:
+    """Whether a term of a layer index ends in a transpose mark: the ``1 T`` of l+1 T."""
+    term = term.arg if isinstance(term, Neg) else term
+    return (
+        isinstance(term, Product)
+        and len(term.factors) > 1
+        and _is_transpose_mark(term.factors[-1])
+        and not any(_is_transpose_mark(f) for f in term.factors[:-1])
+    )
 
 
 def _takes_power(base: Node) -> bool:

@@ -19,6 +19,7 @@ from matcalc.reading.parse import (
     Elementwise,
     Group,
     Inverse,
+    Nabla,
     Name,
     Norm,
     ParseError,
@@ -30,6 +31,7 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.resolve import node_text
 from matcalc.specs.network import Layer, Network
 
 l, L = LAYER, DEPTH
@@ -91,6 +93,19 @@ def test_transpose_spellings(text, spelling):
 def test_index_and_transpose_in_one_superscript():
     node = parse_expression("W^{[2]T}")
     assert isinstance(node, Transposed) and scripted(node.arg).index.expr == 2
+
+
+@pytest.mark.parametrize(("text", "index"), [("w^{l+1 T}", l + 1), (r"W^{L-1 \top}", L - 1)])
+def test_a_transpose_after_a_layer_index_sum(text, index):
+    node = parse_expression(text)
+    assert isinstance(node, Transposed) and scripted(node.arg).index.expr == index
+
+
+@pytest.mark.parametrize(("text", "by"), [(r"\partial_{\mathbf{w}} L", "w"), (r"\partial_b l", "b")])
+def test_partial_with_a_subscript_is_a_gradient(text, by):
+    node = parse_expression(text)
+    assert isinstance(node, Product) and isinstance(node.factors[0], Nabla)
+    assert node_text(node.factors[0].wrt) == by
 
 
 def test_inverse_and_squared_norm_are_not_indices():
