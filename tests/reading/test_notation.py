@@ -469,11 +469,23 @@ def _verdict(spec: str, equation: str):
         ("nielsen", r"\delta^l = (w^{l+1 \top} \delta^{l+1}) \odot \sigma'(z^l)", True),
         ("nielsen", r"\delta^l = (w^{l T} \delta^{l+1}) \odot \sigma'(z^l)", False),
         # d2l's \partial_x f, a gradient by x
-        ("d2l-linreg", r"\partial_{\mathbf{w}} L = 2 \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})", True),
+        (
+            "d2l-linreg",
+            r"\partial_{\mathbf{w}} L = 2 \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})",
+            True,
+        ),
         ("d2l-linreg-one", r"\partial_{b} l = \mathbf{w}^\top \mathbf{x} + b - y", True),
-        ("d2l-linreg-one", r"\partial_{\mathbf{w}} l = \mathbf{x}^\top (\mathbf{w}^\top \mathbf{x} + b - y)", False),
+        (
+            "d2l-linreg-one",
+            r"\partial_{\mathbf{w}} l = \mathbf{x}^\top (\mathbf{w}^\top \mathbf{x} + b - y)",
+            False,
+        ),
         # Bishop's \nabla E(\mathbf{w}): the gradient by the argument
-        ("bishop-logistic", r"\nabla E(\mathbf{w}) = \mathbf{\Phi}^T(\mathbf{y} - \mathbf{t})", True),
+        (
+            "bishop-logistic",
+            r"\nabla E(\mathbf{w}) = \mathbf{\Phi}^T(\mathbf{y} - \mathbf{t})",
+            True,
+        ),
         ("bishop-logistic", r"\nabla E(w) = \Phi^T (t - y)", False),
         ("cs229-normal", r"\nabla J(\boldsymbol{\theta}) = X^T X \theta - X^T y", True),
     ],

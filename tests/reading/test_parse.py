@@ -101,7 +101,9 @@ def test_a_transpose_after_a_layer_index_sum(text, index):
     assert isinstance(node, Transposed) and scripted(node.arg).index.expr == index
 
 
-@pytest.mark.parametrize(("text", "by"), [(r"\partial_{\mathbf{w}} L", "w"), (r"\partial_b l", "b")])
+@pytest.mark.parametrize(
+    ("text", "by"), [(r"\partial_{\mathbf{w}} L", "w"), (r"\partial_b l", "b")]
+)
 def test_partial_with_a_subscript_is_a_gradient(text, by):
     node = parse_expression(text)
     assert isinstance(node, Product) and isinstance(node.factors[0], Nabla)
