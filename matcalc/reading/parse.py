@@ -307,13 +307,15 @@ _COMMANDS = {
     "prime": "PRIME",
     "nabla": "NABLA",
     "sum": "SUMOP",
+    "gt": "COMPARE", "geq": "COMPARE", "ge": "COMPARE", "geqslant": "COMPARE",
+    "lt": "COMPARE", "leq": "COMPARE", "le": "COMPARE", "leqslant": "COMPARE",
     "overbrace": "OVERBRACE", "underbrace": "OVERBRACE",
     "Vert": "NORM", "|": "NORM", "lVert": "NORM", "rVert": "NORM",
 }  # fmt: skip
 _CHARS = {
     "(": "LPAR", ")": "RPAR", "[": "LBRACK", "]": "RBRACK", "{": "LBRACE", "}": "RBRACE",
     "^": "SUP", "_": "SUB", "'": "PRIME", "+": "PLUS", "-": "MINUS", "=": "EQ", "/": "SLASH",
-    "*": "HADAMARD",
+    "*": "HADAMARD", ">": "COMPARE", "<": "COMPARE",
 }  # fmt: skip
 _UNICODE = {
     "−": "-",
@@ -589,6 +591,8 @@ primary: LETTER                -> name
     | LPAR side (COMMA side)+ RPAR -> arguments
     | ABS_OPEN side ABS_CLOSE  -> abs
     | LBRACK side RBRACK       -> bracket
+    | LBRACK side COMPARE side RBRACK -> condition
+    | LPAR side COMPARE side RPAR -> condition
     | LBRACE side RBRACE       -> brace
     | FRAC farg farg           -> frac
     | PARTIAL                  -> partial
@@ -605,7 +609,7 @@ farg: LBRACE side RBRACE       -> braced
 
 %declare LETTER NAME NUMBER FRAC PARTIAL DOT SLASH HADAMARD CDOTS TOP PRIME SUP SUB PLUS MINUS
 %declare EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
-%declare COMMA ABS_OPEN ABS_CLOSE ARROW
+%declare COMMA ABS_OPEN ABS_CLOSE ARROW COMPARE
 """
 
 
@@ -733,6 +737,11 @@ class _Build(Transformer):
     def _juxt(self, left: Node, right: Node) -> Node:
         factors = left.factors if isinstance(left, Product) else (left,)
         last = factors[-1]
+        if _is_indicator(last) and isinstance(right, Group) and right.delim == "condition":
+            widened = replace(right, start=last.start)  # \mathbb{1}[z > 0]: the indicator
+            if len(factors) == 1:
+                return widened
+            return Product((*factors[:-1], widened), **_span(left, right))
         if isinstance(last, Frac) and isinstance(last.den, Partial):  # \partial L / \partial W
             den = Product((last.den, right), **_span(last.den, right))
             completed = self._quotient(last.num, den, _span(last, right))
@@ -814,6 +823,22 @@ class _Build(Transformer):
 
     def bracket(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "[", **_span(left, right))
+
+    def condition(self, left: Token, lhs: Node, op: Token, rhs: Node, right: Token) -> Node:
+        """[z > 0], \\mathbb{1}\\{z > 0\\}: the indicator of a comparison, entrywise, read as
+        step(z - 0) (step(0 - z) for <); a Group marked "condition"."""
+        if op.value in _BELOW:
+            lhs, rhs = rhs, lhs
+        if isinstance(rhs, Number) and rhs.value == 0:
+            arg = lhs
+        elif isinstance(lhs, Number) and lhs.value == 0:
+            arg = Neg(rhs, start=rhs.start, end=rhs.end)
+        else:
+            arg = Sum((lhs, Neg(rhs, start=rhs.start, end=rhs.end)), **_span(lhs, rhs))
+        span = _span(left, right)
+        step = Name("step", start=left.start_pos, end=left.start_pos + 1)
+        applied = Product((step, Group(arg, "(", **span)), **span)
+        return Group(applied, "condition", **span)
 
     def brace(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "{", **_span(left, right))
@@ -992,6 +1017,16 @@ class _Build(Transformer):
             "l, l+1, L-1, (l) or [l]",
             node.start if node.start >= 0 else where,
         )
+
+
+_BELOW = ("<", "lt", "leq", "le", "leqslant")
+
+
+def _is_indicator(node: Node) -> bool:
+    """\\mathbb{1} or a 1 written before a condition: \\mathbb{1}[z > 0], 1\\{z > 0\\}."""
+    return (isinstance(node, Name) and node.mark == "ones") or (
+        isinstance(node, Number) and node.value == 1
+    )
 
 
 def _ends_in_transpose(term: Node) -> bool:

@@ -3014,6 +3014,112 @@ MISTAKES.update(
 )
 
 
+def _step(v):
+    return (v > 0).astype(float)
+
+
+FORMULAS += [
+    # ------------------------------------------------ ReLU's derivative as an indicator
+    (
+        "mit-relu-indicator",
+        MIT_SOFTMAX + ", \\mathbb{1}[Z^1 > 0] for ReLU'(Z^1)",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \mathbb{1}[Z^1 > 0] \odot \left(W^2 \frac{\partial L}{\partial Z^2}\right)",
+        "Z",
+        [1],
+        lambda q, l: _step(q.Z(1)) * (q.W(2) @ q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-relu-indicator-diag",
+        MIT_SOFTMAX + ", the Jacobian dA^1/dZ^1 = diag(1[Z^1 > 0])",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \text{diag}(\mathbb{1}[Z^1 > 0]) W^2 \frac{\partial L}{\partial Z^2}",
+        "Z",
+        [1],
+        lambda q, l: diag(_step(q.Z(1))) @ q.W(2) @ q.dZ(2),
+        None,
+    ),
+    (
+        "mit-relu-indicator-braces",
+        CS229 + " (the ReLU's derivative written 1\\{z \\geq 0\\})",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = 1\{Z^1 \geq 0\} \odot (W^2 \frac{\partial L}{\partial Z^2})",
+        "Z",
+        [1],
+        lambda q, l: (q.Z(1) >= 0).astype(float) * (q.W(2) @ q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-relu-iverson",
+        MIT_SOFTMAX + ", the Iverson bracket [Z^1 > 0] after the product",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \left(W^2 \frac{\partial L}{\partial Z^2}\right) \odot [Z^1 > 0]",
+        "Z",
+        [1],
+        lambda q, l: (q.W(2) @ q.dZ(2)) * _step(q.Z(1)),
+        None,
+    ),
+    (
+        "mit-relu-indicator-reversed",
+        MIT_SOFTMAX + " with the comparison reversed",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \mathbb{1}[Z^1 < 0] \odot \left(W^2 \frac{\partial L}{\partial Z^2}\right)",
+        "Z",
+        [1],
+        lambda q, l: _step(-q.Z(1)) * (q.W(2) @ q.dZ(2)),
+        "ReLU passes the gradient where Z > 0",
+    ),
+    (
+        "mit-relu-indicator-tanh-layer",
+        MIT_SOFTMAX + " with the ReLU's indicator at the tanh layer",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^2} = \text{diag}(\mathbb{1}[Z^2 > 0]) W^3 (A^3 - y)",
+        "Z",
+        [2],
+        lambda q, l: diag(_step(q.Z(2))) @ q.W(3) @ (q.A(3) - q.net.y),
+        "layer 2 is tanh: its derivative is 1 - A^2",
+    ),
+    (
+        "cs231n-rows-relu-mask",
+        CS231N_CASE + " dhidden[hidden_layer <= 0] = 0, as the mask 1[Z > 0]",
+        "cs231n-rows",
+        r"dZ^1 = dA^1 \odot \mathbb{1}[Z^1 > 0]",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1) * _step(q.Z(1)),
+        None,
+    ),
+    (
+        "cs231n-rows-relu-mask-output",
+        CS231N_CASE + " the mask taken from the ReLU's output, as the code does",
+        "cs231n-rows",
+        r"dZ^1 = dA^1 \odot \mathbb{1}[A^1 > 0]",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1) * _step(q.A(1)),
+        None,
+    ),
+    (
+        "cs231n-rows-relu-no-mask",
+        CS231N_CASE + " with the ReLU's mask forgotten",
+        "cs231n-rows",
+        r"dZ^1 = dA^1",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1),
+        "dhidden[hidden_layer <= 0] = 0 is the ReLU's backward pass",
+    ),
+]
+MISTAKES.update(
+    {
+        "mit-relu-indicator-reversed": [],
+        "mit-relu-indicator-tanh-layer": [],
+        "cs231n-rows-relu-no-mask": ["missing_factor"],
+    }
+)
+
+
 def label(entry) -> bool:
     """True/False by finite differences at two random points (False where the transcribed
     formula's shapes do not fit)."""
