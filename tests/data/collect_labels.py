@@ -2605,6 +2605,7 @@ def cookbook_square(rng, target, rhs):
     A, B, a, b = rng.normal(size=(n, n)), rng.normal(size=(n, n)), col(rng, n), col(rng, n)
     inv = np.linalg.inv
     f = {
+        "aTXb": lambda v: scalar(a.T @ v @ b),
         "aTXTb": lambda v: scalar(a.T @ v.T @ b),
         "aTXa": lambda v: scalar(a.T @ v @ a),
         "tr": lambda v: float(np.trace(v)),
@@ -3116,6 +3117,174 @@ MISTAKES.update(
         "mit-relu-indicator-reversed": [],
         "mit-relu-indicator-tanh-layer": [],
         "cs231n-rows-relu-no-mask": ["missing_factor"],
+    }
+)
+
+
+def _column(n, entry):
+    """The column whose j-th entry is entry(j), each computed on its own."""
+    return np.array([[entry(j)] for j in range(n)])
+
+
+OTHER_FORMULAS += [
+    # ------------------------------------------------ entry by entry, in contexts
+    (
+        "cs229-lms-entry",
+        CS229_LMS + " eq. for one example, entrywise: (h_theta(x) - y) x_j",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"][j, 0]),
+        ),
+        None,
+    ),
+    (
+        "cs229-lms-entry-operator",
+        CS229_LMS + " as printed: d/dtheta_j J(theta)",
+        "cs229-lms",
+        r"\frac{\partial}{\partial \theta_j} J(\theta) = (\theta^T x - y) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"][j, 0]),
+        ),
+        None,
+    ),
+    (
+        "cs229-lms-entry-sign",
+        CS229_LMS + " entrywise with the residual reversed",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (y - \theta^T x) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["y"] - q["theta"].T @ q["x"]) * q["x"][j, 0]),
+        ),
+        "the LMS update adds alpha (y - h) x_j: it is minus the gradient",
+    ),
+    (
+        "cs229-lms-entry-no-index",
+        CS229_LMS + " entrywise with x_j written x",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x",
+        # each "entry" is the whole vector: the table of the 3 entries is 3 x 3
+        lambda r: cs229_lms(
+            r, lambda **q: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"] @ np.ones((1, 3))
+        ),
+        "the right side is a vector, not the entry j",
+    ),
+    (
+        "cs229-logistic-entry",
+        CS229_LOGISTIC + " entrywise: (y - h_theta(x)) x_j",
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta_j} = (y - h) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["y"] - q["h"]) * q["x"][j, 0])
+        ),
+        None,
+    ),
+    (
+        "cs229-logistic-entry-operator",
+        CS229_LOGISTIC + " as printed: d/dtheta_j l(theta)",
+        "cs229-logistic",
+        r"\frac{\partial}{\partial \theta_j} \ell(\theta) = (y - \sigma(\theta^T x)) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["y"] - q["h"]) * q["x"][j, 0])
+        ),
+        None,
+    ),
+    (
+        "cs229-logistic-entry-sign",
+        CS229_LOGISTIC + " entrywise with the loss's sign",
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta_j} = (h - y) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["h"] - q["y"]) * q["x"][j, 0])
+        ),
+        "l(theta) is the log likelihood, maximized",
+    ),
+    (
+        "d2l-softmax-entry",
+        D2L_SOFTMAX + " eq. (4.1.10), second form: softmax(o)_j - y_j",
+        "d2l-softmax",
+        r"\partial_{o_j} l = \mathrm{softmax}(\mathbf{o})_j - y_j",
+        lambda r: d2l_softmax(r, lambda **q: _column(4, lambda j: q["p"][j, 0] - q["y"][j, 0])),
+        None,
+    ),
+    (
+        "d2l-softmax-entry-exp",
+        D2L_SOFTMAX + " eq. (4.1.10), first form",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = \frac{\exp(o_j)}{\sum_{k=1}^q \exp(o_k)} - y_j",
+        lambda r: d2l_softmax(
+            r,
+            lambda **q: _column(
+                4,
+                lambda j: (
+                    np.exp(q["o"][j, 0]) / sum(np.exp(q["o"][k, 0]) for k in range(4))
+                    - q["y"][j, 0]
+                ),
+            ),
+        ),
+        None,
+    ),
+    (
+        "d2l-softmax-entry-no-target",
+        D2L_SOFTMAX + " with the target's y_j dropped",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = \frac{\exp(o_j)}{\sum_{k=1}^q \exp(o_k)}",
+        lambda r: d2l_softmax(
+            r,
+            lambda **q: _column(
+                4, lambda j: np.exp(q["o"][j, 0]) / sum(np.exp(q["o"][k, 0]) for k in range(4))
+            ),
+        ),
+        "the derivative of -log softmax(o)_y has the -y_j",
+    ),
+    (
+        "d2l-softmax-entry-sign",
+        D2L_SOFTMAX + " entrywise with the sign reversed",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = y_j - \mathrm{softmax}(\mathbf{o})_j",
+        lambda r: d2l_softmax(r, lambda **q: _column(4, lambda j: q["y"][j, 0] - q["p"][j, 0])),
+        "the loss is the negative log likelihood",
+    ),
+    (
+        "cookbook-70-entry",
+        COOKBOOK + " eq. (70) entry by entry",
+        "cookbook-square",
+        r"\frac{\partial a^T X b}{\partial X_{ij}} = a_i b_j",
+        lambda r: cookbook_square(
+            r,
+            "aTXb",
+            lambda **q: np.array(
+                [[q["a"][i, 0] * q["b"][j, 0] for j in range(4)] for i in range(4)]
+            ),
+        ),
+        None,
+    ),
+    (
+        "cookbook-70-entry-swapped",
+        COOKBOOK + " eq. (70) entry by entry with the indices swapped",
+        "cookbook-square",
+        r"\frac{\partial a^T X b}{\partial X_{ij}} = a_j b_i",
+        lambda r: cookbook_square(
+            r,
+            "aTXb",
+            lambda **q: np.array(
+                [[q["a"][j, 0] * q["b"][i, 0] for j in range(4)] for i in range(4)]
+            ),
+        ),
+        "X_{ij} multiplies a_i b_j",
+    ),
+]
+MISTAKES.update(
+    {
+        "cs229-lms-entry-sign": ["wrong_sign"],
+        "cs229-lms-entry-no-index": ["shape_mismatch"],
+        "cs229-logistic-entry-sign": ["wrong_sign"],
+        "d2l-softmax-entry-no-target": [],
+        "d2l-softmax-entry-sign": ["wrong_sign"],
+        "cookbook-70-entry-swapped": ["missing_transpose"],
     }
 )
 
