@@ -316,6 +316,18 @@ class Check:
             return None
         return int(batch) if batch.is_Integer and batch <= SMALL_SIZE else BATCH_DRAWN
 
+    def _batch_at(self, sizes: tuple[int, ...]) -> int | None:
+        """The batch to evaluate at with layer sizes ``sizes``: a drawn batch (for a symbolic or
+        large one) is the least from BATCH_DRAWN that is no layer's size, so that no quantity
+        of a batch is square where the formula's is not ((A^{[1]})^2, a dropped transpose)."""
+        batch = self.batch
+        declared = self.instance.batch_size
+        if batch is None or (declared.is_Integer and declared <= SMALL_SIZE):
+            return batch
+        while batch in sizes:
+            batch += 1
+        return batch
+
     @cached_property
     def last(self) -> int:
         return len(self.instance.layers)
@@ -369,7 +381,7 @@ class Check:
         result = []
         rng = np.random.default_rng(390)
         for sizes in self.size_sets:
-            net = self.instance.at_sizes(sizes, batch=self.batch)
+            net = self.instance.at_sizes(sizes, batch=self._batch_at(sizes))
             derivation = derive(net)
             envs = []
             for draw in range(draw_count(net)):

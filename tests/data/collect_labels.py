@@ -3289,6 +3289,42 @@ MISTAKES.update(
 )
 
 
+FORMULAS += [
+    # ------------------------------------------------ Ng's tanh derivative written out
+    (
+        "ng-shallow-dz1-tanh",
+        NG_SHALLOW + " with g^{[1]'}(z^{[1]}) = 1 - (a^{[1]})^2",
+        "ng-shallow",
+        r"dz^{[1]} = W^{[2]T} dz^{[2]} * (1 - (a^{[1]})^2)",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1) ** 2),
+        None,
+    ),
+    (
+        "ng-shallow-batch-dz1-tanh",
+        NG_SHALLOW + " vectorized, 1 - (A^{[1]})^2 (np.power(A1, 2))",
+        "ng-shallow-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - (A^{[1]})^2)",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1) ** 2),
+        None,
+    ),
+    (
+        "ng-shallow-batch-dz1-tanh-unsquared",
+        NG_SHALLOW + " vectorized, the square of A^{[1]} forgotten",
+        "ng-shallow-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - A^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1)),
+        "tanh'(z) = 1 - tanh(z)^2",
+    ),
+]
+MISTAKES.update({"ng-shallow-batch-dz1-tanh-unsquared": []})
+
+
 def label(entry) -> bool:
     """True/False by finite differences at two random points (False where the transcribed
     formula's shapes do not fit)."""
