@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import loss_rule
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import (
     DEPTH,
@@ -105,7 +106,7 @@ def _layer_index(l: int | sympy.Expr) -> sympy.Expr:
     return sympy.Integer(l) if type(l) is int else sympy.sympify(l)
 
 
-@dataclass(frozen=True)
+@record
 class Layer:
     """One layer: its size n^l and its activation f^l (a name, or a user's own function)."""
 
@@ -133,7 +134,7 @@ def parse_size(value: Any, key: str) -> Dim:
     raise SpecError(f"{key} = {value!r}: {SIZE_ALLOWED}")
 
 
-@dataclass(frozen=True)
+@record
 class Network:
     """A feed-forward network in the 6.390 convention.
 
