@@ -422,7 +422,7 @@ def sign_covering(
     """
     params = dict(params)
     for l in net.indices():
-        z = net.forward(params, x, y)[net.pre_activation(l)]
+        z = net.forward(params, x, y, through=l)[net.pre_activation(l)]
         rows = net.declaration.examples_as_rows  # CS231n: units along the columns
         z = z.T if rows else z
         signs = unit_signs(net, l, draw)
