@@ -49,6 +49,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
@@ -200,7 +201,7 @@ class VerifyError(MatcalcError):
     """An equation that cannot be checked: no '=', a left side that is not a derivative..."""
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """Whether a formula is right, why, and the right formula in the user's notation."""
 
@@ -276,7 +277,7 @@ class Verdict:
 # ------------------------------------------------------------------------------ targets
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One formula to check: its sides as syntax, the networks and derivations to check on."""
 
@@ -433,7 +434,7 @@ def sign_covering(
     """
     params = dict(params)
     for l in net.indices():
-        z = net.forward(params, x, y)[net.pre_activation(l)]
+        z = net.forward(params, x, y, through=l)[net.pre_activation(l)]
         rows = net.declaration.examples_as_rows  # CS231n: units along the columns
         z = z.T if rows else z
         signs = unit_signs(net, l, draw)
@@ -1251,7 +1252,7 @@ def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -
 # ------------------------------------------------------------------------------ diagnosis
 
 
-@dataclass(frozen=True)
+@record
 class Edit:
     """A small change to the right side, what it says, and its error class."""
 
@@ -2165,7 +2166,7 @@ MAX_CACHED_VERDICTS = 4096
 """Distinct specs kept parsed per process within a batch (the same spec is usually repeated)."""
 
 
-@dataclass(frozen=True)
+@record
 class _ParsedSpec:
     """A batch spec read once: the network, graph or context (each carries its own
     definitions, so nothing one line defines reaches another), or the error reading it."""

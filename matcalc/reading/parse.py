@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from fractions import Fraction
 from functools import cache
 
@@ -36,6 +36,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from lark.lexer import Lexer
 
+from matcalc.core.record import record
 from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
 
@@ -71,7 +72,7 @@ def caret(text: str, position: int, width: int = 70) -> str:
 # ------------------------------------------------------------------------------ syntax tree
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     """A piece of the formula; ``start``/``end`` are offsets into the source text."""
 
@@ -79,7 +80,7 @@ class Node:
     end: int = field(default=-1, kw_only=True, compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class Name(Node):
     """A name: a letter (W), a Greek letter or command (sigma, ell), a text or operator name
     (loss, softmax, diag).  ``mark`` is an accent such as "hat"."""
@@ -88,12 +89,12 @@ class Name(Node):
     mark: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Number(Node):
     value: Fraction
 
 
-@dataclass(frozen=True)
+@record
 class Index:
     """A layer index: ``expr`` in the symbols l and L, written plain, (l) or [l], with \\ell?"""
 
@@ -102,7 +103,7 @@ class Index:
     ell: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Scripted(Node):
     """A base with a subscript (W_0, L_{nll}) and/or a layer index (W^l)."""
 
@@ -111,18 +112,18 @@ class Scripted(Node):
     index: Index | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Transposed(Node):
     arg: Node
     spelling: str = "T"
 
 
-@dataclass(frozen=True)
+@record
 class Inverse(Node):
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Primed(Node):
     """f', f'': a derivative of a scalar function."""
 
@@ -130,7 +131,7 @@ class Primed(Node):
     order: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class Group(Node):
     """Parentheses, brackets or braces around a formula."""
 
@@ -138,7 +139,7 @@ class Group(Node):
     delim: str = "("
 
 
-@dataclass(frozen=True)
+@record
 class Frac(Node):
     """\\frac{num}{den} or num / den of things that are not derivatives."""
 
@@ -146,7 +147,7 @@ class Frac(Node):
     den: Node
 
 
-@dataclass(frozen=True)
+@record
 class DerivativeOf(Node):
     """dnum/dden; ``num`` is None for the operator form \\frac{\\partial}{\\partial X}."""
 
@@ -154,17 +155,17 @@ class DerivativeOf(Node):
     den: Node
 
 
-@dataclass(frozen=True)
+@record
 class Cdots(Node):
     """The factors left out of a chain."""
 
 
-@dataclass(frozen=True)
+@record
 class Partial(Node):
     """A bare \\partial (only meaningful inside a derivative)."""
 
 
-@dataclass(frozen=True)
+@record
 class Norm(Node):
     """\\|x\\|, \\|X\\|_F, \\|x\\|_2 (the root of the sum of squares); ``squared`` for ^2."""
 
@@ -172,14 +173,14 @@ class Norm(Node):
     squared: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Abs(Node):
     """|x|: the absolute value of a scalar, the determinant of a square matrix."""
 
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Power(Node):
     """A number power of a scalar: (1 - a)^2, \\|v\\|^3."""
 
@@ -187,14 +188,14 @@ class Power(Node):
     exponent: Fraction
 
 
-@dataclass(frozen=True)
+@record
 class Arguments(Node):
     """(x, y; W): the arguments of a function, as in J(W, b; x, y)."""
 
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SumOf(Node):
     """\\sum followed by what it sums; \\sum_{i=1}^{m} sums over the examples i."""
 
@@ -202,7 +203,7 @@ class SumOf(Node):
     upper: Node | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Bound(Node):
     """i = 1 in the subscript of \\sum_{i=1}^{m}: the variable and where it starts."""
 
@@ -210,7 +211,7 @@ class Bound(Node):
     low: Node
 
 
-@dataclass(frozen=True)
+@record
 class ExampleOf(Node):
     """dZ^{[l](i)}: the column of one example i of a quantity (Ng's per-example index)."""
 
@@ -218,14 +219,14 @@ class ExampleOf(Node):
     variable: str
 
 
-@dataclass(frozen=True)
+@record
 class Nabla(Node):
     """\\nabla_X: the gradient operator by X."""
 
     wrt: Node | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Product(Node):
     """Factors multiplied by juxtaposition, \\cdot or \\times, left to right.
 
@@ -237,26 +238,26 @@ class Product(Node):
     ops: tuple[str, ...] = field(default=(), compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class Elementwise(Node):
     """Factors multiplied entrywise (\\odot, \\circ, *)."""
 
     factors: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Neg(Node):
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Sum(Node):
     """Terms added; a subtracted term is a :class:`Neg`."""
 
     terms: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Equation(Node):
     """``sides[0] = sides[1] (= sides[2] ...)``; ``text`` is the source."""
 
@@ -657,7 +658,7 @@ _TOKEN_NAMES = {
 # ------------------------------------------------------------------------------ tree building
 
 
-@dataclass(frozen=True)
+@record
 class _Script:
     """What a superscript or subscript holds, before it is attached to its base."""
 
@@ -1096,12 +1097,12 @@ def _example_index(node: Node) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class _PrimeMark(Node):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class _TopMark(Node):
     """\\top or \\intercal, which only means something in a superscript."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import (
     DEPTH,
     LAYER,
@@ -97,7 +98,7 @@ class NoSuchLayerError(MatcalcError):
     """A layer index that does not exist in the network (W^{l+1} at l = L): skip this layer."""
 
 
-@dataclass(frozen=True)
+@record
 class NameRef:
     """A name as written: base text, subscript text, bound layer index, accent."""
 
@@ -560,14 +561,14 @@ def _position(symbol: Expr, network: Network | None = None) -> int | None:
 # ------------------------------------------------------------------------------ the resolver
 
 
-@dataclass(frozen=True)
+@record
 class _Const:
     """A number in the formula: 2, \\frac{1}{2}."""
 
     value: sympy.Expr
 
 
-@dataclass(frozen=True)
+@record
 class _Operator:
     """Something that applies to what follows it: sigma, \\frac{\\partial}{\\partial X}, \\sum."""
 
@@ -579,7 +580,7 @@ class _Operator:
     binds: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class _Ones:
     """\\mathbf{1} without a size: a column (or, transposed, a row) of ones sized by the matrix
     beside it, so G \\mathbf{1} sums G's columns and \\mathbf{1}^T v sums v's entries."""
@@ -594,7 +595,7 @@ class _Ones:
         return transpose(self.fallback) if self.transposed else self.fallback
 
 
-@dataclass(frozen=True)
+@record
 class _Pair:
     """(x, w): the arguments of a function of two matrices."""
 
