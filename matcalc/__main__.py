@@ -1,7 +1,5 @@
 """``python -m matcalc`` is the ``matcalc`` command."""
 
-import sys
+from matcalc.cli import command
 
-from matcalc.cli import main
-
-sys.exit(main())
+command()

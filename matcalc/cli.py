@@ -613,6 +613,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCORRECT
 
 
+def command() -> None:
+    """The ``matcalc`` command (and ``python -m matcalc``): :func:`main` on ``sys.argv``, then
+    exit with its code.
+
+    Every object is first moved to the collector's permanent generation (``gc.freeze``): the
+    interpreter's shutdown then frees them by reference counting without walking SymPy's and
+    NumPy's heaps in its last collections, which took 0.1-0.2 s of every command's wall time.
+    Handlers registered with ``atexit``, buffered output and open files are finished as usual.
+    """
+    import gc
+
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 MAX_ERROR_LINE = 500
 
 

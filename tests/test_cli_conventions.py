@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 
 import pytest
 from conftest import ROOT
@@ -243,6 +244,28 @@ def test_the_built_in_example_loads_neither_the_latex_reader_nor_numpy(argv):
     done = run_probe(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 "
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["derive"], 0), (["derive", "nothing.toml"], 2)])
+def test_the_command_exits_with_main_s_code_and_a_frozen_heap(argv, code):
+    """The shutdown skips walking the heap (``gc.freeze``); atexit handlers still run."""
+    probe = (
+        "import atexit, contextlib, gc, io, sys\n"
+        "from matcalc.cli import command\n"
+        "atexit.register(lambda: print(gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        f"sys.argv = ['matcalc', *{argv!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    command()\n"
+    )
+    done = run_probe(probe)
+    assert done.returncode == code
+    assert done.stderr.splitlines()[-1] == "True"
+
+
+def test_the_installed_command_and_python_m_are_the_same_entry_point():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"matcalc": "matcalc.cli:command"}
+    assert "command()" in (ROOT / "matcalc" / "__main__.py").read_text()
 
 
 @pytest.mark.parametrize(

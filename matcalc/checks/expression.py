@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import sympy
@@ -38,7 +39,15 @@ from matcalc.checks.verify import (
     Verdict,
     VerifyError,
     _derivative_edits,
+    _Entries,
+    _entry_named,
+    _index_letters,
+    _letters_in,
+    _mapped_children,
     _Outcome,
+    _rename_indices,
+    _stripped,
+    _summed_letters,
     as_markdown,
     as_text,
     diagnose,
@@ -64,17 +73,21 @@ from matcalc.core.shapes import dims_equal, shape_text, shapes_equal
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import DEFAULT, Notation, to_latex
 from matcalc.reading.parse import (
+    DerivativeOf,
     Equation,
     Group,
     Nabla,
+    Neg,
     Node,
     Number,
+    Primed,
     Product,
     Scripted,
     parse_latex,
+    walk,
 )
 from matcalc.reading.parse import Name as NameNode
-from matcalc.reading.resolve import resolve
+from matcalc.reading.resolve import NameRef, ResolveError, resolve
 from matcalc.specs.context import Context, ContextNamespace, concrete, random_environment
 
 SIZE_VALUES = (5, 3, 4, 6, 7, 2)
@@ -633,6 +646,8 @@ def verify_expression(strategy: Strategy, equation: str) -> Verdict:
             "an equation is expected: the derivative on the left, the formula on the right, "
             "like \\nabla_\\theta J = ... or \\frac{\\partial L}{\\partial A_1} = ..."
         )
+    if isinstance(strategy, ContextStrategy) and _entry_target(strategy.context, parsed):
+        return verify_context_entrywise(strategy, parsed, equation)
     checker = ExpressionChecker(strategy, parsed)
     target_text, expected_text = strategy.texts(checker.target, checker.expected, checker.nabla)
     shape = shape_text(checker.expected.shape)
@@ -708,3 +723,173 @@ __all__ = [
     "size_sets",
     "verify_expression",
 ]
+
+
+# ------------------------------------------------------------------------------ entrywise
+
+
+def _target_of(lhs: Node) -> Node | None:
+    """The variable a left side differentiates by: Y of dX/dY, \\nabla_Y X, \\partial_Y X."""
+    while isinstance(lhs, Group):
+        lhs = lhs.inner
+    if isinstance(lhs, DerivativeOf):
+        return lhs.den
+    if isinstance(lhs, Product) and isinstance(lhs.factors[0], Nabla):
+        return lhs.factors[0].wrt
+    if isinstance(lhs, Product) and isinstance(lhs.factors[0], DerivativeOf):  # d/dY f(Y)
+        return lhs.factors[0].den
+    return None
+
+
+def _entry_target(context: Context, parsed: Equation) -> bool:
+    """Whether the left side differentiates by an entry, \\theta_j or o_j, of a quantity of the
+    context (a name the context does not declare with that subscript)."""
+    den = _target_of(parsed.sides[0])
+    if den is None or not _entry_named(den):
+        return False
+    namespace = ContextNamespace(context)
+    try:
+        resolve(den, namespace)
+    except MatcalcError:
+        try:
+            resolve(_stripped(den), namespace)
+        except MatcalcError:
+            return False
+        return True
+    return False
+
+
+class _NotAnEntryError(ValueError):
+    """A piece of an entrywise formula with no index that is not a number."""
+
+    def __init__(self, node: Node) -> None:  # noqa: D107
+        super().__init__()
+        self.node = node
+
+
+class _ContextEntries(_Entries):
+    """Values of an entrywise formula at one size set and draw of a context."""
+
+    def __init__(self, strategy: ContextStrategy, text: str, sizes: dict, env: dict) -> None:  # noqa: D107
+        self.strategy, self.text, self.sizes, self.env = strategy, text, sizes, env
+        self.namespace = ContextNamespace(strategy.context)
+        self.cache: dict = {}
+
+    def matrix(self, node: Node) -> np.ndarray:
+        key = id(node)
+        if key not in self.cache:
+            self.namespace.nabla = is_nabla(node)
+            expr = self.strategy.bind(resolve(_stripped(node), self.namespace, text=self.text))
+            self.cache[key] = _value(concrete(expr, self.sizes), self.env)
+        return self.cache[key]
+
+    def at(self, node: Node, idx: dict) -> float:
+        """The formula's value at the index values ``idx``; a piece with no index must be a
+        number (a 1 x 1), else the formula is not one entry."""
+        if not _letters_in(node) and self._lifts(node) and self.matrix(node).shape != (1, 1):
+            raise _NotAnEntryError(self._culprit(node))
+        return super().at(node, idx)
+
+    def _culprit(self, node: Node) -> Node:
+        """The innermost piece of ``node`` that is not a number: x in (\\theta^T x - y) x."""
+        for child in _mapped_children(node, lambda item: item).values():
+            for item in child if isinstance(child, tuple) else (child,):
+                try:
+                    if self.matrix(item).shape != (1, 1):
+                        return self._culprit(item)
+                except MatcalcError:
+                    continue
+        return node
+
+    def _is_function(self, node: Node) -> bool:
+        """A function of the context's namespace: \\mathrm{softmax}, \\exp, one it defines."""
+        if isinstance(node, Primed):
+            return True
+        if not isinstance(node, NameNode):
+            return False
+        return self.namespace.function(NameRef(node.text, None, None, node.mark), 0) is not None
+
+
+def verify_context_entrywise(strategy: ContextStrategy, parsed: Equation, equation: str) -> Verdict:
+    """An entrywise formula of a context (CS229's dJ/d\\theta_j = (\\theta^T x - y) x_j),
+    checked entry by entry against the derivative it is an entry of, at every size set and
+    draw."""
+    lhs, rhs = parsed.sides[0], parsed.sides[-1]
+    letters = _letters_in(lhs)
+    free = set(_letters_in(rhs)) - set(letters) - _summed_letters(rhs)
+    if free:
+        letter = sorted(free)[0]
+        where = next(n for n in walk(rhs) if _entry_named(n) and letter in _index_letters(n.sub))
+        raise ResolveError(
+            f"the index {', '.join(sorted(free))} is neither on the left side nor summed",
+            parsed.text,
+            max(where.sub.start, 0),
+        )
+    checker = ExpressionChecker(strategy, replace(parsed, sides=(_stripped(lhs), _stripped(lhs))))
+    target_text, expected_text = strategy.texts(checker.target, checker.expected, checker.nabla)
+    shape = shape_text(checker.expected.shape)
+    named = "(" + ", ".join(letters) + ")"
+    column = dims_equal(checker.expected.shape[1], 1)
+    if column != (len(letters) == 1):
+        sub = _target_of(lhs).sub
+        raise ResolveError(
+            "a single index names an entry of a column, two an entry of a matrix; "
+            f"{inline_math(target_text)} is {shape}",
+            parsed.text,
+            max(sub.start, 0),
+        )
+    wrong = _first_wrong_context_entry(strategy, parsed.text, lhs, rhs, letters)
+    if wrong is None:
+        reason = (
+            f"every entry {named} agrees with the derivative {inline_math(target_text)} "
+            f"({inline_math(shape)}) at every size and draw checked"
+        )
+        return Verdict("correct", target_text, as_text(reason), expected_text, (), None, (),
+                       equation, shape, None, as_markdown(reason))  # fmt: skip
+    position, piece = wrong
+    shown = "(" + ", ".join(map(str, position)) + ")"
+    reason = f"the entry {named} = {shown} differs from the derivative {inline_math(target_text)}"
+    diagnosis, classes = None, ()
+    negated = Neg(rhs, start=rhs.start, end=rhs.end)
+    if piece is not None:
+        written = inline_math(parsed.text[piece.start : piece.end].strip())
+        diagnosis = f"{written} has no index but is not a number: the right side is not one entry"
+        classes = (ErrorClass.SHAPE_MISMATCH,)
+    elif len(letters) == 2 and not _first_wrong_context_entry(
+        strategy, parsed.text, lhs, _rename_indices(rhs, letters), letters
+    ):
+        diagnosis = f"the indices {' and '.join(letters)} are swapped"
+        classes = (ErrorClass.MISSING_TRANSPOSE,)
+    elif not _first_wrong_context_entry(strategy, parsed.text, lhs, negated, letters):
+        diagnosis, classes = "the sign is wrong", (ErrorClass.WRONG_SIGN,)
+    if diagnosis:
+        reason += f"; {diagnosis}"
+    return Verdict("incorrect", target_text, as_text(reason), expected_text, (), diagnosis,
+                   classes, equation, shape, None, as_markdown(reason))  # fmt: skip
+
+
+def _first_wrong_context_entry(strategy, text, lhs, rhs, letters):
+    """(the first entry, counted from 1, where the formula differs, the piece with no index
+    that is not a number or None), or None where every entry agrees."""
+    context = strategy.context
+    symbols = tuple(context.symbols.values())
+    assumed = context.assumed()
+    for number, sizes in enumerate(strategy.sets(strategy.expected)):
+        exprs = (concrete(strategy.expected, sizes), *(concrete(s, sizes) for s in symbols))
+        for draw in range(DRAWS):
+            env = draw_symbols(exprs, np.random.default_rng(1000 * number + draw), False, assumed)
+            entries = _ContextEntries(strategy, text, sizes, env)
+            want = entries.matrix(lhs)
+            for position in np.ndindex(want.shape):
+                idx = dict(zip(letters, position, strict=False))
+                shown = tuple(p + 1 for p in position[: len(letters)])
+                try:
+                    with np.errstate(all="ignore"):
+                        got = entries.at(rhs, idx)
+                except _NotAnEntryError as error:
+                    return shown, error.node
+                except (IndexError, ValueError, ShapeError):
+                    return shown, None
+                if not np.isclose(got, want[position], RTOL, ATOL * (1 + abs(want[position]))):
+                    return shown, None
+    return None

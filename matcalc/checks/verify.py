@@ -49,6 +49,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import DEPTH, INPUT_SIZE, LAYER, LAYER_SIZE, dim, shapes_equal
 from matcalc.engine.derive import Derivation, derive
 from matcalc.errors import MatcalcError
@@ -200,7 +201,7 @@ class VerifyError(MatcalcError):
     """An equation that cannot be checked: no '=', a left side that is not a derivative..."""
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """Whether a formula is right, why, and the right formula in the user's notation."""
 
@@ -276,7 +277,7 @@ class Verdict:
 # ------------------------------------------------------------------------------ targets
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One formula to check: its sides as syntax, the networks and derivations to check on."""
 
@@ -315,6 +316,18 @@ class Check:
         if batch is None:
             return None
         return int(batch) if batch.is_Integer and batch <= SMALL_SIZE else BATCH_DRAWN
+
+    def _batch_at(self, sizes: tuple[int, ...]) -> int | None:
+        """The batch to evaluate at with layer sizes ``sizes``: a drawn batch (for a symbolic or
+        large one) is the least from BATCH_DRAWN that is no layer's size, so that no quantity
+        of a batch is square where the formula's is not ((A^{[1]})^2, a dropped transpose)."""
+        batch = self.batch
+        declared = self.instance.batch_size
+        if batch is None or (declared.is_Integer and declared <= SMALL_SIZE):
+            return batch
+        while batch in sizes:
+            batch += 1
+        return batch
 
     @cached_property
     def last(self) -> int:
@@ -369,7 +382,7 @@ class Check:
         result = []
         rng = np.random.default_rng(390)
         for sizes in self.size_sets:
-            net = self.instance.at_sizes(sizes, batch=self.batch)
+            net = self.instance.at_sizes(sizes, batch=self._batch_at(sizes))
             derivation = derive(net)
             envs = []
             for draw in range(draw_count(net)):
@@ -421,7 +434,7 @@ def sign_covering(
     """
     params = dict(params)
     for l in net.indices():
-        z = net.forward(params, x, y)[net.pre_activation(l)]
+        z = net.forward(params, x, y, through=l)[net.pre_activation(l)]
         rows = net.declaration.examples_as_rows  # CS231n: units along the columns
         z = z.T if rows else z
         signs = unit_signs(net, l, draw)
@@ -1239,7 +1252,7 @@ def _reason(outcome, checker, rhs, target_text, shape_text, display: _Display) -
 # ------------------------------------------------------------------------------ diagnosis
 
 
-@dataclass(frozen=True)
+@record
 class Edit:
     """A small change to the right side, what it says, and its error class."""
 
@@ -1651,6 +1664,17 @@ def _is_weight_target(lhs: Node, network: Network) -> bool:
 def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
     """Drop an f'(..) factor; add f'(Z^l) ⊙ in front."""
     for path, node in paths:
+        if isinstance(node, Elementwise):  # (a - y) \odot \sigma'(z): an applied f' as a factor
+            for i, factor in enumerate(node.factors):
+                if not _applied_derivative(factor):
+                    continue
+                rest = node.factors[:i] + node.factors[i + 1 :]
+                applied = inline_math(checker.text[factor.start : factor.end].strip())
+                yield Edit(
+                    _replace_at(rhs, path, rest[0] if len(rest) == 1 else Elementwise(rest)),
+                    f"the factor {applied} should not be there",
+                    (ErrorClass.EXTRA_FACTOR,),
+                )
         if isinstance(node, Product | Elementwise):
             for i, factor in enumerate(node.factors):
                 if not isinstance(factor, Primed) or i + 1 >= len(node.factors):
@@ -1695,6 +1719,13 @@ def _derivative_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit
                     f"{says} in {_source(checker, node)}",
                     (ErrorClass.MISSING_FACTOR,),
                 )
+
+
+def _applied_derivative(node: Node) -> bool:
+    """Whether ``node`` is a derivative applied to its argument: f'(Z^l), \\sigma'(z^L)."""
+    return (
+        isinstance(node, Product) and len(node.factors) == 2 and isinstance(node.factors[0], Primed)
+    )
 
 
 def _replacement_edits(checker, rhs, paths, lhs_index, notation) -> Iterator[Edit]:
@@ -2135,7 +2166,7 @@ MAX_CACHED_VERDICTS = 4096
 """Distinct specs kept parsed per process within a batch (the same spec is usually repeated)."""
 
 
-@dataclass(frozen=True)
+@record
 class _ParsedSpec:
     """A batch spec read once: the network, graph or context (each carries its own
     definitions, so nothing one line defines reaches another), or the error reading it."""

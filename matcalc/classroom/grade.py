@@ -25,11 +25,12 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from matcalc.classroom.cases import MAX_FORMULA, checked, normalized
+from matcalc.core.record import record
 from matcalc.errors import MatcalcError
 from matcalc.specs.source import MAX_SPEC_BYTES, read_spec_file
 
@@ -46,7 +47,7 @@ class GradeError(MatcalcError):
     """An assignment or answers file that cannot be graded."""
 
 
-@dataclass(frozen=True)
+@record
 class Question:
     """One question: the spec text, the target's LaTeX, the points, partial credit."""
 
@@ -58,14 +59,14 @@ class Question:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     student: str
     question: str
     formula: str
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     """A student's answer to a question, graded."""
 
@@ -312,7 +313,7 @@ def check_all(pairs: list[tuple[str, str]], workers: int) -> dict:
         return dict(zip(distinct, pool.map(_check, distinct, chunksize=chunk), strict=True))
 
 
-@dataclass(frozen=True)
+@record
 class Gradebook:
     title: str
     questions: list[Question]

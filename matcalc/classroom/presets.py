@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 
+from matcalc.core.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Preset:
     """A spec the page offers: its file in presets/, its title, and a formula to try."""
 

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import traceback
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from matcalc.core.record import record
 from matcalc.errors import MatcalcError
 
 log = logging.getLogger("matcalc.serve")
@@ -184,7 +184,7 @@ class Workers:
 # ------------------------------------------------------------------------------------ the app
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     allow_pdf: bool = False
     time_limit: float = TIME_LIMIT

@@ -8,12 +8,13 @@ Vectors are columns (k x 1) and scalars are 1 x 1 matrices.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, ClassVar
 
 import sympy
 
 from matcalc.core.functions import ScalarFunction, builtin
+from matcalc.core.record import record
 from matcalc.core.shapes import (
     ONE,
     SCALAR,
@@ -120,7 +121,7 @@ class Expr:
 # ----------------------------------------------------------------------------------- leaves
 
 
-@dataclass(frozen=True, eq=True)
+@record
 class Symbol(Expr):
     """A named matrix such as W^{l+1}, W_0^2, A^0, y.
 
@@ -142,7 +143,7 @@ class Symbol(Expr):
         return Symbol(self.name, self.shape_, sympy.sympify(index), self.sub)
 
 
-@dataclass(frozen=True)
+@record
 class Fill(Expr):
     """A constant matrix, every entry ``value``: 1 in ``1 - A``, the ones vector."""
 
@@ -154,7 +155,7 @@ class Fill(Expr):
         return self.shape_
 
 
-@dataclass(frozen=True)
+@record
 class Identity(Expr):
     """The n x n identity matrix."""
 
@@ -165,7 +166,7 @@ class Identity(Expr):
         return (self.size, self.size)
 
 
-@dataclass(frozen=True)
+@record
 class Cdots(Expr):
     """The factors left out of a chain of symbolic length, written (\\cdots)."""
 
@@ -176,7 +177,7 @@ class Cdots(Expr):
         return self.shape_
 
 
-@dataclass(frozen=True)
+@record
 class Derivative(Expr):
     """The derivative of ``num`` by ``den`` as a quantity of its own: dL/dZ^l, dA^l/dZ^l.
 
@@ -203,7 +204,7 @@ class Derivative(Expr):
 # ------------------------------------------------------------------------------ operations
 
 
-@dataclass(frozen=True)
+@record
 class Transpose(Expr):
     arg: Expr
 
@@ -220,7 +221,7 @@ class Transpose(Expr):
         return transpose(children[0])
 
 
-@dataclass(frozen=True)
+@record
 class MatMul(Expr):
     """A matrix product of two or more factors, left to right."""
 
@@ -253,7 +254,7 @@ def _check_same_shape(operation: str, terms: tuple[Expr, ...]) -> None:
             raise ShapeError(operation, first, other)
 
 
-@dataclass(frozen=True)
+@record
 class Add(Expr):
     """A sum of two or more terms of one shape."""
 
@@ -274,7 +275,7 @@ class Add(Expr):
         return add(*children)
 
 
-@dataclass(frozen=True)
+@record
 class Hadamard(Expr):
     """The elementwise product of two or more factors of one shape."""
 
@@ -295,7 +296,7 @@ class Hadamard(Expr):
         return hadamard(*children)
 
 
-@dataclass(frozen=True)
+@record
 class Scale(Expr):
     """A constant scalar coefficient times a matrix: 2 A, -Z, (1/K) X."""
 
@@ -314,7 +315,7 @@ class Scale(Expr):
         return scale(self.coeff, children[0])
 
 
-@dataclass(frozen=True)
+@record
 class Function:
     """A scalar function applied entrywise, or its ``order``-th derivative: sigma, f^l, tanh'.
 
@@ -340,7 +341,7 @@ class Function:
         return replace(self, index=sympy.sympify(index))
 
 
-@dataclass(frozen=True)
+@record
 class Apply(Expr):
     """A scalar function applied to every entry: sigma(Z), f'(Z^l), log(A), 1/A."""
 
@@ -359,7 +360,7 @@ class Apply(Expr):
         return Apply(self.fn, children[0])
 
 
-@dataclass(frozen=True)
+@record
 class _OfOne(Expr):
     """A node over one matrix, ``arg``, rebuilt as the same kind of node."""
 
@@ -373,7 +374,7 @@ class _OfOne(Expr):
         return type(self)(children[0])
 
 
-@dataclass(frozen=True)
+@record
 class Softmax(_OfOne):
     """softmax(z)_i = exp(z_i) / sum_j exp(z_j), of a column; of each column of a matrix."""
 
@@ -382,7 +383,7 @@ class Softmax(_OfOne):
         return self.arg.shape
 
 
-@dataclass(frozen=True)
+@record
 class Diag(_OfOne):
     """diag(v): the square matrix with the column v on its diagonal."""
 
@@ -395,7 +396,7 @@ class Diag(_OfOne):
         return (self.arg.shape[0], self.arg.shape[0])
 
 
-@dataclass(frozen=True)
+@record
 class Sum(_OfOne):
     """The sum of all entries, a scalar."""
 
@@ -404,7 +405,7 @@ class Sum(_OfOne):
         return SCALAR
 
 
-@dataclass(frozen=True)
+@record
 class SquaredNorm(_OfOne):
     """||X||^2, the sum of squared entries (Frobenius norm squared), a scalar."""
 
@@ -413,7 +414,7 @@ class SquaredNorm(_OfOne):
         return SCALAR
 
 
-@dataclass(frozen=True)
+@record
 class _OfSquare(_OfOne):
     """A function of one square matrix; subclasses name it and give its shape."""
 
@@ -429,14 +430,14 @@ class _OfSquare(_OfOne):
         return SCALAR if self.scalar else self.arg.shape
 
 
-@dataclass(frozen=True)
+@record
 class Trace(_OfSquare):
     """tr(X): the sum of the diagonal of a square matrix, a scalar."""
 
     what: ClassVar[str] = "the trace"
 
 
-@dataclass(frozen=True)
+@record
 class Inverse(_OfSquare):
     """X^{-1} of a square matrix.  X^{-T} is written Transpose(Inverse(X))."""
 
@@ -444,14 +445,14 @@ class Inverse(_OfSquare):
     scalar: ClassVar[bool] = False
 
 
-@dataclass(frozen=True)
+@record
 class Det(_OfSquare):
     """det(X) of a square matrix, a scalar."""
 
     what: ClassVar[str] = "the determinant"
 
 
-@dataclass(frozen=True)
+@record
 class LogDet(_OfSquare):
     """log det(X) of a square matrix, a scalar: log|det X|, which is log det X where det X > 0.
 
@@ -462,7 +463,7 @@ class LogDet(_OfSquare):
     what: ClassVar[str] = "the log-determinant"
 
 
-@dataclass(frozen=True)
+@record
 class ScalarProduct(Expr):
     """A scalar expression times a matrix: lambda ||theta||^2, theta_0 1 (a broadcast scalar).
 
@@ -488,7 +489,7 @@ class ScalarProduct(Expr):
         return scalar_product(children[0], children[1])
 
 
-@dataclass(frozen=True)
+@record
 class Opaque(Expr):
     """An unspecified scalar function L(Y, ...) of declared matrices; dL/dY is a free quantity.
 
@@ -516,7 +517,7 @@ class Opaque(Expr):
         return Opaque(self.name, self.params, children)
 
 
-@dataclass(frozen=True)
+@record
 class Conv(Expr):
     """conv(x, w): the valid cross-correlation of deep-learning libraries, for columns x of n
     entries and w of k: z_i = sum_j w_j x_{i+j-1}, n - k + 1 entries."""
@@ -540,7 +541,7 @@ class Conv(Expr):
         return Conv(*children)
 
 
-@dataclass(frozen=True)
+@record
 class FullConv(Expr):
     """conv_full(g, flip(w)): g zero-padded by k - 1 on both sides and cross-correlated with
     the flipped w (the full convolution of g with w): x_m = sum_i g_i w_{m-i+1}, n + k - 1
@@ -565,7 +566,7 @@ class FullConv(Expr):
         return FullConv(*children)
 
 
-@dataclass(frozen=True)
+@record
 class Kronecker(Expr):
     """The Kronecker product A ⊗ B: the block matrix (a_ij B), of shape (r_A r_B) x (c_A c_B)."""
 
@@ -584,7 +585,7 @@ class Kronecker(Expr):
         return Kronecker(children[0], children[1])
 
 
-@dataclass(frozen=True)
+@record
 class Commutation(Expr):
     """The commutation matrix K_{mn}: K vec(X) = vec(X^T) for an m x n matrix X."""
 
@@ -597,7 +598,7 @@ class Commutation(Expr):
         return (size, size)
 
 
-@dataclass(frozen=True)
+@record
 class Vec(_OfOne):
     """vec(X): the columns of X stacked into one column."""
 
@@ -606,7 +607,7 @@ class Vec(_OfOne):
         return (self.arg.shape[0] * self.arg.shape[1], ONE)
 
 
-@dataclass(frozen=True)
+@record
 class Norm(Apply):
     """||x||_2 of a column, ||X||_F of a matrix: the square root of :class:`SquaredNorm`.
 

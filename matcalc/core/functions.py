@@ -8,15 +8,17 @@ functions: a definition travels with the spec that makes it and with the nodes t
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from fractions import Fraction
-from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy
+
+from matcalc.core.record import record
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 Z = sympy.Symbol("z", real=True)
 
 
-@dataclass(frozen=True)
+@record
 class ScalarFunction:
     """f(z) with its LaTeX name and, where it has one, f' in terms of the output a = f(z)."""
 
@@ -117,13 +119,70 @@ def evaluate(function: ScalarFunction, order: int, values: np.ndarray) -> np.nda
     return _numeric(function, order)(values)
 
 
-@lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def _numeric(function: ScalarFunction, order: int) -> Callable[[np.ndarray], np.ndarray]:
     import numpy as np  # loaded with the first number, not with the package
 
-    erf = np.vectorize(math.erf, otypes=[float])  # NumPy has no erf of its own
     formula = function.formula_of_order(order).replace(sympy.DiracDelta, lambda *_: 0)
+    try:
+        compiled = _entrywise(formula, np)
+    except _NotEntrywiseError:
+        compiled = _lambdified(formula, np)
+    return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()
+
+
+class _NotEntrywiseError(Exception):
+    """A node :func:`_entrywise` has no NumPy function for."""
+
+
+def _entrywise(formula: sympy.Expr, np: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """f as a closure over NumPy's functions, one per node of the formula: what
+    ``sympy.lambdify`` would compute, without loading SymPy's code printers (most of a first
+    ``verify``'s time after the imports)."""
+    if isinstance(formula, int | float) or formula.is_number:
+        try:
+            constant = float(formula)
+        except TypeError as error:  # a complex constant
+            raise _NotEntrywiseError(formula) from error
+        return lambda v: constant
+    if formula == Z:
+        return lambda v: v
+    args = [_entrywise(arg, np) for arg in formula.args]
+    head = formula.func
+    if head is sympy.Add:
+        return lambda v: sum(arg(v) for arg in args)
+    if head is sympy.Mul:
+        return lambda v: math.prod(arg(v) for arg in args)
+    if head is sympy.Pow:
+        base, exponent = args
+        return lambda v: np.power(base(v), exponent(v))
+    if head in (sympy.Max, sympy.Min):
+        reduce = np.maximum if head is sympy.Max else np.minimum
+        return lambda v: functools.reduce(reduce, (arg(v) for arg in args))
+    if head is sympy.Heaviside:  # H(z, H0): H0 at z = 0, as SymPy defines it
+        arg, at_zero = args
+        return lambda v: np.heaviside(arg(v), at_zero(v))
+    if head is sympy.erf:  # NumPy has no erf of its own
+        erf = np.vectorize(math.erf, otypes=[float])
+        (arg,) = args
+        return lambda v: erf(arg(v))
+    name = _NUMPY_NAMES.get(head)
+    if name is None:
+        raise _NotEntrywiseError(formula)
+    numpy_function = getattr(np, name)
+    (arg,) = args
+    return lambda v: numpy_function(arg(v))
+
+
+_NUMPY_NAMES = {
+    sympy.exp: "exp", sympy.log: "log", sympy.tanh: "tanh", sympy.sinh: "sinh",
+    sympy.cosh: "cosh", sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan",
+    sympy.atan: "arctan", sympy.Abs: "abs", sympy.sign: "sign",
+}  # fmt: skip
+
+
+def _lambdified(formula: sympy.Expr, np: Any) -> Callable[[np.ndarray], np.ndarray]:
+    erf = np.vectorize(math.erf, otypes=[float])
     # NumPy as a module, not "numpy": SymPy's namespace for the name runs `from numpy import *`,
     # which imports every lazily loaded submodule of NumPy 2 (f2py, testing, ...) on first use.
-    compiled = sympy.lambdify(Z, formula, modules=[{"erf": erf}, np])
-    return lambda v: np.broadcast_to(np.asarray(compiled(v), dtype=float), np.shape(v)).copy()
+    return sympy.lambdify(Z, formula, modules=[{"erf": erf}, np])

@@ -7,11 +7,11 @@ network's objective, are declared beside their data in :mod:`matcalc.core.losses
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from matcalc.core.expr import Expr
+from matcalc.core.record import record
 from matcalc.errors import MatcalcError
 
 COOKBOOK = "Matrix Cookbook"
@@ -27,7 +27,7 @@ class Kind(Enum):
     IDENTITY = "identity"
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One identity: what it says, where it comes from, and how to apply it."""
 

@@ -27,6 +27,7 @@ import sympy
 
 from matcalc.core.collector import collector_paused
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, Shape
 from matcalc.engine.pullback import pullback
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from matcalc.specs.graph import Graph
 
 
-@dataclass(frozen=True)
+@record
 class Assignment:
     """One line of backprop: ``target`` (dL/dQ) = ``value``, by ``rules``."""
 

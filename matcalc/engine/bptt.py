@@ -14,9 +14,8 @@ are read off the unrolled lines, as the 6.390 notes write BPTT (Recurrent Neural
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from matcalc.core.expr import Add, Derivative, Expr, Symbol, add
+from matcalc.core.record import record
 from matcalc.engine.backprop import Assignment, GraphDerivation, backprop
 from matcalc.specs.context import name_key
 from matcalc.specs.graph import GraphError
@@ -28,7 +27,7 @@ UNROLL_AT = 6
 NOT_UNIFORM = "?"
 
 
-@dataclass(frozen=True)
+@record
 class StepSum:
     r"""A gradient as ``\sum_{t=1}^{T} term`` plus the terms of no step (``rest``); a
     gradient only the last step reaches has ``term`` None and the rest at T, one only the
@@ -38,7 +37,7 @@ class StepSum:
     rest: Expr | None
 
 
-@dataclass(frozen=True)
+@record
 class BPTT:
     """The recursion: forward at step t, the loss, and the backward lines."""
 

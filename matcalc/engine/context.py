@@ -5,8 +5,6 @@ its [assume] table allows)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy
 
 from matcalc.core.expr import (
@@ -19,6 +17,7 @@ from matcalc.core.expr import (
     substitute,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import SCALAR, is_column, is_scalar, shape_text
 from matcalc.engine.pullback import jacobian, pullback
@@ -133,7 +132,7 @@ def hessian_vector_product(context: Context, of: str, wrt: str, vector: str) -> 
         raise ContextError(f"H v of {of} by {wrt}: {error}") from None
 
 
-@dataclass(frozen=True)
+@record
 class GaussNewton:
     """f = l(z) for an output z of x: G = J^T H_l J with J = dz/dx^T (numerator layout) and
     H_l = d^2 l/dz dz^T, the Hessian of f without the second derivatives of z."""
@@ -260,7 +259,7 @@ def with_names(context: Context, value: Expr, keep: tuple[Expr, ...] = ()) -> Ex
     return simplify(substitute(value, patterns), rules=rules)
 
 
-@dataclass(frozen=True)
+@record
 class ContextGradient:
     """d f / d x for a defined function f and a declared x, in the context's layout."""
 

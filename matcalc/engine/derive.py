@@ -26,6 +26,7 @@ import sympy
 from matcalc.core.collector import collector_paused
 from matcalc.core.expr import Derivative, Expr, Fill, Symbol, add, scale
 from matcalc.core.losses import fused_rule
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import ONE, Shape, index_text
 from matcalc.engine.backprop import Assignment, backprop_equations
@@ -61,7 +62,7 @@ def d(num: Expr, den: Expr, shape: Shape | None = None) -> Derivative:
     return Derivative(num, den, shape)
 
 
-@dataclass(frozen=True)
+@record
 class LayerDerivation:
     """Layer l's three assignments: dL/dZ^l (``backprop``), dL/dW^l, dL/dW_0^l."""
 
@@ -99,7 +100,7 @@ class LayerDerivation:
         return self.bias.value
 
 
-@dataclass(frozen=True)
+@record
 class Gradient:
     """dL/dW^l or dL/dW_0^l: its simplified (backprop) form, which refers to dL/dZ^l, itself
     given by ``recursion``.

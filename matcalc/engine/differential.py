@@ -17,8 +17,6 @@ so a differential evaluates numerically like any expression (dX given a value).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import sympy
 
@@ -48,6 +46,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.rule import NoRuleError
 from matcalc.core.shapes import is_column, is_scalar
 from matcalc.engine.rules import REWRITES, Rule
@@ -185,7 +184,7 @@ def hessian_vector(
 # --------------------------------------------------------- matrix-by-matrix derivatives
 
 
-@dataclass(frozen=True)
+@record
 class VecTerm:
     """One term coeff * (h ⊙) (left dX^(T) right) of a differential.
 

@@ -12,7 +12,6 @@ Long chains break between layers, so a deep network's chain still fits the page.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import sympy
 
@@ -31,6 +30,7 @@ from matcalc.core.expr import (
     hadamard,
     matmul,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import Shape
 from matcalc.engine.derive import Derivation
 from matcalc.printers.chains import ChainGroup, Factor, LayerChain, chains_of
@@ -39,7 +39,7 @@ from matcalc.printers.latex import DEFAULT, Notation, dim_latex, plain_index, to
 CHAIN_RULE = "by the chain rule in matrix form, denominator layout (MIT 6.390 notes, Notation 2)"
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One row of an aligned display: ``lhs relation rhs``, and a note on the identity used.
 

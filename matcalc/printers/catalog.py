@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import sympy
 
 from matcalc.core.expr import Expr, Symbol
+from matcalc.core.record import record
 from matcalc.engine.rules import RULES, Kind, Rule
 from matcalc.errors import MatcalcError
 from matcalc.printers.latex import to_latex
@@ -30,7 +30,7 @@ KIND_TITLES = {
 CATALOG_FORMATS = ("text", "latex", "markdown", "json")
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """What the catalog says about one rule."""
 

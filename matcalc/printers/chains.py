@@ -17,7 +17,6 @@ derivation (:func:`chains_of`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import sympy
@@ -34,6 +33,7 @@ from matcalc.core.expr import (
     transpose,
 )
 from matcalc.core.losses import fused_rule
+from matcalc.core.record import record
 from matcalc.core.shapes import index_text
 from matcalc.engine.derive import Derivation, Gradient, LayerDerivation, d
 from matcalc.engine.pullback import jacobian, pullback
@@ -46,7 +46,7 @@ KEEP_PRIME = tuple(r for r in REWRITES if r.name not in CLOSED_FORMS)
 """The rewrite table without the rules that write f'(Z) in closed form (1 - A ⊙ A)."""
 
 
-@dataclass(frozen=True)
+@record
 class Factor:
     """One named Jacobian of a chain and its value: dA^l/dZ^l = diag(1 - A^l ⊙ A^l).
 
@@ -63,7 +63,7 @@ class Factor:
         return self.value if self.prime is None else self.prime
 
 
-@dataclass(frozen=True)
+@record
 class ChainGroup:
     """Consecutive factors that belong to one layer (or to the loss), for braces.
 

@@ -9,8 +9,7 @@ and symbolic networks show the middle layers as one \\cdots node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from matcalc.core.record import record
 from matcalc.engine.derive import Derivation
 from matcalc.printers.braces import Row
 from matcalc.printers.document import A4, Block, Page, Paragraph, Picture
@@ -22,7 +21,7 @@ SHOWN_LAYERS = 4
 STEP_CM = 1.75
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     """One quantity of the forward pass: its TikZ name, its LaTeX, its layer's weights."""
 

@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sympy
 
 from matcalc.core.expr import Symbol
+from matcalc.core.record import record
 from matcalc.core.shapes import LAYER, ONE
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from matcalc.specs.network import Network
 
 
-@dataclass(frozen=True)
+@record
 class Page:
     """The text width a document is set to: long chains and notes break to fit it.
 
@@ -98,20 +99,20 @@ FRAGMENT_PAGE = ARTICLE
 """What a fragment (``--format latex``) fits by default: ``\\input`` into a default article."""
 
 
-@dataclass(frozen=True)
+@record
 class Heading:
     text: str
     level: int = 2
 
 
-@dataclass(frozen=True)
+@record
 class Paragraph:
     """Text with inline math between $ signs."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class Display:
     """Aligned equations; ``notes`` shows each row's note (the identity used) beneath it."""
 
@@ -119,14 +120,14 @@ class Display:
     notes: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Equations:
     """Display math given whole, such as an ``aligned`` environment."""
 
     latex: str
 
 
-@dataclass(frozen=True)
+@record
 class Picture:
     """A TikZ picture, and the same content as display math for where TikZ does not run."""
 

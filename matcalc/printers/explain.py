@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import sympy
 
@@ -27,6 +26,7 @@ from matcalc.core.expr import (
     Trace,
     Transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import is_column, is_scalar
 from matcalc.engine.context import context_rules, derivative_value
 from matcalc.engine.rules import RULES, Rule
@@ -36,7 +36,7 @@ from matcalc.reading.parse import parse_expression
 from matcalc.specs.context import Context
 
 
-@dataclass(frozen=True)
+@record
 class Line:
     """One line of an entrywise derivation: ``lhs`` (empty to continue) = ``rhs``, because."""
 
@@ -45,7 +45,7 @@ class Line:
     why: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     """The setting (what is differentiated, shapes) and the lines of the derivation."""
 
@@ -547,7 +547,7 @@ def _log_determinant(f: Expr, x: Symbol) -> Roles | None:
     return _of_the_variable(LogDet)(f, x)
 
 
-@dataclass(frozen=True)
+@record
 class Form:
     """Expressions a rule's explanation derives: how they are written, and who plays which role
     (the explanation's letters a, b, x, X, A, B) in one of them."""
@@ -669,7 +669,7 @@ class NotPolynomialError(MatcalcError):
     squared norms of names, which index notation writes as one finite sum."""
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One factor of a term: the entry name_{indices} (delta_{ij} for the identity)."""
 
@@ -677,7 +677,7 @@ class Entry:
     indices: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Term:
     """coeff * sum over ``summed`` of the product of ``entries``."""
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from matcalc.core.record import record
 from matcalc.engine.derive import derive
 from matcalc.printers.latex import Notation
 from matcalc.printers.render import Layout, render_derivation
@@ -27,7 +28,7 @@ from matcalc.specs.network import Network
 DIRECTORY = Path("derivations")
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One network of the gallery: its file name, spec, title and how it is printed."""
 

@@ -8,7 +8,7 @@ uses only amsmath and renders in MathJax and KaTeX as well as pdflatex.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import sympy
@@ -47,6 +47,7 @@ from matcalc.core.expr import (
     substitute,
 )
 from matcalc.core.functions import power_exponent
+from matcalc.core.record import record
 from matcalc.core.shapes import (
     INPUT_SIZE,
     LAYER_SIZE,
@@ -71,7 +72,7 @@ DERIVATIVE_STYLES = ("closed", "prime", "diag")
 SIZE_STYLES = ("mn", "d", "n", "s")
 
 
-@dataclass(frozen=True)
+@record
 class Notation:
     """How a course writes things; the defaults are the 6.390 notes'."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from matcalc.core.record import record
 from matcalc.engine.derive import Derivation, Gradient
 from matcalc.errors import MatcalcError
 from matcalc.printers.braces import text_latex
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from matcalc.specs.context import Context
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """What a document shows besides the gradients: the steps backwards, the diagram."""
 

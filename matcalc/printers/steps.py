@@ -9,7 +9,7 @@ them; the two know nothing of each other's details.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import sympy
 
@@ -26,6 +26,7 @@ from matcalc.core.expr import (
     Transpose,
     matmul,
 )
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import LAYER
 from matcalc.engine.derive import Derivation
@@ -51,7 +52,7 @@ WEIGHT_CHAIN = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Line:
     """One line of a derivation: ``lhs`` = ``rhs`` by ``rules`` (``lhs`` None continues).
 
@@ -66,7 +67,7 @@ class Line:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One step of a derivation backwards from the loss: a title, then its lines.
 

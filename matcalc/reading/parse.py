@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from fractions import Fraction
 from functools import cache
 
@@ -36,6 +36,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from lark.lexer import Lexer
 
+from matcalc.core.record import record
 from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
 
@@ -71,7 +72,7 @@ def caret(text: str, position: int, width: int = 70) -> str:
 # ------------------------------------------------------------------------------ syntax tree
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     """A piece of the formula; ``start``/``end`` are offsets into the source text."""
 
@@ -79,7 +80,7 @@ class Node:
     end: int = field(default=-1, kw_only=True, compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class Name(Node):
     """A name: a letter (W), a Greek letter or command (sigma, ell), a text or operator name
     (loss, softmax, diag).  ``mark`` is an accent such as "hat"."""
@@ -88,12 +89,12 @@ class Name(Node):
     mark: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Number(Node):
     value: Fraction
 
 
-@dataclass(frozen=True)
+@record
 class Index:
     """A layer index: ``expr`` in the symbols l and L, written plain, (l) or [l], with \\ell?"""
 
@@ -102,7 +103,7 @@ class Index:
     ell: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Scripted(Node):
     """A base with a subscript (W_0, L_{nll}) and/or a layer index (W^l)."""
 
@@ -111,18 +112,18 @@ class Scripted(Node):
     index: Index | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Transposed(Node):
     arg: Node
     spelling: str = "T"
 
 
-@dataclass(frozen=True)
+@record
 class Inverse(Node):
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Primed(Node):
     """f', f'': a derivative of a scalar function."""
 
@@ -130,7 +131,7 @@ class Primed(Node):
     order: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class Group(Node):
     """Parentheses, brackets or braces around a formula."""
 
@@ -138,7 +139,7 @@ class Group(Node):
     delim: str = "("
 
 
-@dataclass(frozen=True)
+@record
 class Frac(Node):
     """\\frac{num}{den} or num / den of things that are not derivatives."""
 
@@ -146,7 +147,7 @@ class Frac(Node):
     den: Node
 
 
-@dataclass(frozen=True)
+@record
 class DerivativeOf(Node):
     """dnum/dden; ``num`` is None for the operator form \\frac{\\partial}{\\partial X}."""
 
@@ -154,17 +155,17 @@ class DerivativeOf(Node):
     den: Node
 
 
-@dataclass(frozen=True)
+@record
 class Cdots(Node):
     """The factors left out of a chain."""
 
 
-@dataclass(frozen=True)
+@record
 class Partial(Node):
     """A bare \\partial (only meaningful inside a derivative)."""
 
 
-@dataclass(frozen=True)
+@record
 class Norm(Node):
     """\\|x\\|, \\|X\\|_F, \\|x\\|_2 (the root of the sum of squares); ``squared`` for ^2."""
 
@@ -172,14 +173,14 @@ class Norm(Node):
     squared: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Abs(Node):
     """|x|: the absolute value of a scalar, the determinant of a square matrix."""
 
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Power(Node):
     """A number power of a scalar: (1 - a)^2, \\|v\\|^3."""
 
@@ -187,14 +188,14 @@ class Power(Node):
     exponent: Fraction
 
 
-@dataclass(frozen=True)
+@record
 class Arguments(Node):
     """(x, y; W): the arguments of a function, as in J(W, b; x, y)."""
 
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SumOf(Node):
     """\\sum followed by what it sums; \\sum_{i=1}^{m} sums over the examples i."""
 
@@ -202,7 +203,7 @@ class SumOf(Node):
     upper: Node | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Bound(Node):
     """i = 1 in the subscript of \\sum_{i=1}^{m}: the variable and where it starts."""
 
@@ -210,7 +211,7 @@ class Bound(Node):
     low: Node
 
 
-@dataclass(frozen=True)
+@record
 class ExampleOf(Node):
     """dZ^{[l](i)}: the column of one example i of a quantity (Ng's per-example index)."""
 
@@ -218,14 +219,14 @@ class ExampleOf(Node):
     variable: str
 
 
-@dataclass(frozen=True)
+@record
 class Nabla(Node):
     """\\nabla_X: the gradient operator by X."""
 
     wrt: Node | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Product(Node):
     """Factors multiplied by juxtaposition, \\cdot or \\times, left to right.
 
@@ -237,26 +238,26 @@ class Product(Node):
     ops: tuple[str, ...] = field(default=(), compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class Elementwise(Node):
     """Factors multiplied entrywise (\\odot, \\circ, *)."""
 
     factors: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Neg(Node):
     arg: Node
 
 
-@dataclass(frozen=True)
+@record
 class Sum(Node):
     """Terms added; a subtracted term is a :class:`Neg`."""
 
     terms: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Equation(Node):
     """``sides[0] = sides[1] (= sides[2] ...)``; ``text`` is the source."""
 
@@ -307,13 +308,15 @@ _COMMANDS = {
     "prime": "PRIME",
     "nabla": "NABLA",
     "sum": "SUMOP",
+    "gt": "COMPARE", "geq": "COMPARE", "ge": "COMPARE", "geqslant": "COMPARE",
+    "lt": "COMPARE", "leq": "COMPARE", "le": "COMPARE", "leqslant": "COMPARE",
     "overbrace": "OVERBRACE", "underbrace": "OVERBRACE",
     "Vert": "NORM", "|": "NORM", "lVert": "NORM", "rVert": "NORM",
 }  # fmt: skip
 _CHARS = {
     "(": "LPAR", ")": "RPAR", "[": "LBRACK", "]": "RBRACK", "{": "LBRACE", "}": "RBRACE",
     "^": "SUP", "_": "SUB", "'": "PRIME", "+": "PLUS", "-": "MINUS", "=": "EQ", "/": "SLASH",
-    "*": "HADAMARD",
+    "*": "HADAMARD", ">": "COMPARE", "<": "COMPARE",
 }  # fmt: skip
 _UNICODE = {
     "−": "-",
@@ -589,6 +592,8 @@ primary: LETTER                -> name
     | LPAR side (COMMA side)+ RPAR -> arguments
     | ABS_OPEN side ABS_CLOSE  -> abs
     | LBRACK side RBRACK       -> bracket
+    | LBRACK side COMPARE side RBRACK -> condition
+    | LPAR side COMPARE side RPAR -> condition
     | LBRACE side RBRACE       -> brace
     | FRAC farg farg           -> frac
     | PARTIAL                  -> partial
@@ -605,7 +610,7 @@ farg: LBRACE side RBRACE       -> braced
 
 %declare LETTER NAME NUMBER FRAC PARTIAL DOT SLASH HADAMARD CDOTS TOP PRIME SUP SUB PLUS MINUS
 %declare EQ LPAR RPAR LBRACK RBRACK LBRACE RBRACE NORM_OPEN NORM_CLOSE NABLA SUMOP OVERBRACE
-%declare COMMA ABS_OPEN ABS_CLOSE ARROW
+%declare COMMA ABS_OPEN ABS_CLOSE ARROW COMPARE
 """
 
 
@@ -653,7 +658,7 @@ _TOKEN_NAMES = {
 # ------------------------------------------------------------------------------ tree building
 
 
-@dataclass(frozen=True)
+@record
 class _Script:
     """What a superscript or subscript holds, before it is attached to its base."""
 
@@ -733,6 +738,11 @@ class _Build(Transformer):
     def _juxt(self, left: Node, right: Node) -> Node:
         factors = left.factors if isinstance(left, Product) else (left,)
         last = factors[-1]
+        if _is_indicator(last) and isinstance(right, Group) and right.delim == "condition":
+            widened = replace(right, start=last.start)  # \mathbb{1}[z > 0]: the indicator
+            if len(factors) == 1:
+                return widened
+            return Product((*factors[:-1], widened), **_span(left, right))
         if isinstance(last, Frac) and isinstance(last.den, Partial):  # \partial L / \partial W
             den = Product((last.den, right), **_span(last.den, right))
             completed = self._quotient(last.num, den, _span(last, right))
@@ -815,6 +825,22 @@ class _Build(Transformer):
     def bracket(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "[", **_span(left, right))
 
+    def condition(self, left: Token, lhs: Node, op: Token, rhs: Node, right: Token) -> Node:
+        """[z > 0], \\mathbb{1}\\{z > 0\\}: the indicator of a comparison, entrywise, read as
+        step(z - 0) (step(0 - z) for <); a Group marked "condition"."""
+        if op.value in _BELOW:
+            lhs, rhs = rhs, lhs
+        if isinstance(rhs, Number) and rhs.value == 0:
+            arg = lhs
+        elif isinstance(lhs, Number) and lhs.value == 0:
+            arg = Neg(rhs, start=rhs.start, end=rhs.end)
+        else:
+            arg = Sum((lhs, Neg(rhs, start=rhs.start, end=rhs.end)), **_span(lhs, rhs))
+        span = _span(left, right)
+        step = Name("step", start=left.start_pos, end=left.start_pos + 1)
+        applied = Product((step, Group(arg, "(", **span)), **span)
+        return Group(applied, "condition", **span)
+
     def brace(self, left: Token, inner: Node, right: Token) -> Node:
         return Group(inner, "{", **_span(left, right))
 
@@ -858,7 +884,7 @@ class _Build(Transformer):
             return base
         if script.node is None:
             raise self.error("a subscript needs a name or number", script.start)
-        if isinstance(base, Nabla):
+        if isinstance(base, Nabla | Partial):  # \nabla_X, and d2l's \partial_X: by X
             return Nabla(script.node, **span)
         if isinstance(base, Norm) and _names_a_norm(script.node):  # \|X\|_F, \|x\|_2
             return Norm(base.arg, base.squared, **span)
@@ -917,6 +943,17 @@ class _Build(Transformer):
             node = (
                 rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
             )
+        if isinstance(node, Sum) and _ends_in_transpose(node.terms[-1]):  # w^{l+1 T}, W^{L-1 T}
+            last = node.terms[-1]
+            negated = isinstance(last, Neg)
+            last = last.arg if negated else last
+            trailing.insert(0, last.factors[-1])
+            rest = last.factors[:-1]
+            term = (
+                rest[0] if len(rest) == 1 else Product(rest, start=rest[0].start, end=rest[-1].end)
+            )
+            term = Neg(term, start=node.terms[-1].start, end=term.end) if negated else term
+            node = Sum((*node.terms[:-1], term), start=node.start, end=term.end)
         if isinstance(node, Primed):  # W^{l\prime}
             trailing.insert(0, _PrimeMark(start=node.end - 1, end=node.end))
             node = node.arg
@@ -983,6 +1020,27 @@ class _Build(Transformer):
         )
 
 
+_BELOW = ("<", "lt", "leq", "le", "leqslant")
+
+
+def _is_indicator(node: Node) -> bool:
+    """\\mathbb{1} or a 1 written before a condition: \\mathbb{1}[z > 0], 1\\{z > 0\\}."""
+    return (isinstance(node, Name) and node.mark == "ones") or (
+        isinstance(node, Number) and node.value == 1
+    )
+
+
+def _ends_in_transpose(term: Node) -> bool:
+    """Whether a term of a layer index ends in a transpose mark: the ``1 T`` of l+1 T."""
+    term = term.arg if isinstance(term, Neg) else term
+    return (
+        isinstance(term, Product)
+        and len(term.factors) > 1
+        and _is_transpose_mark(term.factors[-1])
+        and not any(_is_transpose_mark(f) for f in term.factors[:-1])
+    )
+
+
 def _takes_power(base: Node) -> bool:
     """A number superscript on (...), |x| or a power is a power, not a layer index."""
     return isinstance(base, Abs | Power) or (isinstance(base, Group) and base.delim == "(")
@@ -1039,12 +1097,12 @@ def _example_index(node: Node) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class _PrimeMark(Node):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class _TopMark(Node):
     """\\top or \\intercal, which only means something in a superscript."""
 

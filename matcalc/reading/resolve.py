@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ from matcalc.core.expr import (
     scale,
     transpose,
 )
+from matcalc.core.record import record
 from matcalc.core.shapes import (
     DEPTH,
     LAYER,
@@ -97,7 +98,7 @@ class NoSuchLayerError(MatcalcError):
     """A layer index that does not exist in the network (W^{l+1} at l = L): skip this layer."""
 
 
-@dataclass(frozen=True)
+@record
 class NameRef:
     """A name as written: base text, subscript text, bound layer index, accent."""
 
@@ -560,14 +561,14 @@ def _position(symbol: Expr, network: Network | None = None) -> int | None:
 # ------------------------------------------------------------------------------ the resolver
 
 
-@dataclass(frozen=True)
+@record
 class _Const:
     """A number in the formula: 2, \\frac{1}{2}."""
 
     value: sympy.Expr
 
 
-@dataclass(frozen=True)
+@record
 class _Operator:
     """Something that applies to what follows it: sigma, \\frac{\\partial}{\\partial X}, \\sum."""
 
@@ -579,7 +580,7 @@ class _Operator:
     binds: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class _Ones:
     """\\mathbf{1} without a size: a column (or, transposed, a row) of ones sized by the matrix
     beside it, so G \\mathbf{1} sums G's columns and \\mathbf{1}^T v sums v's entries."""
@@ -594,7 +595,7 @@ class _Ones:
         return transpose(self.fallback) if self.transposed else self.fallback
 
 
-@dataclass(frozen=True)
+@record
 class _Pair:
     """(x, w): the arguments of a function of two matrices."""
 
@@ -649,6 +650,12 @@ class Resolver:
                 if isinstance(inner, Cdots):
                     raise self.error("\\cdots is read only between factors of a chain", node)
                 return self.value(inner)
+            case Primed(arg=arg, order=1) if self._primes_a_matrix(arg):
+                self.notes.append("' after a matrix is read as its transpose (X' = X^T)")
+                inner = self.value(arg)
+                if isinstance(inner, _Ones):
+                    return replace(inner, transposed=not inner.transposed)
+                return transpose(self._matrix(arg, inner))
             case Primed(arg=arg, order=order):
                 return self._name(arg, order)
             case Transposed(arg=arg):
@@ -735,6 +742,24 @@ class Resolver:
         return value
 
     # ------------------------------------------------------------------ names
+
+    def _primes_a_matrix(self, arg: Node) -> bool:
+        """Whether a prime follows a matrix, not a function: (w^{l+1})', X', (X w - y)' are
+        transposes, as statistics texts write them; f', \\sigma' are derivatives."""
+        while isinstance(arg, Group) and arg.delim in ("{", "("):
+            arg = arg.inner
+        if not isinstance(arg, Name | Scripted):
+            return not isinstance(arg, Primed | Number)
+        try:
+            ref = self._ref(arg)
+        except ResolveError:
+            return False
+        if self.namespace.function(ref, 1) is not None:
+            return False
+        try:
+            return self.namespace.symbol(ref) is not None
+        except NoSuchLayerError:
+            return True  # w^{L+1}': reading it says which layer does not exist
 
     def _ref(self, node: Node) -> NameRef:
         sub = index = None
@@ -847,6 +872,8 @@ class Resolver:
         fn = self.namespace.function(ref, order)
         if fn is not None:
             return _Operator(fn, node)
+        if order and self.namespace.symbol(ref) is None and self.namespace.constant(ref) is None:
+            raise self.error(self._unknown(ref), node)  # q' of a name nothing defines
         if order:
             raise self.error(f"{ref.text} is not a function, so {ref.text}' means nothing", node)
         constant = self.namespace.constant(ref)
@@ -929,6 +956,7 @@ class Resolver:
         def op_at(i: int) -> str:
             return ops[i - 1] if ops and 0 < i <= len(ops) else ""
 
+        factors = self._nabla_by_argument(factors)
         while position < len(factors):
             before = op_at(position)
             prefixed = self._prefixed(factors, position)
@@ -995,6 +1023,25 @@ class Resolver:
             return _Const(coeff)
         return scale(coeff, result)
 
+    def _nabla_by_argument(self, factors: tuple[Node, ...]) -> tuple[Node, ...]:
+        """Bishop's \\nabla E(\\mathbf{w}): a \\nabla with no subscript, before an objective
+        written with one argument, is the gradient by that argument."""
+        for position, node in enumerate(factors[:-2]):
+            if not (isinstance(node, Nabla) and node.wrt is None):
+                continue
+            argument = factors[position + 2]
+            inner = argument.inner if isinstance(argument, Group) else None
+            while isinstance(inner, Group) and inner.delim == "{":
+                inner = inner.inner
+            if (
+                isinstance(inner, Name | Scripted)
+                and argument.delim == "("
+                and self._objective_arguments(factors, position + 1)
+            ):
+                by = Nabla(inner, start=node.start, end=node.end)
+                return (*factors[:position], by, *factors[position + 1 :])
+        return factors
+
     def _objective_arguments(self, factors: tuple[Node, ...], position: int) -> bool:
         """Whether factors[position] is the objective and the next factor its arguments."""
         if position + 1 >= len(factors):
@@ -1018,6 +1065,8 @@ class Resolver:
         # a scalar objective the spec defines, written with its argument: J(\theta)
         scalar = isinstance(value, Expr) and is_scalar(value.shape)
         inner = following.inner
+        while isinstance(inner, Group) and inner.delim == "{":  # J(\\boldsymbol{\\theta})
+            inner = inner.inner
         return scalar and (
             not isinstance(value, Symbol)
             or (node_text(node) in OBJECTIVE_LETTERS and isinstance(inner, Name | Scripted))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,7 @@ from matcalc.core.expr import (
     transpose,
 )
 from matcalc.core.functions import ScalarFunction
+from matcalc.core.record import record
 from matcalc.core.shapes import ONE, SCALAR, Shape, dims_equal, is_column, is_scalar, shape_text
 from matcalc.errors import MatcalcError
 from matcalc.reading.resolve import NameRef, Namespace, resolve
@@ -204,7 +205,7 @@ def symbol_for(written: str, shape: Shape) -> Symbol:
     return Symbol(latex, shape, index, sub or None)
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     """Named matrices, defined scalar functions and the layout they are differentiated in."""
 

@@ -40,8 +40,7 @@ convention it is, and :mod:`matcalc.reading.resolve` reads a formula's names in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from matcalc.core.record import record
 from matcalc.errors import MatcalcError
 
 FORWARD_FORMS = ("transposed", "direct", "rows")
@@ -55,7 +54,7 @@ class ConventionError(MatcalcError):
     """A convention name that matcalc does not know."""
 
 
-@dataclass(frozen=True)
+@record
 class Names:
     """The letters a convention gives the quantities of a network.
 
@@ -78,7 +77,7 @@ class Names:
     input_size: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Convention:
     """How one course or book writes a feed-forward network and its gradients."""
 

@@ -10,13 +10,14 @@ over named quantities (:func:`matcalc.engine.backprop.backprop_equations`) deriv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from matcalc.core.expr import Expr, Symbol
+from matcalc.core.record import record
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class ForwardEquations:
     """The quantities in the order they are defined, up to the scalar loss, and the parameters.
 

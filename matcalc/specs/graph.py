@@ -22,11 +22,11 @@ shared weight a parameter used in several definitions.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from matcalc.core.expr import DefinitionTable, Symbol
+from matcalc.core.record import record
 from matcalc.core.shapes import is_scalar, shape_text
 from matcalc.specs.context import CONTEXT_KEYS, Context, ContextError, name_key
 from matcalc.specs.equations import ForwardEquations
@@ -43,7 +43,7 @@ def is_graph_spec(data: Mapping[str, Any]) -> bool:
     return "layer" not in data and "parameters" in data
 
 
-@dataclass(frozen=True)
+@record
 class Graph:
     """Named forward quantities of declared data and parameters, and the scalar loss."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from matcalc.core.expr import (
 )
 from matcalc.core.functions import ScalarFunction
 from matcalc.core.losses import loss_rule
+from matcalc.core.record import record
 from matcalc.core.rule import Rule
 from matcalc.core.shapes import (
     DEPTH,
@@ -105,7 +106,7 @@ def _layer_index(l: int | sympy.Expr) -> sympy.Expr:
     return sympy.Integer(l) if type(l) is int else sympy.sympify(l)
 
 
-@dataclass(frozen=True)
+@record
 class Layer:
     """One layer: its size n^l and its activation f^l (a name, or a user's own function)."""
 
@@ -133,7 +134,7 @@ def parse_size(value: Any, key: str) -> Dim:
     raise SpecError(f"{key} = {value!r}: {SIZE_ALLOWED}")
 
 
-@dataclass(frozen=True)
+@record
 class Network:
     """A feed-forward network in the 6.390 convention.
 
@@ -558,7 +559,8 @@ class Network:
     def parameter_key(self, symbol: Symbol) -> str:
         """A parameter's key in ``params``: "W^2", "W_0^2" (6.390), "b^2" (ng, goodfellow)."""
         sub = f"_{symbol.sub}" if symbol.sub else ""
-        return f"{symbol.name}{sub}^{symbol.index}"
+        index = symbol.index  # an integer's digits without SymPy's printer, 15 us a call
+        return f"{symbol.name}{sub}^{int(index) if getattr(index, 'is_Integer', False) else index}"
 
     def parameters(self) -> tuple[Symbol, ...]:
         """W^1, W_0^1, ..., W^L, W_0^L."""
@@ -567,12 +569,16 @@ class Network:
     # ------------------------------------------------------------------ numbers
 
     def forward(
-        self, params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray
+        self,
+        params: Mapping[str, np.ndarray],
+        x: np.ndarray,
+        y: np.ndarray,
+        through: int | None = None,
     ) -> dict[Expr, np.ndarray]:
         """Every forward quantity's value, keyed by its symbol; params keyed "W^1", "W_0^1".
 
         With a batch, x and y have one column per example; the environment holds both the
-        summed loss L and the cost J = L / K.
+        summed loss L and the cost J = L / K.  With ``through = l`` the pass stops at Z^l.
         """
         import numpy as np
 
@@ -584,6 +590,8 @@ class Network:
             env[self.weight(l)] = np.asarray(params[self.parameter_key(self.weight(l))], float)
             env[self.bias(l)] = np.asarray(params[self.parameter_key(self.bias(l))], float)
             env[self.pre_activation(l)] = numeric.evaluate(self.pre_activation_expr(l), env)
+            if l == through:
+                return env
             env[self.activation(l)] = numeric.evaluate(self.activation_expr(l), env)
         env[self.loss_symbol()] = numeric.evaluate(self.loss_expr(), env)
         env[self.cost_symbol()] = env[self.loss_symbol()] * float(self.cost_scale)

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from matcalc.core.record import record
 from matcalc.errors import MatcalcError
 from matcalc.specs.graph import Graph, GraphError
 
@@ -44,7 +44,7 @@ _STEP_SUB = re.compile(r"_(?:t(?![A-Za-z0-9])|\{\s*t\s*(?:(?P<sign>[-+])\s*(?P<o
 _SUM = re.compile(r"\\sum_\{?\s*t\s*=\s*1\s*\}?\^\{?\s*(?P<top>[A-Za-z])\s*\}?")
 
 
-@dataclass(frozen=True)
+@record
 class Recurrence:
     """A graph spec over ``steps`` steps, written once for a generic step t."""
 

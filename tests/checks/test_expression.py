@@ -17,7 +17,8 @@ from matcalc.checks.expression import (
 )
 from matcalc.checks.verify import verify
 from matcalc.core.numeric import evaluate
-from matcalc.specs.context import Context, concrete
+from matcalc.errors import MatcalcError
+from matcalc.specs.context import Context, concrete, spec_from_toml
 
 # (shapes, a function that inverts or takes a determinant of a product)
 INVERTING = [
@@ -88,3 +89,82 @@ def test_log_det_of_a_quadratic_form_in_a_non_square_matrix_is_checked(equation,
     verdict = verify(context, equation)
     assert verdict.correct is correct, verdict.reason
     assert set(classes) <= set(verdict.error_class)
+
+
+LMS = (
+    '[shapes]\ntheta = "d"\nx = "d"\ny = "scalar"\n'
+    "[define]\nJ = '\\frac{1}{2} (\\theta^T x - y)^2'\n"
+)
+SOFTMAX = (
+    '[shapes]\no = "q"\ny = "q"\n[assume]\ny = "one-hot"\n[define]\n'
+    "l = '-\\sum y \\odot \\log \\operatorname{softmax}(o)'\n"
+)
+BILINEAR = '[shapes]\na = "n"\nb = "m"\nX = "n x m"\n'
+TIMED = '[shapes]\nh_t = "n"\nu = "n"\n[define]\ns = \'u^T h_t\'\n'
+
+
+@pytest.mark.parametrize(
+    ("spec", "equation", "correct", "classes"),
+    [
+        (LMS, r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x_j", True, set()),
+        (LMS, r"\frac{\partial}{\partial \theta_j} J(\theta) = (\theta^T x - y) x_j", True, set()),
+        (LMS, r"\nabla_{\theta_j} J = x_j (\theta^T x - y)", True, set()),
+        (
+            LMS,
+            r"\frac{\partial J}{\partial \theta_j} = (y - \theta^T x) x_j",
+            False,
+            {"wrong_sign"},
+        ),
+        (
+            LMS,
+            r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x",
+            False,
+            {"shape_mismatch"},
+        ),
+        (LMS, r"\frac{\partial J}{\partial \theta_j} = \theta^T x x_j", False, set()),
+        (SOFTMAX, r"\partial_{o_j} l = \mathrm{softmax}(\mathbf{o})_j - y_j", True, set()),
+        (
+            SOFTMAX,
+            r"\frac{\partial l}{\partial o_j} = \frac{\exp(o_j)}{\sum_{k} \exp(o_k)} - y_j",
+            True,
+            set(),
+        ),
+        (
+            SOFTMAX,
+            r"\frac{\partial l}{\partial o_j} = y_j - \mathrm{softmax}(o)_j",
+            False,
+            {"wrong_sign"},
+        ),
+        (BILINEAR, r"\frac{\partial a^T X b}{\partial X_{ij}} = a_i b_j", True, set()),
+        (BILINEAR, r"\frac{\partial a^T X b}{\partial X_{ij}} = b_j a_i", True, set()),
+        (
+            BILINEAR,
+            r"\frac{\partial a^T X b}{\partial X_{ij}} = a_j b_i",
+            False,
+            {"missing_transpose"},
+        ),
+        # a name the context declares with its subscript is that name, not an entry
+        (TIMED, r"\frac{\partial s}{\partial h_t} = u", True, set()),
+    ],
+)
+def test_an_entrywise_formula_of_a_context_is_checked_entry_by_entry(
+    spec, equation, correct, classes
+):
+    verdict = verify(spec_from_toml(spec), equation)
+    assert verdict.correct == correct, verdict.reason
+    assert classes <= {str(c) for c in verdict.error_class}, verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("equation", "message", "column"),
+    [
+        (r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x_k", "the index k", 58),
+        (r"\frac{\partial J}{\partial \theta_{jk}} = x_j", "a single index", 35),
+    ],
+)
+def test_an_unreadable_entrywise_formula_of_a_context_is_one_clear_error(equation, message, column):
+    with pytest.raises(MatcalcError) as error:
+        verify(spec_from_toml(LMS), equation)
+    assert message in str(error.value)
+    if column is not None:
+        assert str(error.value).splitlines()[-1].index("^") - 2 == column

@@ -653,3 +653,25 @@ BINARY = Network((Layer(3, "sigmoid"), Layer(4, "relu"), Layer(1, "sigmoid")), 2
 )
 def test_real_world_spellings_with_a_single_sigmoid_output(equation, correct):
     assert verify(BINARY, equation).correct == correct
+
+
+@pytest.mark.parametrize(
+    ("batch", "sizes", "drawn"),
+    [("m", (4, 3, 1), 5), ("K", (4, 3, 5, 2), 6), ("m", (2, 5), 3), (4, (4, 3), 4)],
+)
+def test_a_drawn_batch_is_no_layers_size(batch, sizes, drawn):
+    """A symbolic batch is drawn at the least size from 3 that no layer has (a declared small
+    one is kept), so no quantity of the batch is square where the formula's is not."""
+    layers = "".join(f'[[layer]]\nsize = {n}\nactivation = "tanh"\n' for n in sizes[1:])
+    batch_line = f'batch = "{batch}"' if isinstance(batch, str) else f"batch = {batch}"
+    net = Network.from_toml(f'convention = "ng"\ninput = {sizes[0]}\n{batch_line}\n{layers}')
+    check = Check(net, net, parse_latex("dZ^{[1]} = dA^{[1]}"))
+    assert {n.batch_size for n, _, _ in check.environments} == {drawn}
+
+
+def test_a_power_of_a_batch_that_is_not_square_is_entrywise_at_every_size():
+    net = Network.from_toml(
+        'convention = "ng"\ninput = 4\nloss = "nll"\nbatch = "m"\n[[layer]]\nsize = 3\n'
+        'activation = "tanh"\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n'
+    )
+    assert verify(net, r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - (A^{[1]})^2)").correct

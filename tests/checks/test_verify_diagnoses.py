@@ -28,6 +28,10 @@ BIAS = (
     "[define]\nL = '\\|W X + b \\mathbf{1}_m^T - Y\\|_F^2'\n"
 )
 GATE = '[shapes]\nx = "n"\nw = "n"\n[define]\nf = \'x^T (w \\odot w)\'\n'
+CROSS_ENTROPY = (  # Nielsen's ch. 3: sigmoid outputs and the cross-entropy, delta^L = a^L - y
+    'convention = "nielsen"\ninput = 4\nloss = "nll"\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n'
+    '[[layer]]\nsize = 2\nactivation = "sigmoid"\n'
+)
 
 
 def subject(kind: str, *what: str | None):
@@ -68,6 +72,19 @@ MISTAKES = [
         "elementwise",
     ),
     (("context", GATE), r"\nabla_w f = 2 x w", {"elementwise_as_matrix_product"}, "elementwise"),
+    # an applied derivative that the loss cancels, as a factor of an elementwise product
+    (
+        ("context", CROSS_ENTROPY),
+        r"\delta^L = (a^L - y) \odot \sigma'(z^L)",
+        {"extra_factor"},
+        "should not be there",
+    ),
+    (
+        ("context", CROSS_ENTROPY),
+        r"\delta^L = \sigma'(z^L) \circ (a^L - y)",
+        {"extra_factor"},
+        "should not be there",
+    ),
     # a matrix product written as an elementwise product
     (
         N,

@@ -23,6 +23,8 @@ import numpy as np
 HERE = Path(__file__).parent
 TABLE = HERE / "textbook_formulas.json"
 SIZES = (4, 3, 5, 2)  # input, then the three layers
+SIZES_DEFAULT = SIZES
+SIZES_OF = {"ng-shallow": (4, 3, 1), "ng-shallow-batch": (4, 3, 1)}  # Ng's week-3 network
 EPS = 1e-6
 
 NIELSEN = "M. Nielsen, Neural Networks and Deep Learning, ch. 2, http://neuralnetworksanddeeplearning.com/chap2.html"
@@ -82,6 +84,7 @@ def act(name: str, z: np.ndarray) -> np.ndarray:
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
         "relu": lambda v: np.maximum(v, 0),
         "identity": lambda v: v,
+        "softmax": lambda v: np.exp(v - v.max(axis=0)) / np.exp(v - v.max(axis=0)).sum(axis=0),
     }[name](z)
 
 
@@ -125,8 +128,13 @@ class Net:
             A[l] = act(self.acts[l - 1], Z[l])
             if a_at is not None and a_at[0] == l:
                 A[l] = a_at[1]
-        r = A[self.L] - self.y
-        loss = float(np.sum(r**2)) * (0.5 if self.loss == "quadratic" else 1.0)
+        out, y = A[self.L], self.y
+        if self.loss == "xent":  # binary cross-entropy of a sigmoid output
+            loss = -float(np.sum(y * np.log(out) + (1 - y) * np.log(1 - out)))
+        elif self.loss == "nllm":  # cross-entropy of a softmax output, y one-hot
+            loss = -float(np.sum(y * np.log(out)))
+        else:
+            loss = float(np.sum((out - y) ** 2)) * (0.5 if self.loss == "quadratic" else 1.0)
         return Z, A, loss
 
     decay: float = 0.0
@@ -144,13 +152,17 @@ def random_net(name: str, rng: np.random.Generator) -> Net:
     form, acts, loss, batch = NETWORKS[name]
     cols = batch or 1
     W, b = {}, {}
-    for l in range(1, 4):
+    SIZES = SIZES_OF.get(name, SIZES_DEFAULT)  # noqa: N806 - the sizes of this network
+    for l in range(1, len(acts) + 1):
         in_by_out = form in ("transposed", "rows")
         shape = (SIZES[l - 1], SIZES[l]) if in_by_out else (SIZES[l], SIZES[l - 1])
         W[l] = rng.normal(size=shape)
         b[l] = rng.normal(size=(1, SIZES[l]) if form == "rows" else (SIZES[l], 1))
     x = rng.normal(size=(cols, SIZES[0]) if form == "rows" else (SIZES[0], cols))
-    y = rng.uniform(0.1, 0.9, size=(cols, SIZES[3]) if form == "rows" else (SIZES[3], cols))
+    out = SIZES[len(acts)]
+    y = rng.uniform(0.1, 0.9, size=(cols, out) if form == "rows" else (out, cols))
+    if loss == "nllm":  # one-hot targets, one per column
+        y = np.eye(out)[:, rng.integers(0, out, size=cols)]
     return Net(form, acts, loss, batch, W, b, x, y, DECAY.get(name, 0.0))
 
 
@@ -1721,6 +1733,1192 @@ OTHER_FORMULAS = [
 ]
 
 
+# ------------------------------------------------------------------ a second sweep of sources
+NIELSEN_CH3 = "M. Nielsen, Neural Networks and Deep Learning, ch. 3, eqs. (66)-(67) (the cross-entropy cost: delta^L = a^L - y), http://neuralnetworksanddeeplearning.com/chap3.html"
+NIELSEN_NOTATION = (
+    NIELSEN
+    + " (BP1-BP4 as students write them: bold vectors, \\top, \\intercal, a prime for the transpose)"
+)
+MIT_SOFTMAX = (
+    MIT
+    + " (softmax output with NLLM: dL/dZ^L = A^L - y; ReLU's derivative as the indicator of Z > 0)"
+)
+NG_SHALLOW = "deeplearning.ai, Neural Networks and Deep Learning, week 3, 'Gradient descent for neural networks' and 'Backpropagation intuition' (tanh hidden layer, sigmoid output, cross-entropy; g^{[1]'}(z) = 1 - a^2), https://www.coursera.org/learn/neural-networks-deep-learning"
+GOODFELLOW_BOLD = GOODFELLOW + " (bold vectors as the book prints them)"
+D2L_LINREG = "Dive into Deep Learning, 3.1.1 Linear Regression Basics, 'Analytic Solution' (the gradient of ||y - Xw||^2) and 'Minibatch Stochastic Gradient Descent' (the partial of l^{(i)} by w and b), https://d2l.ai/chapter_linear-regression/linear-regression.html"
+D2L_SOFTMAX = "Dive into Deep Learning, 4.1.2.3 Softmax and Cross-Entropy Loss (the derivative of the loss by the logits o is softmax(o) - y), https://d2l.ai/chapter_linear-classification/softmax-regression.html"
+CS229_LMS = "CS229 Lecture Notes (A. Ng), Part I, 1.1 LMS algorithm (one training example) and 1.2.2 the normal equations (nabla_theta J = X^T X theta - X^T y), https://cs229.stanford.edu/main_notes.pdf"
+CS229_LOGISTIC = "CS229 Lecture Notes (A. Ng), Part II, 5.1 Logistic regression, the gradient of the log likelihood l(theta) for one example: (y - h_theta(x)) x, https://cs229.stanford.edu/main_notes.pdf"
+BISHOP_LOGISTIC = "C. M. Bishop, Pattern Recognition and Machine Learning (2006), sec. 4.3.2-4.3.3, eqs. (4.91) and (4.96): nabla E(w) = Phi^T (y - t) for logistic regression"
+
+SPECS.update(
+    {
+        "nielsen-xent": 'convention = "nielsen"\ninput = 4\nloss = "nll"\n\n[[layer]]\nsize = 3\nactivation = "sigmoid"\n\n[[layer]]\nsize = 5\nactivation = "sigmoid"\n\n[[layer]]\nsize = 2\nactivation = "sigmoid"\n',
+        "ng-shallow": 'convention = "ng"\ninput = 4\nloss = "nll"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "ng-shallow-batch": 'convention = "ng"\ninput = 4\nloss = "nll"\nbatch = "m"\n\n[[layer]]\nsize = 3\nactivation = "tanh"\n\n[[layer]]\nsize = 1\nactivation = "sigmoid"\n',
+        "mit-softmax": 'convention = "6.390"\ninput = 4\nloss = "nllm"\n\n[[layer]]\nsize = 3\nactivation = "relu"\n\n[[layer]]\nsize = 5\nactivation = "tanh"\n\n[[layer]]\nsize = 2\nactivation = "softmax"\n',
+    }
+)
+NETWORKS.update(
+    {
+        "nielsen-xent": ("direct", ("sigmoid", "sigmoid", "sigmoid"), "xent", None),
+        "ng-shallow": ("direct", ("tanh", "sigmoid"), "xent", None),
+        "ng-shallow-batch": ("direct", ("tanh", "sigmoid"), "xent", 3),
+        "mit-softmax": ("transposed", ("relu", "tanh", "softmax"), "nllm", None),
+    }
+)
+
+
+def _bp2(q, l):
+    """Nielsen's BP2: ((w^{l+1})^T delta^{l+1}) (.) sigma'(z^l)."""
+    return (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l)
+
+
+def _entries(rows, cols, entry):
+    """The matrix whose (j, k) entry is entry(j, k), each computed on its own."""
+    return np.array([[entry(j, k) for k in range(cols)] for j in range(rows)])
+
+
+FORMULAS += [
+    # ------------------------------------------------ Nielsen, as students type BP1-BP4
+    (
+        "nielsen-bp1-prime-command",
+        NIELSEN + " eq. (BP1) with (30) for the quadratic cost, \\prime for the derivative",
+        "nielsen",
+        r"\delta^{L} = (a^{L} - y) \odot \sigma^{\prime}(z^{L})",
+        "Z",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) * q.fp(3),
+        None,
+    ),
+    (
+        "nielsen-bp1-bold",
+        NIELSEN_NOTATION,
+        "nielsen",
+        r"\boldsymbol{\delta}^L = (\mathbf{a}^L - \mathbf{y}) \odot \sigma'(\mathbf{z}^L)",
+        "Z",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) * q.fp(3),
+        None,
+    ),
+    (
+        "nielsen-bp2-top-left-right",
+        NIELSEN_NOTATION,
+        "nielsen",
+        r"\delta^l = \left( (w^{l+1})^{\top} \delta^{l+1} \right) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        _bp2,
+        None,
+    ),
+    (
+        "nielsen-bp2-intercal",
+        NIELSEN_NOTATION,
+        "nielsen",
+        r"\delta^l = ((w^{l+1})^\intercal \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        _bp2,
+        None,
+    ),
+    (
+        "nielsen-bp2-index-then-t",
+        NIELSEN_NOTATION + ", the transpose inside the layer superscript",
+        "nielsen",
+        r"\delta^l = (w^{l+1 T} \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        _bp2,
+        None,
+    ),
+    (
+        "nielsen-bp2-prime-transpose",
+        NIELSEN_NOTATION + ", (w^{l+1})' for the transpose",
+        "nielsen",
+        r"\delta^l = ((w^{l+1})' \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        _bp2,
+        None,
+    ),
+    (
+        "nielsen-bp2-star",
+        NIELSEN_NOTATION + ", * for the Hadamard product",
+        "nielsen",
+        r"\delta^l = ((w^{l+1})^T \delta^{l+1}) * \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        _bp2,
+        None,
+    ),
+    (
+        "nielsen-bp1-sigma-quadratic",
+        NIELSEN + " eq. (33) with (30): Sigma'(z^L) (a^L - y)",
+        "nielsen",
+        r"\delta^L = \Sigma'(z^L)(a^L - y)",
+        "Z",
+        [3],
+        lambda q, l: diag(q.fp(3)) @ (q.A(3) - q.net.y),
+        None,
+    ),
+    (
+        "nielsen-grad-a",
+        NIELSEN + " eq. (30), nabla_a C = (a^L - y) for the quadratic cost",
+        "nielsen",
+        r"\nabla_a C = a^L - y",
+        "A",
+        [3],
+        lambda q, l: q.A(3) - q.net.y,
+        None,
+    ),
+    (
+        "nielsen-grad-a-entry",
+        NIELSEN + " eq. (30) entrywise: dC/da^L_j = (a^L_j - y_j)",
+        "nielsen",
+        r"\frac{\partial C}{\partial a^L_j} = a^L_j - y_j",
+        "A",
+        [3],
+        lambda q, l: np.array([[q.A(3)[j, 0] - q.net.y[j, 0]] for j in range(q.A(3).shape[0])]),
+        None,
+    ),
+    (
+        "nielsen-bp1-entry-quadratic",
+        NIELSEN + " eq. (BP1) with (30), entrywise",
+        "nielsen",
+        r"\delta^{L}_j = (a^L_j - y_j) \sigma'(z^L_j)",
+        "Z",
+        [3],
+        lambda q, l: np.array(
+            [[(q.A(3)[j, 0] - q.net.y[j, 0]) * q.fp(3)[j, 0]] for j in range(q.A(3).shape[0])]
+        ),
+        None,
+    ),
+    (
+        "nielsen-bp2-same-layer",
+        NIELSEN + " BP2 with the weights of layer l",
+        "nielsen",
+        r"\delta^l = ((w^{l})^T \delta^{l+1}) \odot \sigma'(z^l)",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l)) @ q.dZ(l + 1)) * q.fp(l),
+        "the error of layer l+1 goes back through w^{l+1}",
+    ),
+    (
+        "nielsen-bp2-no-prime",
+        NIELSEN + " BP2 without sigma'(z^l)",
+        "nielsen",
+        r"\delta^l = (w^{l+1})^T \delta^{l+1}",
+        "Z",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        "the sigmoid's derivative at z^l is missing",
+    ),
+    (
+        "nielsen-bp4-no-transpose",
+        NIELSEN + " BP4 in matrix form with the transpose dropped",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l} = \delta^l a^{l-1}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ q.A(l - 1),
+        "a column times a column does not fit: a^{l-1} must be transposed",
+    ),
+    (
+        "nielsen-bp1-sign",
+        NIELSEN + " BP1 with (30) as y - a^L",
+        "nielsen",
+        r"\delta^L = (y - a^L) \odot \sigma'(z^L)",
+        "Z",
+        [3],
+        lambda q, l: (q.net.y - q.A(3)) * q.fp(3),
+        "the gradient of (1/2)||y - a||^2 by a is a - y",
+    ),
+    (
+        "nielsen-bp3-wrong-layer",
+        NIELSEN + " BP3 with the next layer's error",
+        "nielsen",
+        r"\frac{\partial C}{\partial b^l} = \delta^{l+1}",
+        "b",
+        [1, 2],
+        lambda q, l: q.dZ(l + 1),
+        "b^l's gradient is the error of its own layer",
+    ),
+    (
+        "nielsen-bp2-entry-wrong-prime",
+        NIELSEN + " eq. (BP2) entrywise with sigma' at the summed index",
+        "nielsen",
+        r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_k)",
+        "Z",
+        [1, 2],
+        lambda q, l: np.array(
+            [
+                [
+                    sum(
+                        q.W(l + 1)[k, j] * q.dZ(l + 1)[k, 0] * q.fp(l)[k, 0]
+                        for k in range(q.W(l + 1).shape[0])
+                    )
+                ]
+                for j in range(q.W(l + 1).shape[1])
+            ]
+        ),
+        "sigma'(z^l_j) belongs to unit j, outside the sum over k (and k runs past layer l's units)",
+    ),
+    (
+        "nielsen-bp4-entry-wrong-layer",
+        NIELSEN + " eq. (BP4) entrywise with the activation of layer l",
+        "nielsen",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l}_k \delta^l_j",
+        "W",
+        [1, 2, 3],
+        lambda q, l: _entries(
+            q.W(l).shape[0], q.W(l).shape[1], lambda j, k: q.A(l)[k, 0] * q.dZ(l)[j, 0]
+        ),
+        "w^l_{jk} multiplies a^{l-1}_k, the input of layer l",
+    ),
+    (
+        "nielsen-bp1-cdot",
+        NIELSEN + " BP1 with \\cdot for the Hadamard product",
+        "nielsen",
+        r"\delta^L = \nabla_a C \cdot \sigma'(z^L)",
+        "Z",
+        [3],
+        lambda q, l: T(q.dAL()) @ q.fp(3),
+        "\\cdot between two columns is their dot product, a number",
+    ),
+    # ------------------------------------------------ Nielsen, ch. 3: the cross-entropy cost
+    (
+        "nielsen-xent-delta",
+        NIELSEN_CH3 + " (delta^L = a^L - y)",
+        "nielsen-xent",
+        r"\delta^L = a^L - y",
+        "Z",
+        [3],
+        lambda q, l: q.A(3) - q.net.y,
+        None,
+    ),
+    (
+        "nielsen-xent-w-entry",
+        NIELSEN_CH3 + " eq. (67) for one example",
+        "nielsen-xent",
+        r"\frac{\partial C}{\partial w^L_{jk}} = a^{L-1}_k (a^L_j - y_j)",
+        "W",
+        [3],
+        lambda q, l: _entries(
+            q.W(3).shape[0],
+            q.W(3).shape[1],
+            lambda j, k: q.A(2)[k, 0] * (q.A(3)[j, 0] - q.net.y[j, 0]),
+        ),
+        None,
+    ),
+    (
+        "nielsen-xent-b-entry",
+        NIELSEN_CH3 + " the bias's partial (a^L_j - y_j) for one example",
+        "nielsen-xent",
+        r"\frac{\partial C}{\partial b^L_j} = a^L_j - y_j",
+        "b",
+        [3],
+        lambda q, l: q.A(3) - q.net.y,
+        None,
+    ),
+    (
+        "nielsen-xent-extra-prime",
+        NIELSEN_CH3 + " BP1 of the quadratic cost used with the cross-entropy",
+        "nielsen-xent",
+        r"\delta^L = (a^L - y) \odot \sigma'(z^L)",
+        "Z",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) * q.fp(3),
+        "the cross-entropy cancels sigma': delta^L = a^L - y",
+    ),
+    # ------------------------------------------------ MIT 6.390
+    (
+        "mit-gradloss-top",
+        MIT + " eq-gradloss with \\mathcal{L}, \\left(\\right) and \\top",
+        "mit-tanh",
+        r"\frac{\partial \mathcal{L}}{\partial W^l} = A^{l-1} \left( \frac{\partial \mathcal{L}}{\partial Z^l} \right)^\top",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZ(l)),
+        None,
+    ),
+    (
+        "mit-bias-plain-l",
+        MIT + " dL/dW_0^l = dL/dZ^l",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W_0^l} = \frac{\partial L}{\partial Z^l}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "mit-grad-a-next",
+        MIT + " dL/dA^l = W^{l+1} dL/dZ^{l+1}",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial A^{l}} = W^{l+1} \frac{\partial L}{\partial Z^{l+1}}",
+        "A",
+        [1, 2],
+        lambda q, l: q.W(l + 1) @ q.dZ(l + 1),
+        None,
+    ),
+    (
+        "mit-last-sigmoid",
+        MIT + " the output layer: squared loss, sigmoid, sigma' = A(1 - A)",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^L} = 2 (A^L - y) \odot A^L \odot (1 - A^L)",
+        "Z",
+        [3],
+        lambda q, l: 2 * (q.A(3) - q.net.y) * q.A(3) * (1 - q.A(3)),
+        None,
+    ),
+    (
+        "mit-last-sigmoid-no-2",
+        MIT + " the output layer with the 2 of the squared loss dropped",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^L} = (A^L - y) \odot A^L \odot (1 - A^L)",
+        "Z",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) * q.A(3) * (1 - q.A(3)),
+        "the squared loss has no 1/2 here: dL/dA^L = 2(A^L - y)",
+    ),
+    (
+        "mit-grad-a-transposed",
+        MIT + " dL/dA^l with W^{l+1} transposed (Nielsen's habit)",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial A^{l}} = (W^{l+1})^T \frac{\partial L}{\partial Z^{l+1}}",
+        "A",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZ(l + 1),
+        "in 6.390's convention W^{l+1} is m x n: no transpose",
+    ),
+    (
+        "mit-gradloss-jacobian",
+        MIT + " eq-gradloss with the factor dZ^l/dW^l written out",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W^l} = \frac{\partial Z^l}{\partial W^l} \left(\frac{\partial L}{\partial Z^l}\right)^T",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.A(l - 1) @ T(q.dZ(l)),
+        None,
+    ),
+    (
+        "mit-recursion-tanh",
+        MIT + " eq-gradz at layer 1 with tanh' = 1 - A odot A",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial Z^1} = (1 - A^1 \odot A^1) \odot \left(W^{2} \frac{\partial L}{\partial Z^{2}}\right)",
+        "Z",
+        [1],
+        lambda q, l: (1 - q.A(1) ** 2) * (q.W(2) @ q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-gradloss-paren-index",
+        MIT + " eq-gradloss at layer 2, the index as (2)",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W^{(2)}} = A^{(1)} \left(\frac{\partial L}{\partial Z^{(2)}}\right)^T",
+        "W",
+        [2],
+        lambda q, l: q.A(1) @ T(q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-gradloss-bracket-index",
+        MIT + " eq-gradloss at layer 2, the index as [2], \\! before \\top",
+        "mit-tanh",
+        r"\frac{\partial L}{\partial W^{[2]}} = A^{[1]} \left(\frac{\partial L}{\partial Z^{[2]}}\right)^{\!\top}",
+        "W",
+        [2],
+        lambda q, l: q.A(1) @ T(q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-softmax-z",
+        MIT_SOFTMAX,
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^L} = A^L - y",
+        "Z",
+        [3],
+        lambda q, l: q.A(3) - q.net.y,
+        None,
+    ),
+    (
+        "mit-softmax-w",
+        MIT_SOFTMAX,
+        "mit-softmax",
+        r"\frac{\partial L}{\partial W^L} = A^{L-1} (A^L - y)^T",
+        "W",
+        [3],
+        lambda q, l: q.A(2) @ T(q.A(3) - q.net.y),
+        None,
+    ),
+    (
+        "mit-softmax-w-order",
+        MIT_SOFTMAX + " with the outer product reversed",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial W^L} = (A^L - y) (A^{L-1})^T",
+        "W",
+        [3],
+        lambda q, l: (q.A(3) - q.net.y) @ T(q.A(2)),
+        "W^L is m^L x n^L: A^{L-1} comes first",
+    ),
+    # ------------------------------------------------ Ng, week 3: one example, then m
+    (
+        "ng-shallow-dz2",
+        NG_SHALLOW + " dz^{[2]} = a^{[2]} - y",
+        "ng-shallow",
+        r"dz^{[2]} = a^{[2]} - y",
+        "Z",
+        [2],
+        lambda q, l: q.A(2) - q.net.y,
+        None,
+    ),
+    (
+        "ng-shallow-dw2",
+        NG_SHALLOW + " dW^{[2]} = dz^{[2]} a^{[1]T}",
+        "ng-shallow",
+        r"dW^{[2]} = dz^{[2]} a^{[1]T}",
+        "W",
+        [2],
+        lambda q, l: q.dZ(2) @ T(q.A(1)),
+        None,
+    ),
+    (
+        "ng-shallow-db2",
+        NG_SHALLOW + " db^{[2]} = dz^{[2]}",
+        "ng-shallow",
+        r"db^{[2]} = dz^{[2]}",
+        "b",
+        [2],
+        lambda q, l: q.dZ(2),
+        None,
+    ),
+    (
+        "ng-shallow-dz1",
+        NG_SHALLOW + " dz^{[1]} = W^{[2]T} dz^{[2]} * g^{[1]'}(z^{[1]})",
+        "ng-shallow",
+        r"dz^{[1]} = W^{[2]T} dz^{[2]} * g^{[1]\prime}(z^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * q.fp(1),
+        None,
+    ),
+    (
+        "ng-shallow-dw1",
+        NG_SHALLOW + " dW^{[1]} = dz^{[1]} x^T",
+        "ng-shallow",
+        r"dW^{[1]} = dz^{[1]} x^T",
+        "W",
+        [1],
+        lambda q, l: q.dZ(1) @ T(q.net.x),
+        None,
+    ),
+    (
+        "ng-shallow-db1",
+        NG_SHALLOW + " db^{[1]} = dz^{[1]}",
+        "ng-shallow",
+        r"db^{[1]} = dz^{[1]}",
+        "b",
+        [1],
+        lambda q, l: q.dZ(1),
+        None,
+    ),
+    (
+        "ng-shallow-dz1-no-transpose",
+        NG_SHALLOW + " dz^{[1]} with W^{[2]} untransposed",
+        "ng-shallow",
+        r"dz^{[1]} = W^{[2]} dz^{[2]} * g^{[1]\prime}(z^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (q.W(2) @ q.dZ(2)) * q.fp(1),
+        "W^{[2]} is n^{[2]} x n^{[1]}: it is transposed to go back",
+    ),
+    (
+        "ng-shallow-dw1-no-transpose",
+        NG_SHALLOW + " dW^{[1]} = dz^{[1]} x",
+        "ng-shallow",
+        r"dW^{[1]} = dz^{[1]} x",
+        "W",
+        [1],
+        lambda q, l: q.dZ(1) @ q.net.x,
+        "x must be transposed",
+    ),
+    (
+        "ng-shallow-batch-dz2",
+        NG_SHALLOW + " vectorized: dZ^{[2]} = A^{[2]} - Y",
+        "ng-shallow-batch",
+        r"dZ^{[2]} = A^{[2]} - Y",
+        "Z",
+        [2],
+        lambda q, l: q.A(2) - q.net.y,
+        None,
+    ),
+    (
+        "ng-shallow-batch-dw2",
+        NG_SHALLOW + " vectorized: dW^{[2]} = (1/m) dZ^{[2]} A^{[1]T}",
+        "ng-shallow-batch",
+        r"dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T}",
+        "W",
+        [2],
+        lambda q, l: q.dZ(2) @ T(q.A(1)) / q.m,
+        None,
+    ),
+    (
+        "ng-shallow-batch-dz1",
+        NG_SHALLOW + " vectorized: dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]'}(Z^{[1]})",
+        "ng-shallow-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]\prime}(Z^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * q.fp(1),
+        None,
+    ),
+    (
+        "ng-shallow-batch-dw1",
+        NG_SHALLOW + " vectorized: dW^{[1]} = (1/m) dZ^{[1]} X^T",
+        "ng-shallow-batch",
+        r"dW^{[1]} = \frac{1}{m} dZ^{[1]} X^T",
+        "W",
+        [1],
+        lambda q, l: q.dZ(1) @ T(q.net.x) / q.m,
+        None,
+    ),
+    (
+        "ng-shallow-batch-db1",
+        NG_SHALLOW + " vectorized: db^{[1]} as the mean of the columns",
+        "ng-shallow-batch",
+        r"db^{[1]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[1](i)}",
+        "b",
+        [1],
+        lambda q, l: q.dZ(1).sum(axis=1, keepdims=True) / q.m,
+        None,
+    ),
+    (
+        "ng-shallow-batch-dw1-no-mean",
+        NG_SHALLOW + " vectorized dW^{[1]} without 1/m",
+        "ng-shallow-batch",
+        r"dW^{[1]} = dZ^{[1]} X^T",
+        "W",
+        [1],
+        lambda q, l: q.dZ(1) @ T(q.net.x),
+        "J is the mean over the m examples",
+    ),
+    (
+        "ng-shallow-batch-dw1-order",
+        NG_SHALLOW + " vectorized dW^{[1]} as X^T dZ^{[1]} (CS231n's order)",
+        "ng-shallow-batch",
+        r"dW^{[1]} = \frac{1}{m} X^T dZ^{[1]}",
+        "W",
+        [1],
+        lambda q, l: T(q.net.x) @ q.dZ(1) / q.m,
+        "with examples as columns dW = dZ X^T",
+    ),
+    (
+        "ng-shallow-batch-dz2-mean",
+        NG_SHALLOW + " vectorized dZ^{[2]} with the 1/m put in",
+        "ng-shallow-batch",
+        r"dZ^{[2]} = \frac{1}{m} (A^{[2]} - Y)",
+        "Z",
+        [2],
+        lambda q, l: (q.A(2) - q.net.y) / q.m,
+        "Ng's dZ is the per-example dL/dZ; the 1/m comes in dW and db",
+    ),
+    (
+        "ng-dz-ast",
+        NG + " dZ^{[l]} with \\ast",
+        "ng-batch",
+        r"dZ^{[l]} = W^{[l+1]T} dZ^{[l+1]} \ast g^{[l]\prime}(Z^{[l]})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ng-dz-odot-apostrophe",
+        NG + " dZ^{[l]} with \\odot and g^{[l]'}",
+        "ng-batch",
+        r"dZ^{[l]} = W^{[l+1]T} dZ^{[l+1]} \odot g^{[l]'}(Z^{[l]})",
+        "Z",
+        [1, 2],
+        lambda q, l: (T(q.W(l + 1)) @ q.dZ(l + 1)) * q.fp(l),
+        None,
+    ),
+    (
+        "ng-dw-cdot",
+        NG + " dW^{[l]} with \\cdot for the product",
+        "ng-batch",
+        r"dW^{[l]} = \frac{1}{m} dZ^{[l]} \cdot A^{[l-1]T}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)) / q.m,
+        None,
+    ),
+    (
+        "ng-db-ones-sized",
+        NG + " db^{[l]} = (1/m) dZ^{[l]} 1_m",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} dZ^{[l]} \mathbf{1}_m",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ np.ones((q.m, 1)) / q.m,
+        None,
+    ),
+    (
+        "ng-db-ones-wrong-side",
+        NG + " db^{[l]} summed by a row of ones on the left (the wrong axis)",
+        "ng-batch",
+        r"db^{[l]} = \frac{1}{m} \mathbf{1}_m^T dZ^{[l]}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: np.ones((1, q.m)) @ q.dZ(l) / q.m,
+        "the examples are dZ's columns: sum along the rows, dZ 1_m",
+    ),
+    # ------------------------------------------------ Goodfellow, Algorithm 6.4, bold as printed
+    (
+        "gf-w-bold",
+        GOODFELLOW_BOLD,
+        "goodfellow",
+        r"\nabla_{\boldsymbol{W}^{(k)}} J = \boldsymbol{g} \boldsymbol{h}^{(k-1)\top}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l) @ T(q.A(l - 1)),
+        None,
+    ),
+    (
+        "gf-h-bold",
+        GOODFELLOW_BOLD,
+        "goodfellow",
+        r"\nabla_{\boldsymbol{h}^{(k-1)}} J = \boldsymbol{W}^{(k)\top} \boldsymbol{g}",
+        "AJ",
+        [1, 2],
+        lambda q, l: T(q.W(l + 1)) @ q.dZJ(l + 1),
+        None,
+    ),
+    (
+        "gf-b-bold",
+        GOODFELLOW_BOLD,
+        "goodfellow",
+        r"\nabla_{\boldsymbol{b}^{(k)}} J = \boldsymbol{g}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZ(l),
+        None,
+    ),
+    (
+        "gf-a-bold",
+        GOODFELLOW_BOLD,
+        "goodfellow",
+        r"\boldsymbol{g} \leftarrow \nabla_{\boldsymbol{a}^{(k)}} J = \boldsymbol{g} \odot f'(\boldsymbol{a}^{(k)})",
+        "Z",
+        [1, 2, 3],
+        lambda q, l: q.dA(l) * q.fp(l),
+        None,
+    ),
+    (
+        "gf-h-wrong-layer",
+        GOODFELLOW + " with the weights of layer k-1",
+        "goodfellow",
+        r"\nabla_{h^{(k-1)}} J = W^{(k-1)\top} g",
+        "AJ",
+        [1, 2],
+        lambda q, l: T(q.W(l)) @ q.dZJ(l + 1),
+        "g at layer k goes back through W^{(k)}",
+    ),
+    (
+        "gf-w-row-times-column",
+        GOODFELLOW + " with g^T h^{(k-1)}",
+        "goodfellow",
+        r"\nabla_{W^{(k)}} J = g^\top h^{(k-1)}",
+        "W",
+        [1, 2, 3],
+        lambda q, l: T(q.dZ(l)) @ q.A(l - 1),
+        "a row times a column is a number: the outer product is g h^T",
+    ),
+    (
+        "gf-output",
+        GOODFELLOW + " the first line: g <- nabla_{yhat} J for the squared error",
+        "goodfellow",
+        r"\nabla_{\hat{y}} J = 2 (\hat{y} - y)",
+        "A",
+        [3],
+        lambda q, l: 2 * (q.A(3) - q.net.y),
+        None,
+    ),
+    (
+        "gf-a-no-prime",
+        GOODFELLOW + " with f'(a^{(k)}) dropped",
+        "goodfellow",
+        r"\nabla_{a^{(k)}} J = \nabla_{h^{(k)}} J",
+        "Z",
+        [1, 2, 3],
+        lambda q, l: q.dA(l),
+        "the activation's derivative is missing",
+    ),
+    # ------------------------------------------------ CS231n, examples as rows
+    (
+        "cs231n-rows-dw-input",
+        CS231N_CASE + " dW = np.dot(X.T, dscores), the first layer",
+        "cs231n-rows",
+        r"dW^1 = X^T dZ^1",
+        "W",
+        [1],
+        lambda q, l: T(q.net.x) @ q.dZJ(1),
+        None,
+    ),
+    (
+        "cs231n-rows-dw-input-top",
+        CS231N_CASE + " dW = X^\\top dZ",
+        "cs231n-rows",
+        r"dW^1 = X^\top dZ^1",
+        "W",
+        [1],
+        lambda q, l: T(q.net.x) @ q.dZJ(1),
+        None,
+    ),
+    (
+        "cs231n-rows-db-ones-sized",
+        CS231N_CASE + " db = np.sum(dscores, axis=0) as 1_N^T dZ",
+        "cs231n-rows",
+        r"db^l = \mathbf{1}_N^\top dZ^l",
+        "b",
+        [1, 2, 3],
+        lambda q, l: np.ones((1, q.m)) @ q.dZJ(l),
+        None,
+    ),
+    (
+        "cs231n-rows-db-wrong-axis",
+        CS231N_CASE + " db summed along the wrong axis",
+        "cs231n-rows",
+        r"db^l = dZ^l \mathbf{1}",
+        "b",
+        [1, 2, 3],
+        lambda q, l: q.dZJ(l) @ np.ones((q.dZJ(l).shape[1], 1)),
+        "np.sum(dscores, axis=0): the sum runs over the rows (the examples)",
+    ),
+    (
+        "cs231n-rows-dx-top",
+        CS231N_CASE + " dhidden = np.dot(dscores, W2.T)",
+        "cs231n-rows",
+        r"dA^{l-1} = dZ^l W^{l\top}",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.dZJ(l + 1) @ T(q.W(l + 1)),
+        None,
+    ),
+    (
+        "cs231n-rows-dx-left",
+        CS231N_CASE + " dhidden written W dZ (the column habit)",
+        "cs231n-rows",
+        r"dA^{l-1} = W^{l} dZ^l",
+        "AJ",
+        [1, 2],
+        lambda q, l: q.W(l + 1) @ q.dZJ(l + 1),
+        "with examples as rows the upstream gradient comes first: dZ W^T",
+    ),
+    (
+        "cs231n-rows-dz",
+        CS231N + " the local gradient times the upstream one",
+        "cs231n-rows",
+        r"dZ^l = dA^l \odot f'(Z^l)",
+        "ZJ",
+        [1, 2, 3],
+        lambda q, l: q.dAJ(l) * q.fp(l),
+        None,
+    ),
+    (
+        "cs231n-rows-dw-no-transpose",
+        CS231N_CASE + " dW = X dZ",
+        "cs231n-rows",
+        r"dW^1 = X dZ^1",
+        "W",
+        [1],
+        lambda q, l: q.net.x @ q.dZJ(1),
+        "X must be transposed: np.dot(X.T, dscores)",
+    ),
+]
+
+
+def d2l_linreg(rng, rhs):
+    """L = ||y - X w||^2; X 5 x 3."""
+    X, w, y = rng.normal(size=(5, 3)), col(rng, 3), col(rng, 5)
+    want = fd_of(lambda v: scalar(np.sum((y - X @ v) ** 2)), w)
+    return rhs(X=X, w=w, y=y), want
+
+
+def d2l_linreg_one(rng, wrt, rhs):
+    """l = (1/2) (w^T x + b - y)^2 for one example."""
+    x, w, b, y = col(rng, 3), col(rng, 3), 0.4, 0.7
+
+    def loss(w=w, b=b):
+        return scalar(0.5 * (w.T @ x + b - y) ** 2)
+
+    want = (
+        fd_of(lambda v: loss(w=v), w) if wrt == "w" else fd_of(lambda v: loss(b=v), np.array([[b]]))
+    )
+    return rhs(x=x, w=w, b=b, y=y, r=scalar(w.T @ x + b - y)), want
+
+
+def d2l_softmax(rng, rhs):
+    o, y = col(rng, 4), np.eye(4)[:, [2]]
+    want = fd_of(lambda v: scalar(-np.sum(y * np.log(softmax(v)))), o)
+    return rhs(o=o, y=y, p=softmax(o)), want
+
+
+def cs229_lms(rng, rhs):
+    theta, x, y = col(rng, 3), col(rng, 3), 0.3
+    want = fd_of(lambda v: scalar(0.5 * (v.T @ x - y) ** 2), theta)
+    return rhs(theta=theta, x=x, y=y), want
+
+
+def cs229_normal(rng, rhs):
+    X, theta, y = rng.normal(size=(5, 3)), col(rng, 3), col(rng, 5)
+    want = fd_of(lambda v: scalar(0.5 * (X @ v - y).T @ (X @ v - y)), theta)
+    return rhs(X=X, theta=theta, y=y), want
+
+
+def sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def cs229_logistic(rng, rhs):
+    theta, x, y = col(rng, 3), col(rng, 3), 1.0
+
+    def ell(v):
+        h = sigmoid(scalar(v.T @ x))
+        return y * np.log(h) + (1 - y) * np.log(1 - h)
+
+    return rhs(theta=theta, x=x, y=y, h=sigmoid(scalar(theta.T @ x))), fd_of(ell, theta)
+
+
+def bishop_logistic(rng, rhs):
+    Phi, w, t = rng.normal(size=(5, 3)), col(rng, 3), rng.integers(0, 2, size=(5, 1)).astype(float)
+
+    def E(v):
+        y = sigmoid(Phi @ v)
+        return scalar(-np.sum(t * np.log(y) + (1 - t) * np.log(1 - y)))
+
+    return rhs(Phi=Phi, w=w, t=t, y=sigmoid(Phi @ w)), fd_of(E, w)
+
+
+def cookbook_square(rng, target, rhs):
+    n = 4
+    X = rng.normal(size=(n, n)) + 3 * np.eye(n)  # away from singular
+    A, B, a, b = rng.normal(size=(n, n)), rng.normal(size=(n, n)), col(rng, n), col(rng, n)
+    inv = np.linalg.inv
+    f = {
+        "aTXb": lambda v: scalar(a.T @ v @ b),
+        "aTXTb": lambda v: scalar(a.T @ v.T @ b),
+        "aTXa": lambda v: scalar(a.T @ v @ a),
+        "tr": lambda v: float(np.trace(v)),
+        "trXA": lambda v: float(np.trace(v @ A)),
+        "trAXB": lambda v: float(np.trace(A @ v @ B)),
+        "trXTBX": lambda v: float(np.trace(v.T @ B @ v)),
+        "logdet": lambda v: float(np.log(abs(np.linalg.det(v)))),
+        "det": lambda v: float(np.linalg.det(v)),
+        "aTXinvb": lambda v: scalar(a.T @ inv(v) @ b),
+        "bTXTXa": lambda v: scalar(b.T @ v.T @ v @ a),
+    }[target]
+    return rhs(X=X, A=A, B=B, a=a, b=b, inv=inv, det=np.linalg.det), fd_of(f, X)
+
+
+OTHER_SPECS.update(
+    {
+        "d2l-linreg": '[shapes]\nX = "n x d"\nw = "d"\ny = "n"\n[define]\nL = \'\\|y - X w\\|^2\'\n',
+        "d2l-linreg-one": '[shapes]\nx = "d"\nw = "d"\nb = "scalar"\ny = "scalar"\n[define]\nl = \'\\frac{1}{2} (w^T x + b - y)^2\'\n',
+        "d2l-softmax": '[shapes]\no = "q"\ny = "q"\n[assume]\ny = "one-hot"\n[define]\nl = \'-\\sum y \\odot \\log \\operatorname{softmax}(o)\'\n',
+        "cs229-lms": '[shapes]\ntheta = "d"\nx = "d"\ny = "scalar"\n[define]\nJ = \'\\frac{1}{2} (\\theta^T x - y)^2\'\n',
+        "cs229-normal": '[shapes]\nX = "n x d"\ntheta = "d"\ny = "n"\n[define]\nJ = \'\\frac{1}{2} (X \\theta - y)^T (X \\theta - y)\'\n',
+        "cs229-logistic": "[shapes]\ntheta = \"d\"\nx = \"d\"\ny = \"scalar\"\n[define]\nh = '\\sigma(\\theta^T x)'\n'\\ell' = 'y \\log h + (1 - y) \\log(1 - h)'\n",
+        "bishop-logistic": '[shapes]\nPhi = "N x M"\nw = "M"\nt = "N"\n[define]\ny = \'\\sigma(\\Phi w)\'\nE = \'-\\sum (t \\odot \\log y + (1 - t) \\odot \\log(1 - y))\'\n',
+        "cookbook-square": '[shapes]\nX = "n x n"\nA = "n x n"\nB = "n x n"\na = "n"\nb = "n"\n',
+    }
+)
+
+OTHER_FORMULAS += [
+    (
+        "d2l-linreg-grad",
+        D2L_LINREG,
+        "d2l-linreg",
+        r"\frac{\partial L}{\partial \mathbf{w}} = 2 \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})",
+        lambda r: d2l_linreg(r, lambda **q: 2 * T(q["X"]) @ (q["X"] @ q["w"] - q["y"])),
+        None,
+    ),
+    (
+        "d2l-linreg-partial",
+        D2L_LINREG + " in d2l's \\partial_{\\mathbf{w}} notation",
+        "d2l-linreg",
+        r"\partial_{\mathbf{w}} L = 2 \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})",
+        lambda r: d2l_linreg(r, lambda **q: 2 * T(q["X"]) @ (q["X"] @ q["w"] - q["y"])),
+        None,
+    ),
+    (
+        "d2l-linreg-sign",
+        D2L_LINREG + " with the residual reversed",
+        "d2l-linreg",
+        r"\frac{\partial L}{\partial \mathbf{w}} = 2 \mathbf{X}^\top (\mathbf{y} - \mathbf{X} \mathbf{w})",
+        lambda r: d2l_linreg(r, lambda **q: 2 * T(q["X"]) @ (q["y"] - q["X"] @ q["w"])),
+        "the inner derivative of y - X w is -X",
+    ),
+    (
+        "d2l-linreg-no-2",
+        D2L_LINREG + " with the 2 dropped (the 1/2 of the squared loss assumed)",
+        "d2l-linreg",
+        r"\frac{\partial L}{\partial \mathbf{w}} = \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})",
+        lambda r: d2l_linreg(r, lambda **q: T(q["X"]) @ (q["X"] @ q["w"] - q["y"])),
+        "||.||^2 has no 1/2 here",
+    ),
+    (
+        "d2l-linreg-row",
+        D2L_LINREG + " as the row (Xw - y)^T X",
+        "d2l-linreg",
+        r"\nabla_{\mathbf{w}} L = 2 (\mathbf{X} \mathbf{w} - \mathbf{y})^\top \mathbf{X}",
+        lambda r: d2l_linreg(r, lambda **q: 2 * T(q["X"] @ q["w"] - q["y"]) @ q["X"]),
+        "the gradient has w's shape, a column",
+    ),
+    (
+        "d2l-linreg-one-w",
+        D2L_LINREG + " eq. for one example: x (w^T x + b - y)",
+        "d2l-linreg-one",
+        r"\frac{\partial l}{\partial \mathbf{w}} = \mathbf{x} (\mathbf{w}^\top \mathbf{x} + b - y)",
+        lambda r: d2l_linreg_one(r, "w", lambda **q: q["x"] * q["r"]),
+        None,
+    ),
+    (
+        "d2l-linreg-one-b",
+        D2L_LINREG + " eq. for one example: the bias",
+        "d2l-linreg-one",
+        r"\frac{\partial l}{\partial b} = \mathbf{w}^\top \mathbf{x} + b - y",
+        lambda r: d2l_linreg_one(r, "b", lambda **q: np.array([[q["r"]]])),
+        None,
+    ),
+    (
+        "d2l-linreg-one-b-partial",
+        D2L_LINREG + " the bias in d2l's \\partial_b notation",
+        "d2l-linreg-one",
+        r"\partial_{b} l = \mathbf{w}^\top \mathbf{x} + b - y",
+        lambda r: d2l_linreg_one(r, "b", lambda **q: np.array([[q["r"]]])),
+        None,
+    ),
+    (
+        "d2l-linreg-one-w-row",
+        D2L_LINREG + " with x transposed",
+        "d2l-linreg-one",
+        r"\frac{\partial l}{\partial \mathbf{w}} = \mathbf{x}^\top (\mathbf{w}^\top \mathbf{x} + b - y)",
+        lambda r: d2l_linreg_one(r, "w", lambda **q: T(q["x"]) * q["r"]),
+        "the gradient has w's shape, a column",
+    ),
+    (
+        "d2l-softmax-o",
+        D2L_SOFTMAX,
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial \mathbf{o}} = \mathrm{softmax}(\mathbf{o}) - \mathbf{y}",
+        lambda r: d2l_softmax(r, lambda **q: q["p"] - q["y"]),
+        None,
+    ),
+    (
+        "d2l-softmax-sign",
+        D2L_SOFTMAX + " with the sign reversed",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial \mathbf{o}} = \mathbf{y} - \mathrm{softmax}(\mathbf{o})",
+        lambda r: d2l_softmax(r, lambda **q: q["y"] - q["p"]),
+        "the loss is the negative log likelihood",
+    ),
+    (
+        "cs229-lms-vector",
+        CS229_LMS + " the LMS update's gradient as a vector",
+        "cs229-lms",
+        r"\nabla_\theta J = (\theta^T x - y) x",
+        lambda r: cs229_lms(r, lambda **q: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"]),
+        None,
+    ),
+    (
+        "cs229-normal",
+        CS229_LMS,
+        "cs229-normal",
+        r"\nabla_\theta J = X^T X \theta - X^T y",
+        lambda r: cs229_normal(r, lambda **q: T(q["X"]) @ q["X"] @ q["theta"] - T(q["X"]) @ q["y"]),
+        None,
+    ),
+    (
+        "cs229-normal-vec",
+        CS229_LMS + " as printed, with J(theta) and \\vec{y}",
+        "cs229-normal",
+        r"\nabla_{\theta} J(\theta) = X^T X \theta - X^T \vec{y}",
+        lambda r: cs229_normal(r, lambda **q: T(q["X"]) @ q["X"] @ q["theta"] - T(q["X"]) @ q["y"]),
+        None,
+    ),
+    (
+        "cs229-normal-order",
+        CS229_LMS + " with X X^T for X^T X",
+        "cs229-normal",
+        r"\nabla_\theta J = X X^T \theta - X^T y",
+        lambda r: cs229_normal(r, lambda **q: q["X"] @ T(q["X"]) @ q["theta"] - T(q["X"]) @ q["y"]),
+        "X^T X is d x d",
+    ),
+    (
+        "cs229-normal-half",
+        CS229_LMS + " with the 1/2 kept",
+        "cs229-normal",
+        r"\nabla_\theta J = \frac{1}{2} (X^T X \theta - X^T y)",
+        lambda r: cs229_normal(
+            r, lambda **q: 0.5 * (T(q["X"]) @ q["X"] @ q["theta"] - T(q["X"]) @ q["y"])
+        ),
+        "the 1/2 of J cancels the 2 of the square",
+    ),
+    (
+        "cs229-logistic",
+        CS229_LOGISTIC,
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta} = (y - \sigma(\theta^T x)) x",
+        lambda r: cs229_logistic(r, lambda **q: (q["y"] - q["h"]) * q["x"]),
+        None,
+    ),
+    (
+        "cs229-logistic-sign",
+        CS229_LOGISTIC + " with the loss's sign (h - y) for the likelihood's",
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta} = (\sigma(\theta^T x) - y) x",
+        lambda r: cs229_logistic(r, lambda **q: (q["h"] - q["y"]) * q["x"]),
+        "l(theta) is the log likelihood, maximized",
+    ),
+    (
+        "bishop-logistic",
+        BISHOP_LOGISTIC,
+        "bishop-logistic",
+        r"\nabla_{w} E = \Phi^T (y - t)",
+        lambda r: bishop_logistic(r, lambda **q: T(q["Phi"]) @ (q["y"] - q["t"])),
+        None,
+    ),
+    (
+        "bishop-logistic-as-printed",
+        BISHOP_LOGISTIC + " as printed: \\nabla E(\\mathbf{w}), bold",
+        "bishop-logistic",
+        r"\nabla E(\mathbf{w}) = \mathbf{\Phi}^T(\mathbf{y} - \mathbf{t})",
+        lambda r: bishop_logistic(r, lambda **q: T(q["Phi"]) @ (q["y"] - q["t"])),
+        None,
+    ),
+    (
+        "bishop-logistic-no-transpose",
+        BISHOP_LOGISTIC + " with Phi untransposed",
+        "bishop-logistic",
+        r"\nabla E(\mathbf{w}) = \mathbf{\Phi}(\mathbf{y} - \mathbf{t})",
+        lambda r: bishop_logistic(r, lambda **q: q["Phi"] @ (q["y"] - q["t"])),
+        "Phi is N x M: Phi^T maps the N residuals to M",
+    ),
+    (
+        "cookbook-71",
+        COOKBOOK + " eq. (71)",
+        "cookbook-square",
+        r"\frac{\partial a^T X^T b}{\partial X} = b a^T",
+        lambda r: cookbook_square(r, "aTXTb", lambda **q: q["b"] @ T(q["a"])),
+        None,
+    ),
+    (
+        "cookbook-72",
+        COOKBOOK + " eq. (72)",
+        "cookbook-square",
+        r"\frac{\partial a^T X a}{\partial X} = a a^T",
+        lambda r: cookbook_square(r, "aTXa", lambda **q: q["a"] @ T(q["a"])),
+        None,
+    ),
+    (
+        "cookbook-99",
+        COOKBOOK + " eq. (99)",
+        "cookbook-square",
+        r"\frac{\partial}{\partial X} \operatorname{Tr}(X) = I",
+        lambda r: cookbook_square(r, "tr", lambda **q: np.eye(4)),
+        None,
+    ),
+    (
+        "cookbook-100",
+        COOKBOOK + " eq. (100)",
+        "cookbook-square",
+        r"\frac{\partial}{\partial X} \operatorname{Tr}(X A) = A^T",
+        lambda r: cookbook_square(r, "trXA", lambda **q: T(q["A"])),
+        None,
+    ),
+    (
+        "cookbook-101",
+        COOKBOOK + " eq. (101)",
+        "cookbook-square",
+        r"\frac{\partial}{\partial X} \text{Tr}(A X B) = A^T B^T",
+        lambda r: cookbook_square(r, "trAXB", lambda **q: T(q["A"]) @ T(q["B"])),
+        None,
+    ),
+    (
+        "cookbook-101-untransposed",
+        COOKBOOK + " eq. (101) with the transposes dropped",
+        "cookbook-square",
+        r"\frac{\partial}{\partial X} \text{Tr}(A X B) = A B",
+        lambda r: cookbook_square(r, "trAXB", lambda **q: q["A"] @ q["B"]),
+        "d tr(AXB) = tr(BA dX): the gradient is (BA)^T",
+    ),
+    (
+        "cookbook-108",
+        COOKBOOK + " eq. (108)",
+        "cookbook-square",
+        r"\frac{\partial}{\partial X} \operatorname{Tr}(X^T B X) = B X + B^T X",
+        lambda r: cookbook_square(r, "trXTBX", lambda **q: q["B"] @ q["X"] + T(q["B"]) @ q["X"]),
+        None,
+    ),
+    (
+        "cookbook-57",
+        COOKBOOK + " eq. (57)",
+        "cookbook-square",
+        r"\frac{\partial \ln |\det(X)|}{\partial X} = (X^{-1})^T",
+        lambda r: cookbook_square(r, "logdet", lambda **q: T(q["inv"](q["X"]))),
+        None,
+    ),
+    (
+        "cookbook-49",
+        COOKBOOK + " eq. (49)",
+        "cookbook-square",
+        r"\frac{\partial \det(X)}{\partial X} = \det(X) (X^{-1})^T",
+        lambda r: cookbook_square(r, "det", lambda **q: q["det"](q["X"]) * T(q["inv"](q["X"]))),
+        None,
+    ),
+    (
+        "cookbook-49-no-transpose",
+        COOKBOOK + " eq. (49) with the transpose dropped",
+        "cookbook-square",
+        r"\frac{\partial \det(X)}{\partial X} = \det(X) X^{-1}",
+        lambda r: cookbook_square(r, "det", lambda **q: q["det"](q["X"]) * q["inv"](q["X"])),
+        "the cofactor matrix is det(X) X^{-T}",
+    ),
+    (
+        "cookbook-61",
+        COOKBOOK + " eq. (61)",
+        "cookbook-square",
+        r"\frac{\partial a^T X^{-1} b}{\partial X} = -X^{-T} a b^T X^{-T}",
+        lambda r: cookbook_square(
+            r,
+            "aTXinvb",
+            lambda **q: -T(q["inv"](q["X"])) @ q["a"] @ T(q["b"]) @ T(q["inv"](q["X"])),
+        ),
+        None,
+    ),
+    (
+        "cookbook-61-sign",
+        COOKBOOK + " eq. (61) with the sign lost",
+        "cookbook-square",
+        r"\frac{\partial a^T X^{-1} b}{\partial X} = X^{-T} a b^T X^{-T}",
+        lambda r: cookbook_square(
+            r, "aTXinvb", lambda **q: T(q["inv"](q["X"])) @ q["a"] @ T(q["b"]) @ T(q["inv"](q["X"]))
+        ),
+        "d X^{-1} = -X^{-1} dX X^{-1}",
+    ),
+    (
+        "cookbook-77",
+        COOKBOOK + " eq. (77) with c = a",
+        "cookbook-square",
+        r"\frac{\partial b^T X^T X a}{\partial X} = X(b a^T + a b^T)",
+        lambda r: cookbook_square(
+            r, "bTXTXa", lambda **q: q["X"] @ (q["b"] @ T(q["a"]) + q["a"] @ T(q["b"]))
+        ),
+        None,
+    ),
+]
+
+
 # What is wrong with each incorrect formula (the error classes of matcalc.checks.verify), as
 # the misquotation made it: the diagnosis must name these.
 MISTAKES = {
@@ -1775,6 +2973,358 @@ MISTAKES = {
 }
 
 
+MISTAKES.update(
+    {
+        "nielsen-bp2-same-layer": ["wrong_layer"],
+        "nielsen-bp2-no-prime": ["missing_factor"],
+        "nielsen-bp4-no-transpose": ["missing_transpose"],
+        "nielsen-bp1-sign": ["wrong_sign"],
+        "nielsen-bp3-wrong-layer": ["wrong_layer"],
+        "nielsen-bp2-entry-wrong-prime": [],
+        "nielsen-bp4-entry-wrong-layer": [],
+        "nielsen-bp1-cdot": ["elementwise_as_matrix_product"],
+        "nielsen-xent-extra-prime": ["extra_factor"],
+        "mit-last-sigmoid-no-2": ["wrong_scale"],
+        "mit-grad-a-transposed": ["extra_transpose"],
+        "mit-softmax-w-order": ["convention_mismatch"],
+        "ng-shallow-dz1-no-transpose": ["missing_transpose"],
+        "ng-shallow-dw1-no-transpose": ["missing_transpose"],
+        "ng-shallow-batch-dw1-no-mean": ["missing_batch_mean"],
+        "ng-shallow-batch-dw1-order": ["swapped_order"],
+        "ng-shallow-batch-dz2-mean": ["extra_batch_mean"],
+        "ng-db-ones-wrong-side": ["swapped_order"],
+        "gf-h-wrong-layer": ["wrong_layer"],
+        "gf-w-row-times-column": ["swapped_order"],
+        "gf-a-no-prime": ["missing_factor"],
+        "cs231n-rows-db-wrong-axis": ["swapped_order"],
+        "cs231n-rows-dx-left": ["swapped_order"],
+        "cs231n-rows-dw-no-transpose": ["missing_transpose"],
+        "d2l-linreg-sign": ["wrong_sign"],
+        "d2l-linreg-no-2": ["wrong_scale"],
+        "d2l-linreg-row": ["layout_mismatch"],
+        "d2l-linreg-one-w-row": ["extra_transpose"],
+        "d2l-softmax-sign": ["wrong_sign"],
+        "cs229-normal-order": ["swapped_order"],
+        "cs229-normal-half": ["wrong_scale"],
+        "cs229-logistic-sign": ["wrong_sign"],
+        "bishop-logistic-no-transpose": ["missing_transpose"],
+        "cookbook-101-untransposed": ["unjustified_symmetry"],
+        "cookbook-49-no-transpose": ["missing_transpose"],
+        "cookbook-61-sign": ["wrong_sign"],
+    }
+)
+
+
+def _step(v):
+    return (v > 0).astype(float)
+
+
+FORMULAS += [
+    # ------------------------------------------------ ReLU's derivative as an indicator
+    (
+        "mit-relu-indicator",
+        MIT_SOFTMAX + ", \\mathbb{1}[Z^1 > 0] for ReLU'(Z^1)",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \mathbb{1}[Z^1 > 0] \odot \left(W^2 \frac{\partial L}{\partial Z^2}\right)",
+        "Z",
+        [1],
+        lambda q, l: _step(q.Z(1)) * (q.W(2) @ q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-relu-indicator-diag",
+        MIT_SOFTMAX + ", the Jacobian dA^1/dZ^1 = diag(1[Z^1 > 0])",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \text{diag}(\mathbb{1}[Z^1 > 0]) W^2 \frac{\partial L}{\partial Z^2}",
+        "Z",
+        [1],
+        lambda q, l: diag(_step(q.Z(1))) @ q.W(2) @ q.dZ(2),
+        None,
+    ),
+    (
+        "mit-relu-indicator-braces",
+        CS229 + " (the ReLU's derivative written 1\\{z \\geq 0\\})",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = 1\{Z^1 \geq 0\} \odot (W^2 \frac{\partial L}{\partial Z^2})",
+        "Z",
+        [1],
+        lambda q, l: (q.Z(1) >= 0).astype(float) * (q.W(2) @ q.dZ(2)),
+        None,
+    ),
+    (
+        "mit-relu-iverson",
+        MIT_SOFTMAX + ", the Iverson bracket [Z^1 > 0] after the product",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \left(W^2 \frac{\partial L}{\partial Z^2}\right) \odot [Z^1 > 0]",
+        "Z",
+        [1],
+        lambda q, l: (q.W(2) @ q.dZ(2)) * _step(q.Z(1)),
+        None,
+    ),
+    (
+        "mit-relu-indicator-reversed",
+        MIT_SOFTMAX + " with the comparison reversed",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^1} = \mathbb{1}[Z^1 < 0] \odot \left(W^2 \frac{\partial L}{\partial Z^2}\right)",
+        "Z",
+        [1],
+        lambda q, l: _step(-q.Z(1)) * (q.W(2) @ q.dZ(2)),
+        "ReLU passes the gradient where Z > 0",
+    ),
+    (
+        "mit-relu-indicator-tanh-layer",
+        MIT_SOFTMAX + " with the ReLU's indicator at the tanh layer",
+        "mit-softmax",
+        r"\frac{\partial L}{\partial Z^2} = \text{diag}(\mathbb{1}[Z^2 > 0]) W^3 (A^3 - y)",
+        "Z",
+        [2],
+        lambda q, l: diag(_step(q.Z(2))) @ q.W(3) @ (q.A(3) - q.net.y),
+        "layer 2 is tanh: its derivative is 1 - A^2",
+    ),
+    (
+        "cs231n-rows-relu-mask",
+        CS231N_CASE + " dhidden[hidden_layer <= 0] = 0, as the mask 1[Z > 0]",
+        "cs231n-rows",
+        r"dZ^1 = dA^1 \odot \mathbb{1}[Z^1 > 0]",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1) * _step(q.Z(1)),
+        None,
+    ),
+    (
+        "cs231n-rows-relu-mask-output",
+        CS231N_CASE + " the mask taken from the ReLU's output, as the code does",
+        "cs231n-rows",
+        r"dZ^1 = dA^1 \odot \mathbb{1}[A^1 > 0]",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1) * _step(q.A(1)),
+        None,
+    ),
+    (
+        "cs231n-rows-relu-no-mask",
+        CS231N_CASE + " with the ReLU's mask forgotten",
+        "cs231n-rows",
+        r"dZ^1 = dA^1",
+        "ZJ",
+        [1],
+        lambda q, l: q.dAJ(1),
+        "dhidden[hidden_layer <= 0] = 0 is the ReLU's backward pass",
+    ),
+]
+MISTAKES.update(
+    {
+        "mit-relu-indicator-reversed": [],
+        "mit-relu-indicator-tanh-layer": [],
+        "cs231n-rows-relu-no-mask": ["missing_factor"],
+    }
+)
+
+
+def _column(n, entry):
+    """The column whose j-th entry is entry(j), each computed on its own."""
+    return np.array([[entry(j)] for j in range(n)])
+
+
+OTHER_FORMULAS += [
+    # ------------------------------------------------ entry by entry, in contexts
+    (
+        "cs229-lms-entry",
+        CS229_LMS + " eq. for one example, entrywise: (h_theta(x) - y) x_j",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"][j, 0]),
+        ),
+        None,
+    ),
+    (
+        "cs229-lms-entry-operator",
+        CS229_LMS + " as printed: d/dtheta_j J(theta)",
+        "cs229-lms",
+        r"\frac{\partial}{\partial \theta_j} J(\theta) = (\theta^T x - y) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"][j, 0]),
+        ),
+        None,
+    ),
+    (
+        "cs229-lms-entry-sign",
+        CS229_LMS + " entrywise with the residual reversed",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (y - \theta^T x) x_j",
+        lambda r: cs229_lms(
+            r,
+            lambda **q: _column(3, lambda j: scalar(q["y"] - q["theta"].T @ q["x"]) * q["x"][j, 0]),
+        ),
+        "the LMS update adds alpha (y - h) x_j: it is minus the gradient",
+    ),
+    (
+        "cs229-lms-entry-no-index",
+        CS229_LMS + " entrywise with x_j written x",
+        "cs229-lms",
+        r"\frac{\partial J}{\partial \theta_j} = (\theta^T x - y) x",
+        # each "entry" is the whole vector: the table of the 3 entries is 3 x 3
+        lambda r: cs229_lms(
+            r, lambda **q: scalar(q["theta"].T @ q["x"] - q["y"]) * q["x"] @ np.ones((1, 3))
+        ),
+        "the right side is a vector, not the entry j",
+    ),
+    (
+        "cs229-logistic-entry",
+        CS229_LOGISTIC + " entrywise: (y - h_theta(x)) x_j",
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta_j} = (y - h) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["y"] - q["h"]) * q["x"][j, 0])
+        ),
+        None,
+    ),
+    (
+        "cs229-logistic-entry-operator",
+        CS229_LOGISTIC + " as printed: d/dtheta_j l(theta)",
+        "cs229-logistic",
+        r"\frac{\partial}{\partial \theta_j} \ell(\theta) = (y - \sigma(\theta^T x)) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["y"] - q["h"]) * q["x"][j, 0])
+        ),
+        None,
+    ),
+    (
+        "cs229-logistic-entry-sign",
+        CS229_LOGISTIC + " entrywise with the loss's sign",
+        "cs229-logistic",
+        r"\frac{\partial \ell}{\partial \theta_j} = (h - y) x_j",
+        lambda r: cs229_logistic(
+            r, lambda **q: _column(3, lambda j: (q["h"] - q["y"]) * q["x"][j, 0])
+        ),
+        "l(theta) is the log likelihood, maximized",
+    ),
+    (
+        "d2l-softmax-entry",
+        D2L_SOFTMAX + " eq. (4.1.10), second form: softmax(o)_j - y_j",
+        "d2l-softmax",
+        r"\partial_{o_j} l = \mathrm{softmax}(\mathbf{o})_j - y_j",
+        lambda r: d2l_softmax(r, lambda **q: _column(4, lambda j: q["p"][j, 0] - q["y"][j, 0])),
+        None,
+    ),
+    (
+        "d2l-softmax-entry-exp",
+        D2L_SOFTMAX + " eq. (4.1.10), first form",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = \frac{\exp(o_j)}{\sum_{k=1}^q \exp(o_k)} - y_j",
+        lambda r: d2l_softmax(
+            r,
+            lambda **q: _column(
+                4,
+                lambda j: (
+                    np.exp(q["o"][j, 0]) / sum(np.exp(q["o"][k, 0]) for k in range(4))
+                    - q["y"][j, 0]
+                ),
+            ),
+        ),
+        None,
+    ),
+    (
+        "d2l-softmax-entry-no-target",
+        D2L_SOFTMAX + " with the target's y_j dropped",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = \frac{\exp(o_j)}{\sum_{k=1}^q \exp(o_k)}",
+        lambda r: d2l_softmax(
+            r,
+            lambda **q: _column(
+                4, lambda j: np.exp(q["o"][j, 0]) / sum(np.exp(q["o"][k, 0]) for k in range(4))
+            ),
+        ),
+        "the derivative of -log softmax(o)_y has the -y_j",
+    ),
+    (
+        "d2l-softmax-entry-sign",
+        D2L_SOFTMAX + " entrywise with the sign reversed",
+        "d2l-softmax",
+        r"\frac{\partial l}{\partial o_j} = y_j - \mathrm{softmax}(\mathbf{o})_j",
+        lambda r: d2l_softmax(r, lambda **q: _column(4, lambda j: q["y"][j, 0] - q["p"][j, 0])),
+        "the loss is the negative log likelihood",
+    ),
+    (
+        "cookbook-70-entry",
+        COOKBOOK + " eq. (70) entry by entry",
+        "cookbook-square",
+        r"\frac{\partial a^T X b}{\partial X_{ij}} = a_i b_j",
+        lambda r: cookbook_square(
+            r,
+            "aTXb",
+            lambda **q: np.array(
+                [[q["a"][i, 0] * q["b"][j, 0] for j in range(4)] for i in range(4)]
+            ),
+        ),
+        None,
+    ),
+    (
+        "cookbook-70-entry-swapped",
+        COOKBOOK + " eq. (70) entry by entry with the indices swapped",
+        "cookbook-square",
+        r"\frac{\partial a^T X b}{\partial X_{ij}} = a_j b_i",
+        lambda r: cookbook_square(
+            r,
+            "aTXb",
+            lambda **q: np.array(
+                [[q["a"][j, 0] * q["b"][i, 0] for j in range(4)] for i in range(4)]
+            ),
+        ),
+        "X_{ij} multiplies a_i b_j",
+    ),
+]
+MISTAKES.update(
+    {
+        "cs229-lms-entry-sign": ["wrong_sign"],
+        "cs229-lms-entry-no-index": ["shape_mismatch"],
+        "cs229-logistic-entry-sign": ["wrong_sign"],
+        "d2l-softmax-entry-no-target": [],
+        "d2l-softmax-entry-sign": ["wrong_sign"],
+        "cookbook-70-entry-swapped": ["missing_transpose"],
+    }
+)
+
+
+FORMULAS += [
+    # ------------------------------------------------ Ng's tanh derivative written out
+    (
+        "ng-shallow-dz1-tanh",
+        NG_SHALLOW + " with g^{[1]'}(z^{[1]}) = 1 - (a^{[1]})^2",
+        "ng-shallow",
+        r"dz^{[1]} = W^{[2]T} dz^{[2]} * (1 - (a^{[1]})^2)",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1) ** 2),
+        None,
+    ),
+    (
+        "ng-shallow-batch-dz1-tanh",
+        NG_SHALLOW + " vectorized, 1 - (A^{[1]})^2 (np.power(A1, 2))",
+        "ng-shallow-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - (A^{[1]})^2)",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1) ** 2),
+        None,
+    ),
+    (
+        "ng-shallow-batch-dz1-tanh-unsquared",
+        NG_SHALLOW + " vectorized, the square of A^{[1]} forgotten",
+        "ng-shallow-batch",
+        r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - A^{[1]})",
+        "Z",
+        [1],
+        lambda q, l: (T(q.W(2)) @ q.dZ(2)) * (1 - q.A(1)),
+        "tanh'(z) = 1 - tanh(z)^2",
+    ),
+]
+MISTAKES.update({"ng-shallow-batch-dz1-tanh-unsquared": []})
+
+
 def label(entry) -> bool:
     """True/False by finite differences at two random points (False where the transcribed
     formula's shapes do not fit)."""
@@ -1797,7 +3347,10 @@ def other_label(entry) -> bool:
     check = entry[4]
     agree = True
     for seed in (0, 1):
-        got, want = check(np.random.default_rng(seed))
+        try:
+            got, want = check(np.random.default_rng(seed))
+        except ValueError:  # the transcription's shapes do not fit: wrong
+            return False
         agree &= got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
     return bool(agree)
 

@@ -458,6 +458,36 @@ def _verdict(spec: str, equation: str):
         # the row delta of CS224n, declared in the spec
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T x^T", True),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = x \delta", False),
+        # a prime after a matrix is its transpose; after a function, its derivative
+        ("nielsen", r"\delta^l = ((w^{l+1})' \delta^{l+1}) \odot \sigma'(z^l)", True),
+        ("nielsen", r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", False),
+        ("cs229-normal", r"\nabla_\theta J = X' X \theta - X' y", True),
+        ("cs229-normal", r"\nabla_\theta J = X X' \theta - X' y", False),
+        ("bishop-logistic", r"\nabla_{w} E = (y - t)' \Phi", False),
+        # the transpose after a layer index in one superscript: w^{l+1 T}
+        ("nielsen", r"\delta^l = (w^{l+1 T} \delta^{l+1}) \odot \sigma'(z^l)", True),
+        ("nielsen", r"\delta^l = (w^{l+1 \top} \delta^{l+1}) \odot \sigma'(z^l)", True),
+        ("nielsen", r"\delta^l = (w^{l T} \delta^{l+1}) \odot \sigma'(z^l)", False),
+        # d2l's \partial_x f, a gradient by x
+        (
+            "d2l-linreg",
+            r"\partial_{\mathbf{w}} L = 2 \mathbf{X}^\top (\mathbf{X} \mathbf{w} - \mathbf{y})",
+            True,
+        ),
+        ("d2l-linreg-one", r"\partial_{b} l = \mathbf{w}^\top \mathbf{x} + b - y", True),
+        (
+            "d2l-linreg-one",
+            r"\partial_{\mathbf{w}} l = \mathbf{x}^\top (\mathbf{w}^\top \mathbf{x} + b - y)",
+            False,
+        ),
+        # Bishop's \nabla E(\mathbf{w}): the gradient by the argument
+        (
+            "bishop-logistic",
+            r"\nabla E(\mathbf{w}) = \mathbf{\Phi}^T(\mathbf{y} - \mathbf{t})",
+            True,
+        ),
+        ("bishop-logistic", r"\nabla E(w) = \Phi^T (t - y)", False),
+        ("cs229-normal", r"\nabla J(\boldsymbol{\theta}) = X^T X \theta - X^T y", True),
     ],
 )
 def test_more_book_notation_reads_to_what_it_means(spec, equation, correct):
@@ -501,6 +531,9 @@ def test_a_softmax_layer_over_a_batch_reads_back_its_column_sums():
         ),
         ("cs224n-delta", r"\frac{\partial s}{\partial W} = \delta^T q", r"\delta"),
         ("parr", r"\frac{\partial}{\partial b} \max(x, b) = 1", "one shape"),
+        ("nielsen", r"\delta^l = (q^{l+1})' \delta^{l+1}", "unknown symbol q"),
+        ("d2l-linreg", r"\partial L = 2 X^T (X w - y)", "\\partial outside a derivative"),
+        ("bishop-logistic", r"\nabla E = \Phi^T (y - t)", "\\nabla needs a subscript"),
     ],
 )
 def test_unreadable_book_notation_is_one_clear_error(spec, equation, message):

@@ -19,7 +19,9 @@ from matcalc.reading.parse import (
     Elementwise,
     Group,
     Inverse,
+    Nabla,
     Name,
+    Neg,
     Norm,
     ParseError,
     Primed,
@@ -30,6 +32,7 @@ from matcalc.reading.parse import (
     parse_latex,
     walk,
 )
+from matcalc.reading.resolve import node_text
 from matcalc.specs.network import Layer, Network
 
 l, L = LAYER, DEPTH
@@ -91,6 +94,44 @@ def test_transpose_spellings(text, spelling):
 def test_index_and_transpose_in_one_superscript():
     node = parse_expression("W^{[2]T}")
     assert isinstance(node, Transposed) and scripted(node.arg).index.expr == 2
+
+
+@pytest.mark.parametrize(("text", "index"), [("w^{l+1 T}", l + 1), (r"W^{L-1 \top}", L - 1)])
+def test_a_transpose_after_a_layer_index_sum(text, index):
+    node = parse_expression(text)
+    assert isinstance(node, Transposed) and scripted(node.arg).index.expr == index
+
+
+@pytest.mark.parametrize(
+    ("text", "by"), [(r"\partial_{\mathbf{w}} L", "w"), (r"\partial_b l", "b")]
+)
+def test_partial_with_a_subscript_is_a_gradient(text, by):
+    node = parse_expression(text)
+    assert isinstance(node, Product) and isinstance(node.factors[0], Nabla)
+    assert node_text(node.factors[0].wrt) == by
+
+
+@pytest.mark.parametrize(
+    ("text", "arg"),
+    [
+        (r"\mathbb{1}[Z^1 > 0]", "Z^1"),
+        (r"\mathbb{1}\{z \geq 0\}", "z"),
+        (r"1\{z > 0\}", "z"),
+        ("[z > 0]", "z"),
+        (r"\mathbb{1}(z \gt 0)", "z"),
+        (r"\mathbb{1}[0 < z]", "z"),
+    ],
+)
+def test_an_indicator_of_a_comparison_is_a_step(text, arg):
+    node = parse_expression(text)
+    assert isinstance(node, Group) and node.delim == "condition"
+    step, argument = node.inner.factors
+    assert step == Name("step") and text[argument.inner.start : argument.inner.end] == arg
+
+
+def test_an_indicator_below_is_the_step_of_the_negation():
+    node = parse_expression(r"\mathbb{1}[z < 0]")
+    assert node.inner.factors[1].inner == Neg(Name("z"))
 
 
 def test_inverse_and_squared_norm_are_not_indices():
@@ -240,6 +281,7 @@ def test_positions_point_into_the_source():
         ("W^{}", "unexpected '}'", 3),
         ("A ^ ^ B", "unexpected '^'", 4),
         ("A @ B", "unexpected character '@'", 2),
+        ("A = B > 0", "unexpected '>'", 6),  # a comparison only inside [...] or \{...\}
         (r"\partial A", "outside a derivative", 0),
         ("|A", "never closed", 0),
         (r"\text{a$b}", "letters, digits and spaces", 5),
