@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_probe
 
 import matcalc
 from matcalc.cli import main
@@ -186,17 +186,6 @@ def test_a_name_far_from_any_gets_no_suggestion(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ imports
-
-
-def run_probe(code: str) -> subprocess.CompletedProcess:
-    """``python -c CODE`` on this checkout's package: a probe of what a command imports."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
 
 
 LIGHT = ["--help"], ["--version"], ["bogus"]
