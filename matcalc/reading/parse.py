@@ -1,7 +1,8 @@
 """Read matrix formulas written in LaTeX into a syntax tree that keeps source positions.
 
-The reader is a grammar of our own (a LaTeX-aware tokenizer feeding a lark LALR parser); user
-text is never evaluated.  It reads formulas as people type them in lecture notes:
+The reader is a grammar of our own (a LaTeX-aware tokenizer feeding an LALR parser generated
+with lark into :mod:`matcalc.reading._latex_lalr`); user text is never evaluated.  It reads
+formulas as people type them in lecture notes:
 
 * products by juxtaposition, ``\\cdot`` or ``\\times``; ``\\odot``, ``\\circ`` and ``*`` for the
   elementwise product; ``+``, ``-``; ``\\frac`` and ``/``;
