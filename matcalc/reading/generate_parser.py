@@ -1,4 +1,4 @@
-"""Writes :mod:`matcalc.reading._latex_lalr`, the LALR parser of the LaTeX grammar.
+"""The generator of :mod:`matcalc.reading._latex_lalr`, the LALR parser of the LaTeX grammar.
 
     python3 -m matcalc.reading.generate_parser
 
@@ -67,7 +67,7 @@ def generate() -> str:
     header = (
         "# Generated from _GRAMMAR in matcalc/reading/parse.py; do not edit.  After changing\n"
         f"# the grammar, regenerate it with `{COMMAND}`.\n"
-        f"# lark {__version__}'s standalone parser (its licence below), without the optional\n"
+        f"# lark {__version__}'s standalone parser (its license below), without the optional\n"
         "# import of regex.\n"
         f'GRAMMAR_SHA256 = "{grammar_digest(source)}"\n'
     )
