@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,20 @@ def assert_gradients_close(actual: dict, expected: dict, scale: float = 1.0) -> 
         np.testing.assert_allclose(
             actual[key], expected[key], rtol=1e-4, atol=1e-6 * max(1.0, scale), err_msg=key
         )
+
+
+# ------------------------------------------------------------------ new processes
+
+
+def run_probe(code: str) -> subprocess.CompletedProcess:
+    """``python -c CODE`` on this checkout's package: a probe of what a command imports."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
 
 
 # ------------------------------------------------------------------ LaTeX documents

@@ -9,7 +9,7 @@ import sys
 import tomllib
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_probe
 
 import matcalc
 from matcalc.cli import main
@@ -187,17 +187,6 @@ def test_a_name_far_from_any_gets_no_suggestion(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ imports
-
-
-def run_probe(code: str) -> subprocess.CompletedProcess:
-    """``python -c CODE`` on this checkout's package: a probe of what a command imports."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
 
 
 LIGHT = ["--help"], ["--version"], ["bogus"]

@@ -1,7 +1,8 @@
 """Read matrix formulas written in LaTeX into a syntax tree that keeps source positions.
 
-The reader is a grammar of our own (a LaTeX-aware tokenizer feeding a lark LALR parser); user
-text is never evaluated.  It reads formulas as people type them in lecture notes:
+The reader is a grammar of our own (a LaTeX-aware tokenizer feeding an LALR parser generated
+with lark into :mod:`matcalc.reading._latex_lalr`); user text is never evaluated.  It reads
+formulas as people type them in lecture notes:
 
 * products by juxtaposition, ``\\cdot`` or ``\\times``; ``\\odot``, ``\\circ`` and ``*`` for the
   elementwise product; ``+``, ``-``; ``\\frac`` and ``/``;
@@ -23,8 +24,6 @@ What the names mean (W^l, \\sigma, \\operatorname{diag}) is decided later, by
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import field, replace
@@ -32,13 +31,24 @@ from fractions import Fraction
 from functools import cache
 
 import sympy
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
-from lark.lexer import Lexer
 
 from matcalc.core.record import record
 from matcalc.core.shapes import DEPTH, LAYER
 from matcalc.errors import MatcalcError
+from matcalc.reading._latex_lalr import (
+    DATA,
+    MEMO,
+    Lark,
+    LarkError,
+    Lexer,
+    Token,
+    Transformer,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedToken,
+    v_args,
+)
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
@@ -616,32 +626,21 @@ farg: LBRACE side RBRACE       -> braced
 
 @cache
 def _parser() -> Lark:
-    """The LALR parser, built on first use: a process that reads no formula, such as
-    ``matcalc --help`` or ``matcalc derive``, does not pay for it.
+    """The LALR parser, loaded on first use from the tables generated ahead of time into
+    :mod:`matcalc.reading._latex_lalr` (``python3 -m matcalc.reading.generate_parser``), with
+    the LaTeX tokenizer as its lexer.
 
-    Building the tables takes about 40 ms; lark keeps them in a cache file (under
-    ``$XDG_CACHE_HOME/matcalc``, else ``~/.cache/matcalc``), which it uses only when it was
-    made from the same grammar, options, lark and Python versions, and loads in about 3 ms.
-    Without a writable cache directory the parser is built each time.
+    The tables were generated with lark's "basic" lexer standing in for the tokenizer (a class
+    cannot be written into the module, and ``Lark_StandAlone`` takes no ``lexer``); the
+    tokenizer replaces it here.
     """
-    return Lark(
-        _GRAMMAR,
-        parser="lalr",
-        lexer=_LatexLexer,
-        propagate_positions=False,
-        cache=_parser_cache_file() or False,
-    )
-
-
-def _parser_cache_file() -> str | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "matcalc")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return None
-    digest = hashlib.sha256(_GRAMMAR.encode()).hexdigest()[:16]
-    return os.path.join(folder, f"latex-parser-{digest}.lark")
+    conf = DATA["parser"]["lexer_conf"]
+    data = {
+        **DATA,
+        "options": {**DATA["options"], "lexer": _LatexLexer},
+        "parser": {**DATA["parser"], "lexer_conf": {**conf, "lexer_type": _LatexLexer}},
+    }
+    return Lark._load_from_dict(data, MEMO)
 
 
 _TOKEN_NAMES = {
