@@ -241,3 +241,19 @@ def compile_tex_cleanly(tex: str, directory, files: dict[str, str] | None = None
     ]
     assert not problems, problems
     return log
+
+
+def central(loss, values: dict, key: str, step: float = 1e-6):
+    """Central differences of loss(values) by values[key], a float or an array."""
+    point = values[key]
+    if isinstance(point, float):
+        return (loss({**values, key: point + step}) - loss({**values, key: point - step})) / (
+            2 * step
+        )
+    gradient = np.zeros_like(point)
+    for index in np.ndindex(point.shape):
+        plus, minus = point.copy(), point.copy()
+        plus[index] += step
+        minus[index] -= step
+        gradient[index] = (loss({**values, key: plus}) - loss({**values, key: minus})) / (2 * step)
+    return gradient

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from conftest import central
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -143,21 +144,6 @@ def exported(graph: Graph):
     module = types.ModuleType("exported")
     exec(compile(render_graph(backprop(graph), "numpy"), "exported", "exec"), module.__dict__)
     return module
-
-
-def central(loss, values: dict, key: str, step: float = 1e-6):
-    point = values[key]
-    if isinstance(point, float):
-        return (loss({**values, key: point + step}) - loss({**values, key: point - step})) / (
-            2 * step
-        )
-    gradient = np.zeros_like(point)
-    for index in np.ndindex(point.shape):
-        plus, minus = point.copy(), point.copy()
-        plus[index] += step
-        minus[index] -= step
-        gradient[index] = (loss({**values, key: plus}) - loss({**values, key: minus})) / (2 * step)
-    return gradient
 
 
 @pytest.mark.parametrize("name", sorted(FORWARD))

@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 import sympy
+from conftest import central
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,17 +44,6 @@ def network(**names: tuple[str, str]) -> str:
         f"{key['A']} = '\\tanh({tex['Z']})'\n"
         f"{key['L']} = '\\|{tex['A']} - {tex['y']}\\|^2'\n"
     )
-
-
-def central(loss, values: dict, key: str, step: float = 1e-6) -> np.ndarray:
-    point = values[key]
-    gradient = np.zeros_like(point)
-    for index in np.ndindex(point.shape):
-        plus, minus = point.copy(), point.copy()
-        plus[index] += step
-        minus[index] -= step
-        gradient[index] = (loss({**values, key: plus}) - loss({**values, key: minus})) / (2 * step)
-    return gradient
 
 
 def check_gradients(graph: Graph, seed: int = 0) -> None:
